@@ -1,0 +1,312 @@
+//! Following an upstream service's log and applying its events exactly once
+//! in effect.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use backon::BackoffBuilder;
+use chrono::Utc;
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
+    TransactionTrait,
+};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::{Channel, Endpoint};
+use tracing::Instrument;
+use twotier_platform::auth::{Role, TokenMinter};
+use twotier_proto::events::event_log_service_client::EventLogServiceClient;
+use twotier_proto::events::{EventEnvelope, SubscribeRequest};
+
+use crate::entity::{consumer_cursor, dead_letter};
+use crate::handler::{EventHandler, HandleError};
+
+/// Tenant id of service identities.
+const SERVICE_TENANT: &str = "twotier";
+/// Lifetime of the token a consumer subscribes with (checked at subscribe).
+const SERVICE_TOKEN_TTL: Duration = Duration::from_secs(3600);
+
+/// How one consumer follows one upstream.
+#[derive(Debug, Clone)]
+pub struct ConsumerSettings {
+    /// Name of the upstream log, e.g. `partnership`; the cursor's key.
+    pub upstream: String,
+    /// gRPC endpoint of the upstream service, e.g. `http://127.0.0.1:50051`.
+    pub endpoint: String,
+    /// This service's identity (`sub` of its token), e.g. `service:customer`.
+    pub subject: String,
+    /// Failed attempts before an event is dead-lettered.
+    pub max_attempts: u32,
+    /// Shortest wait between retries.
+    pub min_backoff: Duration,
+    /// Longest wait between retries.
+    pub max_backoff: Duration,
+}
+
+impl ConsumerSettings {
+    /// Settings with the usual backoff (50 ms doubling to 5 s).
+    pub fn new(upstream: &str, endpoint: &str, subject: &str, max_attempts: u32) -> Self {
+        Self {
+            upstream: upstream.to_owned(),
+            endpoint: endpoint.to_owned(),
+            subject: subject.to_owned(),
+            max_attempts: max_attempts.max(1),
+            min_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Why following the log stopped (it is then resumed from the cursor).
+#[derive(Debug, thiserror::Error)]
+enum FollowError {
+    #[error("database: {0}")]
+    Database(#[from] DbErr),
+    #[error("upstream: {0}")]
+    Upstream(#[from] tonic::Status),
+    #[error("handling: {0}")]
+    Handling(#[from] HandleError),
+    #[error("cannot mint the service token: {0}")]
+    Token(String),
+}
+
+/// Follows one upstream log and applies its events through a handler, with
+/// the cursor advanced in the same transaction as the effects.
+pub struct Consumer {
+    db: DatabaseConnection,
+    handler: Arc<dyn EventHandler>,
+    settings: ConsumerSettings,
+    minter: TokenMinter,
+    progress: watch::Sender<u64>,
+}
+
+impl Consumer {
+    /// A consumer applying `settings.upstream`'s events to `db` with
+    /// `handler`, subscribing with tokens from `minter`.
+    pub fn new(
+        db: DatabaseConnection,
+        handler: Arc<dyn EventHandler>,
+        settings: ConsumerSettings,
+        minter: TokenMinter,
+    ) -> Self {
+        Self {
+            db,
+            handler,
+            settings,
+            minter,
+            progress: watch::Sender::new(0),
+        }
+    }
+
+    /// Receives the cursor each time an event is handled (or parked).
+    pub fn progress(&self) -> watch::Receiver<u64> {
+        self.progress.subscribe()
+    }
+
+    /// Follows the upstream until `shutdown` is cancelled, resubscribing
+    /// from the cursor with backoff whenever the stream breaks.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let channel = match Endpoint::from_shared(self.settings.endpoint.clone()) {
+            Ok(endpoint) => endpoint
+                .connect_timeout(Duration::from_secs(3))
+                .connect_lazy(),
+            Err(error) => {
+                tracing::error!(upstream = %self.settings.upstream, %error, "invalid upstream endpoint; consumer not started");
+                return;
+            }
+        };
+        let mut delays = self.backoff();
+        loop {
+            let before = *self.progress.borrow();
+            let outcome = tokio::select! {
+                () = shutdown.cancelled() => return,
+                outcome = self.follow(channel.clone()) => outcome,
+            };
+            if *self.progress.borrow() > before {
+                delays = self.backoff();
+            }
+            match outcome {
+                Ok(()) => {
+                    tracing::info!(upstream = %self.settings.upstream, "upstream log ended; resubscribing")
+                }
+                Err(error) => {
+                    tracing::warn!(upstream = %self.settings.upstream, %error, "following upstream log failed; resubscribing")
+                }
+            }
+            let delay = delays.next().unwrap_or(self.settings.max_backoff);
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(delay) => {},
+            }
+        }
+    }
+
+    fn backoff(&self) -> impl Iterator<Item = Duration> + use<> {
+        backon::ExponentialBuilder::default()
+            .with_min_delay(self.settings.min_backoff)
+            .with_max_delay(self.settings.max_backoff)
+            .with_jitter()
+            .without_max_times()
+            .build()
+    }
+
+    async fn follow(&self, channel: Channel) -> Result<(), FollowError> {
+        let mut cursor = self.load_cursor().await?;
+        self.progress.send_if_modified(|current| {
+            let changed = *current != cursor;
+            *current = cursor;
+            changed
+        });
+        let token = self
+            .minter
+            .mint(
+                &self.settings.subject,
+                SERVICE_TENANT,
+                &[Role::Service],
+                None,
+                SERVICE_TOKEN_TTL,
+            )
+            .map_err(|e| FollowError::Token(e.to_string()))?;
+        let mut request = tonic::Request::new(SubscribeRequest {
+            after_position: cursor,
+            event_types: self.handler.event_types(),
+        });
+        let bearer = format!("Bearer {token}")
+            .parse()
+            .map_err(|_| FollowError::Token("token is not a valid header value".into()))?;
+        request.metadata_mut().insert("authorization", bearer);
+        let mut stream = EventLogServiceClient::new(channel)
+            .subscribe(request)
+            .await?
+            .into_inner();
+        tracing::info!(upstream = %self.settings.upstream, after = cursor, "subscribed to upstream log");
+        while let Some(envelope) = stream.message().await? {
+            if envelope.position <= cursor {
+                continue;
+            }
+            let span = tracing::info_span!(
+                "event.handle",
+                otel.name = %format!("handle {}", envelope.event_type),
+                upstream = %self.settings.upstream,
+                event_type = %envelope.event_type,
+                position = envelope.position,
+                trace_id = tracing::field::Empty,
+            );
+            if let Some(context) = &envelope.trace_context {
+                twotier_platform::telemetry::set_remote_parent(
+                    &span,
+                    &context.traceparent,
+                    &context.tracestate,
+                );
+            }
+            self.handle_with_retries(&envelope).instrument(span).await?;
+            cursor = envelope.position;
+            self.progress.send_replace(cursor);
+        }
+        Ok(())
+    }
+
+    /// Applies `envelope`, retrying failures; parks it after the last
+    /// attempt. Returns an error only for transient failures, after which the
+    /// consumer resubscribes from its cursor.
+    async fn handle_with_retries(&self, envelope: &EventEnvelope) -> Result<(), HandleError> {
+        let mut delays = self.backoff();
+        let mut attempts = 0u32;
+        loop {
+            attempts += 1;
+            let error = match self.apply(envelope).await {
+                Ok(()) => return Ok(()),
+                Err(error) if error.is_transient() => return Err(error),
+                Err(error) => error,
+            };
+            if attempts >= self.settings.max_attempts {
+                tracing::error!(%error, attempts, event_id = %envelope.event_id, "event dead-lettered");
+                return self.park(envelope, &error, attempts).await;
+            }
+            tracing::warn!(%error, attempts, event_id = %envelope.event_id, "handling event failed; retrying");
+            tokio::time::sleep(delays.next().unwrap_or(self.settings.max_backoff)).await;
+        }
+    }
+
+    /// Applies `envelope` and moves the cursor past it in one transaction.
+    async fn apply(&self, envelope: &EventEnvelope) -> Result<(), HandleError> {
+        let txn = self.db.begin().await?;
+        if !self.claim_position(&txn, envelope.position).await? {
+            // Another replica of this consumer handled it already.
+            txn.rollback().await?;
+            return Ok(());
+        }
+        self.handler.handle(&txn, envelope).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    async fn park(
+        &self,
+        envelope: &EventEnvelope,
+        error: &HandleError,
+        attempts: u32,
+    ) -> Result<(), HandleError> {
+        let txn = self.db.begin().await?;
+        if !self.claim_position(&txn, envelope.position).await? {
+            txn.rollback().await?;
+            return Ok(());
+        }
+        let row = dead_letter::ActiveModel {
+            id: Set(uuid::Uuid::now_v7().to_string()),
+            upstream: Set(self.settings.upstream.clone()),
+            position: Set(i64::try_from(envelope.position).unwrap_or(i64::MAX)),
+            event_type: Set(envelope.event_type.clone()),
+            envelope: Set(prost::Message::encode_to_vec(envelope)),
+            error: Set(error.to_string()),
+            attempts: Set(i32::try_from(attempts).unwrap_or(i32::MAX)),
+            state: Set(crate::dead_letters::PARKED.to_owned()),
+            created_at: Set(Utc::now()),
+            replayed_at: Set(None),
+        };
+        dead_letter::Entity::insert(row).exec(&txn).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// Moves the cursor to `position` if it is behind it. On PostgreSQL the
+    /// row lock serialises replicas of this consumer, so exactly one of them
+    /// applies each event.
+    async fn claim_position(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        position: u64,
+    ) -> Result<bool, DbErr> {
+        let position = i64::try_from(position).unwrap_or(i64::MAX);
+        let claimed = consumer_cursor::Entity::update_many()
+            .col_expr(consumer_cursor::Column::Position, Expr::value(position))
+            .col_expr(consumer_cursor::Column::UpdatedAt, Expr::value(Utc::now()))
+            .filter(consumer_cursor::Column::Upstream.eq(&self.settings.upstream))
+            .filter(consumer_cursor::Column::Position.lt(position))
+            .exec(txn)
+            .await?;
+        Ok(claimed.rows_affected == 1)
+    }
+
+    async fn load_cursor(&self) -> Result<u64, DbErr> {
+        let row = consumer_cursor::ActiveModel {
+            upstream: Set(self.settings.upstream.clone()),
+            position: Set(0),
+            updated_at: Set(Utc::now()),
+        };
+        consumer_cursor::Entity::insert(row)
+            .on_conflict(
+                OnConflict::column(consumer_cursor::Column::Upstream)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(&self.db)
+            .await?;
+        let cursor = consumer_cursor::Entity::find_by_id(self.settings.upstream.clone())
+            .one(&self.db)
+            .await?
+            .map_or(0, |row| row.position);
+        Ok(u64::try_from(cursor).unwrap_or_default())
+    }
+}

@@ -1,0 +1,32 @@
+//! The transactional outbox, read as a log (ARCHITECTURE.md, "Cross-service
+//! coordination").
+//!
+//! 1. A command appends its events in its own transaction ([`Outbox::begin`],
+//!    [`Tx::append`]); rows are written without a position.
+//! 2. The [`Sequencer`] gives committed rows strictly increasing, gap-free
+//!    positions in its own short transaction, one sequencer per database at a
+//!    time.
+//! 3. [`EventLog`] serves the log over gRPC (`twotier.events.v1.EventLogService`):
+//!    replay from the table, then follow new positions as they are sequenced.
+//! 4. A [`Consumer`] in another service keeps its cursor in its own database
+//!    and advances it in the transaction that applies the event's effects;
+//!    failing events become dead letters ([`DeadLetters`]) after a bounded
+//!    number of attempts.
+
+mod consumer;
+mod dead_letters;
+pub mod entity;
+mod envelope;
+mod handler;
+mod log_server;
+pub mod migration;
+mod sequencer;
+mod writer;
+
+pub use consumer::{Consumer, ConsumerSettings};
+pub use dead_letters::DeadLetters;
+pub use envelope::decode_payload;
+pub use handler::{EventHandler, HandleError};
+pub use log_server::EventLog;
+pub use sequencer::Sequencer;
+pub use writer::{Event, Outbox, Tx};

@@ -1,0 +1,238 @@
+//! Assigns log positions to committed outbox rows.
+//!
+//! A plain auto-increment id is not a log position: on PostgreSQL a row with
+//! a smaller id can commit after a row with a larger one, and a reader that
+//! followed ids would skip it. The sequencer instead numbers rows only once
+//! they are committed and visible, in one short transaction holding an
+//! advisory lock (SQLite serialises writers anyway), so positions become
+//! visible in increasing order without gaps.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, Statement,
+    TransactionTrait,
+};
+use tokio_util::sync::CancellationToken;
+
+use crate::entity::outbox_event;
+use crate::writer::Outbox;
+
+/// Rows numbered per transaction.
+const BATCH: i64 = 500;
+/// PostgreSQL channel on which a sequencer announces new heads to the log
+/// readers of other replicas.
+pub(crate) const HEAD_CHANNEL: &str = "twotier_outbox_head";
+/// How often old events are pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
+/// Numbers committed outbox rows and prunes old ones.
+pub struct Sequencer {
+    outbox: Outbox,
+    poll_interval: Duration,
+    retention: Duration,
+}
+
+impl Sequencer {
+    /// A sequencer for `outbox` that also looks for work every
+    /// `poll_interval` (rows written by other replicas) and keeps events for
+    /// `retention`.
+    pub fn new(outbox: Outbox, poll_interval: Duration, retention: Duration) -> Self {
+        Self {
+            outbox,
+            poll_interval,
+            retention,
+        }
+    }
+
+    /// Runs until `shutdown` is cancelled. On PostgreSQL it also listens for
+    /// heads sequenced by other replicas, so their subscribers' readers here
+    /// wake at once.
+    pub async fn run(self, shutdown: CancellationToken) {
+        if self.outbox.db().get_database_backend() == DbBackend::Postgres {
+            tokio::join!(
+                self.sequence(shutdown.clone()),
+                self.follow_remote_heads(shutdown)
+            );
+        } else {
+            self.sequence(shutdown).await;
+        }
+    }
+
+    async fn follow_remote_heads(&self, shutdown: CancellationToken) {
+        let pool = self.outbox.db().get_postgres_connection_pool().clone();
+        loop {
+            let listened = async {
+                let mut listener = sea_orm::sqlx::postgres::PgListener::connect_with(&pool).await?;
+                listener.listen(HEAD_CHANNEL).await?;
+                loop {
+                    let notification = listener.recv().await?;
+                    if let Ok(head) = notification.payload().parse::<u64>() {
+                        self.outbox
+                            .head
+                            .send_if_modified(|current| raise(current, head));
+                    }
+                }
+                #[allow(unreachable_code)]
+                Ok::<(), sea_orm::sqlx::Error>(())
+            };
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                outcome = listened => {
+                    if let Err(error) = outcome {
+                        tracing::warn!(%error, "listening for outbox heads failed; retrying");
+                    }
+                }
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(Duration::from_secs(1)) => {},
+            }
+        }
+    }
+
+    async fn sequence(&self, shutdown: CancellationToken) {
+        if let Ok(head) = head_position(self.outbox.db()).await {
+            let head = u64::try_from(head).unwrap_or_default();
+            self.outbox
+                .head
+                .send_if_modified(|current| raise(current, head));
+        }
+        let mut next_prune = tokio::time::Instant::now();
+        let mut failures = 0u32;
+        loop {
+            match self.sequence_batch().await {
+                Ok(numbered) => {
+                    failures = 0;
+                    if numbered == BATCH {
+                        continue;
+                    }
+                }
+                Err(error) => {
+                    failures = failures.saturating_add(1);
+                    tracing::warn!(%error, failures, "sequencing failed; will retry");
+                }
+            }
+            if tokio::time::Instant::now() >= next_prune {
+                next_prune += PRUNE_EVERY;
+                self.prune().await;
+            }
+            let pause = if failures == 0 {
+                self.poll_interval
+            } else {
+                Duration::from_millis(100 * 2u64.pow(failures.min(6)))
+            };
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = self.outbox.wake.notified() => {},
+                () = tokio::time::sleep(pause) => {},
+            }
+        }
+    }
+
+    /// Numbers up to [`BATCH`] committed rows; returns how many.
+    pub async fn sequence_batch(&self) -> Result<i64, DbErr> {
+        let db = self.outbox.db();
+        let backend = db.get_database_backend();
+        let txn = db.begin().await?;
+        if backend == DbBackend::Postgres {
+            let key = twotier_platform::db::advisory_key("outbox-sequencer");
+            txn.execute_raw(Statement::from_string(
+                backend,
+                format!("SELECT pg_advisory_xact_lock({key})"),
+            ))
+            .await?;
+        }
+        let head = head_position(&txn).await?;
+        // One statement numbers the batch: ROW_NUMBER over the oldest
+        // unpositioned rows, added to the current head. Both values are
+        // integers produced here, never caller input.
+        let numbered = txn
+            .execute_raw(Statement::from_string(
+                backend,
+                format!(
+                    "UPDATE outbox_event SET position = {head} + numbered.rn \
+                     FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS rn \
+                           FROM outbox_event WHERE position IS NULL ORDER BY id LIMIT {BATCH}) AS numbered \
+                     WHERE outbox_event.id = numbered.id"
+                ),
+            ))
+            .await?
+            .rows_affected();
+        let numbered = i64::try_from(numbered).unwrap_or(i64::MAX);
+        if numbered == 0 {
+            txn.rollback().await?;
+            return Ok(0);
+        }
+        let new_head = head + numbered;
+        if backend == DbBackend::Postgres {
+            txn.execute_raw(Statement::from_string(
+                backend,
+                format!("SELECT pg_notify('{HEAD_CHANNEL}', '{new_head}')"),
+            ))
+            .await?;
+        }
+        txn.commit().await?;
+        let new_head = u64::try_from(new_head).unwrap_or_default();
+        self.outbox
+            .head
+            .send_if_modified(|current| raise(current, new_head));
+        tracing::trace!(numbered, head = new_head, "sequenced outbox events");
+        Ok(numbered)
+    }
+
+    async fn prune(&self) {
+        let Ok(retention) = chrono::Duration::from_std(self.retention) else {
+            return;
+        };
+        let cutoff = Utc::now() - retention;
+        // The newest event is kept whatever its age: it carries the head,
+        // and positions must never restart.
+        let head = match head_position(self.outbox.db()).await {
+            Ok(head) => head,
+            Err(error) => {
+                tracing::warn!(%error, "pruning outbox events failed");
+                return;
+            }
+        };
+        let pruned = outbox_event::Entity::delete_many()
+            .filter(outbox_event::Column::Position.lt(head))
+            .filter(outbox_event::Column::OccurredAt.lt(cutoff))
+            .exec(self.outbox.db())
+            .await;
+        match pruned {
+            Ok(result) if result.rows_affected > 0 => {
+                tracing::info!(
+                    pruned = result.rows_affected,
+                    "pruned outbox events past retention"
+                );
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "pruning outbox events failed"),
+        }
+    }
+}
+
+/// Raises `current` to `candidate`; true if it changed.
+pub(crate) fn raise(current: &mut u64, candidate: u64) -> bool {
+    if candidate > *current {
+        *current = candidate;
+        return true;
+    }
+    false
+}
+
+/// The highest sequenced position, 0 for an empty log.
+pub(crate) async fn head_position(db: &impl ConnectionTrait) -> Result<i64, DbErr> {
+    let row = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT COALESCE(MAX(position), 0) AS head FROM outbox_event",
+        ))
+        .await?;
+    match row {
+        Some(row) => row.try_get::<i64>("", "head"),
+        None => Ok(0),
+    }
+}

@@ -1,0 +1,130 @@
+//! Writing events in the command's own transaction.
+
+use std::ops::Deref;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveValue::Set, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, TransactionTrait,
+};
+use tokio::sync::{Notify, watch};
+
+use crate::entity::outbox_event;
+
+/// An event to append: its typed payload and the aggregate it belongs to.
+#[derive(Debug, Clone)]
+pub struct Event {
+    event_type: String,
+    aggregate_type: &'static str,
+    aggregate_id: String,
+    tenant_id: String,
+    payload: Vec<u8>,
+}
+
+impl Event {
+    /// An event carrying `payload`, about `aggregate_type`/`aggregate_id`,
+    /// made on behalf of `tenant_id`.
+    pub fn new<M: prost::Name>(
+        aggregate_type: &'static str,
+        aggregate_id: impl Into<String>,
+        tenant_id: impl Into<String>,
+        payload: &M,
+    ) -> Self {
+        Self {
+            event_type: M::full_name(),
+            aggregate_type,
+            aggregate_id: aggregate_id.into(),
+            tenant_id: tenant_id.into(),
+            payload: payload.encode_to_vec(),
+        }
+    }
+}
+
+/// A service's outbox: starts command transactions and wakes the sequencer
+/// when one that appended events commits.
+#[derive(Clone)]
+pub struct Outbox {
+    db: DatabaseConnection,
+    pub(crate) wake: Arc<Notify>,
+    pub(crate) head: Arc<watch::Sender<u64>>,
+}
+
+impl Outbox {
+    /// The outbox of the service database `db`.
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self {
+            db,
+            wake: Arc::new(Notify::new()),
+            head: Arc::new(watch::Sender::new(0)),
+        }
+    }
+
+    /// The service database.
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// Starts the transaction of one command.
+    pub async fn begin(&self) -> Result<Tx, DbErr> {
+        Ok(Tx {
+            txn: self.db.begin().await?,
+            wake: self.wake.clone(),
+            appended: AtomicBool::new(false),
+        })
+    }
+
+    /// Receives the highest sequenced position each time it grows.
+    pub fn watch_head(&self) -> watch::Receiver<u64> {
+        self.head.subscribe()
+    }
+}
+
+/// The transaction of one command. Derefs to the database transaction for
+/// the command's own writes; [`Tx::append`] adds events to it.
+pub struct Tx {
+    txn: DatabaseTransaction,
+    wake: Arc<Notify>,
+    appended: AtomicBool,
+}
+
+impl Tx {
+    /// Writes `event` into the outbox, in this transaction. It carries the
+    /// current span's trace context.
+    pub async fn append(&self, event: Event) -> Result<(), DbErr> {
+        let (traceparent, tracestate) = twotier_platform::telemetry::current_trace_context();
+        let row = outbox_event::ActiveModel {
+            event_id: Set(uuid::Uuid::now_v7().to_string()),
+            position: Set(None),
+            event_type: Set(event.event_type),
+            aggregate_type: Set(event.aggregate_type.to_owned()),
+            aggregate_id: Set(event.aggregate_id),
+            tenant_id: Set(event.tenant_id),
+            occurred_at: Set(Utc::now()),
+            traceparent: Set(traceparent),
+            tracestate: Set(tracestate),
+            payload: Set(event.payload),
+            ..Default::default()
+        };
+        outbox_event::Entity::insert(row).exec(&self.txn).await?;
+        self.appended.store(true, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Commits the command and, if it appended events, wakes the sequencer.
+    pub async fn commit(self) -> Result<(), DbErr> {
+        self.txn.commit().await?;
+        if self.appended.load(Ordering::Relaxed) {
+            self.wake.notify_one();
+        }
+        Ok(())
+    }
+}
+
+impl Deref for Tx {
+    type Target = DatabaseTransaction;
+
+    fn deref(&self) -> &Self::Target {
+        &self.txn
+    }
+}

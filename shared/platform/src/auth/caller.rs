@@ -1,0 +1,121 @@
+use std::fmt;
+
+use crate::error::Error;
+
+/// A role a token can grant. Unknown role names in a token are ignored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// Provider administrator: may perform every provider task.
+    GlobalAdmin,
+    /// Provider sales agent: may perform every provider task.
+    SalesAgent,
+    /// Provider billing administrator: no provider tasks.
+    BillingAdmin,
+    /// Provider helpdesk agent: no provider tasks.
+    HelpdeskAgent,
+    /// Administrator of an indirect reseller.
+    ResellerAdmin,
+    /// The platform operator, curating listings and onboarding resellers.
+    PlatformOperator,
+    /// Another twotier service (event log subscriptions).
+    Service,
+}
+
+impl Role {
+    /// Every role, in the order they are documented.
+    pub const ALL: [Role; 7] = [
+        Role::GlobalAdmin,
+        Role::SalesAgent,
+        Role::BillingAdmin,
+        Role::HelpdeskAgent,
+        Role::ResellerAdmin,
+        Role::PlatformOperator,
+        Role::Service,
+    ];
+
+    /// The role's name as it appears in the `roles` claim.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::GlobalAdmin => "GlobalAdmin",
+            Role::SalesAgent => "SalesAgent",
+            Role::BillingAdmin => "BillingAdmin",
+            Role::HelpdeskAgent => "HelpdeskAgent",
+            Role::ResellerAdmin => "ResellerAdmin",
+            Role::PlatformOperator => "PlatformOperator",
+            Role::Service => "Service",
+        }
+    }
+
+    /// Parses a role name from the `roles` claim.
+    pub fn parse(name: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|role| role.as_str() == name)
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The verified identity behind a call.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The `sub` claim: who is calling.
+    pub subject: String,
+    /// The `tid` claim: the caller's tenant (provider, reseller or customer).
+    pub tenant_id: String,
+    /// The roles the token grants.
+    pub roles: Vec<Role>,
+    /// The `email` claim, when present.
+    pub email: Option<String>,
+    /// The raw bearer token, forwarded on calls to other services.
+    pub bearer: String,
+}
+
+impl Caller {
+    /// Whether the caller has `role`.
+    pub fn has(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+
+    /// Whether the caller may perform provider tasks (`GlobalAdmin` or
+    /// `SalesAgent`).
+    pub fn is_provider(&self) -> bool {
+        self.has(Role::GlobalAdmin) || self.has(Role::SalesAgent)
+    }
+
+    /// Refuses callers that may not perform provider tasks.
+    pub fn require_provider(&self) -> Result<(), Error> {
+        if self.is_provider() {
+            return Ok(());
+        }
+        Err(Error::permission_denied(
+            "provider tasks need the GlobalAdmin or SalesAgent role",
+        ))
+    }
+
+    /// Refuses callers without any of `roles`.
+    pub fn require_any(&self, roles: &[Role]) -> Result<(), Error> {
+        if roles.iter().any(|role| self.has(*role)) {
+            return Ok(());
+        }
+        let names: Vec<&str> = roles.iter().map(|role| role.as_str()).collect();
+        Err(Error::permission_denied(format!(
+            "this call needs one of the roles: {}",
+            names.join(", ")
+        )))
+    }
+
+    /// The verified caller of a request; the auth layer guarantees it on every
+    /// authenticated route.
+    pub fn of<T>(request: &tonic::Request<T>) -> Result<&Caller, Error> {
+        request
+            .extensions()
+            .get::<Caller>()
+            .ok_or(Error::Unauthenticated {
+                reason: "MISSING_CREDENTIALS",
+                message: "no verified caller on this request".into(),
+            })
+    }
+}

@@ -1,0 +1,105 @@
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use futures::future::{BoxFuture, FutureExt};
+use tonic::body::Body;
+use tower::{Layer, Service};
+
+use super::TokenVerifier;
+use crate::error::Error;
+
+/// Paths reachable without a token: probes and tooling must work before a
+/// caller has credentials.
+const PUBLIC_PREFIXES: [&str; 3] = [
+    "/grpc.health.v1.Health/",
+    "/grpc.reflection.v1.ServerReflection/",
+    "/grpc.reflection.v1alpha.ServerReflection/",
+];
+
+/// Verifies the bearer token of every call (but health and reflection) and
+/// puts the [`super::Caller`] into the request extensions. A call without a
+/// valid token never reaches a service.
+#[derive(Clone)]
+pub struct AuthLayer {
+    verifier: Arc<TokenVerifier>,
+}
+
+impl AuthLayer {
+    /// A layer checking tokens with `verifier`.
+    pub fn new(verifier: Arc<TokenVerifier>) -> Self {
+        Self { verifier }
+    }
+}
+
+impl<S> Layer<S> for AuthLayer {
+    type Service = AuthService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        AuthService {
+            inner,
+            verifier: self.verifier.clone(),
+        }
+    }
+}
+
+/// The service [`AuthLayer`] produces.
+#[derive(Clone)]
+pub struct AuthService<S> {
+    inner: S,
+    verifier: Arc<TokenVerifier>,
+}
+
+impl<S> Service<http::Request<Body>> for AuthService<S>
+where
+    S: Service<http::Request<Body>, Response = http::Response<Body>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+{
+    type Response = http::Response<Body>;
+    type Error = S::Error;
+    type Future = BoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: http::Request<Body>) -> Self::Future {
+        let path = request.uri().path();
+        if PUBLIC_PREFIXES
+            .iter()
+            .any(|prefix| path.starts_with(prefix))
+        {
+            return self.inner.call(request).boxed();
+        }
+        match authenticate(&self.verifier, request.headers()) {
+            Ok(caller) => {
+                tracing::Span::current().record("enduser.id", caller.subject.as_str());
+                request.extensions_mut().insert(caller);
+                self.inner.call(request).boxed()
+            }
+            Err(error) => {
+                let response = tonic::Status::from(error).into_http();
+                futures::future::ready(Ok(response)).boxed()
+            }
+        }
+    }
+}
+
+fn authenticate(
+    verifier: &TokenVerifier,
+    headers: &http::HeaderMap,
+) -> Result<super::Caller, Error> {
+    let missing = || Error::Unauthenticated {
+        reason: "MISSING_CREDENTIALS",
+        message: "send 'authorization: Bearer <token>'".into(),
+    };
+    let value = headers
+        .get(http::header::AUTHORIZATION)
+        .ok_or_else(missing)?;
+    let value = value.to_str().map_err(|_| missing())?;
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .ok_or_else(missing)?;
+    verifier.verify(token.trim())
+}

@@ -1,0 +1,148 @@
+//! Connecting to the service's database: SQLite files for the embedded
+//! default, PostgreSQL for real deployments, with the same code and
+//! migrations for both.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sea_orm::sqlx::{self, postgres::PgPoolOptions, sqlite};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DbBackend, DbErr, RuntimeErr, SqlxPostgresConnector,
+    SqlxSqliteConnector, Statement,
+};
+use sea_orm_migration::MigratorTrait;
+
+/// How long a call waits for a database connection before answering
+/// UNAVAILABLE, so an outage fails fast instead of stalling callers.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Opens a pool for `url` (`sqlite://path` or `postgres://...`).
+///
+/// SQLite runs in WAL mode with `synchronous=FULL`, so an acknowledged commit
+/// survives a crash, and with a single connection: SQLite serialises writers
+/// anyway, and one connection avoids `SQLITE_BUSY` when a read transaction
+/// turns into a write.
+pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
+    if url.starts_with("sqlite:") {
+        return connect_sqlite(url).await;
+    }
+    if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections.max(2))
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_lazy(url)
+            .map_err(sqlx_to_db_err)?;
+        return Ok(SqlxPostgresConnector::from_sqlx_postgres_pool(pool));
+    }
+    Err(DbErr::Custom(format!(
+        "unsupported database url {url:?}: use sqlite://<file> or postgres://..."
+    )))
+}
+
+async fn connect_sqlite(url: &str) -> Result<DatabaseConnection, DbErr> {
+    let options = sqlite::SqliteConnectOptions::from_str(url)
+        .map_err(sqlx_to_db_err)?
+        .create_if_missing(true)
+        .journal_mode(sqlite::SqliteJournalMode::Wal)
+        .synchronous(sqlite::SqliteSynchronous::Full)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(5));
+    if let Some(parent) = options.get_filename().parent()
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent).map_err(|e| {
+            DbErr::Custom(format!("cannot create directory {}: {e}", parent.display()))
+        })?;
+    }
+    let pool = sqlite::SqlitePoolOptions::new()
+        .max_connections(1)
+        .min_connections(1)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect_with(options)
+        .await
+        .map_err(sqlx_to_db_err)?;
+    Ok(SqlxSqliteConnector::from_sqlx_sqlite_pool(pool))
+}
+
+/// The default SQLite URL of a service: `<data_dir>/<service>.db`.
+pub fn default_sqlite_url(data_dir: &Path, service: &str) -> String {
+    format!(
+        "sqlite://{}?mode=rwc",
+        data_dir.join(format!("{service}.db")).display()
+    )
+}
+
+/// Applies the pending migrations of `M`. On PostgreSQL a session advisory
+/// lock keeps replicas that start together from migrating concurrently.
+pub async fn migrate<M: MigratorTrait>(
+    db: &DatabaseConnection,
+    lock_name: &str,
+) -> Result<(), DbErr> {
+    if db.get_database_backend() != DbBackend::Postgres {
+        return M::up(db, None).await;
+    }
+    let pool = db.get_postgres_connection_pool();
+    let mut lock_conn = pool.acquire().await.map_err(sqlx_to_db_err)?;
+    let key = advisory_key(&format!("migrate:{lock_name}"));
+    sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(key)
+        .execute(&mut *lock_conn)
+        .await
+        .map_err(sqlx_to_db_err)?;
+    let outcome = M::up(db, None).await;
+    sqlx::query("SELECT pg_advisory_unlock($1)")
+        .bind(key)
+        .execute(&mut *lock_conn)
+        .await
+        .map_err(sqlx_to_db_err)?;
+    outcome
+}
+
+/// A stable 64-bit key for a PostgreSQL advisory lock.
+pub fn advisory_key(name: &str) -> i64 {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(name.as_bytes());
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&digest[..8]);
+    i64::from_be_bytes(bytes)
+}
+
+/// Whether the database answers a trivial query (for health reporting).
+pub async fn ping(db: &DatabaseConnection) -> bool {
+    db.execute_raw(Statement::from_string(
+        db.get_database_backend(),
+        "SELECT 1",
+    ))
+    .await
+    .is_ok()
+}
+
+/// Whether `error` means the database could not be reached (as opposed to a
+/// query the database refused).
+pub fn is_connection_error(error: &DbErr) -> bool {
+    match error {
+        DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => matches!(
+            e.as_ref(),
+            sqlx::Error::Io(_)
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::WorkerCrashed
+                | sqlx::Error::Tls(_)
+        ),
+        _ => false,
+    }
+}
+
+/// Whether `error` is a unique-constraint violation.
+pub fn is_unique_violation(error: &DbErr) -> bool {
+    matches!(
+        error.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    )
+}
+
+fn sqlx_to_db_err(error: sqlx::Error) -> DbErr {
+    DbErr::Conn(RuntimeErr::SqlxError(std::sync::Arc::new(error)))
+}

@@ -1,0 +1,19 @@
+//! Plumbing every twotier service shares: configuration from the
+//! environment, telemetry, identity, the error model, input validation,
+//! resource names and paging, idempotency, the database and the gRPC server.
+//!
+//! A service crate uses these pieces and adds only its domain.
+
+pub mod admission;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod idempotency;
+pub mod names;
+pub mod paging;
+pub mod server;
+pub mod telemetry;
+pub mod validate;
+
+pub use error::{Error, Violations};

@@ -1,0 +1,192 @@
+//! The gRPC server every service runs in: health and reflection (v1 and
+//! v1alpha), authentication, tracing, a request timeout, load shedding and
+//! graceful shutdown, applied in this one place to every service alike.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tonic::body::Body;
+use tonic::server::NamedService;
+use tonic::service::RoutesBuilder;
+use tonic::transport::Server;
+use tonic::transport::server::TcpIncoming;
+use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
+use tower::Service;
+
+use crate::admission::AdmissionLayer;
+use crate::auth::{AuthLayer, TokenVerifier};
+use crate::config::Settings;
+
+/// Limits applied to every call.
+#[derive(Debug, Clone)]
+pub struct ServerLimits {
+    /// Longest a unary call may take.
+    pub request_timeout: Duration,
+    /// Calls served at once.
+    pub concurrency_limit: usize,
+    /// How long shutdown waits for in-flight calls.
+    pub shutdown_grace: Duration,
+}
+
+impl From<&Settings> for ServerLimits {
+    fn from(settings: &Settings) -> Self {
+        Self {
+            request_timeout: settings.request_timeout,
+            concurrency_limit: settings.concurrency_limit,
+            shutdown_grace: settings.shutdown_grace,
+        }
+    }
+}
+
+/// Collects a process's gRPC services, then serves them.
+pub struct GrpcServer {
+    limits: ServerLimits,
+    verifier: Arc<TokenVerifier>,
+    routes: RoutesBuilder,
+    service_names: Vec<&'static str>,
+    health: HealthReporter,
+    health_service:
+        tonic_health::pb::health_server::HealthServer<tonic_health::server::HealthService>,
+}
+
+impl GrpcServer {
+    /// A server with no services yet.
+    pub fn new(limits: ServerLimits, verifier: Arc<TokenVerifier>) -> Self {
+        let health = HealthReporter::new();
+        let health_service = tonic_health::pb::health_server::HealthServer::new(
+            tonic_health::server::HealthService::from_health_reporter(health.clone()),
+        );
+        Self {
+            limits,
+            verifier,
+            routes: RoutesBuilder::default(),
+            service_names: Vec::new(),
+            health,
+            health_service,
+        }
+    }
+
+    /// Adds a service; its health status is reported under its full name.
+    pub fn add_service<S>(&mut self, service: S) -> &mut Self
+    where
+        S: Service<http::Request<Body>, Error = Infallible>
+            + NamedService
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Response: axum::response::IntoResponse,
+        S::Future: Send + 'static,
+    {
+        self.service_names.push(S::NAME);
+        self.routes.add_service(service);
+        self
+    }
+
+    /// The health reporter, for services that track their dependencies.
+    pub fn health(&self) -> HealthReporter {
+        self.health.clone()
+    }
+
+    /// Serves until `shutdown` is cancelled, then reports NOT_SERVING, stops
+    /// accepting, and waits up to the grace period for in-flight calls.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: CancellationToken,
+    ) -> Result<(), tonic::transport::Error> {
+        let reflection_v1 = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(twotier_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1();
+        let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(twotier_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1alpha();
+        let (Ok(reflection_v1), Ok(reflection_v1alpha)) = (reflection_v1, reflection_v1alpha)
+        else {
+            panic!("the compiled-in descriptor sets are valid");
+        };
+
+        for name in &self.service_names {
+            self.health
+                .set_service_status(*name, ServingStatus::Serving)
+                .await;
+        }
+        self.health
+            .set_service_status("", ServingStatus::Serving)
+            .await;
+
+        let mut routes = self.routes;
+        routes.add_service(self.health_service);
+        routes.add_service(reflection_v1);
+        routes.add_service(reflection_v1alpha);
+
+        let health = self.health.clone();
+        let names = self.service_names.clone();
+        let stop = shutdown.clone();
+        let drained = async move {
+            stop.cancelled().await;
+            for name in names {
+                health
+                    .set_service_status(name, ServingStatus::NotServing)
+                    .await;
+            }
+            health
+                .set_service_status("", ServingStatus::NotServing)
+                .await;
+        };
+
+        let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+        let serving = Server::builder()
+            .timeout(self.limits.request_timeout)
+            .trace_fn(crate::telemetry::grpc_request_span)
+            .layer(AdmissionLayer::new(self.limits.concurrency_limit))
+            .layer(AuthLayer::new(self.verifier))
+            .add_routes(routes.routes())
+            .serve_with_incoming_shutdown(incoming, drained);
+        tokio::pin!(serving);
+        tokio::select! {
+            outcome = &mut serving => outcome,
+            () = async {
+                shutdown.cancelled().await;
+                tokio::time::sleep(self.limits.shutdown_grace).await;
+            } => {
+                tracing::warn!(grace = ?self.limits.shutdown_grace, "shutdown grace period over; dropping remaining calls");
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Resolves when the process receives SIGTERM or Ctrl-C.
+pub async fn termination_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for ctrl-c");
+            futures::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for sigterm");
+                futures::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = futures::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,156 @@
+//! Logs and traces: `tracing` for logs (human or JSON), OpenTelemetry spans
+//! propagated with W3C trace context across gRPC calls and the outbox, and
+//! OTLP export only when an endpoint is configured.
+
+use std::collections::HashMap;
+
+use opentelemetry::propagation::TextMapPropagator;
+use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing::Span;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+
+use crate::config::{LogFormat, TelemetrySettings};
+
+/// Keeps the exporters of a process alive; flushes them on [`Telemetry::shutdown`].
+pub struct Telemetry {
+    tracer_provider: SdkTracerProvider,
+    meter_provider: Option<opentelemetry_sdk::metrics::SdkMeterProvider>,
+}
+
+impl Telemetry {
+    /// Flushes pending spans and metrics.
+    pub fn shutdown(self) {
+        if let Err(error) = self.tracer_provider.shutdown() {
+            eprintln!("trace exporter shutdown: {error}");
+        }
+        if let Some(meters) = self.meter_provider
+            && let Err(error) = meters.shutdown()
+        {
+            eprintln!("metric exporter shutdown: {error}");
+        }
+    }
+}
+
+/// Installs the process-wide subscriber, propagator and providers. Spans
+/// always get trace ids (so logs and the outbox carry them); they leave the
+/// process only when `otlp_endpoint` is set.
+pub fn init(settings: &TelemetrySettings) -> Result<Telemetry, Box<dyn std::error::Error>> {
+    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+    let resource = opentelemetry_sdk::Resource::builder()
+        .with_service_name(settings.service_name.clone())
+        .build();
+    let mut tracer_builder = SdkTracerProvider::builder().with_resource(resource.clone());
+    let mut meter_provider = None;
+    if let Some(endpoint) = &settings.otlp_endpoint {
+        use opentelemetry_otlp::WithExportConfig;
+        let spans = opentelemetry_otlp::SpanExporter::builder()
+            .with_tonic()
+            .with_endpoint(endpoint.clone())
+            .build()?;
+        tracer_builder = tracer_builder.with_batch_exporter(spans);
+        let metrics = opentelemetry_otlp::MetricExporter::builder()
+            .with_tonic()
+            .with_endpoint(endpoint.clone())
+            .build()?;
+        let meters = opentelemetry_sdk::metrics::SdkMeterProvider::builder()
+            .with_resource(resource)
+            .with_periodic_exporter(metrics)
+            .build();
+        opentelemetry::global::set_meter_provider(meters.clone());
+        meter_provider = Some(meters);
+    }
+    let tracer_provider = tracer_builder.build();
+    opentelemetry::global::set_tracer_provider(tracer_provider.clone());
+    let otel_layer = tracing_opentelemetry::layer().with_tracer(tracer_provider.tracer("twotier"));
+
+    let filter = EnvFilter::try_new(&settings.log_filter)?;
+    let registry = tracing_subscriber::registry().with(filter).with(otel_layer);
+    match settings.log_format {
+        LogFormat::Json => registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .with_current_span(true),
+            )
+            .try_init()?,
+        LogFormat::Human => registry.with(tracing_subscriber::fmt::layer()).try_init()?,
+    }
+    Ok(Telemetry {
+        tracer_provider,
+        meter_provider,
+    })
+}
+
+/// The span of one gRPC call, a child of the caller's trace when the request
+/// carries a `traceparent` header.
+pub fn grpc_request_span(request: &http::Request<()>) -> Span {
+    let path = request.uri().path();
+    let span = tracing::info_span!(
+        "grpc.request",
+        otel.name = path,
+        otel.kind = "server",
+        rpc.system = "grpc",
+        rpc.method = path,
+        enduser.id = tracing::field::Empty,
+        trace_id = tracing::field::Empty,
+    );
+    let parent = opentelemetry::global::get_text_map_propagator(|propagator| {
+        propagator.extract(&opentelemetry_http::HeaderExtractor(request.headers()))
+    });
+    let _ = span.set_parent(parent);
+    record_trace_id(&span);
+    span
+}
+
+/// Records the OpenTelemetry trace id on `span` (field `trace_id`) so that
+/// log lines inside it carry it.
+pub fn record_trace_id(span: &Span) {
+    let trace_id = span.context().span().span_context().trace_id();
+    if trace_id != opentelemetry::trace::TraceId::INVALID {
+        span.record("trace_id", trace_id.to_string());
+    }
+}
+
+/// The W3C `traceparent` and `tracestate` of the current span, for storing
+/// with an outbox event. Empty strings when nothing is traced.
+pub fn current_trace_context() -> (String, String) {
+    let context = Span::current().context();
+    let mut carrier = HashMap::new();
+    TraceContextPropagator::new().inject_context(&context, &mut carrier);
+    (
+        carrier.remove("traceparent").unwrap_or_default(),
+        carrier.remove("tracestate").unwrap_or_default(),
+    )
+}
+
+/// Makes `span` a child of the trace an event was written in.
+pub fn set_remote_parent(span: &Span, traceparent: &str, tracestate: &str) {
+    if traceparent.is_empty() {
+        return;
+    }
+    let carrier = HashMap::from([
+        ("traceparent".to_owned(), traceparent.to_owned()),
+        ("tracestate".to_owned(), tracestate.to_owned()),
+    ]);
+    let parent = TraceContextPropagator::new().extract(&carrier);
+    let _ = span.set_parent(parent);
+    record_trace_id(span);
+}
+
+/// Adds the current span's trace context to an outgoing call's metadata.
+pub fn inject_trace_context(metadata: &mut tonic::metadata::MetadataMap) {
+    let (traceparent, tracestate) = current_trace_context();
+    for (key, value) in [("traceparent", traceparent), ("tracestate", tracestate)] {
+        if value.is_empty() {
+            continue;
+        }
+        if let Ok(value) = value.parse() {
+            metadata.insert(key, value);
+        }
+    }
+}

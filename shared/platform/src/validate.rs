@@ -1,0 +1,155 @@
+//! Checks of input fields shared by every service. Each returns the
+//! description of what is wrong, for a `BadRequest` field violation.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+static TENANT_ID: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new("^[a-z0-9][a-z0-9-]{0,62}$").expect("static regex"));
+static PARTNER_ID: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new("^[0-9]{6,10}$").expect("static regex"));
+static COUNTRY_CODE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new("^[A-Z]{2}$").expect("static regex"));
+static REQUEST_ID: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new("^[A-Za-z0-9._:-]{1,64}$").expect("static regex"));
+static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+        .expect("static regex")
+});
+
+/// Languages twotier writes emails in.
+pub const LANGUAGES: [&str; 2] = ["en", "de"];
+
+/// Result of one field check: `Err` holds the description of the problem.
+pub type Check = Result<(), String>;
+
+/// A tenant id: lowercase letters, digits and `-`, 1 to 63 characters.
+pub fn tenant_id(value: &str) -> Check {
+    if TENANT_ID.is_match(value) {
+        return Ok(());
+    }
+    Err("must be 1 to 63 lowercase letters, digits or '-', starting with a letter or digit".into())
+}
+
+/// A PartnerID (MPN ID): 6 to 10 digits.
+pub fn partner_id(value: &str) -> Check {
+    if PARTNER_ID.is_match(value) {
+        return Ok(());
+    }
+    Err("must be a PartnerID of 6 to 10 digits".into())
+}
+
+/// An email address of the usual `local@domain.tld` form, at most 254
+/// characters.
+pub fn email(value: &str) -> Check {
+    if value.is_empty() {
+        return Err("is required".into());
+    }
+    if value.len() <= 254 && EMAIL.is_match(value) {
+        return Ok(());
+    }
+    Err("must be an email address like name@example.com".into())
+}
+
+/// An ISO 3166-1 alpha-2 country code in upper case.
+pub fn country_code(value: &str) -> Check {
+    if COUNTRY_CODE.is_match(value) {
+        return Ok(());
+    }
+    Err("must be an ISO 3166-1 alpha-2 country code such as DE".into())
+}
+
+/// A supported language code (`en` or `de`).
+pub fn language(value: &str) -> Check {
+    if LANGUAGES.contains(&value) {
+        return Ok(());
+    }
+    Err("must be one of: en, de".into())
+}
+
+/// Required text between `min` and `max` characters, without control
+/// characters other than line breaks and tabs.
+pub fn text(value: &str, min: usize, max: usize) -> Check {
+    let length = value.chars().count();
+    if length < min {
+        return Err(if min == 1 {
+            "is required".into()
+        } else {
+            format!("must have at least {min} characters")
+        });
+    }
+    if length > max {
+        return Err(format!("must have at most {max} characters"));
+    }
+    if value
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err("must not contain control characters".into());
+    }
+    Ok(())
+}
+
+/// An optional idempotency key: empty, or up to 64 of `A-Za-z0-9._:-`.
+pub fn request_id(value: &str) -> Check {
+    if value.is_empty() || REQUEST_ID.is_match(value) {
+        return Ok(());
+    }
+    Err("must be up to 64 letters, digits or . _ : -".into())
+}
+
+/// An absolute http(s) URI, or empty.
+pub fn optional_web_uri(value: &str) -> Check {
+    if value.is_empty() {
+        return Ok(());
+    }
+    let valid = (value.starts_with("https://") || value.starts_with("http://"))
+        && value.len() <= 2048
+        && !value.chars().any(char::is_whitespace)
+        && value
+            .split("://")
+            .nth(1)
+            .is_some_and(|rest| !rest.is_empty());
+    if valid {
+        return Ok(());
+    }
+    Err("must be an absolute http:// or https:// URI".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_and_refuses_emails() {
+        assert!(email("ops@contoso.example").is_ok());
+        assert!(email("a.b+c@sub.example.de").is_ok());
+        for bad in [
+            "",
+            "no-at.example",
+            "a@b",
+            "a@.example",
+            "a b@example.com",
+            "a@example..com",
+        ] {
+            assert!(email(bad).is_err(), "{bad} should be refused");
+        }
+    }
+
+    #[test]
+    fn partner_ids_are_digits() {
+        assert!(partner_id("1234567").is_ok());
+        for bad in ["12345", "12345678901", "12a4567", ""] {
+            assert!(partner_id(bad).is_err(), "{bad} should be refused");
+        }
+    }
+
+    #[test]
+    fn text_bounds_and_control_characters() {
+        assert!(text("Fabrikam", 1, 200).is_ok());
+        assert!(text("", 1, 200).is_err());
+        assert!(text(&"x".repeat(201), 1, 200).is_err());
+        assert!(text("bad\u{0}name", 1, 200).is_err());
+    }
+}

@@ -1,0 +1,15 @@
+//! Generated message types, clients and servers for every twotier `.proto`
+//! file, and the encoded descriptor set that gRPC reflection serves.
+//!
+//! Modules follow the proto packages: `twotier::partnership::v1` and so on.
+
+#![allow(clippy::all, clippy::pedantic, missing_docs)]
+
+include!(concat!(env!("OUT_DIR"), "/_includes.rs"));
+
+/// Encoded `FileDescriptorSet` of every twotier proto and its imports.
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/twotier_descriptor.bin"));
+
+pub use twotier::events::v1 as events;
+pub use twotier::partnership::v1 as partnership;

@@ -1,0 +1,318 @@
+//! Test support shared by every service's integration tests.
+//!
+//! Tests run against SQLite always; when `TWOTIER_TEST_DATABASE_URL` names a
+//! PostgreSQL server (e.g. `postgres://postgres@127.0.0.1:5432/postgres`),
+//! every [`TestDatabase`] is a fresh PostgreSQL database there instead.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tonic::metadata::MetadataValue;
+use tonic::service::Interceptor;
+use tonic::transport::{Channel, Endpoint};
+use twotier_platform::auth::{KeyMaterial, Role, TokenMinter, TokenVerifier};
+use twotier_platform::config::{EnvMap, Settings};
+use twotier_platform::server::GrpcServer;
+
+/// Environment variable naming the PostgreSQL server for tests.
+pub const POSTGRES_URL_VAR: &str = "TWOTIER_TEST_DATABASE_URL";
+/// Issuer and audience of test tokens.
+pub const ISSUER: &str = "twotier";
+/// Audience of test tokens.
+pub const AUDIENCE: &str = "twotier";
+/// Shared secret of test tokens.
+pub const SECRET: &str = "twotier-test-secret";
+
+/// A database for one test: a SQLite file in a temporary directory, or a
+/// fresh PostgreSQL database.
+pub struct TestDatabase {
+    /// Connection URL.
+    pub url: String,
+    /// Directory for the test's files (SQLite, mail); removed on drop.
+    pub dir: tempfile::TempDir,
+}
+
+impl TestDatabase {
+    /// A new, empty database named after `label`.
+    pub async fn new(label: &str) -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let url = match std::env::var(POSTGRES_URL_VAR) {
+            Ok(admin_url) if !admin_url.is_empty() => {
+                create_postgres_database(&admin_url, label).await
+            }
+            _ => format!(
+                "sqlite://{}?mode=rwc",
+                dir.path().join(format!("{label}.db")).display()
+            ),
+        };
+        Self { url, dir }
+    }
+
+    /// Whether this test runs on PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        self.url.starts_with("postgres")
+    }
+
+    /// The data directory of the test.
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().to_path_buf()
+    }
+}
+
+/// Whether tests run against PostgreSQL.
+pub fn postgres_configured() -> bool {
+    std::env::var(POSTGRES_URL_VAR).is_ok_and(|url| !url.is_empty())
+}
+
+async fn create_postgres_database(admin_url: &str, label: &str) -> String {
+    use sea_orm::sqlx::{Connection, PgConnection};
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    let name = format!(
+        "tt_{}_{}",
+        label.replace(|c: char| !c.is_ascii_alphanumeric(), "_"),
+        &suffix[..12]
+    )
+    .to_lowercase();
+    let mut admin = PgConnection::connect(admin_url)
+        .await
+        .expect("connect to the test PostgreSQL server");
+    sea_orm::sqlx::query(sea_orm::sqlx::AssertSqlSafe(format!(
+        "CREATE DATABASE {name}"
+    )))
+    .execute(&mut admin)
+    .await
+    .expect("create test database");
+    let (base, _) = admin_url
+        .rsplit_once('/')
+        .expect("postgres url has a database path");
+    format!("{base}/{name}")
+}
+
+/// Key material of test tokens.
+pub fn keys() -> KeyMaterial {
+    KeyMaterial::Hs256 {
+        secret: SECRET.as_bytes().to_vec(),
+    }
+}
+
+/// The verifier of test tokens.
+pub fn verifier() -> Arc<TokenVerifier> {
+    Arc::new(TokenVerifier::new(&keys(), ISSUER, AUDIENCE).expect("test verifier"))
+}
+
+/// The minter of test tokens.
+pub fn minter() -> TokenMinter {
+    TokenMinter::new(&keys(), ISSUER, AUDIENCE)
+        .expect("test minter")
+        .expect("hs256 keys can mint")
+}
+
+/// A valid token for `subject` of `tenant` with `roles`.
+pub fn token(subject: &str, tenant: &str, roles: &[Role]) -> String {
+    minter()
+        .mint(
+            subject,
+            tenant,
+            roles,
+            Some(&format!("{subject}@{tenant}.example")),
+            Duration::from_secs(600),
+        )
+        .expect("mint test token")
+}
+
+/// Settings for a test service on `db`, with the test token secret.
+pub fn settings(db: &TestDatabase) -> Settings {
+    let env = EnvMap::from([
+        ("TWOTIER_DATABASE_URL".to_owned(), db.url.clone()),
+        (
+            "TWOTIER_DATA_DIR".to_owned(),
+            db.data_dir().display().to_string(),
+        ),
+        ("TWOTIER_JWT_HS256_SECRET".to_owned(), SECRET.to_owned()),
+        (
+            "TWOTIER_OUTBOX_POLL_INTERVAL".to_owned(),
+            "200ms".to_owned(),
+        ),
+        ("TWOTIER_SHUTDOWN_GRACE".to_owned(), "2s".to_owned()),
+    ]);
+    Settings::load(&env, "test").expect("test settings")
+}
+
+/// A server running on an ephemeral loopback port until dropped.
+pub struct RunningServer {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Cancel to shut it down gracefully.
+    pub shutdown: CancellationToken,
+    handle: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl RunningServer {
+    /// Serves `server` on `127.0.0.1:0`; `shutdown` also ends background
+    /// tasks the caller tied to it.
+    pub async fn start(server: GrpcServer, shutdown: CancellationToken) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind ephemeral port");
+        let addr = listener.local_addr().expect("local address");
+        let stop = shutdown.clone();
+        let handle = tokio::spawn(async move {
+            server.serve(listener, stop).await.expect("server runs");
+        });
+        Self {
+            addr,
+            shutdown,
+            handle: Some(handle),
+        }
+    }
+
+    /// Serves `server` on `addr` (e.g. to restart a server where its clients
+    /// expect it).
+    pub async fn start_at(
+        server: GrpcServer,
+        shutdown: CancellationToken,
+        addr: SocketAddr,
+    ) -> Self {
+        let listener = bind_retrying(addr).await;
+        let stop = shutdown.clone();
+        let handle = tokio::spawn(async move {
+            server.serve(listener, stop).await.expect("server runs");
+        });
+        Self {
+            addr,
+            shutdown,
+            handle: Some(handle),
+        }
+    }
+
+    /// `http://<addr>`, for clients and consumers.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// A channel to the server.
+    pub fn channel(&self) -> Channel {
+        Endpoint::from_shared(self.endpoint())
+            .expect("endpoint")
+            .connect_lazy()
+    }
+
+    /// Shuts the server down and waits for it.
+    pub async fn stop(mut self) {
+        self.shutdown.cancel();
+        if let Some(handle) = self.handle.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(10), handle).await;
+        }
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+async fn bind_retrying(addr: SocketAddr) -> TcpListener {
+    let started = tokio::time::Instant::now();
+    loop {
+        match TcpListener::bind(addr).await {
+            Ok(listener) => return listener,
+            Err(error) if started.elapsed() < Duration::from_secs(10) => {
+                let _ = error;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(error) => panic!("cannot bind {addr}: {error}"),
+        }
+    }
+}
+
+/// An interceptor adding `authorization: Bearer <token>` (or nothing).
+#[derive(Clone)]
+pub struct Bearer(Option<MetadataValue<tonic::metadata::Ascii>>);
+
+impl Bearer {
+    /// Sends `token`.
+    pub fn new(token: &str) -> Self {
+        Self(Some(
+            format!("Bearer {token}").parse().expect("ascii token"),
+        ))
+    }
+
+    /// Sends no credentials.
+    pub fn none() -> Self {
+        Self(None)
+    }
+
+    /// Sends `value` verbatim as the authorization header.
+    pub fn raw(value: &str) -> Self {
+        Self(Some(value.parse().expect("ascii header")))
+    }
+}
+
+impl Interceptor for Bearer {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(value) = &self.0 {
+            request
+                .metadata_mut()
+                .insert("authorization", value.clone());
+        }
+        Ok(request)
+    }
+}
+
+/// Waits until `condition` holds, checking every 20 ms, for at most
+/// `deadline`; panics with `what` if it never does.
+pub async fn wait_until<F, Fut>(what: &str, deadline: Duration, mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let started = tokio::time::Instant::now();
+    loop {
+        if condition().await {
+            return;
+        }
+        assert!(
+            started.elapsed() < deadline,
+            "timed out after {deadline:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Asserts that `result` failed with `code` and `google.rpc.ErrorInfo.reason`
+/// `reason`; returns the status for further checks.
+#[track_caller]
+pub fn assert_error<T: std::fmt::Debug>(
+    result: Result<T, tonic::Status>,
+    code: tonic::Code,
+    reason: &str,
+) -> tonic::Status {
+    use tonic_types::StatusExt;
+    let status = result.expect_err("call should fail");
+    assert_eq!(status.code(), code, "unexpected code: {status:?}");
+    let info = status.get_details_error_info();
+    assert_eq!(
+        info.as_ref().map(|i| i.reason.as_str()),
+        Some(reason),
+        "unexpected reason: {status:?}"
+    );
+    status
+}
+
+/// The fields named by a status's `BadRequest` violations.
+pub fn violated_fields(status: &tonic::Status) -> Vec<String> {
+    use tonic_types::StatusExt;
+    status
+        .get_details_bad_request()
+        .map(|bad| bad.field_violations.into_iter().map(|v| v.field).collect())
+        .unwrap_or_default()
+}
