@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -12,6 +12,7 @@ use sea_orm::{
 };
 use tonic::{Request, Response, Status};
 use twotier_platform::auth::{Caller, Role};
+use twotier_platform::time::{optional_timestamp, timestamp};
 use twotier_platform::{Error, names, paging};
 use twotier_proto::events::dead_letter_service_server::{
     DeadLetterService, DeadLetterServiceServer,
@@ -119,13 +120,6 @@ fn resource_name(id: &str) -> String {
     format!("deadLetters/{id}")
 }
 
-fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: at.timestamp(),
-        nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap_or(0),
-    }
-}
-
 fn to_proto(row: dead_letter::Model) -> DeadLetter {
     let state = if row.state == REPLAYED {
         DeadLetterState::Replayed
@@ -140,7 +134,7 @@ fn to_proto(row: dead_letter::Model) -> DeadLetter {
         attempts: u32::try_from(row.attempts).unwrap_or_default(),
         create_time: Some(timestamp(row.created_at)),
         state: state.into(),
-        replay_time: row.replayed_at.map(timestamp),
+        replay_time: optional_timestamp(row.replayed_at),
     }
 }
 

@@ -10,8 +10,6 @@ const TYPE_URL_PREFIX: &str = "type.googleapis.com/";
 
 /// The envelope of a sequenced outbox row.
 pub(crate) fn envelope_of(row: outbox_event::Model) -> EventEnvelope {
-    let seconds = row.occurred_at.timestamp();
-    let nanos = i32::try_from(row.occurred_at.timestamp_subsec_nanos()).unwrap_or(0);
     EventEnvelope {
         event_id: row.event_id,
         position: row
@@ -21,7 +19,7 @@ pub(crate) fn envelope_of(row: outbox_event::Model) -> EventEnvelope {
         aggregate_type: row.aggregate_type,
         aggregate_id: row.aggregate_id,
         tenant_id: row.tenant_id,
-        occurred_at: Some(prost_types::Timestamp { seconds, nanos }),
+        occurred_at: Some(twotier_platform::time::timestamp(row.occurred_at)),
         trace_context: Some(TraceContext {
             traceparent: row.traceparent,
             tracestate: row.tracestate,

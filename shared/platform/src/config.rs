@@ -45,7 +45,6 @@ pub fn load<T: DeserializeOwned>(env: &EnvMap, service: &str) -> Result<T, Confi
     let source = config::Environment::with_prefix("TWOTIER")
         .prefix_separator("_")
         .try_parsing(true)
-        .list_separator(",")
         .source(Some(effective));
     let loaded = config::Config::builder().add_source(source).build()?;
     Ok(loaded.try_deserialize()?)

@@ -154,6 +154,28 @@ pub async fn prune(db: &impl ConnectionTrait, cutoff: DateTime<Utc>) -> Result<u
     Ok(result.rows_affected)
 }
 
+/// How long a request id is remembered.
+pub const RETENTION: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// Prunes keys older than [`RETENTION`] every hour until `shutdown`.
+pub async fn prune_periodically(
+    db: sea_orm::DatabaseConnection,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
+    loop {
+        let cutoff = Utc::now() - chrono::Duration::from_std(RETENTION).unwrap_or_default();
+        match prune(&db, cutoff).await {
+            Ok(0) => {}
+            Ok(pruned) => tracing::info!(pruned, "pruned expired idempotency keys"),
+            Err(error) => tracing::warn!(%error, "pruning idempotency keys failed"),
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(std::time::Duration::from_secs(3600)) => {},
+        }
+    }
+}
+
 async fn find(
     txn: &DatabaseTransaction,
     key: &IdempotencyKey,

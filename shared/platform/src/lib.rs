@@ -13,7 +13,9 @@ pub mod idempotency;
 pub mod names;
 pub mod paging;
 pub mod server;
+pub mod startup;
 pub mod telemetry;
+pub mod time;
 pub mod validate;
 
 pub use error::{Error, Violations};

@@ -18,6 +18,7 @@ use tonic::transport::{Channel, Endpoint};
 use twotier_platform::auth::{KeyMaterial, Role, TokenMinter, TokenVerifier};
 use twotier_platform::config::{EnvMap, Settings};
 use twotier_platform::server::GrpcServer;
+use twotier_platform::startup::{Identity, ServiceContext, ServiceDefinition};
 
 /// Environment variable naming the PostgreSQL server for tests.
 pub const POSTGRES_URL_VAR: &str = "TWOTIER_TEST_DATABASE_URL";
@@ -125,9 +126,10 @@ pub fn token(subject: &str, tenant: &str, roles: &[Role]) -> String {
         .expect("mint test token")
 }
 
-/// Settings for a test service on `db`, with the test token secret.
-pub fn settings(db: &TestDatabase) -> Settings {
-    let env = EnvMap::from([
+/// The environment of a test service on `db`, with the test token secret,
+/// plus `extra` variables.
+pub fn env(db: &TestDatabase, extra: &[(&str, &str)]) -> EnvMap {
+    let mut env = EnvMap::from([
         ("TWOTIER_DATABASE_URL".to_owned(), db.url.clone()),
         (
             "TWOTIER_DATA_DIR".to_owned(),
@@ -139,8 +141,33 @@ pub fn settings(db: &TestDatabase) -> Settings {
             "200ms".to_owned(),
         ),
         ("TWOTIER_SHUTDOWN_GRACE".to_owned(), "2s".to_owned()),
+        ("TWOTIER_CONSUMER_MAX_ATTEMPTS".to_owned(), "3".to_owned()),
     ]);
-    Settings::load(&env, "test").expect("test settings")
+    for (key, value) in extra {
+        env.insert((*key).to_owned(), (*value).to_owned());
+    }
+    env
+}
+
+/// Settings for a test service on `db`, with the test token secret.
+pub fn settings(db: &TestDatabase) -> Settings {
+    Settings::load(&env(db, &[]), "test").expect("test settings")
+}
+
+/// Builds service `S` on `db` (with `extra` variables) and serves it on an
+/// ephemeral port.
+pub async fn start_service<S: ServiceDefinition>(
+    db: &TestDatabase,
+    extra: &[(&str, &str)],
+) -> RunningServer {
+    let shutdown = CancellationToken::new();
+    let env = env(db, extra);
+    let settings = Settings::load(&env, S::NAME).expect("test settings");
+    let identity = Identity::from_keys(&keys(), &settings).expect("test identity");
+    let ctx =
+        ServiceContext::new(env, S::NAME, identity, shutdown.clone()).expect("service context");
+    let server = S::build(&ctx).await.expect("service builds");
+    RunningServer::start(server, shutdown).await
 }
 
 /// A server running on an ephemeral loopback port until dropped.

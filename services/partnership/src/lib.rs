@@ -1,0 +1,62 @@
+//! The partnership service (port 50051): the official list of indirect
+//! providers, onboarded indirect resellers and PartnerID verification,
+//! invitations and partnerships (rules R1-R8 of DOMAIN.md). It owns its
+//! database and publishes its events through its outbox log.
+
+pub mod api;
+pub mod domain;
+pub mod store;
+
+use twotier_outbox::{EventLog, Outbox, Sequencer};
+use twotier_platform::server::GrpcServer;
+use twotier_platform::startup::{ServiceContext, ServiceDefinition, StartError, open_database};
+use twotier_proto::partnership::partnership_service_server::PartnershipServiceServer;
+use twotier_proto::partnership::provider_listing_service_server::ProviderListingServiceServer;
+use twotier_proto::partnership::reseller_service_server::ResellerServiceServer;
+
+use crate::api::Api;
+use crate::domain::{PartnershipSettings, Partnerships};
+use crate::store::migration::Migrator;
+
+/// The partnership service, as the binaries start it.
+pub struct PartnershipService;
+
+impl ServiceDefinition for PartnershipService {
+    const NAME: &'static str = "partnership";
+    const PORT: u16 = 50051;
+
+    async fn migrate(ctx: &ServiceContext) -> Result<(), StartError> {
+        open_database::<Migrator>(ctx, Self::NAME).await.map(|_| ())
+    }
+
+    async fn build(ctx: &ServiceContext) -> Result<GrpcServer, StartError> {
+        let settings: PartnershipSettings = twotier_platform::config::load(&ctx.env, Self::NAME)?;
+        let db = open_database::<Migrator>(ctx, Self::NAME).await?;
+        let outbox = Outbox::new(db.clone());
+        let sequencer = Sequencer::new(
+            outbox.clone(),
+            ctx.settings.outbox_poll_interval,
+            ctx.settings.outbox_retention,
+        );
+        tokio::spawn(sequencer.run(ctx.shutdown.clone()));
+        tokio::spawn(twotier_platform::idempotency::prune_periodically(
+            db,
+            ctx.shutdown.clone(),
+        ));
+
+        let api = Api::new(Partnerships::new(outbox.clone(), settings));
+        let mut grpc = ctx.grpc_server();
+        grpc.add_service(ProviderListingServiceServer::new(api.clone()))
+            .add_service(ResellerServiceServer::new(api.clone()))
+            .add_service(PartnershipServiceServer::new(api))
+            .add_service(
+                EventLog::new(
+                    outbox,
+                    ctx.settings.outbox_poll_interval,
+                    ctx.shutdown.clone(),
+                )
+                .into_service(),
+            );
+        Ok(grpc)
+    }
+}

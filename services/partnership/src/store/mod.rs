@@ -1,0 +1,4 @@
+//! The partnership database: tables and migrations.
+
+pub mod entities;
+pub mod migration;
