@@ -315,13 +315,7 @@ async fn unknown_revoked_used_and_expired_tokens_and_unonboarded_resellers_get_d
     );
 
     let expiring = h.invite(PROVIDER, "d@fabrikam.example").await;
-    let expire_time = expiring
-        .invitation
-        .as_ref()
-        .unwrap()
-        .expire_time
-        .clone()
-        .unwrap();
+    let expire_time = expiring.invitation.as_ref().unwrap().expire_time.unwrap();
     twotier_testkit::wait_until(
         "the invitation expires",
         std::time::Duration::from_secs(10),

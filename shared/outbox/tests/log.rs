@@ -221,7 +221,7 @@ async fn consumer_killed_mid_stream_resumes_from_its_cursor_exactly_once_in_orde
     stop_first.cancel();
     running.await.expect("consumer stops");
     let seen_before_restart = received(&consumer_db).await.len();
-    assert!(seen_before_restart >= 120 && seen_before_restart < 300 + 1);
+    assert!((120..=300).contains(&seen_before_restart));
 
     write_events(&producer.outbox, 200, "b").await;
     let second = consumer(&consumer_db, handler, &producer.server.endpoint());

@@ -212,8 +212,13 @@ pub mod migration {
     use sea_orm_migration::schema::*;
 
     /// Creates `idempotency_key`.
-    #[derive(DeriveMigrationName)]
     pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m20261125_000003_idempotency_key"
+        }
+    }
 
     #[derive(DeriveIden)]
     enum IdempotencyKey {

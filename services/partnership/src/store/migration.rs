@@ -92,8 +92,13 @@ enum Partnership {
 }
 
 /// Creates listings, resellers, invitations and partnerships.
-#[derive(DeriveMigrationName)]
 pub struct CreatePartnershipTables;
+
+impl MigrationName for CreatePartnershipTables {
+    fn name(&self) -> &str {
+        "m20261125_000100_partnership_tables"
+    }
+}
 
 #[async_trait::async_trait]
 impl MigrationTrait for CreatePartnershipTables {

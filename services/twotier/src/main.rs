@@ -1,0 +1,180 @@
+//! `twotier`: runs every service in one process (the embedded default:
+//! SQLite files under the data directory), applies migrations, and mints
+//! development tokens.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
+use twotier_partnership::PartnershipService;
+use twotier_platform::auth::Role;
+use twotier_platform::config::{EnvMap, Settings, TelemetrySettings, process_env};
+use twotier_platform::startup::{self, Identity, ServiceContext, ServiceDefinition, StartError};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "twotier",
+    version,
+    about = "Two-tier cloud distribution: every twotier service in one process."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Runs every service (partnership on :50051, ...), migrations first.
+    Run,
+    /// Applies every service's migrations and exits.
+    Migrate,
+    /// Prints a development token for a tenant and roles, signed with the
+    /// configured key (by default the secret under the data directory).
+    Token {
+        /// Tenant id (`tid`): the provider, reseller or platform tenant.
+        #[arg(long)]
+        tenant: String,
+        /// Role to grant; repeat for several (GlobalAdmin, SalesAgent,
+        /// BillingAdmin, HelpdeskAgent, ResellerAdmin, PlatformOperator, Service).
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        /// Subject (`sub`); defaults to `dev@<tenant>`.
+        #[arg(long)]
+        subject: Option<String>,
+        /// Email claim; defaults to the subject if it is an email address.
+        #[arg(long)]
+        email: Option<String>,
+        /// Lifetime, e.g. `12h`.
+        #[arg(long, default_value = "12h", value_parser = humantime::parse_duration)]
+        ttl: Duration,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(async {
+        match cli.command {
+            Command::Run => run().await,
+            Command::Migrate => migrate().await,
+            Command::Token {
+                tenant,
+                roles,
+                subject,
+                email,
+                ttl,
+            } => token(&tenant, &roles, subject, email, ttl),
+        }
+    });
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("twotier: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The shared settings and identity of the process.
+fn process_identity(env: &EnvMap) -> Result<(Settings, Identity), StartError> {
+    let settings = Settings::load(env, "twotier")?;
+    let identity = Identity::from_settings(&settings)?;
+    Ok((settings, identity))
+}
+
+async fn run() -> Result<(), StartError> {
+    let env = process_env();
+    let settings = Settings::load(&env, "twotier")?;
+    let telemetry = twotier_platform::telemetry::init(&TelemetrySettings::from_env(
+        &env,
+        "twotier",
+        settings.log_format,
+    ))
+    .map_err(|e| StartError::Other(format!("telemetry: {e}")))?;
+    let (settings, identity) = process_identity(&env)?;
+    let shutdown = CancellationToken::new();
+    startup::cancel_on_termination(shutdown.clone());
+
+    let partnership = ServiceContext::new(
+        env.clone(),
+        PartnershipService::NAME,
+        identity.clone(),
+        shutdown.clone(),
+    )?;
+    print_banner(
+        &settings,
+        &[(
+            PartnershipService::NAME,
+            PartnershipService::PORT,
+            &partnership,
+        )],
+    );
+    let outcome = startup::serve::<PartnershipService>(partnership).await;
+    shutdown.cancel();
+    tokio::time::sleep(startup::BACKGROUND_GRACE).await;
+    telemetry.shutdown();
+    outcome
+}
+
+async fn migrate() -> Result<(), StartError> {
+    let env = process_env();
+    let (_, identity) = process_identity(&env)?;
+    let shutdown = CancellationToken::new();
+    PartnershipService::migrate(&ServiceContext::new(
+        env.clone(),
+        PartnershipService::NAME,
+        identity,
+        shutdown,
+    )?)
+    .await?;
+    println!("migrations applied");
+    Ok(())
+}
+
+fn token(
+    tenant: &str,
+    roles: &[String],
+    subject: Option<String>,
+    email: Option<String>,
+    ttl: Duration,
+) -> Result<(), StartError> {
+    let env = process_env();
+    let (_, identity) = process_identity(&env)?;
+    let minter = identity.minter.ok_or_else(|| {
+        StartError::Other("no signing key: only an RS256 public key is configured".into())
+    })?;
+    let roles = roles
+        .iter()
+        .map(|name| {
+            Role::parse(name).ok_or_else(|| StartError::Other(format!("unknown role {name}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let subject = subject.unwrap_or_else(|| format!("dev@{tenant}"));
+    let email = email.or_else(|| subject.contains('@').then(|| subject.clone()));
+    let token = minter.mint(&subject, tenant, &roles, email.as_deref(), ttl)?;
+    println!("{token}");
+    Ok(())
+}
+
+fn print_banner(settings: &Settings, services: &[(&str, u16, &ServiceContext)]) {
+    println!(
+        "twotier is starting; data directory: {}",
+        settings.data_dir.display()
+    );
+    for (name, port, ctx) in services {
+        let addr = ctx.settings.listen_addr_or(*port);
+        println!(
+            "  {name:<13} grpc://{addr}  (database: {})",
+            ctx.settings.database_url_for(name)
+        );
+    }
+    println!("get a token:  cargo run -q -p twotier -- token --tenant contoso --role GlobalAdmin");
+    println!("list APIs:    grpcurl -plaintext 127.0.0.1:50051 list");
+}
