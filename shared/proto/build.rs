@@ -29,6 +29,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let mut config = prost_build::Config::new();
     config.enable_type_names();
+    // Secrets get a hand-written Debug that redacts them (see lib.rs).
+    config.skip_debug(["twotier.customer.v1.AdminCredentials"]);
     tonic_prost_build::configure()
         .include_file("_includes.rs")
         .compile_fds_with_config(compiler.file_descriptor_set(), config)?;

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
+use twotier_customer::CustomerService;
 use twotier_partnership::PartnershipService;
 use twotier_platform::auth::Role;
 use twotier_platform::config::{EnvMap, Settings, TelemetrySettings, process_env};
@@ -25,7 +26,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Runs every service (partnership on :50051, ...), migrations first.
+    /// Runs every service (partnership :50051, customer :50052), migrations first.
     Run,
     /// Applies every service's migrations and exits.
     Migrate,
@@ -92,48 +93,50 @@ fn process_identity(env: &EnvMap) -> Result<(Settings, Identity), StartError> {
 async fn run() -> Result<(), StartError> {
     let env = process_env();
     let settings = Settings::load(&env, "twotier")?;
-    let telemetry = twotier_platform::telemetry::init(&TelemetrySettings::from_env(
-        &env,
-        "twotier",
-        settings.log_format,
-    ))
-    .map_err(|e| StartError::Other(format!("telemetry: {e}")))?;
+    let telemetry_settings = TelemetrySettings::from_env(&env, "twotier", settings.log_format);
+    let telemetry = twotier_platform::telemetry::init(&telemetry_settings)
+        .map_err(|e| StartError::Other(format!("telemetry: {e}")))?;
     let (settings, identity) = process_identity(&env)?;
     let shutdown = CancellationToken::new();
     startup::cancel_on_termination(shutdown.clone());
 
-    let partnership = ServiceContext::new(
-        env.clone(),
-        PartnershipService::NAME,
-        identity.clone(),
-        shutdown.clone(),
-    )?;
+    let context =
+        |name: &str| ServiceContext::new(env.clone(), name, identity.clone(), shutdown.clone());
+    let partnership = context(PartnershipService::NAME)?;
+    let customer = context(CustomerService::NAME)?;
     print_banner(
         &settings,
-        &[(
-            PartnershipService::NAME,
-            PartnershipService::PORT,
-            &partnership,
-        )],
+        &[
+            (
+                PartnershipService::NAME,
+                PartnershipService::PORT,
+                &partnership,
+            ),
+            (CustomerService::NAME, CustomerService::PORT, &customer),
+        ],
     );
-    let outcome = startup::serve::<PartnershipService>(partnership).await;
-    shutdown.cancel();
+    // When one service stops (or fails to start), the others stop too.
+    let stop_all = |outcome: Result<(), StartError>| {
+        shutdown.cancel();
+        outcome
+    };
+    let (partnership, customer) = tokio::join!(
+        async { stop_all(startup::serve::<PartnershipService>(partnership).await) },
+        async { stop_all(startup::serve::<CustomerService>(customer).await) },
+    );
     tokio::time::sleep(startup::BACKGROUND_GRACE).await;
     telemetry.shutdown();
-    outcome
+    partnership.and(customer)
 }
 
 async fn migrate() -> Result<(), StartError> {
     let env = process_env();
     let (_, identity) = process_identity(&env)?;
     let shutdown = CancellationToken::new();
-    PartnershipService::migrate(&ServiceContext::new(
-        env.clone(),
-        PartnershipService::NAME,
-        identity,
-        shutdown,
-    )?)
-    .await?;
+    let context =
+        |name: &str| ServiceContext::new(env.clone(), name, identity.clone(), shutdown.clone());
+    PartnershipService::migrate(&context(PartnershipService::NAME)?).await?;
+    CustomerService::migrate(&context(CustomerService::NAME)?).await?;
     println!("migrations applied");
     Ok(())
 }

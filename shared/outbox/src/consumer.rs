@@ -104,6 +104,16 @@ impl Consumer {
         self.progress.subscribe()
     }
 
+    /// A handle to wait until this consumer has caught up with its upstream.
+    pub fn freshness(&self) -> Freshness {
+        Freshness {
+            progress: self.progress.subscribe(),
+            endpoint: self.settings.endpoint.clone(),
+            subject: self.settings.subject.clone(),
+            minter: self.minter.clone(),
+        }
+    }
+
     /// Follows the upstream until `shutdown` is cancelled, resubscribing
     /// from the cursor with backoff whenever the stream breaks.
     pub async fn run(self, shutdown: CancellationToken) {
@@ -168,9 +178,14 @@ impl Consumer {
                 SERVICE_TOKEN_TTL,
             )
             .map_err(|e| FollowError::Token(e.to_string()))?;
+        // Every event is received, also those the handler ignores, so that
+        // progress reaches the upstream head (see `Freshness`). Ignored
+        // events move the cursor in memory only: redelivering them after a
+        // restart costs nothing.
+        let handled = self.handler.event_types();
         let mut request = tonic::Request::new(SubscribeRequest {
             after_position: cursor,
-            event_types: self.handler.event_types(),
+            event_types: Vec::new(),
         });
         let bearer = format!("Bearer {token}")
             .parse()
@@ -183,6 +198,11 @@ impl Consumer {
         tracing::info!(upstream = %self.settings.upstream, after = cursor, "subscribed to upstream log");
         while let Some(envelope) = stream.message().await? {
             if envelope.position <= cursor {
+                continue;
+            }
+            if !handled.contains(&envelope.event_type) {
+                cursor = envelope.position;
+                self.progress.send_replace(cursor);
                 continue;
             }
             let span = tracing::info_span!(
@@ -308,5 +328,57 @@ impl Consumer {
             .await?
             .map_or(0, |row| row.position);
         Ok(u64::try_from(cursor).unwrap_or_default())
+    }
+}
+
+/// Waits until a consumer's projection includes everything its upstream had
+/// sequenced at the time of asking: read-your-writes across services for a
+/// command that just failed a projection check.
+#[derive(Clone)]
+pub struct Freshness {
+    progress: watch::Receiver<u64>,
+    endpoint: String,
+    subject: String,
+    minter: TokenMinter,
+}
+
+impl Freshness {
+    /// Asks the upstream for its head and waits, at most `deadline`, until
+    /// the consumer has handled it. Returns whether it caught up; a failure
+    /// to reach the upstream counts as not caught up.
+    pub async fn catch_up(&self, deadline: Duration) -> bool {
+        let head = tokio::time::timeout(deadline, self.upstream_head()).await;
+        let Ok(Some(head)) = head else {
+            return false;
+        };
+        let mut progress = self.progress.clone();
+        tokio::time::timeout(deadline, progress.wait_for(|cursor| *cursor >= head))
+            .await
+            .is_ok_and(|outcome| outcome.is_ok())
+    }
+
+    async fn upstream_head(&self) -> Option<u64> {
+        let channel = Endpoint::from_shared(self.endpoint.clone())
+            .ok()?
+            .connect_lazy();
+        let token = self
+            .minter
+            .mint(
+                &self.subject,
+                SERVICE_TENANT,
+                &[Role::Service],
+                None,
+                SERVICE_TOKEN_TTL,
+            )
+            .ok()?;
+        let mut request = tonic::Request::new(twotier_proto::events::GetLogHeadRequest {});
+        request
+            .metadata_mut()
+            .insert("authorization", format!("Bearer {token}").parse().ok()?);
+        let head = EventLogServiceClient::new(channel)
+            .get_log_head(request)
+            .await
+            .ok()?;
+        Some(head.into_inner().head_position)
     }
 }

@@ -23,7 +23,7 @@ pub mod migration;
 mod sequencer;
 mod writer;
 
-pub use consumer::{Consumer, ConsumerSettings};
+pub use consumer::{Consumer, ConsumerSettings, Freshness};
 pub use dead_letters::DeadLetters;
 pub use envelope::decode_payload;
 pub use handler::{EventHandler, HandleError};

@@ -123,6 +123,32 @@ pub async fn claim<R: prost::Message + Default>(
     }
 }
 
+/// The stored response to `key`, read outside any transaction: lets a
+/// command answer a retry before doing slow checks. A concurrent first
+/// attempt is still caught by [`claim`].
+pub async fn peek<R: prost::Message + Default>(
+    db: &impl ConnectionTrait,
+    key: Option<&IdempotencyKey>,
+) -> Result<Option<R>, Error> {
+    let Some(key) = key else {
+        return Ok(None);
+    };
+    let stored = entity::Entity::find_by_id((
+        key.scope.to_owned(),
+        key.tenant_id.clone(),
+        key.request_id.clone(),
+    ))
+    .one(db)
+    .await?;
+    match stored {
+        Some(stored) => match replay(key, stored)? {
+            Claim::Replay(response) => Ok(Some(response)),
+            Claim::Fresh => Ok(None),
+        },
+        None => Ok(None),
+    }
+}
+
 /// Stores `response` as the answer to `key`, in the command's transaction.
 pub async fn complete<R: prost::Message>(
     txn: &DatabaseTransaction,
@@ -177,7 +203,7 @@ pub async fn prune_periodically(
 }
 
 async fn find(
-    txn: &DatabaseTransaction,
+    txn: &impl ConnectionTrait,
     key: &IdempotencyKey,
 ) -> Result<Option<entity::Model>, Error> {
     Ok(entity::Entity::find_by_id((

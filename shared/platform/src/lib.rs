@@ -16,6 +16,7 @@ pub mod server;
 pub mod startup;
 pub mod telemetry;
 pub mod time;
+pub mod update_mask;
 pub mod validate;
 
 pub use error::{Error, Violations};

@@ -68,6 +68,14 @@ pub fn language(value: &str) -> Check {
     Err("must be one of: en, de".into())
 }
 
+/// The language a request asked for: empty means English.
+pub fn language_or_default(language: &str) -> String {
+    if language.is_empty() {
+        return "en".to_owned();
+    }
+    language.to_owned()
+}
+
 /// Required text between `min` and `max` characters, without control
 /// characters other than line breaks and tabs.
 pub fn text(value: &str, min: usize, max: usize) -> Check {

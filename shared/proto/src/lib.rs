@@ -11,5 +11,16 @@ include!(concat!(env!("OUT_DIR"), "/_includes.rs"));
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/twotier_descriptor.bin"));
 
+pub use twotier::customer::v1 as customer;
 pub use twotier::events::v1 as events;
 pub use twotier::partnership::v1 as partnership;
+
+impl std::fmt::Debug for customer::AdminCredentials {
+    /// Never prints the temporary password, so it cannot reach a log line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminCredentials")
+            .field("user_name", &self.user_name)
+            .field("temporary_password", &"<redacted>")
+            .finish()
+    }
+}

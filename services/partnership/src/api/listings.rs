@@ -10,8 +10,10 @@ use twotier_proto::partnership::{
     ListProviderListingsResponse, ProviderListing, UpdateProviderListingRequest,
 };
 
-use super::{Api, language_or_default, mask_paths};
+use super::Api;
 use crate::domain::{ListingFields, ListingPatch, PartnershipError};
+use twotier_platform::update_mask::mask_paths;
+use twotier_platform::validate::language_or_default;
 
 const NAME: [&str; 2] = ["providerListings", "*"];
 const UPDATABLE: [&str; 7] = [

@@ -7,9 +7,10 @@ use twotier_platform::{Error, Violations, names, paging, validate};
 use twotier_proto::partnership as pb;
 use twotier_proto::partnership::partnership_service_server::PartnershipService;
 
-use super::{Api, language_or_default, own_provider};
+use super::Api;
 use crate::domain::Attestation;
 use crate::domain::invitation::{InvitationEmail, InvitationRequest};
+use twotier_platform::validate::language_or_default;
 
 const PROVIDER: [&str; 2] = ["providers", "*"];
 const INVITATION: [&str; 4] = ["providers", "*", "invitations", "*"];
@@ -38,7 +39,7 @@ impl PartnershipService for Api {
         violations.check("language_code", validate::language(&language));
         violations.check("request_id", validate::request_id(&request.request_id));
         violations.into_result("INVALID_INVITATION")?;
-        own_provider(&caller, provider_id)?;
+        caller.require_own_provider(provider_id)?;
         let key = IdempotencyKey::new(
             "partnership.RequestPartnership",
             &caller.tenant_id,
@@ -72,7 +73,7 @@ impl PartnershipService for Api {
         violations.check("body", validate::text(&request.body, 1, 20_000));
         violations.check("request_id", validate::request_id(&request.request_id));
         violations.into_result("INVALID_INVITATION_EMAIL")?;
-        own_provider(&caller, provider_id)?;
+        caller.require_own_provider(provider_id)?;
         let key = IdempotencyKey::new(
             "partnership.SendInvitationEmail",
             &caller.tenant_id,
@@ -97,7 +98,7 @@ impl PartnershipService for Api {
         let caller = provider(&request)?;
         let [provider_id, invitation_id] =
             names::require(&request.get_ref().name, &INVITATION, "name")?;
-        own_provider(&caller, provider_id)?;
+        caller.require_own_provider(provider_id)?;
         Ok(Response::new(
             self.domain
                 .get_invitation(provider_id, invitation_id)
@@ -113,7 +114,7 @@ impl PartnershipService for Api {
         let request = request.into_inner();
         let [provider_id] = names::require(&request.parent, &PROVIDER, "parent")?;
         let page_size = paging::page_size(request.page_size)?;
-        own_provider(&caller, provider_id)?;
+        caller.require_own_provider(provider_id)?;
         let (invitations, next_page_token) = self
             .domain
             .list_invitations(provider_id, page_size, &request.page_token)
@@ -131,7 +132,7 @@ impl PartnershipService for Api {
         let caller = provider(&request)?;
         let [provider_id, invitation_id] =
             names::require(&request.get_ref().name, &INVITATION, "name")?;
-        own_provider(&caller, provider_id)?;
+        caller.require_own_provider(provider_id)?;
         Ok(Response::new(
             self.domain
                 .revoke_invitation(provider_id, invitation_id)
@@ -184,7 +185,7 @@ impl PartnershipService for Api {
         let page_size = paging::page_size(request.page_size)?;
         validate::text(&request.company_name_filter, 0, 200)
             .map_err(|d| Error::invalid_field("INVALID_FILTER", "company_name_filter", d))?;
-        own_provider(&caller, provider_id)?;
+        caller.require_own_provider(provider_id)?;
         let (indirect_resellers, next_page_token) = self
             .domain
             .list_indirect_resellers(
@@ -207,7 +208,7 @@ impl PartnershipService for Api {
         let caller = provider(&request)?;
         let [provider_id, partner_id] =
             names::require(&request.get_ref().name, &INDIRECT_RESELLER, "name")?;
-        own_provider(&caller, provider_id)?;
+        caller.require_own_provider(provider_id)?;
         Ok(Response::new(
             self.domain
                 .get_indirect_reseller(provider_id, partner_id)
@@ -253,7 +254,7 @@ impl PartnershipService for Api {
             "REMOVAL_NOT_CONFIRMED"
         };
         violations.into_result(reason)?;
-        own_provider(&caller, provider_id)?;
+        caller.require_own_provider(provider_id)?;
         let attestation = Attestation {
             good_faith: attestation.good_faith,
             legitimate_business_purpose: attestation.legitimate_business_purpose,

@@ -7,8 +7,10 @@ use twotier_platform::{Error, Violations, names, validate};
 use twotier_proto::partnership as pb;
 use twotier_proto::partnership::reseller_service_server::ResellerService;
 
-use super::{Api, language_or_default, mask_paths};
+use super::Api;
 use crate::domain::{AccountKind, PartnershipError, ResellerFields, ResellerPatch};
+use twotier_platform::update_mask::mask_paths;
+use twotier_platform::validate::language_or_default;
 
 const NAME: [&str; 2] = ["resellers", "*"];
 const UPDATABLE: [&str; 6] = [

@@ -95,6 +95,18 @@ impl Caller {
         ))
     }
 
+    /// Checks that `provider_id` (from a resource name) is the caller's own
+    /// tenant. Another provider's resources do not exist for the caller.
+    pub fn require_own_provider(&self, provider_id: &str) -> Result<(), Error> {
+        if self.tenant_id == provider_id {
+            return Ok(());
+        }
+        Err(Error::NotFound {
+            reason: "PROVIDER_NOT_FOUND",
+            message: format!("providers/{provider_id} is not found"),
+        })
+    }
+
     /// Refuses callers without any of `roles`.
     pub fn require_any(&self, roles: &[Role]) -> Result<(), Error> {
         if roles.iter().any(|role| self.has(*role)) {

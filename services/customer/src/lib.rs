@@ -1,0 +1,84 @@
+//! The customer service (port 50052): customers added by a provider,
+//! possibly for one of its indirect resellers, delegated admin
+//! relationships and customer agreements (rules R9-R13 of DOMAIN.md). It
+//! owns its database, keeps its own projection of the partnership service's
+//! events, and publishes its events through its outbox log.
+
+pub mod api;
+pub mod domain;
+pub mod store;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use twotier_outbox::{
+    Consumer, ConsumerSettings, DeadLetters, EventHandler, EventLog, Outbox, Sequencer,
+};
+use twotier_partners::{PartnerDirectory, PartnerEvents};
+use twotier_platform::server::GrpcServer;
+use twotier_platform::startup::{ServiceContext, ServiceDefinition, StartError, open_database};
+use twotier_proto::customer::customer_service_server::CustomerServiceServer;
+
+use crate::api::Api;
+use crate::domain::Customers;
+use crate::store::migration::Migrator;
+
+/// The customer service, as the binaries start it.
+pub struct CustomerService;
+
+impl ServiceDefinition for CustomerService {
+    const NAME: &'static str = "customer";
+    const PORT: u16 = 50052;
+
+    async fn migrate(ctx: &ServiceContext) -> Result<(), StartError> {
+        open_database::<Migrator>(ctx, Self::NAME).await.map(|_| ())
+    }
+
+    async fn build(ctx: &ServiceContext) -> Result<GrpcServer, StartError> {
+        let db = open_database::<Migrator>(ctx, Self::NAME).await?;
+        let outbox = Outbox::new(db.clone());
+        let sequencer = Sequencer::new(
+            outbox.clone(),
+            ctx.settings.outbox_poll_interval,
+            ctx.settings.outbox_retention,
+        );
+        tokio::spawn(sequencer.run(ctx.shutdown.clone()));
+        tokio::spawn(twotier_platform::idempotency::prune_periodically(
+            db.clone(),
+            ctx.shutdown.clone(),
+        ));
+
+        let partner_events: Arc<dyn EventHandler> = Arc::new(PartnerEvents);
+        let consumer = Consumer::new(
+            db.clone(),
+            partner_events.clone(),
+            ConsumerSettings::new(
+                twotier_partners::UPSTREAM,
+                &ctx.settings.partnership_endpoint,
+                "service:customer",
+                ctx.settings.consumer_max_attempts,
+            ),
+            ctx.identity.require_minter()?,
+        );
+        let directory = PartnerDirectory::new(db.clone(), Some(consumer.freshness()));
+        tokio::spawn(consumer.run(ctx.shutdown.clone()));
+        let dead_letters = DeadLetters::new(
+            db,
+            HashMap::from([(twotier_partners::UPSTREAM.to_owned(), partner_events)]),
+        );
+
+        let api = Api::new(Customers::new(outbox.clone(), directory));
+        let mut grpc = ctx.grpc_server();
+        grpc.add_service(CustomerServiceServer::new(api))
+            .add_service(dead_letters.into_service())
+            .add_service(
+                EventLog::new(
+                    outbox,
+                    ctx.settings.outbox_poll_interval,
+                    ctx.shutdown.clone(),
+                )
+                .into_service(),
+            );
+        Ok(grpc)
+    }
+}

@@ -1,0 +1,4 @@
+//! The customer database: tables and migrations.
+
+pub mod entities;
+pub mod migration;

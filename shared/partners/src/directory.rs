@@ -1,0 +1,101 @@
+//! Questions a consuming service asks the projection.
+
+use std::time::Duration;
+
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
+use twotier_outbox::Freshness;
+
+use crate::entity::{partner_partnership, partner_reseller};
+
+/// How long a command waits for the projection to catch up with the
+/// partnership service before trusting a negative answer.
+const CATCH_UP: Duration = Duration::from_secs(3);
+
+/// An onboarded reseller as the projection knows it.
+pub type ResellerEntry = partner_reseller::Model;
+
+/// The partner directory of one service database.
+#[derive(Clone)]
+pub struct PartnerDirectory {
+    db: DatabaseConnection,
+    freshness: Option<Freshness>,
+}
+
+impl PartnerDirectory {
+    /// The directory in `db`; with `freshness`, negative answers are checked
+    /// again once the projection has caught up with the partnership log.
+    pub fn new(db: DatabaseConnection, freshness: Option<Freshness>) -> Self {
+        Self { db, freshness }
+    }
+
+    /// The reseller with `partner_id`, if onboarded.
+    pub async fn reseller(
+        &self,
+        conn: &impl ConnectionTrait,
+        partner_id: &str,
+    ) -> Result<Option<ResellerEntry>, DbErr> {
+        partner_reseller::Entity::find_by_id(partner_id.to_owned())
+            .one(conn)
+            .await
+    }
+
+    /// The reseller whose admins carry `tenant_id` in their tokens.
+    pub async fn reseller_of_tenant(
+        &self,
+        tenant_id: &str,
+    ) -> Result<Option<ResellerEntry>, DbErr> {
+        let found = self.find_by_tenant(tenant_id).await?;
+        if found.is_some() || !self.catch_up().await {
+            return Ok(found);
+        }
+        self.find_by_tenant(tenant_id).await
+    }
+
+    async fn find_by_tenant(&self, tenant_id: &str) -> Result<Option<ResellerEntry>, DbErr> {
+        partner_reseller::Entity::find()
+            .filter(partner_reseller::Column::TenantId.eq(tenant_id))
+            .one(&self.db)
+            .await
+    }
+
+    /// The reseller `partner_id` if it is an active partner of `provider_id`
+    /// right now. A "no" is only given once the projection has caught up
+    /// with the partnership service (or that service cannot be reached).
+    pub async fn active_partner(
+        &self,
+        provider_id: &str,
+        partner_id: &str,
+    ) -> Result<Option<ResellerEntry>, DbErr> {
+        let found = self.find_active_partner(provider_id, partner_id).await?;
+        if found.is_some() || !self.catch_up().await {
+            return Ok(found);
+        }
+        self.find_active_partner(provider_id, partner_id).await
+    }
+
+    async fn find_active_partner(
+        &self,
+        provider_id: &str,
+        partner_id: &str,
+    ) -> Result<Option<ResellerEntry>, DbErr> {
+        let active = partner_partnership::Entity::find_by_id((
+            provider_id.to_owned(),
+            partner_id.to_owned(),
+        ))
+        .filter(partner_partnership::Column::Active.eq(true))
+        .one(&self.db)
+        .await?
+        .is_some();
+        if !active {
+            return Ok(None);
+        }
+        self.reseller(&self.db, partner_id).await
+    }
+
+    async fn catch_up(&self) -> bool {
+        match &self.freshness {
+            Some(freshness) => freshness.catch_up(CATCH_UP).await,
+            None => false,
+        }
+    }
+}

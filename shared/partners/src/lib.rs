@@ -1,0 +1,19 @@
+//! The partner directory: a consuming service's own projection of the
+//! partnership service's events (`ResellerOnboarded`, `ResellerUpdated`,
+//! `PartnershipAccepted`, `PartnershipRemoved`).
+//!
+//! The customer and subscription services ask it whether a reseller is an
+//! active partner of a provider (R9, R19) and which reseller a
+//! `ResellerAdmin` token belongs to. A removed partnership only changes the
+//! projection's state (R7); nothing else is touched.
+
+mod directory;
+pub mod entity;
+mod handler;
+pub mod migration;
+
+pub use directory::{PartnerDirectory, ResellerEntry};
+pub use handler::PartnerEvents;
+
+/// Name of the upstream log in cursors and dead letters.
+pub const UPSTREAM: &str = "partnership";
