@@ -12,6 +12,7 @@ use twotier_partnership::PartnershipService;
 use twotier_platform::auth::Role;
 use twotier_platform::config::{EnvMap, Settings, TelemetrySettings, process_env};
 use twotier_platform::startup::{self, Identity, ServiceContext, ServiceDefinition, StartError};
+use twotier_subscription::SubscriptionService;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -26,7 +27,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Runs every service (partnership :50051, customer :50052), migrations first.
+    /// Runs every service (partnership :50051, customer :50052, subscription
+    /// :50053), migrations first.
     Run,
     /// Applies every service's migrations and exits.
     Migrate,
@@ -104,6 +106,7 @@ async fn run() -> Result<(), StartError> {
         |name: &str| ServiceContext::new(env.clone(), name, identity.clone(), shutdown.clone());
     let partnership = context(PartnershipService::NAME)?;
     let customer = context(CustomerService::NAME)?;
+    let subscription = context(SubscriptionService::NAME)?;
     print_banner(
         &settings,
         &[
@@ -113,6 +116,11 @@ async fn run() -> Result<(), StartError> {
                 &partnership,
             ),
             (CustomerService::NAME, CustomerService::PORT, &customer),
+            (
+                SubscriptionService::NAME,
+                SubscriptionService::PORT,
+                &subscription,
+            ),
         ],
     );
     // When one service stops (or fails to start), the others stop too.
@@ -120,13 +128,14 @@ async fn run() -> Result<(), StartError> {
         shutdown.cancel();
         outcome
     };
-    let (partnership, customer) = tokio::join!(
+    let (partnership, customer, subscription) = tokio::join!(
         async { stop_all(startup::serve::<PartnershipService>(partnership).await) },
         async { stop_all(startup::serve::<CustomerService>(customer).await) },
+        async { stop_all(startup::serve::<SubscriptionService>(subscription).await) },
     );
     tokio::time::sleep(startup::BACKGROUND_GRACE).await;
     telemetry.shutdown();
-    partnership.and(customer)
+    partnership.and(customer).and(subscription)
 }
 
 async fn migrate() -> Result<(), StartError> {
@@ -137,6 +146,7 @@ async fn migrate() -> Result<(), StartError> {
         |name: &str| ServiceContext::new(env.clone(), name, identity.clone(), shutdown.clone());
     PartnershipService::migrate(&context(PartnershipService::NAME)?).await?;
     CustomerService::migrate(&context(CustomerService::NAME)?).await?;
+    SubscriptionService::migrate(&context(SubscriptionService::NAME)?).await?;
     println!("migrations applied");
     Ok(())
 }

@@ -99,6 +99,14 @@ impl EventLogService for EventLog {
         request: Request<GetLogHeadRequest>,
     ) -> Result<Response<LogHead>, Status> {
         authorize(&request)?;
+        // Number whatever is committed but not yet sequenced, so the head
+        // covers every event committed before this call: a consumer that
+        // catches up to it has seen the caller's writes.
+        while crate::sequencer::sequence_batch(&self.outbox)
+            .await
+            .map_err(Error::from)?
+            > 0
+        {}
         let db = self.outbox.db();
         let head = crate::sequencer::head_position(db)
             .await

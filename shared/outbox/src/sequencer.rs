@@ -133,53 +133,7 @@ impl Sequencer {
 
     /// Numbers up to [`BATCH`] committed rows; returns how many.
     pub async fn sequence_batch(&self) -> Result<i64, DbErr> {
-        let db = self.outbox.db();
-        let backend = db.get_database_backend();
-        let txn = db.begin().await?;
-        if backend == DbBackend::Postgres {
-            let key = twotier_platform::db::advisory_key("outbox-sequencer");
-            txn.execute_raw(Statement::from_string(
-                backend,
-                format!("SELECT pg_advisory_xact_lock({key})"),
-            ))
-            .await?;
-        }
-        let head = head_position(&txn).await?;
-        // One statement numbers the batch: ROW_NUMBER over the oldest
-        // unpositioned rows, added to the current head. Both values are
-        // integers produced here, never caller input.
-        let numbered = txn
-            .execute_raw(Statement::from_string(
-                backend,
-                format!(
-                    "UPDATE outbox_event SET position = {head} + numbered.rn \
-                     FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS rn \
-                           FROM outbox_event WHERE position IS NULL ORDER BY id LIMIT {BATCH}) AS numbered \
-                     WHERE outbox_event.id = numbered.id"
-                ),
-            ))
-            .await?
-            .rows_affected();
-        let numbered = i64::try_from(numbered).unwrap_or(i64::MAX);
-        if numbered == 0 {
-            txn.rollback().await?;
-            return Ok(0);
-        }
-        let new_head = head + numbered;
-        if backend == DbBackend::Postgres {
-            txn.execute_raw(Statement::from_string(
-                backend,
-                format!("SELECT pg_notify('{HEAD_CHANNEL}', '{new_head}')"),
-            ))
-            .await?;
-        }
-        txn.commit().await?;
-        let new_head = u64::try_from(new_head).unwrap_or_default();
-        self.outbox
-            .head
-            .send_if_modified(|current| raise(current, new_head));
-        tracing::trace!(numbered, head = new_head, "sequenced outbox events");
-        Ok(numbered)
+        sequence_batch(&self.outbox).await
     }
 
     async fn prune(&self) {
@@ -212,6 +166,59 @@ impl Sequencer {
             Err(error) => tracing::warn!(%error, "pruning outbox events failed"),
         }
     }
+}
+
+/// Numbers up to [`BATCH`] committed, unnumbered rows of `outbox` in one
+/// transaction; returns how many. Safe to call from anywhere: the advisory
+/// lock (PostgreSQL) or the single writer (SQLite) serialises callers.
+pub(crate) async fn sequence_batch(outbox: &Outbox) -> Result<i64, DbErr> {
+    let db = outbox.db();
+    let backend = db.get_database_backend();
+    let txn = db.begin().await?;
+    if backend == DbBackend::Postgres {
+        let key = twotier_platform::db::advisory_key("outbox-sequencer");
+        txn.execute_raw(Statement::from_string(
+            backend,
+            format!("SELECT pg_advisory_xact_lock({key})"),
+        ))
+        .await?;
+    }
+    let head = head_position(&txn).await?;
+    // One statement numbers the batch: ROW_NUMBER over the oldest
+    // unpositioned rows, added to the current head. Both values are
+    // integers produced here, never caller input.
+    let numbered = txn
+        .execute_raw(Statement::from_string(
+            backend,
+            format!(
+                "UPDATE outbox_event SET position = {head} + numbered.rn \
+                 FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS rn \
+                       FROM outbox_event WHERE position IS NULL ORDER BY id LIMIT {BATCH}) AS numbered \
+                 WHERE outbox_event.id = numbered.id"
+            ),
+        ))
+        .await?
+        .rows_affected();
+    let numbered = i64::try_from(numbered).unwrap_or(i64::MAX);
+    if numbered == 0 {
+        txn.rollback().await?;
+        return Ok(0);
+    }
+    let new_head = head + numbered;
+    if backend == DbBackend::Postgres {
+        txn.execute_raw(Statement::from_string(
+            backend,
+            format!("SELECT pg_notify('{HEAD_CHANNEL}', '{new_head}')"),
+        ))
+        .await?;
+    }
+    txn.commit().await?;
+    let new_head = u64::try_from(new_head).unwrap_or_default();
+    outbox
+        .head
+        .send_if_modified(|current| raise(current, new_head));
+    tracing::trace!(numbered, head = new_head, "sequenced outbox events");
+    Ok(numbered)
 }
 
 /// Raises `current` to `candidate`; true if it changed.

@@ -39,6 +39,16 @@ impl PartnerDirectory {
             .await
     }
 
+    /// The reseller with `partner_id`, waiting for the projection to catch up
+    /// if it does not know it yet (a reseller onboarded a moment ago).
+    pub async fn known_reseller(&self, partner_id: &str) -> Result<Option<ResellerEntry>, DbErr> {
+        let found = self.reseller(&self.db, partner_id).await?;
+        if found.is_some() || !self.catch_up().await {
+            return Ok(found);
+        }
+        self.reseller(&self.db, partner_id).await
+    }
+
     /// The reseller whose admins carry `tenant_id` in their tokens.
     pub async fn reseller_of_tenant(
         &self,

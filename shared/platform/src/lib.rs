@@ -17,6 +17,7 @@ pub mod startup;
 pub mod telemetry;
 pub mod time;
 pub mod update_mask;
+pub mod upstream;
 pub mod validate;
 
 pub use error::{Error, Violations};

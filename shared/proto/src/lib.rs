@@ -14,6 +14,7 @@ pub const FILE_DESCRIPTOR_SET: &[u8] =
 pub use twotier::customer::v1 as customer;
 pub use twotier::events::v1 as events;
 pub use twotier::partnership::v1 as partnership;
+pub use twotier::subscription::v1 as subscription;
 
 impl std::fmt::Debug for customer::AdminCredentials {
     /// Never prints the temporary password, so it cannot reach a log line.

@@ -1,0 +1,98 @@
+//! The subscription service (port 50053): the offer catalog, carts and
+//! checkout, orders and subscriptions with their reseller of record and
+//! support contact (rules R14-R19 of DOMAIN.md). It owns its database,
+//! reads the customer and partnership services fresh at command time, keeps
+//! its own projection of partnership events and publishes its events
+//! through its outbox log.
+
+pub mod api;
+pub mod domain;
+pub mod store;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use twotier_outbox::{
+    Consumer, ConsumerSettings, DeadLetters, EventHandler, EventLog, Outbox, Sequencer,
+};
+use twotier_partners::{PartnerDirectory, PartnerEvents};
+use twotier_platform::server::GrpcServer;
+use twotier_platform::startup::{ServiceContext, ServiceDefinition, StartError, open_database};
+use twotier_platform::upstream::{DEFAULT_DEADLINE, Upstream};
+use twotier_proto::subscription::subscription_service_server::SubscriptionServiceServer;
+
+use crate::api::Api;
+use crate::domain::{Dependencies, Subscriptions};
+use crate::store::migration::Migrator;
+
+/// The subscription service, as the binaries start it.
+pub struct SubscriptionService;
+
+impl ServiceDefinition for SubscriptionService {
+    const NAME: &'static str = "subscription";
+    const PORT: u16 = 50053;
+
+    async fn migrate(ctx: &ServiceContext) -> Result<(), StartError> {
+        open_database::<Migrator>(ctx, Self::NAME).await.map(|_| ())
+    }
+
+    async fn build(ctx: &ServiceContext) -> Result<GrpcServer, StartError> {
+        let db = open_database::<Migrator>(ctx, Self::NAME).await?;
+        let outbox = Outbox::new(db.clone());
+        let sequencer = Sequencer::new(
+            outbox.clone(),
+            ctx.settings.outbox_poll_interval,
+            ctx.settings.outbox_retention,
+        );
+        tokio::spawn(sequencer.run(ctx.shutdown.clone()));
+        tokio::spawn(twotier_platform::idempotency::prune_periodically(
+            db.clone(),
+            ctx.shutdown.clone(),
+        ));
+
+        let partner_events: Arc<dyn EventHandler> = Arc::new(PartnerEvents);
+        let consumer = Consumer::new(
+            db.clone(),
+            partner_events.clone(),
+            ConsumerSettings::new(
+                twotier_partners::UPSTREAM,
+                &ctx.settings.partnership_endpoint,
+                "service:subscription",
+                ctx.settings.consumer_max_attempts,
+            ),
+            ctx.identity.require_minter()?,
+        );
+        let directory = PartnerDirectory::new(db.clone(), Some(consumer.freshness()));
+        tokio::spawn(consumer.run(ctx.shutdown.clone()));
+        let dead_letters = DeadLetters::new(
+            db,
+            HashMap::from([(twotier_partners::UPSTREAM.to_owned(), partner_events)]),
+        );
+
+        let dependencies = Dependencies::new(
+            Upstream::new(
+                "customer",
+                &ctx.settings.customer_endpoint,
+                DEFAULT_DEADLINE,
+            )?,
+            Upstream::new(
+                "partnership",
+                &ctx.settings.partnership_endpoint,
+                DEFAULT_DEADLINE,
+            )?,
+        );
+        let api = Api::new(Subscriptions::new(outbox.clone(), directory, dependencies));
+        let mut grpc = ctx.grpc_server();
+        grpc.add_service(SubscriptionServiceServer::new(api))
+            .add_service(dead_letters.into_service())
+            .add_service(
+                EventLog::new(
+                    outbox,
+                    ctx.settings.outbox_poll_interval,
+                    ctx.shutdown.clone(),
+                )
+                .into_service(),
+            );
+        Ok(grpc)
+    }
+}

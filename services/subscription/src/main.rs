@@ -1,0 +1,6 @@
+//! `twotier-subscription`: the subscription service alone, as deployed on
+//! Kubernetes. `serve` (the default) or `migrate`.
+
+fn main() -> std::process::ExitCode {
+    twotier_platform::startup::run_binary::<twotier_subscription::SubscriptionService>()
+}
