@@ -13,6 +13,7 @@ pub const FILE_DESCRIPTOR_SET: &[u8] =
 
 pub use twotier::customer::v1 as customer;
 pub use twotier::events::v1 as events;
+pub use twotier::notification::v1 as notification;
 pub use twotier::partnership::v1 as partnership;
 pub use twotier::subscription::v1 as subscription;
 

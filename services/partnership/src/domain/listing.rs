@@ -6,6 +6,7 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
 };
+use twotier_outbox::Event;
 use twotier_platform::idempotency::{self, Claim, IdempotencyKey};
 use twotier_platform::{names, paging};
 use twotier_proto::partnership as pb;
@@ -50,6 +51,18 @@ pub struct ListingPatch {
     pub website_uri: Option<String>,
     /// New language.
     pub preferred_language: Option<String>,
+}
+
+/// The event announcing a listing's new state.
+fn listing_changed(provider_id: &str, listing: &pb::ProviderListing) -> Event {
+    Event::new(
+        "provider_listing",
+        provider_id,
+        provider_id,
+        &pb::ProviderListingChanged {
+            provider_listing: Some(listing.clone()),
+        },
+    )
 }
 
 fn json(values: &[String]) -> String {
@@ -139,6 +152,7 @@ impl Partnerships {
         .insert(&*tx)
         .await?;
         let listing = convert::listing(row);
+        tx.append(listing_changed(provider_id, &listing)).await?;
         idempotency::complete(&tx, key.as_ref(), &listing).await?;
         tx.commit().await?;
         Ok(listing)
@@ -195,7 +209,9 @@ impl Partnerships {
             .into_iter()
             .next()
             .ok_or(PartnershipError::StaleEtag("the provider listing"))?;
+        let listing = convert::listing(row);
+        tx.append(listing_changed(provider_id, &listing)).await?;
         tx.commit().await?;
-        Ok(convert::listing(row))
+        Ok(listing)
     }
 }

@@ -225,7 +225,13 @@ impl SubscriptionService for Api {
         self.domain.authorize_customer(&caller, &customer).await?;
         Ok(Response::new(
             self.domain
-                .set_support_contact(&customer, &subscription_id, partner_id, &request.etag)
+                .set_support_contact(
+                    &caller,
+                    &customer,
+                    &subscription_id,
+                    partner_id,
+                    &request.etag,
+                )
                 .await?,
         ))
     }

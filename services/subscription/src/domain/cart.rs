@@ -36,6 +36,7 @@ pub struct LineInput {
 pub(super) struct Reviewed {
     pub cart: cart::Model,
     pub review: pb::CartReview,
+    pub customer_company_name: String,
 }
 
 impl Subscriptions {
@@ -273,7 +274,11 @@ impl Subscriptions {
             cart: Some(convert::cart(row.clone(), &lines)),
             lines: reviewed,
         };
-        Ok(Reviewed { cart: row, review })
+        Ok(Reviewed {
+            cart: row,
+            review,
+            customer_company_name: customer.company_name,
+        })
     }
 }
 

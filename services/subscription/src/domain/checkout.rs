@@ -148,6 +148,7 @@ impl Subscriptions {
                 order: Some(order.clone()),
                 placed_by_email: caller.email.clone().unwrap_or_default(),
                 resellers_of_record: resellers.into_values().collect(),
+                customer_company_name: reviewed.customer_company_name.clone(),
             },
         ))
         .await?;

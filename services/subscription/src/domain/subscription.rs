@@ -117,6 +117,11 @@ impl Subscriptions {
         partner_id: Option<String>,
         etag: &str,
     ) -> Result<pb::Subscription> {
+        let customer_company_name = self
+            .dependencies
+            .customer(caller, customer)
+            .await?
+            .company_name;
         let reseller = match &partner_id {
             Some(partner_id) => {
                 self.dependencies
@@ -144,6 +149,7 @@ impl Subscriptions {
             &current.provider_id,
             &pb::ResellerOfRecordChanged {
                 subscription: Some(changed.clone()),
+                customer_company_name,
                 reseller,
                 previous_partner_id: current.reseller_partner_id.clone().unwrap_or_default(),
             },
@@ -157,6 +163,7 @@ impl Subscriptions {
     /// an active partnership with the provider.
     pub async fn set_support_contact(
         &self,
+        caller: &Caller,
         customer: &str,
         subscription_id: &str,
         partner_id: Option<String>,
@@ -165,6 +172,11 @@ impl Subscriptions {
         let provider_id = names::parse::<2>(customer, &CUSTOMER)
             .map(|[provider, _]| provider.to_owned())
             .unwrap_or_default();
+        let customer_company_name = self
+            .dependencies
+            .customer(caller, customer)
+            .await?
+            .company_name;
         let reseller = match &partner_id {
             Some(partner_id) => {
                 let partner = self
@@ -198,6 +210,7 @@ impl Subscriptions {
             &current.provider_id,
             &pb::SupportContactChanged {
                 subscription: Some(changed.clone()),
+                customer_company_name,
                 reseller,
                 previous_partner_id: current
                     .support_contact_partner_id
