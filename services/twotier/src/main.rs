@@ -6,8 +6,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use futures::FutureExt;
+use futures::future::BoxFuture;
 use tokio_util::sync::CancellationToken;
 use twotier_customer::CustomerService;
+use twotier_notification::NotificationService;
 use twotier_partnership::PartnershipService;
 use twotier_platform::auth::Role;
 use twotier_platform::config::{EnvMap, Settings, TelemetrySettings, process_env};
@@ -92,6 +95,17 @@ fn process_identity(env: &EnvMap) -> Result<(Settings, Identity), StartError> {
     Ok((settings, identity))
 }
 
+/// Serves `S`; when it stops (or fails to start) the other services of the
+/// process are told to stop too.
+async fn serve_until_any_stops<S: ServiceDefinition>(
+    ctx: ServiceContext,
+) -> Result<(), StartError> {
+    let shutdown = ctx.shutdown.clone();
+    let outcome = startup::serve::<S>(ctx).await;
+    shutdown.cancel();
+    outcome
+}
+
 async fn run() -> Result<(), StartError> {
     let env = process_env();
     let settings = Settings::load(&env, "twotier")?;
@@ -107,6 +121,7 @@ async fn run() -> Result<(), StartError> {
     let partnership = context(PartnershipService::NAME)?;
     let customer = context(CustomerService::NAME)?;
     let subscription = context(SubscriptionService::NAME)?;
+    let notification = context(NotificationService::NAME)?;
     print_banner(
         &settings,
         &[
@@ -121,21 +136,27 @@ async fn run() -> Result<(), StartError> {
                 SubscriptionService::PORT,
                 &subscription,
             ),
+            (
+                NotificationService::NAME,
+                NotificationService::PORT,
+                &notification,
+            ),
         ],
     );
-    // When one service stops (or fails to start), the others stop too.
-    let stop_all = |outcome: Result<(), StartError>| {
-        shutdown.cancel();
-        outcome
-    };
-    let (partnership, customer, subscription) = tokio::join!(
-        async { stop_all(startup::serve::<PartnershipService>(partnership).await) },
-        async { stop_all(startup::serve::<CustomerService>(customer).await) },
-        async { stop_all(startup::serve::<SubscriptionService>(subscription).await) },
-    );
+    let services: Vec<BoxFuture<'static, Result<(), StartError>>> = vec![
+        serve_until_any_stops::<PartnershipService>(partnership).boxed(),
+        serve_until_any_stops::<CustomerService>(customer).boxed(),
+        serve_until_any_stops::<SubscriptionService>(subscription).boxed(),
+        serve_until_any_stops::<NotificationService>(notification).boxed(),
+    ];
+    let outcome = futures::future::join_all(services)
+        .await
+        .into_iter()
+        .collect::<Result<Vec<()>, StartError>>()
+        .map(|_| ());
     tokio::time::sleep(startup::BACKGROUND_GRACE).await;
     telemetry.shutdown();
-    partnership.and(customer).and(subscription)
+    outcome
 }
 
 async fn migrate() -> Result<(), StartError> {
@@ -147,6 +168,7 @@ async fn migrate() -> Result<(), StartError> {
     PartnershipService::migrate(&context(PartnershipService::NAME)?).await?;
     CustomerService::migrate(&context(CustomerService::NAME)?).await?;
     SubscriptionService::migrate(&context(SubscriptionService::NAME)?).await?;
+    NotificationService::migrate(&context(NotificationService::NAME)?).await?;
     println!("migrations applied");
     Ok(())
 }

@@ -4,6 +4,10 @@
 //! PostgreSQL server (e.g. `postgres://postgres@127.0.0.1:5432/postgres`),
 //! every [`TestDatabase`] is a fresh PostgreSQL database there instead.
 
+mod smtp;
+
+pub use smtp::SmtpSink;
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;

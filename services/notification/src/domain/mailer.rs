@@ -1,0 +1,137 @@
+//! Handing emails over: SMTP (lettre) when a server is configured, else
+//! `.eml` files in the mail folder.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use lettre::message::{Mailbox, header::ContentType};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use super::settings::{MailSettings, TlsMode};
+use crate::store::entities::notification;
+
+/// Why an email was not handed over.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// Try again later: server down, 4xx reply, disk full.
+    #[error("temporary: {0}")]
+    Transient(String),
+    /// Will not work: 5xx reply, malformed address.
+    #[error("permanent: {0}")]
+    Permanent(String),
+}
+
+/// Sends one notification.
+#[async_trait::async_trait]
+pub trait Mailer: Send + Sync + 'static {
+    /// Hands `email` to the mail system.
+    async fn send(&self, email: &notification::Model) -> Result<(), SendError>;
+    /// Where mail goes, for logs and the start-up banner.
+    fn describe(&self) -> String;
+}
+
+/// The mailer the settings ask for.
+pub fn mailer_from(
+    settings: &MailSettings,
+    data_dir: &std::path::Path,
+) -> Result<Box<dyn Mailer>, String> {
+    let from: Mailbox = settings
+        .mail_from
+        .parse()
+        .map_err(|e| format!("TWOTIER_MAIL_FROM: {e}"))?;
+    let Some(host) = &settings.smtp_host else {
+        let dir = settings
+            .mail_dir
+            .clone()
+            .unwrap_or_else(|| data_dir.join("mail"));
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| format!("cannot create mail folder {}: {e}", dir.display()))?;
+        return Ok(Box::new(FileMailer {
+            transport: AsyncFileTransport::new(&dir),
+            dir,
+            from,
+        }));
+    };
+    let builder = match settings.smtp_tls {
+        TlsMode::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
+        TlsMode::Starttls => {
+            AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host).map_err(|e| e.to_string())?
+        }
+        TlsMode::Tls => {
+            AsyncSmtpTransport::<Tokio1Executor>::relay(host).map_err(|e| e.to_string())?
+        }
+    };
+    let mut builder = builder
+        .port(settings.smtp_port)
+        .timeout(Some(Duration::from_secs(10)));
+    if let (Some(user), Some(password)) = (&settings.smtp_username, &settings.smtp_password) {
+        builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
+    }
+    Ok(Box::new(SmtpMailer {
+        transport: builder.build(),
+        address: format!("smtp://{host}:{}", settings.smtp_port),
+        from,
+    }))
+}
+
+fn message(from: &Mailbox, email: &notification::Model) -> Result<Message, SendError> {
+    let to: Mailbox = email
+        .recipient
+        .parse()
+        .map_err(|e| SendError::Permanent(format!("recipient {}: {e}", email.recipient)))?;
+    Message::builder()
+        .from(from.clone())
+        .to(to)
+        .subject(email.subject.clone())
+        // The notification id doubles as Message-ID, so a resend after a
+        // crash between sending and recording can be recognised downstream.
+        .message_id(Some(format!("<{}@twotier>", email.id)))
+        .header(ContentType::TEXT_PLAIN)
+        .body(email.body.clone())
+        .map_err(|e| SendError::Permanent(format!("building the message: {e}")))
+}
+
+struct SmtpMailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    address: String,
+    from: Mailbox,
+}
+
+#[async_trait::async_trait]
+impl Mailer for SmtpMailer {
+    async fn send(&self, email: &notification::Model) -> Result<(), SendError> {
+        let message = message(&self.from, email)?;
+        match self.transport.send(message).await {
+            Ok(_) => Ok(()),
+            Err(error) if error.is_permanent() => Err(SendError::Permanent(error.to_string())),
+            Err(error) => Err(SendError::Transient(error.to_string())),
+        }
+    }
+
+    fn describe(&self) -> String {
+        self.address.clone()
+    }
+}
+
+struct FileMailer {
+    transport: AsyncFileTransport<Tokio1Executor>,
+    dir: PathBuf,
+    from: Mailbox,
+}
+
+#[async_trait::async_trait]
+impl Mailer for FileMailer {
+    async fn send(&self, email: &notification::Model) -> Result<(), SendError> {
+        let message = message(&self.from, email)?;
+        self.transport
+            .send(message)
+            .await
+            .map(|_| ())
+            .map_err(|e| SendError::Transient(e.to_string()))
+    }
+
+    fn describe(&self) -> String {
+        format!("{} (.eml files)", self.dir.display())
+    }
+}

@@ -1,0 +1,67 @@
+//! Mail delivery settings.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// How to talk TLS to the SMTP server.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum TlsMode {
+    /// Plain SMTP (local mail catchers).
+    None,
+    /// Upgrade with STARTTLS (port 587).
+    #[default]
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Tls,
+}
+
+/// Where and how emails go, from `TWOTIER_SMTP_*` and `TWOTIER_MAIL_*`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct MailSettings {
+    /// SMTP server; without it emails are written as `.eml` files.
+    #[serde(default)]
+    pub smtp_host: Option<String>,
+    /// SMTP port.
+    #[serde(default = "default_smtp_port")]
+    pub smtp_port: u16,
+    /// SMTP user name, if the server needs one.
+    #[serde(default)]
+    pub smtp_username: Option<String>,
+    /// SMTP password.
+    #[serde(default)]
+    pub smtp_password: Option<String>,
+    /// TLS mode: `none`, `starttls` or `tls`.
+    #[serde(default)]
+    pub smtp_tls: TlsMode,
+    /// Sender address.
+    #[serde(default = "default_from")]
+    pub mail_from: String,
+    /// Folder for `.eml` files; default `<data_dir>/mail`.
+    #[serde(default)]
+    pub mail_dir: Option<PathBuf>,
+    /// Longest wait between retries of a temporarily failing email.
+    #[serde(default = "default_max_backoff", with = "humantime_serde")]
+    pub mail_retry_max_backoff: Duration,
+    /// How often the dispatcher looks for due emails when not woken.
+    #[serde(default = "default_poll", with = "humantime_serde")]
+    pub mail_poll_interval: Duration,
+}
+
+fn default_smtp_port() -> u16 {
+    587
+}
+
+fn default_from() -> String {
+    "twotier <no-reply@twotier.example>".to_owned()
+}
+
+fn default_max_backoff() -> Duration {
+    Duration::from_secs(60)
+}
+
+fn default_poll() -> Duration {
+    Duration::from_millis(250)
+}

@@ -1,0 +1,90 @@
+//! The notification service (port 50054): the emails of R20, produced from
+//! the partnership, customer and subscription services' events (one cursor
+//! per upstream, stored with the effects), rendered from templates in the
+//! recipient's language and delivered by SMTP or, on the embedded default,
+//! written as `.eml` files into a mail folder (R21).
+
+pub mod api;
+pub mod domain;
+pub mod events;
+pub mod store;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+use twotier_outbox::{Consumer, ConsumerSettings, DeadLetters, EventHandler};
+use twotier_platform::server::GrpcServer;
+use twotier_platform::startup::{ServiceContext, ServiceDefinition, StartError, open_database};
+use twotier_proto::notification::notification_service_server::NotificationServiceServer;
+
+use crate::api::Api;
+use crate::domain::{Dispatcher, MailSettings, Notifications, Templates, mailer_from};
+use crate::events::{CustomerEmails, PartnershipEmails, SubscriptionEmails, upstream};
+use crate::store::migration::Migrator;
+
+/// The notification service, as the binaries start it.
+pub struct NotificationService;
+
+impl ServiceDefinition for NotificationService {
+    const NAME: &'static str = "notification";
+    const PORT: u16 = 50054;
+
+    async fn migrate(ctx: &ServiceContext) -> Result<(), StartError> {
+        open_database::<Migrator>(ctx, Self::NAME).await.map(|_| ())
+    }
+
+    async fn build(ctx: &ServiceContext) -> Result<GrpcServer, StartError> {
+        let mail: MailSettings = twotier_platform::config::load(&ctx.env, Self::NAME)?;
+        let mailer = mailer_from(&mail, &ctx.settings.data_dir).map_err(StartError::Other)?;
+        let db = open_database::<Migrator>(ctx, Self::NAME).await?;
+        let templates = Arc::new(Templates::new());
+        let minter = ctx.identity.require_minter()?;
+
+        let handlers: [(&str, &str, Arc<dyn EventHandler>); 3] = [
+            (
+                upstream::PARTNERSHIP,
+                &ctx.settings.partnership_endpoint,
+                Arc::new(PartnershipEmails::new(templates.clone())),
+            ),
+            (
+                upstream::CUSTOMER,
+                &ctx.settings.customer_endpoint,
+                Arc::new(CustomerEmails::new(templates.clone())),
+            ),
+            (
+                upstream::SUBSCRIPTION,
+                &ctx.settings.subscription_endpoint,
+                Arc::new(SubscriptionEmails::new(templates)),
+            ),
+        ];
+        let mut replayable = HashMap::new();
+        for (name, endpoint, handler) in handlers {
+            let settings = ConsumerSettings::new(
+                name,
+                endpoint,
+                "service:notification",
+                ctx.settings.consumer_max_attempts,
+            );
+            let consumer = Consumer::new(db.clone(), handler.clone(), settings, minter.clone());
+            tokio::spawn(consumer.run(ctx.shutdown.clone()));
+            replayable.insert(name.to_owned(), handler);
+        }
+
+        let dispatcher = Dispatcher::new(
+            db.clone(),
+            mailer,
+            Arc::new(Notify::new()),
+            mail.mail_poll_interval,
+            mail.mail_retry_max_backoff,
+        );
+        tokio::spawn(dispatcher.run(ctx.shutdown.clone()));
+
+        let mut grpc = ctx.grpc_server();
+        grpc.add_service(NotificationServiceServer::new(Api::new(
+            Notifications::new(db.clone()),
+        )))
+        .add_service(DeadLetters::new(db, replayable).into_service());
+        Ok(grpc)
+    }
+}

@@ -1,0 +1,162 @@
+//! Schema of the notification database, the same on SQLite and PostgreSQL.
+
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::schema::*;
+
+/// Every migration of the notification database, in order.
+pub struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(twotier_outbox::migration::CreateConsumerTables),
+            Box::new(CreateNotificationTables),
+        ]
+    }
+}
+
+#[derive(DeriveIden)]
+enum Notification {
+    Table,
+    Id,
+    TenantId,
+    Recipient,
+    Template,
+    Language,
+    Subject,
+    Body,
+    Status,
+    Attempts,
+    NextAttemptAt,
+    LeaseUntil,
+    LastError,
+    SourceUpstream,
+    SourceEventId,
+    SourceEventType,
+    SourcePosition,
+    CreatedAt,
+    SentAt,
+}
+
+#[derive(DeriveIden)]
+enum DeliveryAttempt {
+    Table,
+    NotificationId,
+    Attempt,
+    AttemptedAt,
+    Outcome,
+    Error,
+}
+
+#[derive(DeriveIden)]
+enum ProviderProfile {
+    Table,
+    ProviderId,
+    DisplayName,
+    ContactEmail,
+    Language,
+}
+
+/// Creates notifications, delivery attempts and provider profiles.
+pub struct CreateNotificationTables;
+
+impl MigrationName for CreateNotificationTables {
+    fn name(&self) -> &str {
+        "m20261125_000400_notification_tables"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateNotificationTables {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(Notification::Table)
+                    .if_not_exists()
+                    .col(string_len(Notification::Id, 36).primary_key())
+                    .col(string_len(Notification::TenantId, 63))
+                    .col(string_len(Notification::Recipient, 254))
+                    .col(string_len(Notification::Template, 64))
+                    .col(string_len(Notification::Language, 8))
+                    .col(text(Notification::Subject))
+                    .col(text(Notification::Body))
+                    .col(string_len(Notification::Status, 16))
+                    .col(integer(Notification::Attempts))
+                    .col(timestamp_with_time_zone(Notification::NextAttemptAt))
+                    .col(timestamp_with_time_zone_null(Notification::LeaseUntil))
+                    .col(text(Notification::LastError))
+                    .col(string_len(Notification::SourceUpstream, 64))
+                    .col(string_len(Notification::SourceEventId, 36))
+                    .col(string_len(Notification::SourceEventType, 200))
+                    .col(big_integer(Notification::SourcePosition))
+                    .col(timestamp_with_time_zone(Notification::CreatedAt))
+                    .col(timestamp_with_time_zone_null(Notification::SentAt))
+                    .to_owned(),
+            )
+            .await?;
+        let indexes: [(&str, Vec<Notification>, bool); 3] = [
+            (
+                "uq_notification_source",
+                vec![
+                    Notification::SourceEventId,
+                    Notification::Recipient,
+                    Notification::Template,
+                ],
+                true,
+            ),
+            (
+                "idx_notification_due",
+                vec![Notification::Status, Notification::NextAttemptAt],
+                false,
+            ),
+            (
+                "idx_notification_tenant",
+                vec![Notification::TenantId, Notification::Id],
+                false,
+            ),
+        ];
+        for (name, columns, unique) in indexes {
+            let mut index = Index::create();
+            index.if_not_exists().name(name).table(Notification::Table);
+            for column in columns {
+                index.col(column);
+            }
+            if unique {
+                index.unique();
+            }
+            manager.create_index(index.to_owned()).await?;
+        }
+        manager
+            .create_table(
+                Table::create()
+                    .table(DeliveryAttempt::Table)
+                    .if_not_exists()
+                    .col(string_len(DeliveryAttempt::NotificationId, 36))
+                    .col(integer(DeliveryAttempt::Attempt))
+                    .col(timestamp_with_time_zone(DeliveryAttempt::AttemptedAt))
+                    .col(string_len(DeliveryAttempt::Outcome, 32))
+                    .col(text(DeliveryAttempt::Error))
+                    .primary_key(
+                        Index::create()
+                            .col(DeliveryAttempt::NotificationId)
+                            .col(DeliveryAttempt::Attempt),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(ProviderProfile::Table)
+                    .if_not_exists()
+                    .col(string_len(ProviderProfile::ProviderId, 63).primary_key())
+                    .col(string_len(ProviderProfile::DisplayName, 200))
+                    .col(string_len(ProviderProfile::ContactEmail, 254))
+                    .col(string_len(ProviderProfile::Language, 8))
+                    .to_owned(),
+            )
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,4 @@
+//! The notification database: tables and migrations.
+
+pub mod entities;
+pub mod migration;

@@ -1,0 +1,144 @@
+//! A real SMTP server for tests: aiosmtpd (Python), storing every message
+//! it accepts in a maildir the test reads.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// Variable naming a Python interpreter that has `aiosmtpd` installed.
+pub const PYTHON_VAR: &str = "TWOTIER_TEST_PYTHON";
+
+/// An SMTP server on a loopback port, stopped on drop.
+pub struct SmtpSink {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    maildir: PathBuf,
+    child: Child,
+}
+
+impl SmtpSink {
+    /// Starts a server on a free port, storing mail under `dir`.
+    pub async fn start(dir: &Path) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port")
+            .port();
+        Self::start_on(dir, port).await
+    }
+
+    /// Starts a server on `port` (e.g. to bring a stopped one back).
+    pub async fn start_on(dir: &Path, port: u16) -> Self {
+        let python = python_with_aiosmtpd();
+        let maildir = dir.join(format!("maildir-{port}"));
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let child = Command::new(python)
+            .args([
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-l",
+                &format!("127.0.0.1:{port}"),
+                "-c",
+                "aiosmtpd.handlers.Mailbox",
+            ])
+            .arg(&maildir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start aiosmtpd");
+        let sink = Self {
+            addr,
+            maildir,
+            child,
+        };
+        crate::wait_until(
+            "the SMTP server accepts connections",
+            Duration::from_secs(20),
+            || async { tokio::net::TcpStream::connect(addr).await.is_ok() },
+        )
+        .await;
+        sink
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// Every message received so far, raw.
+    pub fn messages(&self) -> Vec<Vec<u8>> {
+        let mut files: Vec<PathBuf> = ["new", "cur"]
+            .iter()
+            .filter_map(|sub| std::fs::read_dir(self.maildir.join(sub)).ok())
+            .flatten()
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .collect();
+        files.sort();
+        files
+            .iter()
+            .filter_map(|path| std::fs::read(path).ok())
+            .collect()
+    }
+
+    /// Stops the server.
+    pub fn stop(mut self) {
+        self.kill();
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A Python with aiosmtpd: `TWOTIER_TEST_PYTHON`, or a virtual environment
+/// under `target/test-venv` that is created (with `pip install aiosmtpd`)
+/// on first use.
+fn python_with_aiosmtpd() -> PathBuf {
+    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+    PYTHON
+        .get_or_init(|| {
+            if let Ok(python) = std::env::var(PYTHON_VAR)
+                && !python.is_empty()
+            {
+                return PathBuf::from(python);
+            }
+            let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/test-venv");
+            let python = venv.join("bin/python");
+            if has_aiosmtpd(&python) {
+                return python;
+            }
+            let created = Command::new("python3")
+                .args(["-m", "venv"])
+                .arg(&venv)
+                .status();
+            assert!(
+                created.is_ok_and(|s| s.success()),
+                "python3 -m venv {}",
+                venv.display()
+            );
+            let installed = Command::new(venv.join("bin/pip"))
+                .args(["install", "-q", "aiosmtpd"])
+                .status();
+            assert!(installed.is_ok_and(|s| s.success()), "pip install aiosmtpd");
+            python
+        })
+        .clone()
+}
+
+fn has_aiosmtpd(python: &Path) -> bool {
+    Command::new(python)
+        .args(["-c", "import aiosmtpd"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
+}
