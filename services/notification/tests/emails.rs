@@ -243,7 +243,11 @@ async fn removing_a_partnership_sends_no_termination_notice() {
         .expect("send");
     let emails = wait_for_emails(&sink, 3).await;
     assert_eq!(emails.len(), 3);
-    assert!(emails.iter().any(|e| e.body.contains(&later.invitation_link)));
+    assert!(
+        emails
+            .iter()
+            .any(|e| e.body.contains(&later.invitation_link))
+    );
 
     let removed = h
         .notifications(&operator())
