@@ -69,6 +69,7 @@ impl ServiceDefinition for CustomerService {
 
         let api = Api::new(Customers::new(outbox.clone(), directory));
         let mut grpc = ctx.grpc_server();
+        grpc.monitor_database(outbox.db().clone());
         grpc.add_service(CustomerServiceServer::new(api))
             .add_service(dead_letters.into_service())
             .add_service(

@@ -81,6 +81,7 @@ impl ServiceDefinition for NotificationService {
         tokio::spawn(dispatcher.run(ctx.shutdown.clone()));
 
         let mut grpc = ctx.grpc_server();
+        grpc.monitor_database(db.clone());
         grpc.add_service(NotificationServiceServer::new(Api::new(
             Notifications::new(db.clone()),
         )))

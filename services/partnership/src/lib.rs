@@ -46,6 +46,7 @@ impl ServiceDefinition for PartnershipService {
 
         let api = Api::new(Partnerships::new(outbox.clone(), settings));
         let mut grpc = ctx.grpc_server();
+        grpc.monitor_database(outbox.db().clone());
         grpc.add_service(ProviderListingServiceServer::new(api.clone()))
             .add_service(ResellerServiceServer::new(api.clone()))
             .add_service(PartnershipServiceServer::new(api))

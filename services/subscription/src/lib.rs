@@ -83,6 +83,7 @@ impl ServiceDefinition for SubscriptionService {
         );
         let api = Api::new(Subscriptions::new(outbox.clone(), directory, dependencies));
         let mut grpc = ctx.grpc_server();
+        grpc.monitor_database(outbox.db().clone());
         grpc.add_service(SubscriptionServiceServer::new(api))
             .add_service(dead_letters.into_service())
             .add_service(

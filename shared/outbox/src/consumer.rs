@@ -22,6 +22,31 @@ use twotier_proto::events::{EventEnvelope, SubscribeRequest};
 use crate::entity::{consumer_cursor, dead_letter};
 use crate::handler::{EventHandler, HandleError};
 
+struct Instruments {
+    handled: opentelemetry::metrics::Counter<u64>,
+    lag: opentelemetry::metrics::Histogram<f64>,
+    dead_letters: opentelemetry::metrics::Counter<u64>,
+}
+
+static INSTRUMENTS: std::sync::LazyLock<Instruments> = std::sync::LazyLock::new(|| {
+    let meter = opentelemetry::global::meter("twotier");
+    Instruments {
+        handled: meter
+            .u64_counter("outbox.consumer.events")
+            .with_description("upstream events applied, by upstream")
+            .build(),
+        lag: meter
+            .f64_histogram("outbox.consumer.lag")
+            .with_unit("s")
+            .with_description("time from an upstream commit to its effects committed here")
+            .build(),
+        dead_letters: meter
+            .u64_counter("outbox.consumer.dead_letters")
+            .with_description("events parked after the last failed attempt, by upstream")
+            .build(),
+    }
+});
+
 /// Tenant id of service identities.
 const SERVICE_TENANT: &str = "twotier";
 /// Lifetime of the token a consumer subscribes with (checked at subscribe).
@@ -208,6 +233,7 @@ impl Consumer {
             let span = tracing::info_span!(
                 "event.handle",
                 otel.name = %format!("handle {}", envelope.event_type),
+                consumer = %self.settings.subject,
                 upstream = %self.settings.upstream,
                 event_type = %envelope.event_type,
                 position = envelope.position,
@@ -223,8 +249,25 @@ impl Consumer {
             self.handle_with_retries(&envelope).instrument(span).await?;
             cursor = envelope.position;
             self.progress.send_replace(cursor);
+            self.record_lag(&envelope);
         }
         Ok(())
+    }
+
+    fn record_lag(&self, envelope: &EventEnvelope) {
+        let upstream = [opentelemetry::KeyValue::new(
+            "upstream",
+            self.settings.upstream.clone(),
+        )];
+        INSTRUMENTS.handled.add(1, &upstream);
+        if let Some(at) = &envelope.occurred_at {
+            let committed = std::time::UNIX_EPOCH
+                + Duration::from_secs(u64::try_from(at.seconds).unwrap_or_default())
+                + Duration::from_nanos(u64::try_from(at.nanos).unwrap_or_default());
+            if let Ok(lag) = std::time::SystemTime::now().duration_since(committed) {
+                INSTRUMENTS.lag.record(lag.as_secs_f64(), &upstream);
+            }
+        }
     }
 
     /// Applies `envelope`, retrying failures; parks it after the last
@@ -242,6 +285,13 @@ impl Consumer {
             };
             if attempts >= self.settings.max_attempts {
                 tracing::error!(%error, attempts, event_id = %envelope.event_id, "event dead-lettered");
+                INSTRUMENTS.dead_letters.add(
+                    1,
+                    &[opentelemetry::KeyValue::new(
+                        "upstream",
+                        self.settings.upstream.clone(),
+                    )],
+                );
                 return self.park(envelope, &error, attempts).await;
             }
             tracing::warn!(%error, attempts, event_id = %envelope.event_id, "handling event failed; retrying");

@@ -51,6 +51,7 @@ pub struct GrpcServer {
     health: HealthReporter,
     health_service:
         tonic_health::pb::health_server::HealthServer<tonic_health::server::HealthService>,
+    database: Option<sea_orm::DatabaseConnection>,
 }
 
 impl GrpcServer {
@@ -67,7 +68,16 @@ impl GrpcServer {
             service_names: Vec::new(),
             health,
             health_service,
+            database: None,
         }
+    }
+
+    /// Reports the services NOT_SERVING while `db` does not answer, and
+    /// SERVING again once it does, so orchestrators route around an outage
+    /// without restarting anything.
+    pub fn monitor_database(&mut self, db: sea_orm::DatabaseConnection) -> &mut Self {
+        self.database = Some(db);
+        self
     }
 
     /// Adds a service; its health status is reported under its full name.
@@ -134,6 +144,14 @@ impl GrpcServer {
         routes.add_service(reflection_v1);
         routes.add_service(reflection_v1alpha);
 
+        if let Some(db) = self.database.clone() {
+            tokio::spawn(monitor_database(
+                db,
+                self.health.clone(),
+                self.service_names.clone(),
+                shutdown.clone(),
+            ));
+        }
         let health = self.health.clone();
         let names = self.service_names.clone();
         let stop = shutdown.clone();
@@ -153,6 +171,7 @@ impl GrpcServer {
         let serving = Server::builder()
             .timeout(self.limits.request_timeout)
             .trace_fn(crate::telemetry::grpc_request_span)
+            .layer(crate::metrics::RequestMetricsLayer)
             .layer(AdmissionLayer::new(self.limits.concurrency_limit))
             .layer(AuthLayer::new(self.verifier))
             .add_routes(routes.routes())
@@ -167,6 +186,46 @@ impl GrpcServer {
                 tracing::warn!(grace = ?self.limits.shutdown_grace, "shutdown grace period over; dropping remaining calls");
                 Ok(())
             }
+        }
+    }
+}
+
+/// How often the database is pinged for health reporting.
+const DATABASE_CHECK_EVERY: Duration = Duration::from_secs(1);
+
+async fn monitor_database(
+    db: sea_orm::DatabaseConnection,
+    health: HealthReporter,
+    names: Vec<&'static str>,
+    shutdown: CancellationToken,
+) {
+    let mut serving = true;
+    loop {
+        let reachable = tokio::time::timeout(DATABASE_CHECK_EVERY, crate::db::ping(&db))
+            .await
+            .unwrap_or(false);
+        if shutdown.is_cancelled() {
+            return;
+        }
+        if reachable != serving {
+            serving = reachable;
+            let status = if serving {
+                ServingStatus::Serving
+            } else {
+                ServingStatus::NotServing
+            };
+            if serving {
+                tracing::info!("database reachable again; serving");
+            } else {
+                tracing::warn!("database unreachable; reporting not serving");
+            }
+            for name in names.iter().copied().chain([""]) {
+                health.set_service_status(name, status).await;
+            }
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(DATABASE_CHECK_EVERY) => {},
         }
     }
 }

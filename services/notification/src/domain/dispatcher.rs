@@ -13,6 +13,7 @@ use sea_orm::{
 };
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::mailer::{Mailer, SendError};
 use super::status;
@@ -85,10 +86,26 @@ impl Dispatcher {
             .await?;
         let tried = due.len() as u64;
         for email in due {
-            if self.claim(&email).await? {
-                let outcome = self.mailer.send(&email).await;
-                self.settle(&email, outcome).await?;
+            if !self.claim(&email).await? {
+                continue;
             }
+            let span = tracing::info_span!(
+                "email.send",
+                notification = %email.id,
+                template = %email.template,
+                trace_id = tracing::field::Empty,
+            );
+            twotier_platform::telemetry::set_remote_parent(
+                &span,
+                &email.traceparent,
+                &email.tracestate,
+            );
+            async {
+                let outcome = self.mailer.send(&email).await;
+                self.settle(&email, outcome).await
+            }
+            .instrument(span)
+            .await?;
         }
         Ok(tried)
     }

@@ -34,6 +34,7 @@ pub async fn record(
     notifications: Vec<NewNotification>,
 ) -> Result<(), HandleError> {
     let now = Utc::now();
+    let (traceparent, tracestate) = twotier_platform::telemetry::current_trace_context();
     for email in notifications {
         if email.recipient.is_empty() {
             tracing::warn!(template = email.template, event_id = %event.event_id, "no recipient address known; email skipped");
@@ -58,6 +59,8 @@ pub async fn record(
             source_position: Set(i64::try_from(event.position).unwrap_or(i64::MAX)),
             created_at: Set(now),
             sent_at: Set(None),
+            traceparent: Set(traceparent.clone()),
+            tracestate: Set(tracestate.clone()),
         };
         notification::Entity::insert(row)
             .on_conflict(

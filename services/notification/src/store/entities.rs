@@ -46,6 +46,11 @@ pub mod notification {
         pub created_at: DateTimeUtc,
         /// When sent.
         pub sent_at: Option<DateTimeUtc>,
+        /// W3C `traceparent` of the event handling that recorded it, so the
+        /// send joins the trace of the command that caused it.
+        pub traceparent: String,
+        /// W3C `tracestate` to go with it.
+        pub tracestate: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -11,6 +11,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(twotier_outbox::migration::CreateConsumerTables),
             Box::new(CreateNotificationTables),
+            Box::new(AddNotificationTraceContext),
         ]
     }
 }
@@ -157,6 +158,43 @@ impl MigrationTrait for CreateNotificationTables {
                     .to_owned(),
             )
             .await?;
+        Ok(())
+    }
+}
+
+#[derive(DeriveIden)]
+enum NotificationTrace {
+    #[sea_orm(iden = "notification")]
+    Table,
+    Traceparent,
+    Tracestate,
+}
+
+/// Adds the trace context of the recording event to notifications.
+pub struct AddNotificationTraceContext;
+
+impl MigrationName for AddNotificationTraceContext {
+    fn name(&self) -> &str {
+        "m20261125_000401_notification_trace_context"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for AddNotificationTraceContext {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for column in [
+            NotificationTrace::Traceparent,
+            NotificationTrace::Tracestate,
+        ] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(NotificationTrace::Table)
+                        .add_column(string_len(column, 512).default(""))
+                        .to_owned(),
+                )
+                .await?;
+        }
         Ok(())
     }
 }
