@@ -71,13 +71,7 @@ impl ServiceDefinition for NotificationService {
             replayable.insert(name.to_owned(), handler);
         }
 
-        let dispatcher = Dispatcher::new(
-            db.clone(),
-            mailer,
-            Arc::new(Notify::new()),
-            mail.mail_poll_interval,
-            mail.mail_retry_max_backoff,
-        );
+        let dispatcher = Dispatcher::new(db.clone(), mailer, Arc::new(Notify::new()), &mail);
         tokio::spawn(dispatcher.run(ctx.shutdown.clone()));
 
         let mut grpc = ctx.grpc_server();

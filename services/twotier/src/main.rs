@@ -31,8 +31,12 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Runs every service (partnership :50051, customer :50052, subscription
-    /// :50053), migrations first.
-    Run,
+    /// :50053, notification :50054), migrations first.
+    Run {
+        /// Run only these services (repeat for several); default: all.
+        #[arg(long = "only", value_parser = ["partnership", "customer", "subscription", "notification"])]
+        only: Vec<String>,
+    },
     /// Applies every service's migrations and exits.
     Migrate,
     /// Prints a development token for a tenant and roles, signed with the
@@ -68,7 +72,7 @@ fn main() -> ExitCode {
     };
     let outcome = runtime.block_on(async {
         match cli.command {
-            Command::Run => run().await,
+            Command::Run { only } => run(&only).await,
             Command::Migrate => migrate().await,
             Command::Token {
                 tenant,
@@ -106,7 +110,7 @@ async fn serve_until_any_stops<S: ServiceDefinition>(
     outcome
 }
 
-async fn run() -> Result<(), StartError> {
+async fn run(only: &[String]) -> Result<(), StartError> {
     let env = process_env();
     let settings = Settings::load(&env, "twotier")?;
     let telemetry_settings = TelemetrySettings::from_env(&env, "twotier", settings.log_format);
@@ -116,39 +120,28 @@ async fn run() -> Result<(), StartError> {
     let shutdown = CancellationToken::new();
     startup::cancel_on_termination(shutdown.clone());
 
-    let context =
-        |name: &str| ServiceContext::new(env.clone(), name, identity.clone(), shutdown.clone());
-    let partnership = context(PartnershipService::NAME)?;
-    let customer = context(CustomerService::NAME)?;
-    let subscription = context(SubscriptionService::NAME)?;
-    let notification = context(NotificationService::NAME)?;
-    print_banner(
-        &settings,
-        &[
-            (
-                PartnershipService::NAME,
-                PartnershipService::PORT,
-                &partnership,
-            ),
-            (CustomerService::NAME, CustomerService::PORT, &customer),
-            (
-                SubscriptionService::NAME,
-                SubscriptionService::PORT,
-                &subscription,
-            ),
-            (
-                NotificationService::NAME,
-                NotificationService::PORT,
-                &notification,
-            ),
-        ],
-    );
-    let services: Vec<BoxFuture<'static, Result<(), StartError>>> = vec![
-        serve_until_any_stops::<PartnershipService>(partnership).boxed(),
-        serve_until_any_stops::<CustomerService>(customer).boxed(),
-        serve_until_any_stops::<SubscriptionService>(subscription).boxed(),
-        serve_until_any_stops::<NotificationService>(notification).boxed(),
-    ];
+    let selected = |name: &str| only.is_empty() || only.iter().any(|wanted| wanted == name);
+    let mut banner = Vec::new();
+    let mut services: Vec<BoxFuture<'static, Result<(), StartError>>> = Vec::new();
+    macro_rules! add {
+        ($service:ty) => {
+            if selected(<$service>::NAME) {
+                let ctx = ServiceContext::new(
+                    env.clone(),
+                    <$service>::NAME,
+                    identity.clone(),
+                    shutdown.clone(),
+                )?;
+                banner.push(Endpoint::of::<$service>(&ctx));
+                services.push(serve_until_any_stops::<$service>(ctx).boxed());
+            }
+        };
+    }
+    add!(PartnershipService);
+    add!(CustomerService);
+    add!(SubscriptionService);
+    add!(NotificationService);
+    print_banner(&settings, &banner);
     let outcome = futures::future::join_all(services)
         .await
         .into_iter()
@@ -198,16 +191,32 @@ fn token(
     Ok(())
 }
 
-fn print_banner(settings: &Settings, services: &[(&str, u16, &ServiceContext)]) {
+/// A service as the start-up banner shows it.
+struct Endpoint {
+    name: &'static str,
+    addr: std::net::SocketAddr,
+    database: String,
+}
+
+impl Endpoint {
+    fn of<S: ServiceDefinition>(ctx: &ServiceContext) -> Self {
+        Self {
+            name: S::NAME,
+            addr: ctx.settings.listen_addr_or(S::PORT),
+            database: ctx.settings.database_url_for(S::NAME),
+        }
+    }
+}
+
+fn print_banner(settings: &Settings, services: &[Endpoint]) {
     println!(
         "twotier is starting; data directory: {}",
         settings.data_dir.display()
     );
-    for (name, port, ctx) in services {
-        let addr = ctx.settings.listen_addr_or(*port);
+    for service in services {
         println!(
-            "  {name:<13} grpc://{addr}  (database: {})",
-            ctx.settings.database_url_for(name)
+            "  {:<13} grpc://{}  (database: {})",
+            service.name, service.addr, service.database
         );
     }
     println!("get a token:  cargo run -q -p twotier -- token --tenant contoso --role GlobalAdmin");

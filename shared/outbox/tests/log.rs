@@ -69,6 +69,7 @@ fn limits() -> ServerLimits {
         request_timeout: Duration::from_secs(10),
         concurrency_limit: 256,
         shutdown_grace: Duration::from_secs(2),
+        drain_delay: Duration::ZERO,
     }
 }
 

@@ -85,6 +85,10 @@ pub struct Settings {
     /// How long shutdown waits for in-flight calls.
     #[serde(default = "default_shutdown_grace", with = "humantime_serde")]
     pub shutdown_grace: Duration,
+    /// How long a stopping server reports NOT_SERVING while still serving,
+    /// before it refuses new calls (give load balancers time to notice).
+    #[serde(default, with = "humantime_serde")]
+    pub shutdown_drain_delay: Duration,
     /// Log format: `human` or `json`.
     #[serde(default)]
     pub log_format: LogFormat,

@@ -30,6 +30,9 @@ pub struct ServerLimits {
     pub concurrency_limit: usize,
     /// How long shutdown waits for in-flight calls.
     pub shutdown_grace: Duration,
+    /// How long a shutting-down server keeps accepting calls after it
+    /// reports NOT_SERVING, so load balancers stop sending it traffic first.
+    pub drain_delay: Duration,
 }
 
 impl From<&Settings> for ServerLimits {
@@ -38,6 +41,7 @@ impl From<&Settings> for ServerLimits {
             request_timeout: settings.request_timeout,
             concurrency_limit: settings.concurrency_limit,
             shutdown_grace: settings.shutdown_grace,
+            drain_delay: settings.shutdown_drain_delay,
         }
     }
 }
@@ -155,6 +159,7 @@ impl GrpcServer {
         let health = self.health.clone();
         let names = self.service_names.clone();
         let stop = shutdown.clone();
+        let drain_delay = self.limits.drain_delay;
         let drained = async move {
             stop.cancelled().await;
             for name in names {
@@ -165,6 +170,7 @@ impl GrpcServer {
             health
                 .set_service_status("", ServingStatus::NotServing)
                 .await;
+            tokio::time::sleep(drain_delay).await;
         };
 
         let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
@@ -181,7 +187,7 @@ impl GrpcServer {
             outcome = &mut serving => outcome,
             () = async {
                 shutdown.cancelled().await;
-                tokio::time::sleep(self.limits.shutdown_grace).await;
+                tokio::time::sleep(drain_delay + self.limits.shutdown_grace).await;
             } => {
                 tracing::warn!(grace = ?self.limits.shutdown_grace, "shutdown grace period over; dropping remaining calls");
                 Ok(())

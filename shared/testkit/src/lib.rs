@@ -4,8 +4,10 @@
 //! PostgreSQL server (e.g. `postgres://postgres@127.0.0.1:5432/postgres`),
 //! every [`TestDatabase`] is a fresh PostgreSQL database there instead.
 
+mod proxy;
 mod smtp;
 
+pub use proxy::ChaosProxy;
 pub use smtp::SmtpSink;
 
 use std::future::Future;

@@ -19,8 +19,6 @@ use super::mailer::{Mailer, SendError};
 use super::status;
 use crate::store::entities::{delivery_attempt, notification};
 
-/// How long a dispatcher owns a notification it is sending.
-const LEASE: Duration = Duration::from_secs(60);
 /// Notifications claimed per round.
 const BATCH: u64 = 16;
 /// The first retry waits this long; each further one twice as long.
@@ -33,6 +31,7 @@ pub struct Dispatcher {
     wake: Arc<Notify>,
     poll_interval: Duration,
     max_backoff: Duration,
+    lease: Duration,
 }
 
 impl Dispatcher {
@@ -42,15 +41,15 @@ impl Dispatcher {
         db: DatabaseConnection,
         mailer: Box<dyn Mailer>,
         wake: Arc<Notify>,
-        poll_interval: Duration,
-        max_backoff: Duration,
+        settings: &super::MailSettings,
     ) -> Self {
         Self {
             db,
             mailer,
             wake,
-            poll_interval,
-            max_backoff,
+            poll_interval: settings.mail_poll_interval,
+            max_backoff: settings.mail_retry_max_backoff,
+            lease: settings.mail_lease,
         }
     }
 
@@ -113,7 +112,7 @@ impl Dispatcher {
     /// Takes a lease on `email`, so another replica does not send it too.
     async fn claim(&self, email: &notification::Model) -> Result<bool, DbErr> {
         let now = Utc::now();
-        let lease = now + chrono::Duration::from_std(LEASE).unwrap_or_default();
+        let lease = now + chrono::Duration::from_std(self.lease).unwrap_or_default();
         let claimed = notification::Entity::update_many()
             .col_expr(notification::Column::LeaseUntil, Expr::value(Some(lease)))
             .filter(notification::Column::Id.eq(&email.id))

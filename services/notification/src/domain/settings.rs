@@ -45,6 +45,11 @@ pub struct MailSettings {
     /// Longest wait between retries of a temporarily failing email.
     #[serde(default = "default_max_backoff", with = "humantime_serde")]
     pub mail_retry_max_backoff: Duration,
+    /// How long a dispatcher owns an email it is sending; after a crash the
+    /// email is sent by another dispatcher once this has passed. Must exceed
+    /// the SMTP timeout (10 s).
+    #[serde(default = "default_lease", with = "humantime_serde")]
+    pub mail_lease: Duration,
     /// How often the dispatcher looks for due emails when not woken.
     #[serde(default = "default_poll", with = "humantime_serde")]
     pub mail_poll_interval: Duration,
@@ -60,6 +65,10 @@ fn default_from() -> String {
 
 fn default_max_backoff() -> Duration {
     Duration::from_secs(60)
+}
+
+fn default_lease() -> Duration {
+    Duration::from_secs(30)
 }
 
 fn default_poll() -> Duration {

@@ -158,21 +158,25 @@ impl Subscriptions {
         Ok(order)
     }
 
-    /// Where to reach a reseller, from the partner projection (empty contact
-    /// details if the projection does not know it even after catching up).
+    /// Where to reach a reseller, from the partner projection. Callers ask
+    /// only for resellers the partnership service has just verified, so one
+    /// the projection does not know even after catching up means it could
+    /// not catch up: the command fails as UNAVAILABLE instead of writing an
+    /// event that would leave the reseller without its email.
     pub(super) async fn reseller_contact(&self, partner_id: &str) -> Result<pb::ResellerContact> {
-        let known = self.directory.known_reseller(partner_id).await?;
-        Ok(match known {
-            Some(reseller) => pb::ResellerContact {
-                partner_id: reseller.partner_id,
-                company_name: reseller.company_name,
-                contact_email: reseller.contact_email,
-                language_code: reseller.preferred_language,
-            },
-            None => pb::ResellerContact {
-                partner_id: partner_id.to_owned(),
-                ..Default::default()
-            },
+        let reseller = self
+            .directory
+            .known_reseller(partner_id)
+            .await?
+            .ok_or_else(|| twotier_platform::Error::Unavailable {
+                reason: "PROJECTION_BEHIND",
+                message: format!("reseller {partner_id} is not known here yet; retry shortly"),
+            })?;
+        Ok(pb::ResellerContact {
+            partner_id: reseller.partner_id,
+            company_name: reseller.company_name,
+            contact_email: reseller.contact_email,
+            language_code: reseller.preferred_language,
         })
     }
 

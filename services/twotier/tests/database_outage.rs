@@ -1,0 +1,105 @@
+//! Database outage (PostgreSQL): with every connection to the database cut,
+//! calls answer UNAVAILABLE quickly, health reports NOT_SERVING, and the
+//! service recovers by itself when the database is back.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use tonic::Code;
+use twotier_partnership::PartnershipService;
+use twotier_platform::auth::Role;
+use twotier_proto::partnership as pb;
+use twotier_proto::partnership::provider_listing_service_client::ProviderListingServiceClient;
+use twotier_testkit::{Bearer, ChaosProxy, TestDatabase, assert_error};
+
+const SERVING: i32 = tonic_health::pb::health_check_response::ServingStatus::Serving as i32;
+const NOT_SERVING: i32 = tonic_health::pb::health_check_response::ServingStatus::NotServing as i32;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_cut_make_calls_unavailable_fast_and_the_service_recovers_without_restart() {
+    if !twotier_testkit::postgres_configured() {
+        eprintln!(
+            "the database outage test runs on PostgreSQL: set {}",
+            twotier_testkit::POSTGRES_URL_VAR
+        );
+        return;
+    }
+    let db = TestDatabase::new("outage").await;
+    // postgres://user@host:port/name -> the same through the proxy.
+    let (scheme_user, rest) = db.url.split_once('@').expect("user@host");
+    let (host_port, name) = rest.split_once('/').expect("host/name");
+    let target: SocketAddr = host_port.parse().expect("host:port");
+    let proxy = ChaosProxy::start(target).await;
+    let proxied_url = format!("{scheme_user}@{}/{name}", proxy.addr);
+    let server = twotier_testkit::start_service::<PartnershipService>(
+        &db,
+        &[("TWOTIER_DATABASE_URL", &proxied_url)],
+    )
+    .await;
+
+    let token = twotier_testkit::token("anyone", "contoso", &[Role::GlobalAdmin]);
+    let mut client =
+        ProviderListingServiceClient::with_interceptor(server.channel(), Bearer::new(&token));
+    let mut health = tonic_health::pb::health_client::HealthClient::new(server.channel());
+    let check = || {
+        let mut health = health.clone();
+        async move {
+            health
+                .check(tonic_health::pb::HealthCheckRequest {
+                    service: String::new(),
+                })
+                .await
+                .map(|r| r.into_inner().status)
+                .unwrap_or_default()
+        }
+    };
+    client
+        .list_provider_listings(pb::ListProviderListingsRequest::default())
+        .await
+        .expect("works before the outage");
+
+    proxy.cut();
+    let started = Instant::now();
+    let status = assert_error(
+        client
+            .list_provider_listings(pb::ListProviderListingsRequest::default())
+            .await,
+        Code::Unavailable,
+        "DATABASE_UNAVAILABLE",
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "answered in {:?}, not after the request timeout",
+        started.elapsed()
+    );
+    use tonic_types::StatusExt;
+    assert!(
+        status.get_details_retry_info().is_some(),
+        "UNAVAILABLE tells when to retry"
+    );
+    twotier_testkit::wait_until(
+        "health reports NOT_SERVING",
+        Duration::from_secs(10),
+        || async { check().await == NOT_SERVING },
+    )
+    .await;
+
+    proxy.restore();
+    twotier_testkit::wait_until(
+        "health reports SERVING again",
+        Duration::from_secs(30),
+        || async { check().await == SERVING },
+    )
+    .await;
+    twotier_testkit::wait_until("calls succeed again", Duration::from_secs(30), || {
+        let mut client = client.clone();
+        async move {
+            client
+                .list_provider_listings(pb::ListProviderListingsRequest::default())
+                .await
+                .is_ok()
+        }
+    })
+    .await;
+    let _ = &mut health;
+}
