@@ -119,6 +119,13 @@ pub fn minter() -> TokenMinter {
         .expect("hs256 keys can mint")
 }
 
+/// A minter with the test key for another issuer or audience.
+pub fn minter_for(issuer: &str, audience: &str) -> TokenMinter {
+    TokenMinter::new(&keys(), issuer, audience)
+        .expect("test minter")
+        .expect("hs256 keys can mint")
+}
+
 /// A valid token for `subject` of `tenant` with `roles`.
 pub fn token(subject: &str, tenant: &str, roles: &[Role]) -> String {
     minter()
