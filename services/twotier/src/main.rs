@@ -39,6 +39,13 @@ enum Command {
     },
     /// Applies every service's migrations and exits.
     Migrate,
+    /// Exits 0 when every given server reports SERVING (a container health
+    /// check). Default: `TWOTIER_LISTEN_ADDR`, else all four standard ports.
+    Health {
+        /// Address to check, e.g. `127.0.0.1:50051`; repeat for several.
+        #[arg(long = "addr")]
+        addrs: Vec<String>,
+    },
     /// Prints a development token for a tenant and roles, signed with the
     /// configured key (by default the secret under the data directory).
     Token {
@@ -74,6 +81,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Run { only } => run(&only).await,
             Command::Migrate => migrate().await,
+            Command::Health { addrs } => health(addrs).await,
             Command::Token {
                 tenant,
                 roles,
@@ -163,6 +171,43 @@ async fn migrate() -> Result<(), StartError> {
     SubscriptionService::migrate(&context(SubscriptionService::NAME)?).await?;
     NotificationService::migrate(&context(NotificationService::NAME)?).await?;
     println!("migrations applied");
+    Ok(())
+}
+
+async fn health(addrs: Vec<String>) -> Result<(), StartError> {
+    use tonic_health::pb::health_check_response::ServingStatus;
+    let addrs = if addrs.is_empty() {
+        match std::env::var("TWOTIER_LISTEN_ADDR") {
+            Ok(addr) if !addr.is_empty() => vec![addr.replace("0.0.0.0", "127.0.0.1")],
+            _ => [50051, 50052, 50053, 50054]
+                .iter()
+                .map(|port| format!("127.0.0.1:{port}"))
+                .collect(),
+        }
+    } else {
+        addrs
+    };
+    for addr in addrs {
+        let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+            .map_err(|e| StartError::Other(format!("{addr}: {e}")))?
+            .connect_timeout(Duration::from_secs(2))
+            .timeout(Duration::from_secs(2))
+            .connect()
+            .await
+            .map_err(|e| StartError::Other(format!("{addr}: {e}")))?;
+        let status = tonic_health::pb::health_client::HealthClient::new(channel)
+            .check(tonic_health::pb::HealthCheckRequest {
+                service: String::new(),
+            })
+            .await
+            .map_err(|e| StartError::Other(format!("{addr}: {}", e.message())))?
+            .into_inner()
+            .status;
+        if status != ServingStatus::Serving as i32 {
+            return Err(StartError::Other(format!("{addr}: not serving")));
+        }
+        println!("{addr}: serving");
+    }
     Ok(())
 }
 
