@@ -9,6 +9,7 @@ mod smtp;
 
 pub use proxy::ChaosProxy;
 pub use smtp::SmtpSink;
+pub use twotier_platform::auth::Bearer;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -18,8 +19,6 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tonic::metadata::MetadataValue;
-use tonic::service::Interceptor;
 use tonic::transport::{Channel, Endpoint};
 use twotier_platform::auth::{KeyMaterial, Role, TokenMinter, TokenVerifier};
 use twotier_platform::config::{EnvMap, Settings};
@@ -268,43 +267,6 @@ async fn bind_retrying(addr: SocketAddr) -> TcpListener {
             }
             Err(error) => panic!("cannot bind {addr}: {error}"),
         }
-    }
-}
-
-/// An interceptor adding `authorization: Bearer <token>` (or nothing).
-#[derive(Clone)]
-pub struct Bearer(Option<MetadataValue<tonic::metadata::Ascii>>);
-
-impl Bearer {
-    /// Sends `token`.
-    pub fn new(token: &str) -> Self {
-        Self(Some(
-            format!("Bearer {token}").parse().expect("ascii token"),
-        ))
-    }
-
-    /// Sends no credentials.
-    pub fn none() -> Self {
-        Self(None)
-    }
-
-    /// Sends `value` verbatim as the authorization header.
-    pub fn raw(value: &str) -> Self {
-        Self(Some(value.parse().expect("ascii header")))
-    }
-}
-
-impl Interceptor for Bearer {
-    fn call(
-        &mut self,
-        mut request: tonic::Request<()>,
-    ) -> Result<tonic::Request<()>, tonic::Status> {
-        if let Some(value) = &self.0 {
-            request
-                .metadata_mut()
-                .insert("authorization", value.clone());
-        }
-        Ok(request)
     }
 }
 

@@ -1,0 +1,237 @@
+//! `twotier bench`: drives a complete system over gRPC with N concurrent
+//! clients and measures it against baselines taken in the same run on the
+//! same machine (a bare tonic unary service; raw single-row insert
+//! transactions on the same database). See `docs/benchmarks.md`.
+
+mod baselines;
+mod driver;
+mod memory;
+mod scenarios;
+mod system;
+
+use std::time::Duration;
+
+use driver::Measurement;
+use system::{Backend, System};
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    /// Concurrent clients per scenario.
+    pub clients: usize,
+    /// How long each scenario runs.
+    pub duration: Duration,
+    /// PostgreSQL admin URL; SQLite always runs.
+    pub postgres: Option<String>,
+    /// Partnerships of the big list (the small one has 1,000).
+    pub big_list: usize,
+    /// Event latency samples.
+    pub latency_samples: usize,
+}
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// Runs every scenario on SQLite and, if configured, PostgreSQL, and prints
+/// the results with their ratios to the baselines.
+pub async fn run(options: BenchOptions) -> Result<(), Error> {
+    println!("# twotier benchmark\n");
+    println!(
+        "clients: {}, duration per scenario: {:?}, machine: {} cores\n",
+        options.clients,
+        options.duration,
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    );
+    let echo = baselines::echo(options.clients, options.duration).await?;
+    let mut backends = vec![Backend::Sqlite];
+    if let Some(url) = &options.postgres {
+        backends.push(Backend::Postgres(url.clone()));
+    }
+    for backend in backends {
+        run_backend(&backend, &options, &echo).await?;
+    }
+    println!("\n## Idle memory per service process\n");
+    for (service, kib) in memory::idle_rss().await? {
+        println!(
+            "- {service}: {:.1} MiB resident{}",
+            kib as f64 / 1024.0,
+            target(kib < 40 * 1024, "target < 40 MiB")
+        );
+    }
+    Ok(())
+}
+
+fn target(met: bool, what: &str) -> String {
+    format!(" ({what}: {})", if met { "met" } else { "MISSED" })
+}
+
+async fn run_backend(
+    backend: &Backend,
+    options: &BenchOptions,
+    echo: &Measurement,
+) -> Result<(), Error> {
+    let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
+    println!("\n## {}\n", backend.label());
+    let raw = baselines::raw_inserts(backend, &run, options.clients, options.duration)
+        .await
+        .map_err(|e| e.to_string())?;
+    let system = System::start(backend, &run)
+        .await
+        .map_err(|e| e.to_string())?;
+    let clients = scenarios::Clients::new(&system);
+    let partnership_db = twotier_platform::db::connect(&system.database_urls[0], 2).await?;
+    eprintln!("seeding 1,000 and {} partnerships...", options.big_list);
+    scenarios::seed_partnerships(&partnership_db, 1_000).await?;
+    scenarios::seed_partnerships(&partnership_db, options.big_list).await?;
+
+    let (c, d) = (options.clients, options.duration);
+    let read = scenarios::partnership_read(&clients, c, d).await?;
+    let mut lists = Vec::new();
+    for rows in [1_000, options.big_list] {
+        for deep in [false, true] {
+            lists.push(scenarios::list(&system, &clients, rows, deep, c, d).await?);
+        }
+    }
+    let create = scenarios::create_customer(&clients, c, d, &format!("c{run}")).await;
+    let checkout = scenarios::checkout(&clients, c, d, 3_000).await?;
+    let accept = scenarios::accept(&clients, c, d, 1_500).await;
+
+    // Event latency at half of the maximum write (create customer) rate.
+    let half_rate = (create.throughput() / 2.0).max(1.0);
+    let load = tokio::spawn(background_load(
+        clients.clone(),
+        half_rate,
+        format!("l{run}"),
+    ));
+    let latency = scenarios::event_latency(&system, &clients, options.latency_samples).await;
+    load.abort();
+    let (to_projection, to_notification) = latency?;
+
+    println!("| scenario | calls/s | p50 | p90 | p99 | errors | ratio to baseline |");
+    println!("|---|---:|---:|---:|---:|---:|---|");
+    row(echo, None);
+    row(&raw, None);
+    row(&read, Some(("echo", echo)));
+    for list in &lists {
+        row(list, Some(("echo", echo)));
+    }
+    row(&create, Some(("raw insert", &raw)));
+    row(&checkout, Some(("raw insert", &raw)));
+    row(&accept, Some(("raw insert", &raw)));
+    println!(
+        "\nEvent latency under a background write load of {half_rate:.0} customers/s (half the measured maximum):\n"
+    );
+    println!("| path | samples | p50 | p90 | p99 |");
+    println!("|---|---:|---:|---:|---:|");
+    for m in [&to_projection, &to_notification] {
+        println!(
+            "| {} | {} | {} | {} | {} |",
+            m.name,
+            m.calls,
+            ms(m.p50),
+            ms(m.p90),
+            ms(m.p99)
+        );
+    }
+
+    println!("\nTargets:\n");
+    let read_ratio = read.throughput() / echo.throughput();
+    println!(
+        "- read RPC vs echo: {read_ratio:.2}x{}",
+        target(read_ratio >= 0.5, "target >= 0.5x")
+    );
+    let create_ratio = create.throughput() / raw.throughput();
+    let create_note = if matches!(backend, Backend::Postgres(_)) {
+        "target >= 0.5x on PostgreSQL"
+    } else {
+        "target applies to PostgreSQL"
+    };
+    println!(
+        "- create customer vs raw insert: {create_ratio:.2}x{}",
+        target(
+            create_ratio >= 0.5 || matches!(backend, Backend::Sqlite),
+            create_note
+        )
+    );
+    let p99 = to_projection.p99.max(to_notification.p99);
+    println!(
+        "- event latency p99 at half load: {}{}",
+        ms(p99),
+        target(p99 < Duration::from_millis(50), "target < 50 ms")
+    );
+    for deep in [false, true] {
+        let small = &lists[usize::from(deep)];
+        let big = &lists[2 + usize::from(deep)];
+        let growth = big.p50.as_secs_f64() / small.p50.as_secs_f64().max(1e-9);
+        println!(
+            "- list {} page p50, {} vs 1,000 partnerships: {growth:.2}x{}",
+            if deep { "deep" } else { "first" },
+            options.big_list,
+            target(growth <= 1.5, "target <= 1.5x")
+        );
+    }
+    Ok(())
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn row(m: &Measurement, baseline: Option<(&str, &Measurement)>) {
+    let ratio = baseline
+        .map(|(name, b)| format!("{:.2}x {name}", m.throughput() / b.throughput().max(1e-9)))
+        .unwrap_or_else(|| "baseline".into());
+    println!(
+        "| {} | {:.0} | {} | {} | {} | {} | {} |",
+        m.name,
+        m.throughput(),
+        ms(m.p50),
+        ms(m.p90),
+        ms(m.p99),
+        m.errors,
+        ratio
+    );
+}
+
+/// Creates customers at `rate` per second until aborted.
+async fn background_load(clients: scenarios::Clients, rate: f64, series: String) {
+    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
+    let in_flight = std::sync::Arc::new(tokio::sync::Semaphore::new(64));
+    let mut n = 0usize;
+    loop {
+        tick.tick().await;
+        let Ok(permit) = in_flight.clone().try_acquire_owned() else {
+            continue;
+        };
+        n += 1;
+        let mut client = clients.customers.clone();
+        let request = twotier_proto::customer::CreateCustomerRequest {
+            parent: format!("providers/{}", scenarios::PROVIDER),
+            customer: Some(twotier_proto::customer::Customer {
+                company_name: format!("Load {n}"),
+                domain_prefix: format!("{series}{n}"),
+                address: Some(twotier_proto::customer::Address {
+                    address_line1: "1 Main St".into(),
+                    city: "Berlin".into(),
+                    postal_code: "10115".into(),
+                    country_code: "DE".into(),
+                    ..Default::default()
+                }),
+                primary_contact: Some(twotier_proto::customer::Contact {
+                    first_name: "Pat".into(),
+                    last_name: "Lee".into(),
+                    email: "pat@load.example".into(),
+                    phone: String::new(),
+                }),
+                ..Default::default()
+            }),
+            validate_only: false,
+            request_id: String::new(),
+        };
+        tokio::spawn(async move {
+            let _ = client.create_customer(request).await;
+            drop(permit);
+        });
+    }
+}
