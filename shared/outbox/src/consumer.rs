@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use backon::BackoffBuilder;
 use chrono::Utc;
+use futures::FutureExt;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
@@ -46,6 +47,18 @@ static INSTRUMENTS: std::sync::LazyLock<Instruments> = std::sync::LazyLock::new(
             .build(),
     }
 });
+
+/// Events applied in one transaction at most.
+const BATCH: usize = 64;
+
+/// How a batch of events went.
+enum Batch {
+    /// Applied, cursor moved past the last.
+    Applied,
+    /// Nothing changed; apply the events one by one. `failed` is the index
+    /// of the event a handler refused, if that was why.
+    OneByOne { failed: Option<usize> },
+}
 
 /// Tenant id of service identities.
 const SERVICE_TENANT: &str = "twotier";
@@ -221,37 +234,115 @@ impl Consumer {
             .await?
             .into_inner();
         tracing::info!(upstream = %self.settings.upstream, after = cursor, "subscribed to upstream log");
-        while let Some(envelope) = stream.message().await? {
-            if envelope.position <= cursor {
-                continue;
+        while let Some(first) = stream.message().await? {
+            // Whatever else has already arrived is applied together, in one
+            // transaction: under load a consumer commits once per batch, not
+            // once per event.
+            let mut batch = vec![first];
+            let mut broken = None;
+            while batch.len() < BATCH {
+                match stream.message().now_or_never() {
+                    Some(Ok(Some(next))) => batch.push(next),
+                    Some(Err(status)) => {
+                        broken = Some(status);
+                        break;
+                    }
+                    Some(Ok(None)) | None => break,
+                }
             }
-            if !handled.contains(&envelope.event_type) {
-                cursor = envelope.position;
-                self.progress.send_replace(cursor);
-                continue;
+            let due: Vec<&EventEnvelope> = batch
+                .iter()
+                .filter(|e| e.position > cursor && handled.contains(&e.event_type))
+                .collect();
+            if let Batch::OneByOne { failed } = self.apply_batch(&due).await? {
+                for (index, envelope) in due.iter().enumerate() {
+                    // The batch already made one attempt at the event it
+                    // failed on; it counts towards that event's limit.
+                    let prior = u32::from(failed == Some(index));
+                    self.handle_with_retries(envelope, prior)
+                        .instrument(self.span(envelope))
+                        .await?;
+                }
             }
-            let span = tracing::info_span!(
-                "event.handle",
-                otel.name = %format!("handle {}", envelope.event_type),
-                consumer = %self.settings.subject,
-                upstream = %self.settings.upstream,
-                event_type = %envelope.event_type,
-                position = envelope.position,
-                trace_id = tracing::field::Empty,
-            );
-            if let Some(context) = &envelope.trace_context {
-                twotier_platform::telemetry::set_remote_parent(
-                    &span,
-                    &context.traceparent,
-                    &context.tracestate,
-                );
+            for envelope in &due {
+                self.record_lag(envelope);
             }
-            self.handle_with_retries(&envelope).instrument(span).await?;
-            cursor = envelope.position;
+            // Events the handler ignores move the cursor in memory only.
+            cursor = batch
+                .iter()
+                .map(|e| e.position)
+                .max()
+                .unwrap_or(cursor)
+                .max(cursor);
             self.progress.send_replace(cursor);
-            self.record_lag(&envelope);
+            if let Some(status) = broken {
+                return Err(status.into());
+            }
         }
         Ok(())
+    }
+
+    /// The span handling `envelope` runs in: a child of the trace the
+    /// event was written in.
+    fn span(&self, envelope: &EventEnvelope) -> tracing::Span {
+        let span = tracing::info_span!(
+            "event.handle",
+            otel.name = %format!("handle {}", envelope.event_type),
+            consumer = %self.settings.subject,
+            upstream = %self.settings.upstream,
+            event_type = %envelope.event_type,
+            position = envelope.position,
+            trace_id = tracing::field::Empty,
+        );
+        if let Some(context) = &envelope.trace_context {
+            twotier_platform::telemetry::set_remote_parent(
+                &span,
+                &context.traceparent,
+                &context.tracestate,
+            );
+        }
+        span
+    }
+
+    /// Applies `events` (in log order) and moves the cursor past the last in
+    /// one transaction. Asks for them to be applied one by one instead,
+    /// having changed nothing, when a handler refused one (so retries and
+    /// dead-lettering apply to it alone) or another replica got to some of
+    /// them first.
+    async fn apply_batch(&self, events: &[&EventEnvelope]) -> Result<Batch, HandleError> {
+        let (Some(first), Some(last)) = (events.first(), events.last()) else {
+            return Ok(Batch::Applied);
+        };
+        if events.len() == 1 {
+            return Ok(Batch::OneByOne { failed: None });
+        }
+        let txn = self.db.begin().await?;
+        if !self
+            .claim_positions(&txn, first.position, last.position)
+            .await?
+        {
+            txn.rollback().await?;
+            return Ok(Batch::OneByOne { failed: None });
+        }
+        for (index, envelope) in events.iter().enumerate() {
+            if let Err(error) = self
+                .handler
+                .handle(&txn, envelope)
+                .instrument(self.span(envelope))
+                .await
+            {
+                txn.rollback().await?;
+                if error.is_transient() {
+                    return Err(error);
+                }
+                tracing::warn!(%error, event_id = %envelope.event_id, "handling event failed in a batch; retrying one by one");
+                return Ok(Batch::OneByOne {
+                    failed: Some(index),
+                });
+            }
+        }
+        txn.commit().await?;
+        Ok(Batch::Applied)
     }
 
     fn record_lag(&self, envelope: &EventEnvelope) {
@@ -273,9 +364,13 @@ impl Consumer {
     /// Applies `envelope`, retrying failures; parks it after the last
     /// attempt. Returns an error only for transient failures, after which the
     /// consumer resubscribes from its cursor.
-    async fn handle_with_retries(&self, envelope: &EventEnvelope) -> Result<(), HandleError> {
+    async fn handle_with_retries(
+        &self,
+        envelope: &EventEnvelope,
+        prior_attempts: u32,
+    ) -> Result<(), HandleError> {
         let mut delays = self.backoff();
-        let mut attempts = 0u32;
+        let mut attempts = prior_attempts;
         loop {
             attempts += 1;
             let error = match self.apply(envelope).await {
@@ -302,7 +397,10 @@ impl Consumer {
     /// Applies `envelope` and moves the cursor past it in one transaction.
     async fn apply(&self, envelope: &EventEnvelope) -> Result<(), HandleError> {
         let txn = self.db.begin().await?;
-        if !self.claim_position(&txn, envelope.position).await? {
+        if !self
+            .claim_positions(&txn, envelope.position, envelope.position)
+            .await?
+        {
             // Another replica of this consumer handled it already.
             txn.rollback().await?;
             return Ok(());
@@ -319,7 +417,10 @@ impl Consumer {
         attempts: u32,
     ) -> Result<(), HandleError> {
         let txn = self.db.begin().await?;
-        if !self.claim_position(&txn, envelope.position).await? {
+        if !self
+            .claim_positions(&txn, envelope.position, envelope.position)
+            .await?
+        {
             txn.rollback().await?;
             return Ok(());
         }
@@ -340,20 +441,22 @@ impl Consumer {
         Ok(())
     }
 
-    /// Moves the cursor to `position` if it is behind it. On PostgreSQL the
-    /// row lock serialises replicas of this consumer, so exactly one of them
-    /// applies each event.
-    async fn claim_position(
+    /// Moves the cursor from before `first` to `last`, if nobody has moved
+    /// it past `first` yet. On PostgreSQL the row lock serialises replicas of
+    /// this consumer, so exactly one of them applies each event.
+    async fn claim_positions(
         &self,
         txn: &sea_orm::DatabaseTransaction,
-        position: u64,
+        first: u64,
+        last: u64,
     ) -> Result<bool, DbErr> {
-        let position = i64::try_from(position).unwrap_or(i64::MAX);
+        let first = i64::try_from(first).unwrap_or(i64::MAX);
+        let last = i64::try_from(last).unwrap_or(i64::MAX);
         let claimed = consumer_cursor::Entity::update_many()
-            .col_expr(consumer_cursor::Column::Position, Expr::value(position))
+            .col_expr(consumer_cursor::Column::Position, Expr::value(last))
             .col_expr(consumer_cursor::Column::UpdatedAt, Expr::value(Utc::now()))
             .filter(consumer_cursor::Column::Upstream.eq(&self.settings.upstream))
-            .filter(consumer_cursor::Column::Position.lt(position))
+            .filter(consumer_cursor::Column::Position.lt(first))
             .exec(txn)
             .await?;
         Ok(claimed.rows_affected == 1)

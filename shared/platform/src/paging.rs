@@ -80,6 +80,19 @@ pub fn decode_token<K: DeserializeOwned>(token: &str, filter: &str) -> Result<Op
     Ok(Some(decoded.k))
 }
 
+/// The keyset condition "after `(first, second)`" on an index over the
+/// two columns, as a row-value comparison: both SQLite and PostgreSQL turn
+/// it into an index range, so a deep page costs what the first one does
+/// (an `a > x OR (a = x AND b > y)` form makes them scan from the start).
+pub fn after<C: sea_orm::ColumnTrait>(
+    columns: (C, C),
+    key: (String, String),
+) -> sea_orm::sea_query::Expr {
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    Expr::tuple([columns.0.into_expr(), columns.1.into_expr()])
+        .gt(Expr::tuple([Expr::val(key.0), Expr::val(key.1)]))
+}
+
 /// One page of rows fetched with `limit = page_size + 1`: drops the probe
 /// row and returns the token for the next page, if there is one.
 pub fn finish_page<T, K: Serialize>(

@@ -1,7 +1,6 @@
 //! R9-R11, R13: adding, reading and listing customers.
 
 use chrono::Utc;
-use sea_orm::sea_query::Cond;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, Select,
@@ -230,15 +229,10 @@ impl Customers {
             .order_by_asc(customer::Column::Id)
             .limit(page_size + 1);
         if let Some((name_key, id)) = after {
-            query = query.filter(
-                Cond::any()
-                    .add(customer::Column::CompanyNameKey.gt(name_key.clone()))
-                    .add(
-                        Cond::all()
-                            .add(customer::Column::CompanyNameKey.eq(name_key))
-                            .add(customer::Column::Id.gt(id)),
-                    ),
-            );
+            query = query.filter(paging::after(
+                (customer::Column::CompanyNameKey, customer::Column::Id),
+                (name_key, id),
+            ));
         }
         let rows = query.all(self.outbox.db()).await?;
         let (rows, token) = paging::finish_page(rows, page_size, fingerprint, |row| {

@@ -1,7 +1,6 @@
 //! R1: the official list of indirect providers.
 
 use chrono::Utc;
-use sea_orm::sea_query::Cond;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
@@ -88,15 +87,13 @@ impl Partnerships {
                 query.filter(provider_listing::Column::Markets.contains(format!("\"{market}\"")));
         }
         if let Some((name_key, provider_id)) = after {
-            query = query.filter(
-                Cond::any()
-                    .add(provider_listing::Column::DisplayNameKey.gt(name_key.clone()))
-                    .add(
-                        Cond::all()
-                            .add(provider_listing::Column::DisplayNameKey.eq(name_key))
-                            .add(provider_listing::Column::ProviderId.gt(provider_id)),
-                    ),
-            );
+            query = query.filter(paging::after(
+                (
+                    provider_listing::Column::DisplayNameKey,
+                    provider_listing::Column::ProviderId,
+                ),
+                (name_key, provider_id),
+            ));
         }
         let rows = query.all(self.outbox.db()).await?;
         let (rows, token) = paging::finish_page(rows, page_size, &filter, |row| {

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use chrono::Utc;
-use sea_orm::sea_query::{Cond, Expr};
+use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use twotier_outbox::Event;
 use twotier_platform::auth::Caller;
@@ -51,15 +51,13 @@ impl Partnerships {
             query = query.filter(partnership::Column::CompanyNameKey.contains(&filter_key));
         }
         if let Some((name_key, partner_id)) = after {
-            query = query.filter(
-                Cond::any()
-                    .add(partnership::Column::CompanyNameKey.gt(name_key.clone()))
-                    .add(
-                        Cond::all()
-                            .add(partnership::Column::CompanyNameKey.eq(name_key))
-                            .add(partnership::Column::PartnerId.gt(partner_id)),
-                    ),
-            );
+            query = query.filter(paging::after(
+                (
+                    partnership::Column::CompanyNameKey,
+                    partnership::Column::PartnerId,
+                ),
+                (name_key, partner_id),
+            ));
         }
         let db = self.outbox.db();
         let rows = query.all(db).await?;
