@@ -67,6 +67,7 @@ where
     F: Fn(usize, usize) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<(), String>> + Send,
 {
+    eprintln!("running {name}...");
     let op = Arc::new(op);
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
