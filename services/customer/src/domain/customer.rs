@@ -62,7 +62,9 @@ impl Customers {
             ),
             None => None,
         };
-        if prefix_taken(db, &new.domain_prefix).await? {
+        // On submit the unique index decides (also between concurrent
+        // creates); the review has nothing to insert, so it looks.
+        if validate_only && prefix_taken(db, &new.domain_prefix).await? {
             return Err(CustomerError::DomainPrefixTaken(new.domain_prefix));
         }
         let now = Utc::now();
