@@ -4,6 +4,7 @@
 //! PostgreSQL server (e.g. `postgres://postgres@127.0.0.1:5432/postgres`),
 //! every [`TestDatabase`] is a fresh PostgreSQL database there instead.
 
+pub mod flows;
 mod proxy;
 mod smtp;
 

@@ -14,9 +14,7 @@ use twotier_proto::customer as pb;
 use twotier_proto::customer::customer_service_client::CustomerServiceClient;
 use twotier_proto::events::event_log_service_client::EventLogServiceClient;
 use twotier_proto::events::{EventEnvelope, SubscribeRequest};
-use twotier_proto::partnership as ppb;
 use twotier_proto::partnership::partnership_service_client::PartnershipServiceClient;
-use twotier_proto::partnership::reseller_service_client::ResellerServiceClient;
 use twotier_testkit::{Bearer, RunningServer, TestDatabase};
 
 pub type Authed = InterceptedService<Channel, Bearer>;
@@ -115,68 +113,29 @@ impl Harness {
     }
 
     pub async fn onboard(&self, partner_id: &str, tenant: &str, company: &str) {
-        ResellerServiceClient::with_interceptor(
+        twotier_testkit::flows::onboard(
             self.partnership.channel(),
-            Bearer::new(&operator()),
+            partner_id,
+            tenant,
+            company,
+            "de",
+            true,
         )
-        .onboard_reseller(ppb::OnboardResellerRequest {
-            reseller: Some(ppb::Reseller {
-                partner_id: partner_id.into(),
-                tenant_id: tenant.into(),
-                company_name: company.into(),
-                contact_email: format!("admin@{tenant}.example"),
-                country_code: "DE".into(),
-                preferred_language: "de".into(),
-                account_kind: ppb::AccountKind::Location.into(),
-                mpa_active: true,
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .expect("onboard");
+        .await;
     }
 
     /// Makes the reseller of `tenant` an active partner of `provider`.
     pub async fn partner(&self, provider: &str, tenant: &str) {
-        let invitation = self
-            .partnerships(&provider_admin(provider))
-            .request_partnership(ppb::RequestPartnershipRequest {
-                parent: format!("providers/{provider}"),
-                reseller_email: format!("admin@{tenant}.example"),
-                language_code: String::new(),
-                request_id: String::new(),
-            })
-            .await
-            .expect("invite")
-            .into_inner();
-        let token = invitation
-            .invitation_link
-            .split("token=")
-            .nth(1)
-            .unwrap()
-            .to_owned();
-        self.partnerships(&reseller_admin(tenant))
-            .accept_invitation(ppb::AcceptInvitationRequest { token })
-            .await
-            .expect("accept");
+        twotier_testkit::flows::partner(self.partnership.channel(), provider, tenant).await;
     }
 
     pub async fn remove_partnership(&self, provider: &str, partner_id: &str) {
-        self.partnerships(&provider_admin(provider))
-            .remove_partnership(ppb::RemovePartnershipRequest {
-                name: format!("providers/{provider}/indirectResellers/{partner_id}"),
-                confirm: true,
-                attestation: Some(ppb::RemovalAttestation {
-                    good_faith: true,
-                    legitimate_business_purpose: true,
-                    per_agreements: true,
-                    indemnifies_platform: true,
-                }),
-                etag: String::new(),
-            })
-            .await
-            .expect("remove");
+        twotier_testkit::flows::remove_partnership(
+            self.partnership.channel(),
+            provider,
+            partner_id,
+        )
+        .await;
     }
 
     /// Every event the customer service has logged, waiting for at least

@@ -19,7 +19,6 @@ use twotier_proto::notification::notification_service_client::NotificationServic
 use twotier_proto::partnership as ppb;
 use twotier_proto::partnership::partnership_service_client::PartnershipServiceClient;
 use twotier_proto::partnership::provider_listing_service_client::ProviderListingServiceClient;
-use twotier_proto::partnership::reseller_service_client::ResellerServiceClient;
 use twotier_proto::subscription as spb;
 use twotier_proto::subscription::subscription_service_client::SubscriptionServiceClient;
 use twotier_subscription::SubscriptionService;
@@ -230,26 +229,15 @@ impl Harness {
 
     /// Onboards Fabrikam, preferring `language`.
     pub async fn onboard(&self, language: &str) {
-        ResellerServiceClient::with_interceptor(
+        twotier_testkit::flows::onboard(
             self.partnership.channel(),
-            Bearer::new(&operator()),
+            RESELLER,
+            RESELLER_TENANT,
+            "Fabrikam GmbH",
+            language,
+            true,
         )
-        .onboard_reseller(ppb::OnboardResellerRequest {
-            reseller: Some(ppb::Reseller {
-                partner_id: RESELLER.into(),
-                tenant_id: RESELLER_TENANT.into(),
-                company_name: "Fabrikam GmbH".into(),
-                contact_email: "admin@fabrikam.example".into(),
-                country_code: "DE".into(),
-                preferred_language: language.into(),
-                account_kind: ppb::AccountKind::Location.into(),
-                mpa_active: true,
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .expect("onboard");
+        .await;
     }
 
     pub async fn invite(&self) -> ppb::RequestPartnershipResponse {
@@ -266,36 +254,13 @@ impl Harness {
     }
 
     pub async fn accept(&self, invitation: &ppb::RequestPartnershipResponse) {
-        let token = invitation
-            .invitation_link
-            .split("token=")
-            .nth(1)
-            .unwrap()
-            .to_owned();
-        PartnershipServiceClient::with_interceptor(
-            self.partnership.channel(),
-            Bearer::new(&reseller_admin()),
-        )
-        .accept_invitation(ppb::AcceptInvitationRequest { token })
-        .await
-        .expect("accept");
+        twotier_testkit::flows::accept(self.partnership.channel(), RESELLER_TENANT, invitation)
+            .await;
     }
 
     pub async fn remove_partnership(&self) {
-        self.partnerships()
-            .remove_partnership(ppb::RemovePartnershipRequest {
-                name: format!("providers/{PROVIDER}/indirectResellers/{RESELLER}"),
-                confirm: true,
-                attestation: Some(ppb::RemovalAttestation {
-                    good_faith: true,
-                    legitimate_business_purpose: true,
-                    per_agreements: true,
-                    indemnifies_platform: true,
-                }),
-                etag: String::new(),
-            })
-            .await
-            .expect("remove");
+        twotier_testkit::flows::remove_partnership(self.partnership.channel(), PROVIDER, RESELLER)
+            .await;
     }
 
     /// Creates a customer for Fabrikam with its agreement recorded.
