@@ -267,13 +267,19 @@ impl Consumer {
             for envelope in &due {
                 self.record_lag(envelope);
             }
-            // Events the handler ignores move the cursor in memory only.
             cursor = batch
                 .iter()
                 .map(|e| e.position)
                 .max()
                 .unwrap_or(cursor)
                 .max(cursor);
+            // Events the handler ignores are not claimed one by one; the
+            // stored cursor still moves past them, or a quiet week of
+            // irrelevant events would be pruned upstream while the stored
+            // cursor pointed before them, and resubscribing would fail.
+            if due.last().is_none_or(|e| e.position < cursor) {
+                self.store_cursor(cursor).await?;
+            }
             self.progress.send_replace(cursor);
             if let Some(status) = broken {
                 return Err(status.into());
@@ -316,11 +322,27 @@ impl Consumer {
         if events.len() == 1 {
             return Ok(Batch::OneByOne { failed: None });
         }
+        match self.try_batch(events, first.position, last.position).await {
+            Ok(outcome) => Ok(outcome),
+            Err(error) if error.is_transient() => Err(error),
+            // A database error that is not an outage (a deadlock, a
+            // serialisation failure): the one-by-one path counts attempts
+            // and dead-letters, so nothing is retried without bound.
+            Err(error) => {
+                tracing::warn!(%error, "applying a batch failed; retrying one by one");
+                Ok(Batch::OneByOne { failed: None })
+            }
+        }
+    }
+
+    async fn try_batch(
+        &self,
+        events: &[&EventEnvelope],
+        first: u64,
+        last: u64,
+    ) -> Result<Batch, HandleError> {
         let txn = self.db.begin().await?;
-        if !self
-            .claim_positions(&txn, first.position, last.position)
-            .await?
-        {
+        if !self.claim_positions(&txn, first, last).await? {
             txn.rollback().await?;
             return Ok(Batch::OneByOne { failed: None });
         }
@@ -462,6 +484,19 @@ impl Consumer {
         Ok(claimed.rows_affected == 1)
     }
 
+    /// Moves the stored cursor forward to `position` (never back).
+    async fn store_cursor(&self, position: u64) -> Result<(), DbErr> {
+        let position = i64::try_from(position).unwrap_or(i64::MAX);
+        consumer_cursor::Entity::update_many()
+            .col_expr(consumer_cursor::Column::Position, Expr::value(position))
+            .col_expr(consumer_cursor::Column::UpdatedAt, Expr::value(Utc::now()))
+            .filter(consumer_cursor::Column::Upstream.eq(&self.settings.upstream))
+            .filter(consumer_cursor::Column::Position.lt(position))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
     async fn load_cursor(&self) -> Result<u64, DbErr> {
         let row = consumer_cursor::ActiveModel {
             upstream: Set(self.settings.upstream.clone()),
@@ -500,14 +535,16 @@ impl Freshness {
     /// the consumer has handled it. Returns whether it caught up; a failure
     /// to reach the upstream counts as not caught up.
     pub async fn catch_up(&self, deadline: Duration) -> bool {
-        let head = tokio::time::timeout(deadline, self.upstream_head()).await;
-        let Ok(Some(head)) = head else {
-            return false;
+        let caught_up = async {
+            let Some(head) = self.upstream_head().await else {
+                return false;
+            };
+            let mut progress = self.progress.clone();
+            progress.wait_for(|cursor| *cursor >= head).await.is_ok()
         };
-        let mut progress = self.progress.clone();
-        tokio::time::timeout(deadline, progress.wait_for(|cursor| *cursor >= head))
+        tokio::time::timeout(deadline, caught_up)
             .await
-            .is_ok_and(|outcome| outcome.is_ok())
+            .unwrap_or(false)
     }
 
     async fn upstream_head(&self) -> Option<u64> {

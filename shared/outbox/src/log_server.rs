@@ -143,6 +143,22 @@ impl Follower {
                     return;
                 }
             };
+            // Positions have no gaps: an unfiltered reader that finds one
+            // has lost events to pruning and must not silently go on.
+            if self.event_types.is_empty()
+                && cursor > 0
+                && let Some(first) = rows.first().and_then(|row| row.position)
+                && first != cursor + 1
+            {
+                let pruned = Error::FailedPrecondition {
+                    reason: "EVENTS_PRUNED",
+                    message: format!(
+                        "events after position {cursor} were pruned while this subscriber fell behind"
+                    ),
+                };
+                let _ = self.sender.send(Err(pruned.into())).await;
+                return;
+            }
             let full = rows.len() as u64 == PAGE;
             for row in rows {
                 cursor = row.position.unwrap_or(cursor);

@@ -454,3 +454,87 @@ async fn subscribing_without_the_service_role_is_refused() {
         "MISSING_CREDENTIALS",
     );
 }
+
+#[tokio::test]
+async fn events_the_handler_ignores_still_move_the_stored_cursor() {
+    let (_producer_db_guard, producer_db) = database("producer").await;
+    let (_consumer_db_guard, consumer_db) = database("consumer").await;
+    let producer = start_producer(&producer_db, None).await;
+    write_events(&producer.outbox, 2, "a").await;
+    for i in 0..3 {
+        let tx = producer.outbox.begin().await.unwrap();
+        let ignored = twotier_proto::events::TraceContext {
+            traceparent: format!("ignored-{i}"),
+            tracestate: String::new(),
+        };
+        tx.append(Event::new("test", "x", "tenant-a", &ignored))
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+    let follower = consumer(
+        &consumer_db,
+        Arc::new(Recorder::new()),
+        &producer.server.endpoint(),
+    );
+    let mut progress = follower.progress();
+    let stop = CancellationToken::new();
+    tokio::spawn(follower.run(stop.clone()));
+    tokio::time::timeout(DEADLINE, progress.wait_for(|p| *p >= 5))
+        .await
+        .expect("progress")
+        .expect("watch");
+    stop.cancel();
+    let stored = consumer_db
+        .query_one_raw(Statement::from_string(
+            consumer_db.get_database_backend(),
+            "SELECT position FROM consumer_cursor",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get::<i64>("", "position")
+        .unwrap();
+    assert_eq!(
+        stored, 5,
+        "the stored cursor passed the ignored events, so pruning them cannot strand it"
+    );
+    assert_eq!(received(&consumer_db).await, vec![1, 2]);
+}
+
+#[tokio::test]
+async fn events_pruned_while_a_subscriber_lagged_end_its_stream_with_events_pruned() {
+    let (_guard, db) = database("producer").await;
+    let producer = start_producer(&db, None).await;
+    write_events(&producer.outbox, 10, "a").await;
+    let token = twotier_testkit::token("service:reader", "twotier", &[Role::Service]);
+    let mut client =
+        EventLogServiceClient::with_interceptor(producer.server.channel(), Bearer::new(&token));
+    twotier_testkit::wait_until("all ten sequenced", DEADLINE, || {
+        let mut client = client.clone();
+        async move {
+            client
+                .get_log_head(twotier_proto::events::GetLogHeadRequest {})
+                .await
+                .is_ok_and(|head| head.into_inner().head_position == 10)
+        }
+    })
+    .await;
+    // Fault: rows after the subscriber's position disappear (as pruning
+    // would remove them while it lagged).
+    db.execute_unprepared("DELETE FROM outbox_event WHERE position BETWEEN 3 AND 5")
+        .await
+        .unwrap();
+    let mut stream = client
+        .subscribe(SubscribeRequest {
+            after_position: 2,
+            event_types: vec![],
+        })
+        .await
+        .expect("subscribe")
+        .into_inner();
+    let outcome = tokio::time::timeout(DEADLINE, stream.message())
+        .await
+        .expect("answer in time");
+    assert_error(outcome, tonic::Code::FailedPrecondition, "EVENTS_PRUNED");
+}

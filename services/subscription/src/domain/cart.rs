@@ -186,12 +186,12 @@ impl Subscriptions {
     ) -> Result<pb::Cart> {
         let tx = self.outbox.begin().await?;
         let row = open_cart(&*tx, provider_id, cart_id).await?;
-        let mut active: cart::ActiveModel = row.clone().into();
-        active.attested_by = Set(Some(caller.subject.clone()));
-        active.attested_at = Set(Some(Utc::now()));
-        active.updated_at = Set(Utc::now());
-        active.version = Set(row.version + 1);
-        let changed = active.update(&*tx).await?;
+        let attested = cart::ActiveModel {
+            attested_by: Set(Some(caller.subject.clone())),
+            attested_at: Set(Some(Utc::now())),
+            ..Default::default()
+        };
+        let changed = guarded_update(&*tx, &row, attested).await?;
         let lines = cart_lines(&*tx, &row.id).await?;
         tx.commit().await?;
         Ok(convert::cart(changed, &lines))
@@ -205,11 +205,11 @@ impl Subscriptions {
             cart_state::ORDERED => return Err(SubscriptionError::CartAlreadyOrdered),
             cart_state::CANCELLED => row,
             _ => {
-                let mut active: cart::ActiveModel = row.clone().into();
-                active.state = Set(cart_state::CANCELLED.to_owned());
-                active.updated_at = Set(Utc::now());
-                active.version = Set(row.version + 1);
-                active.update(&*tx).await?
+                let cancelled = cart::ActiveModel {
+                    state: Set(cart_state::CANCELLED.to_owned()),
+                    ..Default::default()
+                };
+                guarded_update(&*tx, &row, cancelled).await?
             }
         };
         let lines = cart_lines(&*tx, &changed.id).await?;
@@ -327,8 +327,45 @@ pub(super) async fn cart_lines(
 
 /// Bumps the cart's version after a change to its lines.
 async fn touch(db: &impl ConnectionTrait, row: &cart::Model) -> Result<cart::Model> {
-    let mut active: cart::ActiveModel = row.clone().into();
-    active.updated_at = Set(Utc::now());
-    active.version = Set(row.version + 1);
-    Ok(active.update(db).await?)
+    guarded_update(db, row, Default::default()).await
+}
+
+/// Applies `changes` (and a new version) to the cart if nobody changed it
+/// since `row` was read. A concurrent checkout, cancel or edit wins; this
+/// change then fails and the caller's transaction changes nothing.
+async fn guarded_update(
+    db: &impl ConnectionTrait,
+    row: &cart::Model,
+    mut changes: cart::ActiveModel,
+) -> Result<cart::Model> {
+    changes.updated_at = Set(Utc::now());
+    changes.version = Set(row.version + 1);
+    let updated = cart::Entity::update_many()
+        .set(changes)
+        .filter(cart::Column::Id.eq(&row.id))
+        .filter(cart::Column::Version.eq(row.version))
+        .exec_with_returning(db)
+        .await?
+        .into_iter()
+        .next();
+    match updated {
+        Some(updated) => Ok(updated),
+        None => Err(conflict(db, row).await),
+    }
+}
+
+/// Why a guarded change to the cart lost: it was ordered, cancelled, or
+/// merely changed by someone else meanwhile.
+pub(super) async fn conflict(db: &impl ConnectionTrait, row: &cart::Model) -> SubscriptionError {
+    let current = cart::Entity::find_by_id(row.id.clone()).one(db).await;
+    match current {
+        Ok(Some(current)) if current.state == cart_state::ORDERED => {
+            SubscriptionError::CartAlreadyOrdered
+        }
+        Ok(Some(current)) if current.state == cart_state::CANCELLED => {
+            SubscriptionError::CartCancelled
+        }
+        Ok(_) => SubscriptionError::StaleEtag("the cart"),
+        Err(error) => error.into(),
+    }
 }

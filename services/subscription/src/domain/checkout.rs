@@ -127,7 +127,7 @@ impl Subscriptions {
             .exec(&*tx)
             .await?;
         if ordered.rows_affected != 1 {
-            return Err(SubscriptionError::CartAlreadyOrdered);
+            return Err(super::cart::conflict(&*tx, &cart).await);
         }
         for created in &subscriptions {
             tx.append(Event::new(
