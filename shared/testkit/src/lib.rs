@@ -299,12 +299,10 @@ pub fn assert_error<T: std::fmt::Debug>(
     code: tonic::Code,
     reason: &str,
 ) -> tonic::Status {
-    use tonic_types::StatusExt;
     let status = result.expect_err("call should fail");
     assert_eq!(status.code(), code, "unexpected code: {status:?}");
-    let info = status.get_details_error_info();
     assert_eq!(
-        info.as_ref().map(|i| i.reason.as_str()),
+        twotier_platform::upstream::reason_of(&status).as_deref(),
         Some(reason),
         "unexpected reason: {status:?}"
     );
