@@ -160,7 +160,13 @@ async fn serve_until_any_stops<S: ServiceDefinition>(
 async fn run(only: &[String]) -> Result<(), StartError> {
     let env = process_env();
     let settings = Settings::load(&env, "twotier")?;
-    let telemetry_settings = TelemetrySettings::from_env(&env, "twotier", settings.log_format);
+    // A process serving one service names itself as that service's own
+    // binary would, so traces and metrics of `--only` replicas tell apart.
+    let service_name = match only {
+        [one] => format!("twotier-{one}"),
+        _ => "twotier".to_owned(),
+    };
+    let telemetry_settings = TelemetrySettings::from_env(&env, &service_name, settings.log_format);
     let telemetry = twotier_platform::telemetry::init(&telemetry_settings)
         .map_err(|e| StartError::Other(format!("telemetry: {e}")))?;
     let (settings, identity) = process_identity(&env)?;

@@ -129,6 +129,11 @@ fn free_port() -> u16 {
 impl System {
     /// Starts `replicas` processes of every service and waits until all serve.
     pub async fn start(replicas: usize) -> Self {
+        Self::start_with(replicas, &[]).await
+    }
+
+    /// [`System::start`] with `extra` environment for every process.
+    pub async fn start_with(replicas: usize, extra: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let smtp = SmtpSink::start(dir.path()).await;
         let mut databases = BTreeMap::new();
@@ -164,6 +169,11 @@ impl System {
             ("TWOTIER_MAIL_LEASE".to_owned(), "2s".to_owned()),
             ("RUST_LOG".to_owned(), "warn".to_owned()),
         ];
+        shared.extend(
+            extra
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
         for service in SERVICES {
             let upper = service.to_uppercase();
             shared.push((
