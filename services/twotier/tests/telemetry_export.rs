@@ -1,7 +1,8 @@
 //! With `OTEL_EXPORTER_OTLP_ENDPOINT` set, every service exports its traces
 //! and its metrics (request counts and latencies; outbox events and lag per
-//! consumer) over OTLP/gRPC. The collector here is a real OTLP server that
-//! only remembers what it was sent.
+//! consumer) over OTLP/gRPC, and its log lines name the exported traces.
+//! The collector here is a real OTLP server that only remembers what it was
+//! sent.
 
 mod common;
 
@@ -27,11 +28,13 @@ use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use tonic::{Request, Response, Status};
 
-/// What each `service.name` exported: metric names and span names.
+/// What each `service.name` exported: metric names, span names and trace
+/// ids (hex).
 #[derive(Clone, Default)]
 struct Collector {
     metrics: Arc<Mutex<BTreeMap<String, BTreeSet<String>>>>,
     spans: Arc<Mutex<BTreeMap<String, BTreeSet<String>>>>,
+    traces: Arc<Mutex<BTreeSet<String>>>,
 }
 
 fn service_name(resource: Option<&Resource>) -> String {
@@ -73,12 +76,15 @@ impl TraceService for Collector {
         request: Request<ExportTraceServiceRequest>,
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
         let mut seen = self.spans.lock().unwrap();
+        let mut traces = self.traces.lock().unwrap();
         for batch in request.into_inner().resource_spans {
             let names = seen
                 .entry(service_name(batch.resource.as_ref()))
                 .or_default();
-            for scope in batch.scope_spans {
-                names.extend(scope.spans.into_iter().map(|span| span.name));
+            for span in batch.scope_spans.into_iter().flat_map(|scope| scope.spans) {
+                let hex: String = span.trace_id.iter().map(|b| format!("{b:02x}")).collect();
+                traces.insert(hex);
+                names.insert(span.name);
             }
         }
         Ok(Response::new(ExportTraceServiceResponse::default()))
@@ -141,6 +147,13 @@ async fn every_service_exports_traces_and_request_and_outbox_metrics_over_otlp()
             ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
             ("OTEL_METRIC_EXPORT_INTERVAL", "300"),
             ("OTEL_BSP_SCHEDULE_DELAY", "300"),
+            // Quiet logs that keep every trace span (docs/operations.md);
+            // the two services' info lines are what the log check reads.
+            (
+                "RUST_LOG",
+                "warn,twotier_platform=info,twotier_outbox=info,twotier_partnership=info,twotier_notification=info",
+            ),
+            ("TWOTIER_LOG_FORMAT", "json"),
         ],
     )
     .await;
@@ -173,4 +186,28 @@ async fn every_service_exports_traces_and_request_and_outbox_metrics_over_otlp()
             logs.join("\n")
         );
     }
+
+    for (service, message) in [
+        ("partnership", "partnership accepted"),
+        ("notification", "email sent"),
+    ] {
+        let log = system.replicas(service)[0].log();
+        let trace = trace_of_log_line(&log, message)
+            .unwrap_or_else(|| panic!("a {message:?} line with a trace_id in:\n{log}"));
+        twotier_testkit::wait_until(
+            &format!("the trace of {message:?} ({trace}) exported"),
+            Duration::from_secs(60),
+            || async { collector.traces.lock().unwrap().contains(&trace) },
+        )
+        .await;
+    }
+}
+
+/// The `trace_id` of the span around the first JSON log line saying
+/// `message`.
+fn trace_of_log_line(log: &str, message: &str) -> Option<String> {
+    log.lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|line| line["fields"]["message"] == message)
+        .find_map(|line| Some(line["span"]["trace_id"].as_str()?.to_owned()))
 }

@@ -8,11 +8,10 @@ use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
-use tracing::{Level, Span};
+use tracing::Span;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::EnvFilter;
-use tracing_subscriber::filter::{FilterExt, filter_fn};
-use tracing_subscriber::layer::{Filter, Layer, SubscriberExt};
+use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::config::{LogFormat, TelemetrySettings};
@@ -69,36 +68,28 @@ pub fn init(settings: &TelemetrySettings) -> Result<Telemetry, Box<dyn std::erro
     opentelemetry::global::set_tracer_provider(tracer_provider.clone());
     let otel_layer = tracing_opentelemetry::layer().with_tracer(tracer_provider.tracer("twotier"));
 
-    let registry = tracing_subscriber::registry()
-        .with(otel_layer.with_filter(spans_and_logged_events(&settings.log_filter)?));
-    let filter = spans_and_logged_events(&settings.log_filter)?;
+    // One global filter: `RUST_LOG` decides which spans exist as well as
+    // which lines are logged. Per-layer filters (traces unfiltered, logs by
+    // `RUST_LOG`) lost a random share of spans under load with
+    // tracing-opentelemetry, so operators who quiet the logs keep the
+    // trace spans with `twotier_platform=info,twotier_outbox=info`
+    // (docs/operations.md).
+    let filter = EnvFilter::try_new(&settings.log_filter)?;
+    let registry = tracing_subscriber::registry().with(filter).with(otel_layer);
     match settings.log_format {
         LogFormat::Json => registry
             .with(
                 tracing_subscriber::fmt::layer()
                     .json()
-                    .with_current_span(true)
-                    .with_filter(filter),
+                    .with_current_span(true),
             )
             .try_init()?,
-        LogFormat::Human => registry
-            .with(tracing_subscriber::fmt::layer().with_filter(filter))
-            .try_init()?,
+        LogFormat::Human => registry.with(tracing_subscriber::fmt::layer()).try_init()?,
     }
     Ok(Telemetry {
         tracer_provider,
         meter_provider,
     })
-}
-
-/// `RUST_LOG` decides which events are logged, never which spans exist:
-/// with `RUST_LOG=warn` calls are still traced, and a warning still names
-/// the trace of the call it happened in.
-fn spans_and_logged_events<S: tracing::Subscriber>(
-    log_filter: &str,
-) -> Result<impl Filter<S> + use<S>, Box<dyn std::error::Error>> {
-    let spans = filter_fn(|metadata| metadata.is_span() && *metadata.level() <= Level::INFO);
-    Ok(EnvFilter::try_new(log_filter)?.or(spans))
 }
 
 /// The span of one gRPC call, a child of the caller's trace when the request
