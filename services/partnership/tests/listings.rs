@@ -321,3 +321,31 @@ async fn retried_create_with_the_same_request_id_returns_the_first_listing() {
         "LISTING_ALREADY_EXISTS",
     );
 }
+
+/// Concurrent creates of one provider's listing: one wins, every other
+/// caller is told it exists (not an internal error).
+#[tokio::test]
+async fn eight_concurrent_creates_of_one_listing_create_it_once() {
+    let h = start().await;
+    let attempts: Vec<_> = (0..8)
+        .map(|i| {
+            let mut client = h.listings(&operator());
+            let request = create(PROVIDER, listing(&format!("Contoso {i}"), &["DE"]));
+            tokio::spawn(async move { client.create_provider_listing(request).await })
+        })
+        .collect();
+    let mut created = 0;
+    for attempt in attempts {
+        match attempt.await.unwrap() {
+            Ok(_) => created += 1,
+            Err(status) => {
+                assert_eq!(status.code(), Code::AlreadyExists, "{status:?}");
+                assert_eq!(
+                    twotier_platform::upstream::reason_of(&status).as_deref(),
+                    Some("LISTING_ALREADY_EXISTS")
+                );
+            }
+        }
+    }
+    assert_eq!(created, 1);
+}

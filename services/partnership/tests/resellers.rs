@@ -260,3 +260,54 @@ async fn lapsed_mpa_fails_verification_until_the_operator_restores_it() {
         .await
         .expect("verifies again");
 }
+
+/// An acceptance racing a rename of the reseller: whatever the interleaving,
+/// the provider's list of indirect resellers ends with the current name.
+#[tokio::test]
+async fn renaming_a_reseller_while_it_accepts_invitations_renames_every_new_partnership() {
+    let h = start().await;
+    h.onboard(RESELLER_PARTNER_ID, RESELLER_TENANT, "Fabrikam")
+        .await;
+    let providers: Vec<String> = (0..8).map(|i| format!("contoso{i}")).collect();
+    for (i, provider) in providers.iter().enumerate() {
+        let invitation = h
+            .invite(provider, &format!("admin@{RESELLER_TENANT}.example"))
+            .await;
+        let mut renamed = h
+            .resellers(&operator())
+            .get_reseller(pb::GetResellerRequest {
+                name: format!("resellers/{RESELLER_PARTNER_ID}"),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        renamed.company_name = format!("Fabrikam {i}");
+        let mut operator_client = h.resellers(&operator());
+        let mut reseller_client = h.partnerships(&reseller_admin(RESELLER_TENANT));
+        let (rename, accept) = tokio::join!(
+            operator_client.update_reseller(pb::UpdateResellerRequest {
+                reseller: Some(renamed),
+                update_mask: Some(prost_types::FieldMask {
+                    paths: vec!["company_name".into()],
+                }),
+            }),
+            reseller_client.accept_invitation(pb::AcceptInvitationRequest {
+                token: token_of(&invitation.invitation_link),
+            }),
+        );
+        rename.expect("rename");
+        accept.expect("accept");
+    }
+    for (i, provider) in providers.iter().enumerate() {
+        let listed = h
+            .partnerships(&provider_admin(provider))
+            .get_indirect_reseller(pb::GetIndirectResellerRequest {
+                name: format!("providers/{provider}/indirectResellers/{RESELLER_PARTNER_ID}"),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        // Every later rename reached this partnership too.
+        assert_eq!(listed.company_name, "Fabrikam 7", "partnership {i}");
+    }
+}

@@ -117,6 +117,10 @@ impl Dispatcher {
             .col_expr(notification::Column::LeaseUntil, Expr::value(Some(lease)))
             .filter(notification::Column::Id.eq(&email.id))
             .filter(notification::Column::Status.eq(status::PENDING))
+            // As it was when listed: a replica working through an older
+            // list must not retry what another just tried (and backed off).
+            .filter(notification::Column::Attempts.eq(email.attempts))
+            .filter(notification::Column::NextAttemptAt.lte(now))
             .filter(unleased(now))
             .exec(&self.db)
             .await?;
@@ -145,21 +149,12 @@ impl Dispatcher {
             }
         }
         let txn = self.db.begin().await?;
-        delivery_attempt::Entity::insert(delivery_attempt::ActiveModel {
-            notification_id: Set(email.id.clone()),
-            attempt: Set(attempt),
-            attempted_at: Set(now),
-            outcome: Set(outcome_name.to_owned()),
-            error: Set(error.clone()),
-        })
-        .exec_without_returning(&txn)
-        .await?;
         let next_attempt =
             now + chrono::Duration::from_std(self.backoff(attempt)).unwrap_or_default();
-        notification::Entity::update_many()
+        let settled = notification::Entity::update_many()
             .col_expr(notification::Column::Status, Expr::value(state))
             .col_expr(notification::Column::Attempts, Expr::value(attempt))
-            .col_expr(notification::Column::LastError, Expr::value(error))
+            .col_expr(notification::Column::LastError, Expr::value(error.clone()))
             .col_expr(
                 notification::Column::LeaseUntil,
                 Expr::value(Option::<chrono::DateTime<Utc>>::None),
@@ -173,8 +168,25 @@ impl Dispatcher {
                 Expr::value(outcome.is_ok().then_some(now)),
             )
             .filter(notification::Column::Id.eq(&email.id))
+            .filter(notification::Column::Status.eq(status::PENDING))
+            .filter(notification::Column::Attempts.eq(email.attempts))
             .exec(&txn)
             .await?;
+        if settled.rows_affected == 0 {
+            // The lease ran out mid-send and another replica tried and
+            // settled this attempt already; its record stands.
+            tracing::warn!(notification = %email.id, attempt, "attempt settled by another dispatcher first");
+            return txn.rollback().await;
+        }
+        delivery_attempt::Entity::insert(delivery_attempt::ActiveModel {
+            notification_id: Set(email.id.clone()),
+            attempt: Set(attempt),
+            attempted_at: Set(now),
+            outcome: Set(outcome_name.to_owned()),
+            error: Set(error),
+        })
+        .exec_without_returning(&txn)
+        .await?;
         txn.commit().await
     }
 

@@ -131,6 +131,21 @@ impl Partnerships {
         {
             return Err(PartnershipError::InvitationLinkMissing);
         }
+        // A write that changes nothing but locks the row while it is still
+        // pending: a revoke or acceptance committing meanwhile makes this
+        // command fail instead of mailing a dead link.
+        let still_pending = invitation::Entity::update_many()
+            .col_expr(
+                invitation::Column::State,
+                Expr::col(invitation::Column::State).into(),
+            )
+            .filter(invitation::Column::Id.eq(&row.id))
+            .filter(invitation::Column::State.eq(invitation_state::PENDING))
+            .exec(&*tx)
+            .await?;
+        if still_pending.rows_affected == 0 {
+            return Err(PartnershipError::InvitationNotPending("no longer pending"));
+        }
         let provider_name = provider_display_name(&*tx, &row.provider_id).await?;
         let subject = if email.subject.is_empty() {
             self.drafts
@@ -256,8 +271,11 @@ impl Partnerships {
             .one(&*tx)
             .await?
             .ok_or(PartnershipError::InvitationNotFound)?;
+        // Shared lock: a concurrent rename of the reseller waits for this
+        // partnership to exist, then renames it too (see `update_reseller`).
         let reseller = reseller::Entity::find()
             .filter(reseller::Column::TenantId.eq(&caller.tenant_id))
+            .lock_shared()
             .one(&*tx)
             .await?
             .ok_or(PartnershipError::ResellerNotOnboarded)?;

@@ -122,15 +122,6 @@ impl Partnerships {
         if let Claim::Replay(listing) = idempotency::claim(&tx, key.as_ref()).await? {
             return Ok(listing);
         }
-        if provider_listing::Entity::find_by_id(provider_id.to_owned())
-            .one(&*tx)
-            .await?
-            .is_some()
-        {
-            return Err(PartnershipError::ListingAlreadyExists(
-                provider_id.to_owned(),
-            ));
-        }
         let now = Utc::now();
         let row = provider_listing::ActiveModel {
             provider_id: Set(provider_id.to_owned()),
@@ -147,7 +138,14 @@ impl Partnerships {
             version: Set(1),
         }
         .insert(&*tx)
-        .await?;
+        .await
+        .map_err(|error| {
+            // The primary key decides between concurrent creates too.
+            if twotier_platform::db::is_unique_violation(&error) {
+                return PartnershipError::ListingAlreadyExists(provider_id.to_owned());
+            }
+            error.into()
+        })?;
         let listing = convert::listing(row);
         tx.append(listing_changed(provider_id, &listing)).await?;
         idempotency::complete(&tx, key.as_ref(), &listing).await?;

@@ -2,7 +2,9 @@
 
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QuerySelect,
+};
 use twotier_outbox::Event;
 use twotier_platform::idempotency::{self, Claim, IdempotencyKey};
 use twotier_platform::names;
@@ -156,7 +158,11 @@ impl Partnerships {
         patch: ResellerPatch,
     ) -> Result<pb::Reseller> {
         let tx = self.outbox.begin().await?;
+        // Exclusive lock before renaming its partnerships: an acceptance in
+        // flight (which holds a shared lock) commits its partnership first,
+        // so the rename below reaches it.
         let current = reseller::Entity::find_by_id(partner_id.to_owned())
+            .lock_exclusive()
             .one(&*tx)
             .await?
             .ok_or_else(|| PartnershipError::ResellerNotFound(partner_id.to_owned()))?;
