@@ -137,7 +137,7 @@ impl Partnerships {
         let still_pending = invitation::Entity::update_many()
             .col_expr(
                 invitation::Column::State,
-                Expr::col(invitation::Column::State).into(),
+                Expr::col(invitation::Column::State),
             )
             .filter(invitation::Column::Id.eq(&row.id))
             .filter(invitation::Column::State.eq(invitation_state::PENDING))
