@@ -262,7 +262,7 @@ async fn lapsed_mpa_fails_verification_until_the_operator_restores_it() {
 }
 
 /// An acceptance racing a rename of the reseller: whatever the interleaving,
-/// the provider's list of indirect resellers ends with the current name.
+/// the new partnership carries the new name.
 #[tokio::test]
 async fn renaming_a_reseller_while_it_accepts_invitations_renames_every_new_partnership() {
     let h = start().await;
@@ -297,8 +297,7 @@ async fn renaming_a_reseller_while_it_accepts_invitations_renames_every_new_part
         );
         rename.expect("rename");
         accept.expect("accept");
-    }
-    for (i, provider) in providers.iter().enumerate() {
+        // Checked before the next round's rename could repair a miss.
         let listed = h
             .partnerships(&provider_admin(provider))
             .get_indirect_reseller(pb::GetIndirectResellerRequest {
@@ -307,7 +306,6 @@ async fn renaming_a_reseller_while_it_accepts_invitations_renames_every_new_part
             .await
             .unwrap()
             .into_inner();
-        // Every later rename reached this partnership too.
-        assert_eq!(listed.company_name, "Fabrikam 7", "partnership {i}");
+        assert_eq!(listed.company_name, format!("Fabrikam {i}"));
     }
 }

@@ -590,6 +590,62 @@ async fn checkout_racing_cancel_of_one_cart_has_exactly_one_winner() {
     assert_eq!(orders.orders.len(), ordered, "an order per won checkout");
 }
 
+/// Edits of an open cart made at the same time all apply, and cancelling a
+/// cart twice at once is harmless for both callers.
+#[tokio::test]
+async fn concurrent_line_additions_all_apply_and_concurrent_cancels_both_succeed() {
+    let h = start().await;
+    let customer = h.customer(PROVIDER, "adatum", "", true).await;
+    let cart = h
+        .cart(PROVIDER, &customer, vec![line("m365-e5", 2, "")])
+        .await;
+    let offers = [
+        "m365-business-basic",
+        "m365-business-standard",
+        "m365-business-premium",
+    ];
+    let additions: Vec<_> = offers
+        .iter()
+        .map(|offer| {
+            let mut client = h.subscriptions(&provider_admin(PROVIDER));
+            let request = pb::AddLineItemRequest {
+                cart: cart.name.clone(),
+                line_item: Some(line(offer, 3, "")),
+            };
+            tokio::spawn(async move { client.add_line_item(request).await })
+        })
+        .collect();
+    for addition in additions {
+        addition.await.unwrap().expect("every addition applies");
+    }
+    let mut client = h.subscriptions(&provider_admin(PROVIDER));
+    let edited = client
+        .get_cart(pb::GetCartRequest {
+            name: cart.name.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(edited.line_items.len(), 1 + offers.len());
+
+    let cancels: Vec<_> = (0..2)
+        .map(|_| {
+            let mut client = h.subscriptions(&provider_admin(PROVIDER));
+            let request = pb::CancelCartRequest {
+                cart: cart.name.clone(),
+            };
+            tokio::spawn(async move { client.cancel_cart(request).await })
+        })
+        .collect();
+    for cancel in cancels {
+        let cancelled = cancel.await.unwrap().expect("cancelling twice is harmless");
+        assert_eq!(
+            cancelled.into_inner().state,
+            pb::CartState::Cancelled as i32
+        );
+    }
+}
+
 #[tokio::test]
 async fn customer_service_down_makes_checkout_unavailable_and_changes_nothing() {
     let mut h = start().await;

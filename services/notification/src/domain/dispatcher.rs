@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use sea_orm::sea_query::{Cond, Expr};
+use sea_orm::sea_query::{Cond, Expr, ExprTrait};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, TransactionTrait,
@@ -151,9 +151,12 @@ impl Dispatcher {
         let txn = self.db.begin().await?;
         let next_attempt =
             now + chrono::Duration::from_std(self.backoff(attempt)).unwrap_or_default();
-        let settled = notification::Entity::update_many()
+        let mut settle = notification::Entity::update_many()
             .col_expr(notification::Column::Status, Expr::value(state))
-            .col_expr(notification::Column::Attempts, Expr::value(attempt))
+            .col_expr(
+                notification::Column::Attempts,
+                Expr::col(notification::Column::Attempts).add(1),
+            )
             .col_expr(notification::Column::LastError, Expr::value(error.clone()))
             .col_expr(
                 notification::Column::LeaseUntil,
@@ -168,19 +171,19 @@ impl Dispatcher {
                 Expr::value(outcome.is_ok().then_some(now)),
             )
             .filter(notification::Column::Id.eq(&email.id))
-            .filter(notification::Column::Status.eq(status::PENDING))
-            .filter(notification::Column::Attempts.eq(email.attempts))
-            .exec(&txn)
-            .await?;
-        if settled.rows_affected == 0 {
-            // The lease ran out mid-send and another replica tried and
-            // settled this attempt already; its record stands.
+            .filter(notification::Column::Status.eq(status::PENDING));
+        if outcome.is_err() {
+            // A failure only counts if nobody settled this attempt meanwhile
+            // (the lease ran out mid-send); a delivery always counts.
+            settle = settle.filter(notification::Column::Attempts.eq(email.attempts));
+        }
+        let Some(settled) = settle.exec_with_returning(&txn).await?.into_iter().next() else {
             tracing::warn!(notification = %email.id, attempt, "attempt settled by another dispatcher first");
             return txn.rollback().await;
-        }
+        };
         delivery_attempt::Entity::insert(delivery_attempt::ActiveModel {
             notification_id: Set(email.id.clone()),
-            attempt: Set(attempt),
+            attempt: Set(settled.attempts),
             attempted_at: Set(now),
             outcome: Set(outcome_name.to_owned()),
             error: Set(error),
@@ -191,9 +194,7 @@ impl Dispatcher {
     }
 
     fn backoff(&self, attempt: i32) -> Duration {
-        let exponent = u32::try_from(attempt.saturating_sub(1))
-            .unwrap_or(0)
-            .min(16);
+        let exponent = Ord::min(u32::try_from(attempt.saturating_sub(1)).unwrap_or(0), 16);
         FIRST_RETRY
             .saturating_mul(2u32.saturating_pow(exponent))
             .min(self.max_backoff)

@@ -2,7 +2,7 @@
 //! review and cancel.
 
 use chrono::Utc;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
     QueryOrder,
@@ -209,7 +209,13 @@ impl Subscriptions {
                     state: Set(cart_state::CANCELLED.to_owned()),
                     ..Default::default()
                 };
-                guarded_update(&*tx, &row, cancelled).await?
+                match guarded_update(&*tx, &row, cancelled).await {
+                    // Another cancel won the race: the cart is cancelled.
+                    Err(SubscriptionError::CartCancelled) => {
+                        find_cart(&*tx, provider_id, cart_id).await?
+                    }
+                    outcome => outcome?,
+                }
             }
         };
         let lines = cart_lines(&*tx, &changed.id).await?;
@@ -330,20 +336,25 @@ async fn touch(db: &impl ConnectionTrait, row: &cart::Model) -> Result<cart::Mod
     guarded_update(db, row, Default::default()).await
 }
 
-/// Applies `changes` (and a new version) to the cart if nobody changed it
-/// since `row` was read. A concurrent checkout, cancel or edit wins; this
-/// change then fails and the caller's transaction changes nothing.
+/// Applies `changes` (and a new version) to the cart if it is still open.
+/// A concurrent checkout or cancel wins; this change then fails and the
+/// caller's transaction changes nothing. Concurrent edits of an open cart
+/// both apply (the row lock orders them); checkout, which is guarded by
+/// the version it reviewed, is what must not miss one.
 async fn guarded_update(
     db: &impl ConnectionTrait,
     row: &cart::Model,
     mut changes: cart::ActiveModel,
 ) -> Result<cart::Model> {
     changes.updated_at = Set(Utc::now());
-    changes.version = Set(row.version + 1);
     let updated = cart::Entity::update_many()
         .set(changes)
+        .col_expr(
+            cart::Column::Version,
+            Expr::col(cart::Column::Version).add(1),
+        )
         .filter(cart::Column::Id.eq(&row.id))
-        .filter(cart::Column::Version.eq(row.version))
+        .filter(cart::Column::State.eq(cart_state::OPEN))
         .exec_with_returning(db)
         .await?
         .into_iter()
