@@ -55,10 +55,9 @@ impl ServiceDefinition for CustomerService {
             ConsumerSettings::new(
                 twotier_partners::UPSTREAM,
                 &ctx.settings.partnership_endpoint,
-                "service:customer",
                 ctx.settings.consumer_max_attempts,
             ),
-            ctx.identity.require_minter()?,
+            ctx.service_tokens.clone(),
         );
         let directory = PartnerDirectory::new(db.clone(), Some(consumer.freshness()));
         tokio::spawn(consumer.run(ctx.shutdown.clone()));

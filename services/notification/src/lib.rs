@@ -39,7 +39,6 @@ impl ServiceDefinition for NotificationService {
         let mailer = mailer_from(&mail, &ctx.settings.data_dir).map_err(StartError::Other)?;
         let db = open_database::<Migrator>(ctx, Self::NAME).await?;
         let templates = Arc::new(Templates::new());
-        let minter = ctx.identity.require_minter()?;
 
         let handlers: [(&str, &str, Arc<dyn EventHandler>); 3] = [
             (
@@ -60,13 +59,14 @@ impl ServiceDefinition for NotificationService {
         ];
         let mut replayable = HashMap::new();
         for (name, endpoint, handler) in handlers {
-            let settings = ConsumerSettings::new(
-                name,
-                endpoint,
-                "service:notification",
-                ctx.settings.consumer_max_attempts,
+            let settings =
+                ConsumerSettings::new(name, endpoint, ctx.settings.consumer_max_attempts);
+            let consumer = Consumer::new(
+                db.clone(),
+                handler.clone(),
+                settings,
+                ctx.service_tokens.clone(),
             );
-            let consumer = Consumer::new(db.clone(), handler.clone(), settings, minter.clone());
             tokio::spawn(consumer.run(ctx.shutdown.clone()));
             replayable.insert(name.to_owned(), handler);
         }

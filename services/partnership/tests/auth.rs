@@ -9,7 +9,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::*;
 use tonic::Code;
-use twotier_platform::auth::{KeyMaterial, Role, TokenMinter};
+use twotier_platform::auth::{Role, Secret, TokenMinter};
 use twotier_proto::partnership as pb;
 use twotier_testkit::{Bearer, assert_error};
 
@@ -24,14 +24,10 @@ fn invite_request() -> pb::RequestPartnershipRequest {
 
 fn minter(secret: &str, issuer: &str, audience: &str) -> TokenMinter {
     TokenMinter::new(
-        &KeyMaterial::Hs256 {
-            secret: secret.as_bytes().to_vec(),
-        },
+        &Secret::new("test", secret.as_bytes().to_vec()).unwrap(),
         issuer,
         audience,
     )
-    .unwrap()
-    .unwrap()
 }
 
 #[tokio::test]
@@ -47,7 +43,8 @@ async fn expired_forged_misaddressed_unsigned_and_missing_tokens_are_unauthentic
             iss: twotier_testkit::ISSUER.into(),
             aud: twotier_testkit::AUDIENCE.into(),
             exp: now - 3600,
-            iat: now - 7200,
+            nbf: None,
+            iat: Some(now - 7200),
             email: None,
         };
         jsonwebtoken::encode(
@@ -58,7 +55,7 @@ async fn expired_forged_misaddressed_unsigned_and_missing_tokens_are_unauthentic
         .unwrap()
     };
     let wrong_signature = minter(
-        "not-the-secret",
+        "not-the-secret-but-just-as-long-as-it",
         twotier_testkit::ISSUER,
         twotier_testkit::AUDIENCE,
     )

@@ -57,10 +57,9 @@ impl ServiceDefinition for SubscriptionService {
             ConsumerSettings::new(
                 twotier_partners::UPSTREAM,
                 &ctx.settings.partnership_endpoint,
-                "service:subscription",
                 ctx.settings.consumer_max_attempts,
             ),
-            ctx.identity.require_minter()?,
+            ctx.service_tokens.clone(),
         );
         let directory = PartnerDirectory::new(db.clone(), Some(consumer.freshness()));
         tokio::spawn(consumer.run(ctx.shutdown.clone()));
@@ -74,11 +73,13 @@ impl ServiceDefinition for SubscriptionService {
                 "customer",
                 &ctx.settings.customer_endpoint,
                 DEFAULT_DEADLINE,
+                ctx.service_tokens.clone(),
             )?,
             Upstream::new(
                 "partnership",
                 &ctx.settings.partnership_endpoint,
                 DEFAULT_DEADLINE,
+                ctx.service_tokens.clone(),
             )?,
         );
         let api = Api::new(Subscriptions::new(outbox.clone(), directory, dependencies));

@@ -67,15 +67,17 @@ enum Command {
         #[arg(long = "addr")]
         addrs: Vec<String>,
     },
-    /// Prints a development token for a tenant and roles, signed with the
-    /// configured key (by default the secret under the data directory).
+    /// Prints a development user token for a tenant and roles, signed with
+    /// the development identity-provider secret (by default the one under
+    /// the data directory), or with --service a service token.
     Token {
-        /// Tenant id (`tid`): the provider, reseller or platform tenant.
+        /// Tenant id (`tid`): the provider, reseller, customer or platform tenant.
         #[arg(long)]
-        tenant: String,
+        tenant: Option<String>,
         /// Role to grant; repeat for several (GlobalAdmin, SalesAgent,
-        /// BillingAdmin, HelpdeskAgent, ResellerAdmin, PlatformOperator, Service).
-        #[arg(long = "role", required = true)]
+        /// BillingAdmin, HelpdeskAgent, ResellerAdmin, PlatformOperator;
+        /// PlatformOperator counts only in the platform tenant).
+        #[arg(long = "role")]
         roles: Vec<String>,
         /// Subject (`sub`); defaults to `dev@<tenant>`.
         #[arg(long)]
@@ -86,6 +88,10 @@ enum Command {
         /// Lifetime, e.g. `12h`.
         #[arg(long, default_value = "12h", value_parser = humantime::parse_duration)]
         ttl: Duration,
+        /// Mint a service token of this twotier service instead (e.g.
+        /// `notification`), signed with the service secret.
+        #[arg(long, conflicts_with_all = ["tenant", "roles", "subject", "email"])]
+        service: Option<String>,
     },
 }
 
@@ -127,7 +133,8 @@ fn main() -> ExitCode {
                 subject,
                 email,
                 ttl,
-            } => token(&tenant, &roles, subject, email, ttl),
+                service,
+            } => token(tenant, &roles, subject, email, ttl, service),
         }
     });
     match outcome {
@@ -257,26 +264,45 @@ async fn health(addrs: Vec<String>) -> Result<(), StartError> {
 }
 
 fn token(
-    tenant: &str,
+    tenant: Option<String>,
     roles: &[String],
     subject: Option<String>,
     email: Option<String>,
     ttl: Duration,
+    service: Option<String>,
 ) -> Result<(), StartError> {
     let env = process_env();
     let (_, identity) = process_identity(&env)?;
-    let minter = identity.minter.ok_or_else(|| {
-        StartError::Other("no signing key: only an RS256 public key is configured".into())
+    if let Some(service) = service {
+        // A service token, e.g. to follow an event log with grpcurl.
+        let token = identity.service_tokens(&service).token()?;
+        println!("{token}");
+        return Ok(());
+    }
+    let usage = || StartError::Other("give --tenant and at least one --role (or --service)".into());
+    let tenant = tenant.ok_or_else(usage)?;
+    if roles.is_empty() {
+        return Err(usage());
+    }
+    let minter = identity.dev_minter.ok_or_else(|| {
+        StartError::Other(
+            "user tokens come from your identity provider: this process only holds its public keys"
+                .into(),
+        )
     })?;
     let roles = roles
         .iter()
-        .map(|name| {
-            Role::parse(name).ok_or_else(|| StartError::Other(format!("unknown role {name}")))
+        .map(|name| match Role::parse(name) {
+            Some(Role::Service) => Err(StartError::Other(
+                "Service is not a user role; mint a service token with --service <name>".into(),
+            )),
+            Some(role) => Ok(role),
+            None => Err(StartError::Other(format!("unknown role {name}"))),
         })
         .collect::<Result<Vec<_>, _>>()?;
     let subject = subject.unwrap_or_else(|| format!("dev@{tenant}"));
     let email = email.or_else(|| subject.contains('@').then(|| subject.clone()));
-    let token = minter.mint(&subject, tenant, &roles, email.as_deref(), ttl)?;
+    let token = minter.mint(&subject, &tenant, &roles, email.as_deref(), ttl)?;
     println!("{token}");
     Ok(())
 }

@@ -312,7 +312,7 @@ async fn every_rpc_refuses_bad_input_with_a_documented_error_and_changes_nothing
         ("not a bearer", Some("Basic bWFsbG9yeQ==".to_owned())),
         ("garbage", Some("Bearer not.a.token".to_owned())),
         ("alg none", Some("Bearer eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiJ4IiwidGlkIjoiY29udG9zbyIsInJvbGVzIjpbIkdsb2JhbEFkbWluIl0sImlzcyI6InR3b3RpZXIiLCJhdWQiOiJ0d290aWVyIiwiZXhwIjo5OTk5OTk5OTk5fQ.".to_owned())),
-        ("wrong signature", Some(format!("Bearer {}", twotier_platform::auth::TokenMinter::new(&twotier_platform::auth::KeyMaterial::Hs256 { secret: b"other".to_vec() }, "twotier", "twotier").unwrap().unwrap().mint("x", "contoso", &[Role::GlobalAdmin], None, Duration::from_secs(60)).unwrap()))),
+        ("wrong signature", Some(format!("Bearer {}", twotier_platform::auth::TokenMinter::new(&twotier_platform::auth::Secret::new("other", vec![7; 32]).unwrap(), "twotier", "twotier").mint("x", "contoso", &[Role::GlobalAdmin], None, Duration::from_secs(60)).unwrap()))),
         ("wrong audience", Some(format!("Bearer {}", twotier_testkit::minter_for("twotier", "elsewhere").mint("x", "contoso", &[Role::GlobalAdmin], None, Duration::from_secs(60)).unwrap()))),
     ];
 

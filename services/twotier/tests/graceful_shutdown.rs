@@ -92,6 +92,10 @@ async fn sigterm_drains_in_flight_calls_refuses_new_ones_and_exits_within_grace(
             format!("http://{}", slow_link.addr),
         )
         .env("TWOTIER_JWT_HS256_SECRET", twotier_testkit::SECRET)
+        .env(
+            "TWOTIER_SERVICE_TOKEN_SECRET",
+            twotier_testkit::SERVICE_SECRET,
+        )
         .env("TWOTIER_SHUTDOWN_DRAIN_DELAY", "1s")
         .env("TWOTIER_SHUTDOWN_GRACE", "5s")
         .env("RUST_LOG", "warn")

@@ -16,7 +16,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::{Channel, Endpoint};
 use tracing::Instrument;
-use twotier_platform::auth::{Role, TokenMinter};
+use twotier_platform::auth::ServiceTokens;
 use twotier_proto::events::event_log_service_client::EventLogServiceClient;
 use twotier_proto::events::{EventEnvelope, SubscribeRequest};
 
@@ -60,11 +60,6 @@ enum Batch {
     OneByOne { failed: Option<usize> },
 }
 
-/// Tenant id of service identities.
-const SERVICE_TENANT: &str = "twotier";
-/// Lifetime of the token a consumer subscribes with (checked at subscribe).
-const SERVICE_TOKEN_TTL: Duration = Duration::from_secs(3600);
-
 /// How one consumer follows one upstream.
 #[derive(Debug, Clone)]
 pub struct ConsumerSettings {
@@ -72,8 +67,6 @@ pub struct ConsumerSettings {
     pub upstream: String,
     /// gRPC endpoint of the upstream service, e.g. `http://127.0.0.1:50051`.
     pub endpoint: String,
-    /// This service's identity (`sub` of its token), e.g. `service:customer`.
-    pub subject: String,
     /// Failed attempts before an event is dead-lettered.
     pub max_attempts: u32,
     /// Shortest wait between retries.
@@ -84,11 +77,10 @@ pub struct ConsumerSettings {
 
 impl ConsumerSettings {
     /// Settings with the usual backoff (50 ms doubling to 5 s).
-    pub fn new(upstream: &str, endpoint: &str, subject: &str, max_attempts: u32) -> Self {
+    pub fn new(upstream: &str, endpoint: &str, max_attempts: u32) -> Self {
         Self {
             upstream: upstream.to_owned(),
             endpoint: endpoint.to_owned(),
-            subject: subject.to_owned(),
             max_attempts: max_attempts.max(1),
             min_backoff: Duration::from_millis(50),
             max_backoff: Duration::from_secs(5),
@@ -115,24 +107,24 @@ pub struct Consumer {
     db: DatabaseConnection,
     handler: Arc<dyn EventHandler>,
     settings: ConsumerSettings,
-    minter: TokenMinter,
+    service_tokens: Arc<ServiceTokens>,
     progress: watch::Sender<u64>,
 }
 
 impl Consumer {
     /// A consumer applying `settings.upstream`'s events to `db` with
-    /// `handler`, subscribing with tokens from `minter`.
+    /// `handler`, subscribing with this service's `service_tokens`.
     pub fn new(
         db: DatabaseConnection,
         handler: Arc<dyn EventHandler>,
         settings: ConsumerSettings,
-        minter: TokenMinter,
+        service_tokens: Arc<ServiceTokens>,
     ) -> Self {
         Self {
             db,
             handler,
             settings,
-            minter,
+            service_tokens,
             progress: watch::Sender::new(0),
         }
     }
@@ -147,8 +139,7 @@ impl Consumer {
         Freshness {
             progress: self.progress.subscribe(),
             endpoint: self.settings.endpoint.clone(),
-            subject: self.settings.subject.clone(),
-            minter: self.minter.clone(),
+            service_tokens: self.service_tokens.clone(),
         }
     }
 
@@ -207,14 +198,8 @@ impl Consumer {
             changed
         });
         let token = self
-            .minter
-            .mint(
-                &self.settings.subject,
-                SERVICE_TENANT,
-                &[Role::Service],
-                None,
-                SERVICE_TOKEN_TTL,
-            )
+            .service_tokens
+            .token()
             .map_err(|e| FollowError::Token(e.to_string()))?;
         // Every event is received, also those the handler ignores, so that
         // progress reaches the upstream head (see `Freshness`). Ignored
@@ -294,7 +279,7 @@ impl Consumer {
         let span = tracing::info_span!(
             "event.handle",
             otel.name = %format!("handle {}", envelope.event_type),
-            consumer = %self.settings.subject,
+            consumer = %self.service_tokens.subject(),
             upstream = %self.settings.upstream,
             event_type = %envelope.event_type,
             position = envelope.position,
@@ -526,8 +511,7 @@ impl Consumer {
 pub struct Freshness {
     progress: watch::Receiver<u64>,
     endpoint: String,
-    subject: String,
-    minter: TokenMinter,
+    service_tokens: Arc<ServiceTokens>,
 }
 
 impl Freshness {
@@ -551,16 +535,7 @@ impl Freshness {
         let channel = Endpoint::from_shared(self.endpoint.clone())
             .ok()?
             .connect_lazy();
-        let token = self
-            .minter
-            .mint(
-                &self.subject,
-                SERVICE_TENANT,
-                &[Role::Service],
-                None,
-                SERVICE_TOKEN_TTL,
-            )
-            .ok()?;
+        let token = self.service_tokens.token().ok()?;
         let mut request = tonic::Request::new(twotier_proto::events::GetLogHeadRequest {});
         request
             .metadata_mut()

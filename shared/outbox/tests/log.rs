@@ -197,9 +197,14 @@ async fn received(db: &DatabaseConnection) -> Vec<i64> {
 }
 
 fn consumer(db: &DatabaseConnection, handler: Arc<dyn EventHandler>, endpoint: &str) -> Consumer {
-    let mut settings = ConsumerSettings::new("producer", endpoint, "service:test", 3);
+    let mut settings = ConsumerSettings::new("producer", endpoint, 3);
     settings.max_backoff = Duration::from_millis(200);
-    Consumer::new(db.clone(), handler, settings, twotier_testkit::minter())
+    Consumer::new(
+        db.clone(),
+        handler,
+        settings,
+        twotier_testkit::identity().service_tokens("test"),
+    )
 }
 
 #[tokio::test]
@@ -282,7 +287,7 @@ async fn upstream_restarted_mid_stream_consumer_resubscribes_and_misses_nothing(
 async fn eight_concurrent_writers_never_make_a_reader_see_a_position_go_backwards() {
     let (_guard, db) = database("sequencer").await;
     let producer = start_producer(&db, None).await;
-    let token = twotier_testkit::token("service:reader", "twotier", &[Role::Service]);
+    let token = twotier_testkit::service_token("reader");
     let mut client =
         EventLogServiceClient::with_interceptor(producer.server.channel(), Bearer::new(&token));
     let mut stream = client
@@ -507,7 +512,7 @@ async fn events_pruned_while_a_subscriber_lagged_end_its_stream_with_events_prun
     let (_guard, db) = database("producer").await;
     let producer = start_producer(&db, None).await;
     write_events(&producer.outbox, 10, "a").await;
-    let token = twotier_testkit::token("service:reader", "twotier", &[Role::Service]);
+    let token = twotier_testkit::service_token("reader");
     let mut client =
         EventLogServiceClient::with_interceptor(producer.server.channel(), Bearer::new(&token));
     twotier_testkit::wait_until("all ten sequenced", DEADLINE, || {

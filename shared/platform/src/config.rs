@@ -92,23 +92,58 @@ pub struct Settings {
     /// Log format: `human` or `json`.
     #[serde(default)]
     pub log_format: LogFormat,
-    /// Expected `iss` claim.
+    /// The platform's own tenant: only its tokens may carry `PlatformOperator`.
+    #[serde(default = "default_platform_tenant")]
+    pub platform_tenant: String,
+    /// Expected `iss` claim of user tokens.
     #[serde(default = "default_jwt_issuer")]
     pub jwt_issuer: String,
-    /// Expected `aud` claim.
+    /// Expected `aud` claim of user tokens.
     #[serde(default = "default_jwt_audience")]
     pub jwt_audience: String,
-    /// Shared HS256 secret (development). Without any key setting, a secret
-    /// is generated under the data directory.
+    /// The identity provider's JWKS URL (production): user tokens are
+    /// checked with its keys, chosen by `kid`.
     #[serde(default)]
-    pub jwt_hs256_secret: Option<String>,
-    /// RS256 public key (PEM) for verifying tokens in production.
+    pub jwt_jwks_url: Option<String>,
+    /// How long fetched JWKS keys are used before they are fetched again.
+    #[serde(default = "default_jwks_refresh_interval", with = "humantime_serde")]
+    pub jwt_jwks_refresh_interval: Duration,
+    /// Least time between two fetches caused by unknown key ids.
+    #[serde(
+        default = "default_jwks_min_refetch_interval",
+        with = "humantime_serde"
+    )]
+    pub jwt_jwks_min_refetch_interval: Duration,
+    /// The identity provider's RS256 public key (PEM), instead of a JWKS URL.
     #[serde(default)]
     pub jwt_rs256_public_key_file: Option<PathBuf>,
-    /// RS256 private key (PEM) for the service's own tokens (event log
-    /// subscriptions).
+    /// No longer accepted: identity-provider private keys are never deployed
+    /// beside the services (they sign their own calls with the service
+    /// secret). Set, it stops the process with an explanation.
     #[serde(default)]
     pub jwt_rs256_private_key_file: Option<PathBuf>,
+    /// Shared HS256 secret standing in for an identity provider (development
+    /// and tests; at least 32 bytes). Without any key setting, a secret is
+    /// generated under the data directory.
+    #[serde(default)]
+    pub jwt_hs256_secret: Option<String>,
+    /// File holding the HS256 secret (mode 0600 or stricter).
+    #[serde(default)]
+    pub jwt_hs256_secret_file: Option<PathBuf>,
+    /// Clock skew tolerated on `exp`, `nbf` and `iat`.
+    #[serde(default = "default_jwt_leeway", with = "humantime_serde")]
+    pub jwt_leeway: Duration,
+    /// Longest validity a user token may have.
+    #[serde(default = "default_jwt_max_lifetime", with = "humantime_serde")]
+    pub jwt_max_lifetime: Duration,
+    /// The secret services sign their own tokens with (at least 32 bytes),
+    /// shared by every twotier service and nothing else. It also keys page
+    /// tokens and invitation links.
+    #[serde(default)]
+    pub service_token_secret: Option<String>,
+    /// File holding the service secret (mode 0600 or stricter).
+    #[serde(default)]
+    pub service_token_secret_file: Option<PathBuf>,
     /// Where the partnership service listens, for its clients.
     #[serde(default = "default_partnership_endpoint")]
     pub partnership_endpoint: String,
@@ -193,6 +228,21 @@ fn default_concurrency_limit() -> usize {
 }
 fn default_shutdown_grace() -> Duration {
     Duration::from_secs(20)
+}
+fn default_platform_tenant() -> String {
+    "twotier".to_owned()
+}
+fn default_jwks_refresh_interval() -> Duration {
+    Duration::from_secs(600)
+}
+fn default_jwks_min_refetch_interval() -> Duration {
+    Duration::from_secs(30)
+}
+fn default_jwt_leeway() -> Duration {
+    Duration::from_secs(30)
+}
+fn default_jwt_max_lifetime() -> Duration {
+    Duration::from_secs(24 * 3600)
 }
 fn default_jwt_issuer() -> String {
     "twotier".to_owned()

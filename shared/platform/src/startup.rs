@@ -8,7 +8,10 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::auth::{KeyMaterial, TokenMinter, TokenVerifier, load_key_material};
+use crate::auth::{
+    Jwks, JwksSettings, Secret, SecretError, SecretSource, ServiceTokens, TokenMinter, TokenRules,
+    TokenVerifier, UserKeys,
+};
 use crate::config::{ConfigError, EnvMap, Settings};
 use crate::server::{GrpcServer, ServerLimits};
 
@@ -21,9 +24,12 @@ pub enum StartError {
     /// The database cannot be reached or migrated.
     #[error("database: {0}")]
     Database(#[from] sea_orm::DbErr),
-    /// Key files cannot be read.
+    /// A file or socket operation failed.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// A secret or key file cannot be used.
     #[error("keys: {0}")]
-    Keys(#[from] std::io::Error),
+    Keys(#[from] SecretError),
     /// Keys do not parse.
     #[error("jwt keys: {0}")]
     Jwt(#[from] jsonwebtoken::errors::Error),
@@ -43,48 +49,122 @@ pub enum StartError {
     Other(String),
 }
 
-/// How a process checks tokens and, when it holds a private key, mints its
-/// own service tokens.
+/// How a process checks tokens and signs its own calls.
 #[derive(Clone)]
 pub struct Identity {
-    /// Checks bearer tokens.
+    /// Checks bearer tokens, user and service.
     pub verifier: Arc<TokenVerifier>,
-    /// Mints tokens (service identity, dev tokens); `None` when only a public
-    /// key is configured.
-    pub minter: Option<TokenMinter>,
+    /// Mints development user tokens; only when the identity provider is
+    /// stood in for by a shared HS256 secret.
+    pub dev_minter: Option<TokenMinter>,
+    service_secret: Secret,
 }
 
+/// The generated development secret of user tokens, under the data directory.
+pub const DEV_USER_SECRET_FILE: &str = "dev-jwt-secret";
+/// The generated development service secret, under the data directory.
+pub const DEV_SERVICE_SECRET_FILE: &str = "dev-service-secret";
+
 impl Identity {
-    /// The identity the settings configure (see [`load_key_material`]).
+    /// The identity the settings configure: user tokens checked with the
+    /// identity provider's JWKS URL, its RS256 public key, or (development)
+    /// a shared HS256 secret; service tokens with the service secret.
     pub fn from_settings(settings: &Settings) -> Result<Self, StartError> {
-        let keys = load_key_material(
-            settings.jwt_hs256_secret.as_deref(),
-            settings.jwt_rs256_public_key_file.as_deref(),
-            settings.jwt_rs256_private_key_file.as_deref(),
-            &settings.data_dir,
-        )?;
-        Self::from_keys(&keys, settings)
+        if settings.jwt_rs256_private_key_file.is_some() {
+            return Err(StartError::Other(
+                "TWOTIER_JWT_RS256_PRIVATE_KEY_FILE is no longer accepted: the identity provider's private key stays with the identity provider; services sign their own calls with TWOTIER_SERVICE_TOKEN_SECRET_FILE".into(),
+            ));
+        }
+        let shared = SecretSource {
+            name: "TWOTIER_JWT_HS256_SECRET",
+            value: settings.jwt_hs256_secret.as_deref(),
+            file: settings.jwt_hs256_secret_file.as_deref(),
+        };
+        let providers = [
+            settings.jwt_jwks_url.is_some(),
+            settings.jwt_rs256_public_key_file.is_some(),
+            shared.is_configured(),
+        ];
+        if providers.iter().filter(|set| **set).count() > 1 {
+            return Err(StartError::Other(
+                "configure one way to check user tokens: TWOTIER_JWT_JWKS_URL, TWOTIER_JWT_RS256_PUBLIC_KEY_FILE or TWOTIER_JWT_HS256_SECRET(_FILE)".into(),
+            ));
+        }
+        let users = if let Some(url) = &settings.jwt_jwks_url {
+            UserKeys::Jwks(Arc::new(
+                Jwks::new(JwksSettings {
+                    url: url.clone(),
+                    refresh_interval: settings.jwt_jwks_refresh_interval,
+                    min_refetch_interval: settings.jwt_jwks_min_refetch_interval,
+                    timeout: JWKS_FETCH_TIMEOUT,
+                })
+                .map_err(|e| StartError::Other(format!("jwks client: {e}")))?,
+            ))
+        } else if let Some(file) = &settings.jwt_rs256_public_key_file {
+            let pem = std::fs::read(file).map_err(|source| SecretError::Io {
+                path: file.clone(),
+                source,
+            })?;
+            UserKeys::PublicKey(jsonwebtoken::DecodingKey::from_rsa_pem(&pem)?)
+        } else {
+            UserKeys::SharedSecret(shared.load(&settings.data_dir.join(DEV_USER_SECRET_FILE))?)
+        };
+        let service = SecretSource {
+            name: "TWOTIER_SERVICE_TOKEN_SECRET",
+            value: settings.service_token_secret.as_deref(),
+            file: settings.service_token_secret_file.as_deref(),
+        };
+        if !matches!(users, UserKeys::SharedSecret(_)) && !service.is_configured() {
+            // With a real identity provider this is a real deployment: a
+            // secret generated per replica would make services refuse each
+            // other's calls.
+            return Err(StartError::Other(
+                "TWOTIER_SERVICE_TOKEN_SECRET_FILE (or TWOTIER_SERVICE_TOKEN_SECRET) must be set when user tokens come from an identity provider".into(),
+            ));
+        }
+        let service_secret = service.load(&settings.data_dir.join(DEV_SERVICE_SECRET_FILE))?;
+        Ok(Self::new(users, service_secret, TokenRules::from(settings)))
     }
 
-    /// The identity of explicit key material.
-    pub fn from_keys(keys: &KeyMaterial, settings: &Settings) -> Result<Self, StartError> {
-        Ok(Self {
-            verifier: Arc::new(TokenVerifier::new(
-                keys,
-                &settings.jwt_issuer,
-                &settings.jwt_audience,
-            )?),
-            minter: TokenMinter::new(keys, &settings.jwt_issuer, &settings.jwt_audience)?,
-        })
+    /// The identity of explicit keys.
+    pub fn new(users: UserKeys, service_secret: Secret, rules: TokenRules) -> Self {
+        let dev_minter = match &users {
+            UserKeys::SharedSecret(secret) => {
+                Some(TokenMinter::new(secret, &rules.issuer, &rules.audience))
+            }
+            _ => None,
+        };
+        Self {
+            verifier: Arc::new(TokenVerifier::new(users, &service_secret, rules)),
+            dev_minter,
+            service_secret,
+        }
     }
 
-    /// The minter, required by services that subscribe to other logs.
-    pub fn require_minter(&self) -> Result<TokenMinter, StartError> {
-        self.minter.clone().ok_or_else(|| {
-            StartError::Other(
-                "this service subscribes to other services' logs and needs a signing key: set TWOTIER_JWT_HS256_SECRET or TWOTIER_JWT_RS256_PRIVATE_KEY_FILE".into(),
-            )
-        })
+    /// The tokens service `name` signs its own calls with.
+    pub fn service_tokens(&self, name: &str) -> Arc<ServiceTokens> {
+        Arc::new(ServiceTokens::new(&self.service_secret, name))
+    }
+
+    /// A key for one `purpose` (page tokens, invitation links), the same in
+    /// every replica of every service that shares the service secret.
+    pub fn derive_key(&self, purpose: &str) -> [u8; 32] {
+        self.service_secret.derive(purpose)
+    }
+}
+
+/// Longest a JWKS fetch may take.
+const JWKS_FETCH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+impl From<&Settings> for TokenRules {
+    fn from(settings: &Settings) -> Self {
+        Self {
+            issuer: settings.jwt_issuer.clone(),
+            audience: settings.jwt_audience.clone(),
+            platform_tenant: settings.platform_tenant.clone(),
+            leeway: settings.jwt_leeway,
+            max_lifetime: settings.jwt_max_lifetime,
+        }
     }
 }
 
@@ -95,8 +175,10 @@ pub struct ServiceContext {
     pub env: EnvMap,
     /// Shared settings, with this service's overrides applied.
     pub settings: Settings,
-    /// Token checking and minting.
+    /// Token checking.
     pub identity: Identity,
+    /// The tokens this service signs its own calls and subscriptions with.
+    pub service_tokens: Arc<ServiceTokens>,
     /// Cancelled when the process shuts down; background tasks stop with it.
     pub shutdown: CancellationToken,
 }
@@ -113,6 +195,7 @@ impl ServiceContext {
         Ok(Self {
             env,
             settings,
+            service_tokens: identity.service_tokens(name),
             identity,
             shutdown,
         })

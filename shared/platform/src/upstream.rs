@@ -1,14 +1,17 @@
 //! Synchronous calls to another twotier service, for reads that must be
-//! fresh at the moment of a command: with a deadline, the caller's identity
-//! and the trace context forwarded.
+//! fresh at the moment of a command: signed with this service's own token,
+//! carrying the original caller's token on whose behalf it asks (so the
+//! other service authorizes that caller and records who it was), with a
+//! deadline and the trace context.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Status};
 use tonic_types::StatusExt;
 
-use crate::auth::Caller;
+use crate::auth::{Caller, ON_BEHALF_OF_HEADER, Role, ServiceTokens};
 use crate::error::Error;
 
 /// How long a call to another service may take.
@@ -20,15 +23,18 @@ pub struct Upstream {
     name: &'static str,
     channel: Channel,
     deadline: Duration,
+    service_tokens: Arc<ServiceTokens>,
 }
 
 impl Upstream {
     /// A lazily connected channel to `endpoint` (e.g.
-    /// `http://127.0.0.1:50052`), named `name` in errors.
+    /// `http://127.0.0.1:50052`), named `name` in errors, called with
+    /// `service_tokens`.
     pub fn new(
         name: &'static str,
         endpoint: &str,
         deadline: Duration,
+        service_tokens: Arc<ServiceTokens>,
     ) -> Result<Self, tonic::transport::Error> {
         let channel = Endpoint::from_shared(endpoint.to_owned())?
             .connect_timeout(Duration::from_secs(1))
@@ -38,6 +44,7 @@ impl Upstream {
             name,
             channel,
             deadline,
+            service_tokens,
         })
     }
 
@@ -46,16 +53,26 @@ impl Upstream {
         self.channel.clone()
     }
 
-    /// `message` as a request on behalf of `caller`: its bearer token, the
+    /// `message` as a request on behalf of `caller`: this service's token,
+    /// the caller's token (unless the caller is a service itself), the
     /// current trace context and the deadline.
-    pub fn request<T>(&self, caller: &Caller, message: T) -> tonic::Request<T> {
+    pub fn request<T>(&self, caller: &Caller, message: T) -> Result<tonic::Request<T>, Error> {
         let mut request = tonic::Request::new(message);
         request.set_timeout(self.deadline);
-        if let Ok(bearer) = format!("Bearer {}", caller.bearer).parse() {
-            request.metadata_mut().insert("authorization", bearer);
+        let token = self
+            .service_tokens
+            .token()
+            .map_err(|e| Error::Internal(format!("cannot mint the service token: {e}")))?;
+        request
+            .metadata_mut()
+            .insert("authorization", bearer_value(&token)?);
+        if !caller.has(Role::Service) {
+            request
+                .metadata_mut()
+                .insert(ON_BEHALF_OF_HEADER, bearer_value(&caller.bearer)?);
         }
         crate::telemetry::inject_trace_context(request.metadata_mut());
-        request
+        Ok(request)
     }
 
     /// The error for a failed call: the upstream being unreachable, slow or
@@ -81,6 +98,12 @@ impl Upstream {
             )),
         }
     }
+}
+
+fn bearer_value(token: &str) -> Result<tonic::metadata::AsciiMetadataValue, Error> {
+    format!("Bearer {token}")
+        .parse()
+        .map_err(|_| Error::Internal("a token is not a valid header value".into()))
 }
 
 /// The `google.rpc.ErrorInfo.reason` of a status, if it has one.

@@ -5,9 +5,11 @@
 //! every [`TestDatabase`] is a fresh PostgreSQL database there instead.
 
 pub mod flows;
+mod jwks;
 mod proxy;
 mod smtp;
 
+pub use jwks::JwksServer;
 pub use proxy::ChaosProxy;
 pub use smtp::SmtpSink;
 pub use twotier_platform::auth::Bearer;
@@ -21,7 +23,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::{Channel, Endpoint};
-use twotier_platform::auth::{KeyMaterial, Role, TokenMinter, TokenVerifier};
+use twotier_platform::auth::{Role, Secret, TokenMinter, TokenRules, TokenVerifier, UserKeys};
 use twotier_platform::config::{EnvMap, Settings};
 use twotier_platform::server::GrpcServer;
 use twotier_platform::startup::{Identity, ServiceContext, ServiceDefinition};
@@ -32,8 +34,12 @@ pub const POSTGRES_URL_VAR: &str = "TWOTIER_TEST_DATABASE_URL";
 pub const ISSUER: &str = "twotier";
 /// Audience of test tokens.
 pub const AUDIENCE: &str = "twotier";
-/// Shared secret of test tokens.
-pub const SECRET: &str = "twotier-test-secret";
+/// Shared secret of test user tokens (the stand-in identity provider's).
+pub const SECRET: &str = "twotier-test-identity-provider-secret";
+/// The test services' own secret, for service tokens.
+pub const SERVICE_SECRET: &str = "twotier-test-service-secret-not-for-users";
+/// The platform tenant of tests.
+pub const PLATFORM_TENANT: &str = "twotier";
 
 /// A database for one test: a SQLite file in a temporary directory, or a
 /// fresh PostgreSQL database.
@@ -100,30 +106,57 @@ async fn create_postgres_database(admin_url: &str, label: &str) -> String {
     format!("{base}/{name}")
 }
 
-/// Key material of test tokens.
-pub fn keys() -> KeyMaterial {
-    KeyMaterial::Hs256 {
-        secret: SECRET.as_bytes().to_vec(),
+/// The stand-in identity provider's secret.
+pub fn user_secret() -> Secret {
+    Secret::new("test", SECRET.as_bytes().to_vec()).expect("test secret is long enough")
+}
+
+/// The test services' secret.
+pub fn service_secret() -> Secret {
+    Secret::new("test", SERVICE_SECRET.as_bytes().to_vec()).expect("test secret is long enough")
+}
+
+/// The rules test tokens follow.
+pub fn rules() -> TokenRules {
+    TokenRules {
+        issuer: ISSUER.to_owned(),
+        audience: AUDIENCE.to_owned(),
+        platform_tenant: PLATFORM_TENANT.to_owned(),
+        leeway: Duration::from_secs(30),
+        max_lifetime: Duration::from_secs(24 * 3600),
     }
+}
+
+/// The identity of test services.
+pub fn identity() -> Identity {
+    Identity::new(
+        UserKeys::SharedSecret(user_secret()),
+        service_secret(),
+        rules(),
+    )
 }
 
 /// The verifier of test tokens.
 pub fn verifier() -> Arc<TokenVerifier> {
-    Arc::new(TokenVerifier::new(&keys(), ISSUER, AUDIENCE).expect("test verifier"))
+    identity().verifier
 }
 
-/// The minter of test tokens.
+/// The minter of test user tokens.
 pub fn minter() -> TokenMinter {
-    TokenMinter::new(&keys(), ISSUER, AUDIENCE)
-        .expect("test minter")
-        .expect("hs256 keys can mint")
+    TokenMinter::new(&user_secret(), ISSUER, AUDIENCE)
+}
+
+/// A service token of test service `name` (subject `service:<name>`).
+pub fn service_token(name: &str) -> String {
+    identity()
+        .service_tokens(name)
+        .token()
+        .expect("mint service token")
 }
 
 /// A minter with the test key for another issuer or audience.
 pub fn minter_for(issuer: &str, audience: &str) -> TokenMinter {
-    TokenMinter::new(&keys(), issuer, audience)
-        .expect("test minter")
-        .expect("hs256 keys can mint")
+    TokenMinter::new(&user_secret(), issuer, audience)
 }
 
 /// A valid token for `subject` of `tenant` with `roles`.
@@ -150,6 +183,10 @@ pub fn env(db: &TestDatabase, extra: &[(&str, &str)]) -> EnvMap {
         ),
         ("TWOTIER_JWT_HS256_SECRET".to_owned(), SECRET.to_owned()),
         (
+            "TWOTIER_SERVICE_TOKEN_SECRET".to_owned(),
+            SERVICE_SECRET.to_owned(),
+        ),
+        (
             "TWOTIER_OUTBOX_POLL_INTERVAL".to_owned(),
             "200ms".to_owned(),
         ),
@@ -173,10 +210,14 @@ pub async fn start_service<S: ServiceDefinition>(
     db: &TestDatabase,
     extra: &[(&str, &str)],
 ) -> RunningServer {
+    start_service_with_env::<S>(env(db, extra)).await
+}
+
+/// Builds service `S` from exactly `env` and serves it on an ephemeral port.
+pub async fn start_service_with_env<S: ServiceDefinition>(env: EnvMap) -> RunningServer {
     let shutdown = CancellationToken::new();
-    let env = env(db, extra);
     let settings = Settings::load(&env, S::NAME).expect("test settings");
-    let identity = Identity::from_keys(&keys(), &settings).expect("test identity");
+    let identity = Identity::from_settings(&settings).expect("test identity");
     let ctx =
         ServiceContext::new(env, S::NAME, identity, shutdown.clone()).expect("service context");
     let server = S::build(&ctx).await.expect("service builds");

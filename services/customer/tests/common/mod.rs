@@ -141,7 +141,7 @@ impl Harness {
     /// Every event the customer service has logged, waiting for at least
     /// `at_least`.
     pub async fn events(&self, at_least: usize) -> Vec<EventEnvelope> {
-        let token = twotier_testkit::token("service:test", "twotier", &[Role::Service]);
+        let token = twotier_testkit::service_token("test");
         let mut client =
             EventLogServiceClient::with_interceptor(self.customer.channel(), Bearer::new(&token));
         let mut stream = client

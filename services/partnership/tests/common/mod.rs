@@ -134,7 +134,7 @@ impl Harness {
     /// Every event of the service's log so far (waits until at least
     /// `at_least` are there).
     pub async fn events(&self, at_least: usize) -> Vec<EventEnvelope> {
-        let token = twotier_testkit::token("service:test", "twotier", &[Role::Service]);
+        let token = twotier_testkit::service_token("test");
         let mut client =
             EventLogServiceClient::with_interceptor(self.server.channel(), Bearer::new(&token));
         let mut stream = client

@@ -35,7 +35,7 @@ impl Dependencies {
             GetCustomerRequest {
                 name: name.to_owned(),
             },
-        );
+        )?;
         match CustomerServiceClient::new(self.customers.channel())
             .get_customer(request)
             .await
@@ -64,7 +64,7 @@ impl Dependencies {
             VerifyPartnerIdRequest {
                 partner_id: partner_id.to_owned(),
             },
-        );
+        )?;
         match ResellerServiceClient::new(self.partnerships.channel())
             .verify_partner_id(request)
             .await

@@ -236,7 +236,7 @@ impl Harness {
     }
 
     pub async fn events(&self, at_least: usize) -> Vec<EventEnvelope> {
-        let token = twotier_testkit::token("service:test", "twotier", &[Role::Service]);
+        let token = twotier_testkit::service_token("test");
         let mut client = EventLogServiceClient::with_interceptor(
             self.subscription.channel(),
             Bearer::new(&token),

@@ -23,7 +23,10 @@ pub async fn idle_rss() -> Result<Vec<(&'static str, u64)>, Box<dyn std::error::
         command
             .args(["run", "--only", service])
             .env("TWOTIER_DATA_DIR", dir.path())
-            .env("TWOTIER_JWT_HS256_SECRET", "benchmark-secret")
+            .env(
+                "TWOTIER_JWT_HS256_SECRET",
+                "benchmark-identity-provider-secret-0123456789",
+            )
             .env("RUST_LOG", "warn")
             .env(
                 format!("TWOTIER_{}_LISTEN_ADDR", service.to_uppercase()),

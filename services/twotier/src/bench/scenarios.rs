@@ -38,7 +38,7 @@ impl Clients {
     pub fn new(system: &System) -> Self {
         let provider = Bearer::new(&system.token("bench", PROVIDER, &[Role::GlobalAdmin]));
         let operator = Bearer::new(&system.token("operator", "twotier", &[Role::PlatformOperator]));
-        let minter = system.identity.minter.clone();
+        let minter = system.identity.dev_minter.clone();
         Self {
             provider_partnerships: PartnershipServiceClient::with_interceptor(
                 System::channel(system.partnership),

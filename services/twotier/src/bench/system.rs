@@ -68,7 +68,7 @@ impl System {
             ),
             (
                 "TWOTIER_JWT_HS256_SECRET".to_owned(),
-                "benchmark-secret".to_owned(),
+                "benchmark-identity-provider-secret-0123456789".to_owned(),
             ),
             (
                 "TWOTIER_MAIL_DIR".to_owned(),
@@ -125,7 +125,7 @@ impl System {
         roles: &[twotier_platform::auth::Role],
     ) -> String {
         self.identity
-            .minter
+            .dev_minter
             .as_ref()
             .and_then(|minter| {
                 minter

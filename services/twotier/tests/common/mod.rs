@@ -150,6 +150,10 @@ impl System {
                 twotier_testkit::SECRET.to_owned(),
             ),
             (
+                "TWOTIER_SERVICE_TOKEN_SECRET".to_owned(),
+                twotier_testkit::SERVICE_SECRET.to_owned(),
+            ),
+            (
                 "TWOTIER_DATA_DIR".to_owned(),
                 dir.path().display().to_string(),
             ),

@@ -17,7 +17,8 @@ pub enum Role {
     ResellerAdmin,
     /// The platform operator, curating listings and onboarding resellers.
     PlatformOperator,
-    /// Another twotier service (event log subscriptions).
+    /// Another twotier service (event log subscriptions, calls between
+    /// services). Only service tokens carry it.
     Service,
 }
 
@@ -59,7 +60,7 @@ impl fmt::Display for Role {
 }
 
 /// The verified identity behind a call.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Caller {
     /// The `sub` claim: who is calling.
     pub subject: String,
@@ -69,8 +70,24 @@ pub struct Caller {
     pub roles: Vec<Role>,
     /// The `email` claim, when present.
     pub email: Option<String>,
-    /// The raw bearer token, forwarded on calls to other services.
+    /// The raw bearer token, forwarded on calls to other services made on
+    /// the caller's behalf.
     pub bearer: String,
+    /// The twotier service that made this call on the caller's behalf, if
+    /// one did (e.g. `service:subscription`).
+    pub via_service: Option<String>,
+}
+
+impl fmt::Debug for Caller {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The bearer token is a credential: never in logs.
+        f.debug_struct("Caller")
+            .field("subject", &self.subject)
+            .field("tenant_id", &self.tenant_id)
+            .field("roles", &self.roles)
+            .field("via_service", &self.via_service)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Caller {

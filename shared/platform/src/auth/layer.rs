@@ -71,21 +71,25 @@ where
         {
             return self.inner.call(request).boxed();
         }
-        match authenticate(&self.verifier, request.headers()) {
-            Ok(caller) => {
-                tracing::Span::current().record("enduser.id", caller.subject.as_str());
-                request.extensions_mut().insert(caller);
-                self.inner.call(request).boxed()
-            }
-            Err(error) => {
-                let response = tonic::Status::from(error).into_http();
-                futures::future::ready(Ok(response)).boxed()
+        // The inner service was polled ready; the clone takes its place.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let verifier = self.verifier.clone();
+        async move {
+            match authenticate(&verifier, request.headers()).await {
+                Ok(caller) => {
+                    tracing::Span::current().record("enduser.id", caller.subject.as_str());
+                    request.extensions_mut().insert(caller);
+                    inner.call(request).await
+                }
+                Err(error) => Ok(tonic::Status::from(error).into_http()),
             }
         }
+        .boxed()
     }
 }
 
-fn authenticate(
+async fn authenticate(
     verifier: &TokenVerifier,
     headers: &http::HeaderMap,
 ) -> Result<super::Caller, Error> {
@@ -97,9 +101,25 @@ fn authenticate(
         .get(http::header::AUTHORIZATION)
         .ok_or_else(missing)?;
     let value = value.to_str().map_err(|_| missing())?;
-    let token = value
+    let token = bearer_token(value).ok_or_else(missing)?;
+    let on_behalf_of = match headers.get(super::ON_BEHALF_OF_HEADER) {
+        None => None,
+        Some(value) => Some(value.to_str().ok().and_then(bearer_token).ok_or_else(|| {
+            Error::Unauthenticated {
+                reason: "INVALID_TOKEN",
+                message: format!(
+                    "send '{}: Bearer <token>' with the original caller's token",
+                    super::ON_BEHALF_OF_HEADER
+                ),
+            }
+        })?),
+    };
+    verifier.authenticate(token, on_behalf_of).await
+}
+
+fn bearer_token(value: &str) -> Option<&str> {
+    value
         .strip_prefix("Bearer ")
         .or_else(|| value.strip_prefix("bearer "))
-        .ok_or_else(missing)?;
-    verifier.verify(token.trim())
+        .map(str::trim)
 }

@@ -1,15 +1,23 @@
-//! Identity: every call carries `authorization: Bearer <JWT>`. The token's
-//! signature, issuer, audience and expiry are checked before any service
-//! code runs; the verified [`Caller`] travels in the request extensions.
+//! Identity: every call carries `authorization: Bearer <JWT>`. User tokens
+//! come from the identity provider and are checked with its public keys;
+//! service tokens are minted by twotier services with their own key and
+//! grant only the `Service` role. The verified [`Caller`] travels in the
+//! request extensions.
 
 mod bearer;
 mod caller;
-mod keys;
+mod claims;
+mod jwks;
 mod layer;
-mod tokens;
+mod minting;
+mod secret;
+mod verifier;
 
 pub use bearer::Bearer;
 pub use caller::{Caller, Role};
-pub use keys::{KeyMaterial, load_key_material};
+pub use claims::{Claims, ON_BEHALF_OF_HEADER, SERVICE_ISSUER, SERVICE_TENANT};
+pub use jwks::{Jwks, JwksSettings, KeyError};
 pub use layer::AuthLayer;
-pub use tokens::{Claims, TokenMinter, TokenVerifier};
+pub use minting::{SERVICE_KEY_PURPOSE, ServiceTokens, TokenMinter};
+pub use secret::{MIN_SECRET_BYTES, Secret, SecretError, SecretSource};
+pub use verifier::{TokenRules, TokenVerifier, UserKeys};
