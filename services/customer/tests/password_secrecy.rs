@@ -4,80 +4,20 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use common::*;
-use sea_orm::{ConnectionTrait, Statement};
 use tracing_subscriber::fmt::MakeWriter;
+use twotier_testkit::secrets::{CapturedLogs, contains, database_contents};
 
+/// Lets `tracing_subscriber` write into the captured logs.
 #[derive(Clone, Default)]
-struct CapturedLogs(Arc<Mutex<Vec<u8>>>);
+struct Writer(CapturedLogs);
 
-impl Write for CapturedLogs {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("log buffer").extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for CapturedLogs {
+impl<'a> MakeWriter<'a> for Writer {
     type Writer = CapturedLogs;
 
     fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
+        self.0.clone()
     }
-}
-
-/// Everything stored in a test database, as text or bytes to search.
-async fn database_contents(db: &twotier_testkit::TestDatabase) -> Vec<u8> {
-    if !db.is_postgres() {
-        let mut bytes = Vec::new();
-        for entry in std::fs::read_dir(db.data_dir()).expect("data dir") {
-            let path = entry.expect("entry").path();
-            if path.is_file() {
-                bytes.extend(std::fs::read(&path).expect("read database file"));
-            }
-        }
-        return bytes;
-    }
-    let conn = twotier_platform::db::connect(&db.url, 2)
-        .await
-        .expect("connect");
-    let tables = conn
-        .query_all_raw(Statement::from_string(
-            conn.get_database_backend(),
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'",
-        ))
-        .await
-        .expect("tables");
-    let mut text = Vec::new();
-    for table in tables {
-        let name: String = table.try_get("", "table_name").expect("name");
-        let rows = conn
-            .query_all_raw(Statement::from_string(
-                conn.get_database_backend(),
-                format!("SELECT row_to_json(t)::text AS row FROM \"{name}\" t"),
-            ))
-            .await
-            .expect("rows");
-        for row in rows {
-            let json: String = row.try_get("", "row").expect("row json");
-            text.extend(json.into_bytes());
-        }
-    }
-    assert!(!text.is_empty(), "the database has rows to search");
-    text
-}
-
-fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|window| window == needle.as_bytes())
 }
 
 #[tokio::test]
@@ -85,7 +25,7 @@ async fn temporary_password_is_nowhere_but_in_the_first_response() {
     let logs = CapturedLogs::default();
     tracing_subscriber::fmt()
         .with_max_level(tracing::Level::TRACE)
-        .with_writer(logs.clone())
+        .with_writer(Writer(logs.clone()))
         .with_ansi(false)
         .init();
 
@@ -130,7 +70,7 @@ async fn temporary_password_is_nowhere_but_in_the_first_response() {
         !contains(&stored, &password),
         "the database holds the password"
     );
-    let captured = logs.0.lock().expect("logs").clone();
+    let captured = logs.bytes();
     assert!(
         contains(&captured, "TRACE") || contains(&captured, "DEBUG"),
         "logging ran at trace level"

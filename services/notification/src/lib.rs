@@ -71,7 +71,13 @@ impl ServiceDefinition for NotificationService {
             replayable.insert(name.to_owned(), handler);
         }
 
-        let dispatcher = Dispatcher::new(db.clone(), mailer, Arc::new(Notify::new()), &mail);
+        let dispatcher = Dispatcher::new(
+            db.clone(),
+            mailer,
+            ctx.capabilities.clone(),
+            Arc::new(Notify::new()),
+            &mail,
+        );
         tokio::spawn(dispatcher.run(ctx.shutdown.clone()));
 
         let mut grpc = ctx.grpc_server();

@@ -65,6 +65,14 @@ async fn without_smtp_emails_are_written_as_eml_files_into_the_mail_folder() {
     .await;
     let files = eml();
     assert_eq!(files.len(), 1);
+    // Emails carry personal links: the spool is the service user's only.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode =
+            |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&folder), 0o700, "the mail folder");
+        assert_eq!(mode(&files[0]), 0o600, "the email file");
+    }
     let message = std::fs::read(&files[0]).unwrap();
     let parsed = mail_parser::MessageParser::default()
         .parse(&message)

@@ -44,7 +44,11 @@ impl ServiceDefinition for PartnershipService {
             ctx.shutdown.clone(),
         ));
 
-        let api = Api::new(Partnerships::new(outbox.clone(), settings));
+        let api = Api::new(Partnerships::new(
+            outbox.clone(),
+            settings,
+            ctx.capabilities.clone(),
+        ));
         let mut grpc = ctx.grpc_server();
         grpc.monitor_database(outbox.db().clone());
         grpc.add_service(ProviderListingServiceServer::new(api.clone()))

@@ -180,7 +180,14 @@ async fn send_invitation_email_requires_the_link_in_the_body() {
     );
     let payload: pb::InvitationEmailRequested =
         requested[0].payload.as_ref().unwrap().to_msg().unwrap();
-    assert_eq!(payload.body, edited);
+    // The log never carries a live link: the token is replaced by a marker
+    // that the mailer fills in when it sends.
+    let token = token_of(&response.invitation_link);
+    assert!(!payload.body.contains(&token));
+    assert_eq!(
+        payload.body,
+        edited.replace(&token, twotier_platform::capability::TOKEN_MARKER)
+    );
     assert_eq!(payload.to, "sales@fabrikam.example");
 }
 
@@ -396,5 +403,125 @@ async fn concurrent_acceptances_of_one_invitation_create_one_partnership() {
             .filter(|e| e.event_type.ends_with("PartnershipAccepted"))
             .count(),
         1
+    );
+}
+
+#[tokio::test]
+async fn send_invitation_email_requires_the_exact_link_not_just_its_token() {
+    let h = start().await;
+    let response = h.invite(PROVIDER, "sales@fabrikam.example").await;
+    let invitation = response.invitation.unwrap().name;
+    let token = token_of(&response.invitation_link);
+    let mut client = h.partnerships(&provider_admin(PROVIDER));
+    for body in [
+        format!("Open https://phishing.example/accept?token={token}"),
+        format!("Your code: token={token}"),
+        format!("{}x", response.invitation_link.replace(&token, "")),
+    ] {
+        let status = assert_error(
+            client
+                .send_invitation_email(pb::SendInvitationEmailRequest {
+                    invitation: invitation.clone(),
+                    subject: String::new(),
+                    body,
+                    request_id: String::new(),
+                })
+                .await,
+            Code::InvalidArgument,
+            "INVITATION_LINK_MISSING",
+        );
+        assert_eq!(violated_fields(&status), vec!["body"]);
+    }
+}
+
+#[tokio::test]
+async fn invitation_emails_are_rate_limited_per_provider() {
+    let h = start_with(&[("TWOTIER_INVITATION_EMAILS_PER_MINUTE", "2")]).await;
+    let send = |provider: &'static str| {
+        let h = &h;
+        async move {
+            let response = h.invite(provider, "sales@fabrikam.example").await;
+            h.partnerships(&provider_admin(provider))
+                .send_invitation_email(pb::SendInvitationEmailRequest {
+                    invitation: response.invitation.unwrap().name,
+                    subject: String::new(),
+                    body: response.invitation_link,
+                    request_id: String::new(),
+                })
+                .await
+        }
+    };
+    send(PROVIDER).await.expect("first email");
+    send(PROVIDER).await.expect("second email");
+    let status = assert_error(
+        send(PROVIDER).await,
+        Code::ResourceExhausted,
+        "INVITATION_EMAIL_RATE_LIMITED",
+    );
+    let retry = tonic_types::StatusExt::get_details_retry_info(&status)
+        .and_then(|info| info.retry_delay)
+        .expect("a retry delay");
+    assert!(retry > std::time::Duration::ZERO && retry <= std::time::Duration::from_secs(60));
+    send(OTHER_PROVIDER)
+        .await
+        .expect("another provider has its own budget");
+    let events = h.events(1).await;
+    let requested = events
+        .iter()
+        .filter(|e| e.event_type.ends_with("InvitationEmailRequested"))
+        .count();
+    assert_eq!(requested, 3, "the refused email was not queued");
+}
+
+#[tokio::test]
+async fn global_accounts_and_resellers_without_an_active_mpa_cannot_accept() {
+    let h = start().await;
+    h.onboard_with("1111111", "globex", "Globex", pb::AccountKind::Global, true)
+        .await;
+    h.onboard_with(
+        "2222222",
+        "lapsed",
+        "Lapsed",
+        pb::AccountKind::Location,
+        false,
+    )
+    .await;
+    for (tenant, reason) in [
+        ("globex", "PARTNER_ID_NOT_LOCATION_ACCOUNT"),
+        ("lapsed", "PARTNER_MPA_NOT_ACTIVE"),
+    ] {
+        let invitation = h.invite(PROVIDER, &format!("admin@{tenant}.example")).await;
+        assert_error(
+            h.partnerships(&reseller_admin(tenant))
+                .accept_invitation(accept(&token_of(&invitation.invitation_link)))
+                .await,
+            Code::FailedPrecondition,
+            reason,
+        );
+        let name = invitation.invitation.unwrap().name;
+        let still = h
+            .partnerships(&provider_admin(PROVIDER))
+            .get_invitation(pb::GetInvitationRequest { name })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            still.state,
+            pb::InvitationState::Pending as i32,
+            "the refused acceptance used nothing up"
+        );
+    }
+    let listed = h
+        .partnerships(&provider_admin(PROVIDER))
+        .list_indirect_resellers(pb::ListIndirectResellersRequest {
+            parent: "providers/contoso".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        listed.indirect_resellers.is_empty(),
+        "nobody became a partner"
     );
 }

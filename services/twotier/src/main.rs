@@ -319,7 +319,7 @@ impl Endpoint {
         Self {
             name: S::NAME,
             addr: ctx.settings.listen_addr_or(S::PORT),
-            database: ctx.settings.database_url_for(S::NAME),
+            database: twotier_platform::db::redact_url(&ctx.settings.database_url_for(S::NAME)),
         }
     }
 }

@@ -50,6 +50,25 @@ pub fn load<T: DeserializeOwned>(env: &EnvMap, service: &str) -> Result<T, Confi
     Ok(loaded.try_deserialize()?)
 }
 
+/// A configured secret (a password, a key): `Debug` never shows it, so a
+/// logged settings struct cannot leak it.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Sensitive(String);
+
+impl Sensitive {
+    /// The secret itself.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Sensitive {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
 /// Log line format.
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
@@ -126,7 +145,7 @@ pub struct Settings {
     /// and tests; at least 32 bytes). Without any key setting, a secret is
     /// generated under the data directory.
     #[serde(default)]
-    pub jwt_hs256_secret: Option<String>,
+    pub jwt_hs256_secret: Option<Sensitive>,
     /// File holding the HS256 secret (mode 0600 or stricter).
     #[serde(default)]
     pub jwt_hs256_secret_file: Option<PathBuf>,
@@ -140,7 +159,7 @@ pub struct Settings {
     /// shared by every twotier service and nothing else. It also keys page
     /// tokens and invitation links.
     #[serde(default)]
-    pub service_token_secret: Option<String>,
+    pub service_token_secret: Option<Sensitive>,
     /// File holding the service secret (mode 0600 or stricter).
     #[serde(default)]
     pub service_token_secret_file: Option<PathBuf>,

@@ -36,8 +36,41 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
         return Ok(SqlxPostgresConnector::from_sqlx_postgres_pool(pool));
     }
     Err(DbErr::Custom(format!(
-        "unsupported database url {url:?}: use sqlite://<file> or postgres://..."
+        "unsupported database url {:?}: use sqlite://<file> or postgres://...",
+        redact_url(url)
     )))
+}
+
+/// `url` with any password replaced by `***`, for banners, logs and errors.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let authority = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _password)) => format!("{user}:***@{host}"),
+            None => format!("{userinfo}@{host}"),
+        },
+        None => authority.to_owned(),
+    };
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let query: Vec<String> = query
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((key, _)) if key.eq_ignore_ascii_case("password") => {
+                        format!("{key}=***")
+                    }
+                    _ => pair.to_owned(),
+                })
+                .collect();
+            format!("{path}?{}", query.join("&"))
+        }
+        None => tail.to_owned(),
+    };
+    format!("{scheme}://{authority}{tail}")
 }
 
 async fn connect_sqlite(url: &str) -> Result<DatabaseConnection, DbErr> {
@@ -48,11 +81,16 @@ async fn connect_sqlite(url: &str) -> Result<DatabaseConnection, DbErr> {
         .synchronous(sqlite::SqliteSynchronous::Full)
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(5));
-    if let Some(parent) = options.get_filename().parent()
-        && !parent.as_os_str().is_empty()
-    {
-        std::fs::create_dir_all(parent).map_err(|e| {
-            DbErr::Custom(format!("cannot create directory {}: {e}", parent.display()))
+    let file = options.get_filename();
+    if file != std::path::Path::new(":memory:") {
+        // Tenants' data: readable by this service's user only.
+        if let Some(parent) = file.parent() {
+            crate::files::create_private_dir(parent).map_err(|e| {
+                DbErr::Custom(format!("cannot create directory {}: {e}", parent.display()))
+            })?;
+        }
+        crate::files::ensure_private_file(file).map_err(|e| {
+            DbErr::Custom(format!("cannot create database {}: {e}", file.display()))
         })?;
     }
     let pool = sqlite::SqlitePoolOptions::new()
@@ -145,4 +183,29 @@ pub fn is_unique_violation(error: &DbErr) -> bool {
 
 fn sqlx_to_db_err(error: sqlx::Error) -> DbErr {
     DbErr::Conn(RuntimeErr::SqlxError(std::sync::Arc::new(error)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_in_database_urls_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://app:s3cret@db.internal:5432/customer"),
+            "postgres://app:***@db.internal:5432/customer"
+        );
+        assert_eq!(
+            redact_url("postgres://db/customer?user=app&password=s3cret&sslmode=require"),
+            "postgres://db/customer?user=app&password=***&sslmode=require"
+        );
+        assert_eq!(
+            redact_url("postgres://app@db/customer"),
+            "postgres://app@db/customer"
+        );
+        assert_eq!(
+            redact_url("sqlite://data/customer.db?mode=rwc"),
+            "sqlite://data/customer.db?mode=rwc"
+        );
+    }
 }

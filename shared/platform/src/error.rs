@@ -79,6 +79,13 @@ pub enum Error {
         reason: &'static str,
         message: String,
     },
+    /// A rate limit refused the call; retry after `retry_after`.
+    #[error("{message}")]
+    RateLimited {
+        reason: &'static str,
+        message: String,
+        retry_after: Duration,
+    },
     /// A dependency (database, another service) is down; retry later.
     #[error("{message}")]
     Unavailable {
@@ -119,6 +126,7 @@ impl Error {
             | Self::FailedPrecondition { reason, .. }
             | Self::Aborted { reason, .. }
             | Self::ResourceExhausted { reason, .. }
+            | Self::RateLimited { reason, .. }
             | Self::Unavailable { reason, .. } => reason,
             Self::Internal(_) => "INTERNAL",
         }
@@ -134,7 +142,7 @@ impl Error {
             Self::AlreadyExists { .. } => Code::AlreadyExists,
             Self::FailedPrecondition { .. } => Code::FailedPrecondition,
             Self::Aborted { .. } => Code::Aborted,
-            Self::ResourceExhausted { .. } => Code::ResourceExhausted,
+            Self::ResourceExhausted { .. } | Self::RateLimited { .. } => Code::ResourceExhausted,
             Self::Unavailable { .. } => Code::Unavailable,
             Self::Internal(_) => Code::Internal,
         }
@@ -161,6 +169,10 @@ impl From<Error> for Status {
     fn from(error: Error) -> Self {
         let code = error.code();
         let reason = error.reason();
+        let retry_after = match &error {
+            Error::RateLimited { retry_after, .. } => *retry_after,
+            _ => DEFAULT_RETRY_AFTER,
+        };
         let (message, violations) = match error {
             Error::InvalidArgument {
                 message,
@@ -179,7 +191,7 @@ impl From<Error> for Status {
             details.add_bad_request_violation(violation.field, violation.description);
         }
         if matches!(code, Code::Unavailable | Code::ResourceExhausted) {
-            details.set_retry_info(Some(DEFAULT_RETRY_AFTER));
+            details.set_retry_info(Some(retry_after));
         }
         Status::with_error_details(code, message, details)
     }

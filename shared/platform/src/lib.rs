@@ -6,6 +6,7 @@
 
 pub mod admission;
 pub mod auth;
+pub mod capability;
 pub mod config;
 pub mod db;
 pub mod error;
@@ -14,6 +15,7 @@ pub mod idempotency;
 pub mod metrics;
 pub mod names;
 pub mod paging;
+pub mod rate_limit;
 pub mod server;
 pub mod startup;
 pub mod telemetry;

@@ -12,7 +12,8 @@ use crate::auth::{
     Jwks, JwksSettings, Secret, SecretError, SecretSource, ServiceTokens, TokenMinter, TokenRules,
     TokenVerifier, UserKeys,
 };
-use crate::config::{ConfigError, EnvMap, Settings};
+use crate::capability::{CAPABILITY_KEY_PURPOSE, CapabilityTokens};
+use crate::config::{ConfigError, EnvMap, Sensitive, Settings};
 use crate::server::{GrpcServer, ServerLimits};
 
 /// Why a service could not start.
@@ -77,7 +78,7 @@ impl Identity {
         }
         let shared = SecretSource {
             name: "TWOTIER_JWT_HS256_SECRET",
-            value: settings.jwt_hs256_secret.as_deref(),
+            value: settings.jwt_hs256_secret.as_ref().map(Sensitive::expose),
             file: settings.jwt_hs256_secret_file.as_deref(),
         };
         let providers = [
@@ -111,7 +112,10 @@ impl Identity {
         };
         let service = SecretSource {
             name: "TWOTIER_SERVICE_TOKEN_SECRET",
-            value: settings.service_token_secret.as_deref(),
+            value: settings
+                .service_token_secret
+                .as_ref()
+                .map(Sensitive::expose),
             file: settings.service_token_secret_file.as_deref(),
         };
         if !matches!(users, UserKeys::SharedSecret(_)) && !service.is_configured() {
@@ -179,6 +183,8 @@ pub struct ServiceContext {
     pub identity: Identity,
     /// The tokens this service signs its own calls and subscriptions with.
     pub service_tokens: Arc<ServiceTokens>,
+    /// The tokens of personal links (invitations, consent requests).
+    pub capabilities: CapabilityTokens,
     /// Cancelled when the process shuts down; background tasks stop with it.
     pub shutdown: CancellationToken,
 }
@@ -196,6 +202,7 @@ impl ServiceContext {
             env,
             settings,
             service_tokens: identity.service_tokens(name),
+            capabilities: CapabilityTokens::new(identity.derive_key(CAPABILITY_KEY_PURPOSE)),
             identity,
             shutdown,
         })

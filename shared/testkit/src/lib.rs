@@ -7,6 +7,7 @@
 pub mod flows;
 mod jwks;
 mod proxy;
+pub mod secrets;
 mod smtp;
 
 pub use jwks::JwksServer;

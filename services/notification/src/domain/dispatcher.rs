@@ -14,6 +14,7 @@ use sea_orm::{
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
+use twotier_platform::capability::{self, CapabilityTokens};
 
 use super::mailer::{Mailer, SendError};
 use super::status;
@@ -28,6 +29,7 @@ const FIRST_RETRY: Duration = Duration::from_millis(200);
 pub struct Dispatcher {
     db: DatabaseConnection,
     mailer: Box<dyn Mailer>,
+    capabilities: CapabilityTokens,
     wake: Arc<Notify>,
     poll_interval: Duration,
     max_backoff: Duration,
@@ -35,17 +37,20 @@ pub struct Dispatcher {
 }
 
 impl Dispatcher {
-    /// A dispatcher sending through `mailer`; `wake` hurries it after new
-    /// notifications are recorded.
+    /// A dispatcher sending through `mailer`, putting personal links'
+    /// tokens (from `capabilities`) into the emails it sends; `wake` hurries
+    /// it after new notifications are recorded.
     pub fn new(
         db: DatabaseConnection,
         mailer: Box<dyn Mailer>,
+        capabilities: CapabilityTokens,
         wake: Arc<Notify>,
         settings: &super::MailSettings,
     ) -> Self {
         Self {
             db,
             mailer,
+            capabilities,
             wake,
             poll_interval: settings.mail_poll_interval,
             max_backoff: settings.mail_retry_max_backoff,
@@ -100,13 +105,28 @@ impl Dispatcher {
                 &email.tracestate,
             );
             async {
-                let outcome = self.mailer.send(&email).await;
+                let outcome = self.mailer.send(&self.outgoing(&email)).await;
                 self.settle(&email, outcome).await
             }
             .instrument(span)
             .await?;
         }
         Ok(tried)
+    }
+
+    /// `email` as it goes out: a sealed personal link gets its token back
+    /// here, in memory, so that no table ever holds it.
+    fn outgoing(&self, email: &notification::Model) -> notification::Model {
+        let Some((kind, id)) = email
+            .sealed_link
+            .as_deref()
+            .and_then(|sealed| sealed.split_once(':'))
+        else {
+            return email.clone();
+        };
+        let mut outgoing = email.clone();
+        outgoing.body = capability::unseal(&email.body, &self.capabilities.token(kind, id));
+        outgoing
     }
 
     /// Takes a lease on `email`, so another replica does not send it too.

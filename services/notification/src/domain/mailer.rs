@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use lettre::message::{Mailbox, header::ContentType};
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use super::settings::{MailSettings, TlsMode};
 use crate::store::entities::notification;
@@ -45,13 +45,9 @@ pub fn mailer_from(
             .mail_dir
             .clone()
             .unwrap_or_else(|| data_dir.join("mail"));
-        std::fs::create_dir_all(&dir)
+        twotier_platform::files::create_private_dir(&dir)
             .map_err(|e| format!("cannot create mail folder {}: {e}", dir.display()))?;
-        return Ok(Box::new(FileMailer {
-            transport: AsyncFileTransport::new(&dir),
-            dir,
-            from,
-        }));
+        return Ok(Box::new(FileMailer { dir, from }));
     };
     let builder = match settings.smtp_tls {
         TlsMode::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
@@ -66,7 +62,7 @@ pub fn mailer_from(
         .port(settings.smtp_port)
         .timeout(Some(Duration::from_secs(10)));
     if let (Some(user), Some(password)) = (&settings.smtp_username, &settings.smtp_password) {
-        builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
+        builder = builder.credentials(Credentials::new(user.clone(), password.expose().to_owned()));
     }
     Ok(Box::new(SmtpMailer {
         transport: builder.build(),
@@ -114,8 +110,9 @@ impl Mailer for SmtpMailer {
     }
 }
 
+/// The mail spool: one `<notification id>.eml` per email, readable by the
+/// service's user only (emails carry personal links).
 struct FileMailer {
-    transport: AsyncFileTransport<Tokio1Executor>,
     dir: PathBuf,
     from: Mailbox,
 }
@@ -123,15 +120,33 @@ struct FileMailer {
 #[async_trait::async_trait]
 impl Mailer for FileMailer {
     async fn send(&self, email: &notification::Model) -> Result<(), SendError> {
-        let message = message(&self.from, email)?;
-        self.transport
-            .send(message)
+        let message = message(&self.from, email)?.formatted();
+        let path = self.dir.join(format!("{}.eml", email.id));
+        // Written whole or not at all, and named by the notification: a
+        // resend after a crash rewrites the same file instead of adding one.
+        tokio::task::spawn_blocking(move || spool(&path, &message))
             .await
-            .map(|_| ())
+            .map_err(|e| SendError::Transient(e.to_string()))?
             .map_err(|e| SendError::Transient(e.to_string()))
     }
 
     fn describe(&self) -> String {
         format!("{} (.eml files)", self.dir.display())
     }
+}
+
+fn spool(path: &std::path::Path, message: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let staging = path.with_extension("eml.tmp");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(&staging)?;
+    file.write_all(message)?;
+    file.sync_all()?;
+    std::fs::rename(&staging, path)
 }

@@ -22,6 +22,8 @@ pub struct NewNotification {
     pub subject: String,
     /// Body.
     pub body: String,
+    /// The capability token (`<kind>:<id>`) the body's marker stands for.
+    pub sealed_link: Option<String>,
 }
 
 /// Records `notifications` for `event` of `upstream`. The unique key
@@ -61,6 +63,7 @@ pub async fn record(
             sent_at: Set(None),
             traceparent: Set(traceparent.clone()),
             tracestate: Set(tracestate.clone()),
+            sealed_link: Set(email.sealed_link),
         };
         notification::Entity::insert(row)
             .on_conflict(

@@ -32,7 +32,7 @@ pub struct MailSettings {
     pub smtp_username: Option<String>,
     /// SMTP password.
     #[serde(default)]
-    pub smtp_password: Option<String>,
+    pub smtp_password: Option<twotier_platform::config::Sensitive>,
     /// TLS mode: `none`, `starttls` or `tls`.
     #[serde(default)]
     pub smtp_tls: TlsMode,

@@ -61,6 +61,7 @@ impl EventHandler for CustomerEmails {
             language,
             subject,
             body,
+            sealed_link: None,
         };
         record(txn, upstream::CUSTOMER, event, vec![email]).await
     }

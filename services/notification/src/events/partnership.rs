@@ -65,6 +65,10 @@ impl EventHandler for PartnershipEmails {
                 language: language(&payload.language_code),
                 subject: payload.subject,
                 body: payload.body,
+                sealed_link: Some(format!(
+                    "invitation:{}",
+                    payload.invitation.rsplit('/').next().unwrap_or_default()
+                )),
             };
             return record(txn, upstream::PARTNERSHIP, event, vec![email]).await;
         }
@@ -98,6 +102,7 @@ impl EventHandler for PartnershipEmails {
                 language,
                 subject,
                 body,
+                sealed_link: None,
             };
             return record(txn, upstream::PARTNERSHIP, event, vec![email]).await;
         }

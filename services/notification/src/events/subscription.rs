@@ -41,6 +41,7 @@ impl SubscriptionEmails {
             language,
             subject,
             body,
+            sealed_link: None,
         })
     }
 

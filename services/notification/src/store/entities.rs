@@ -51,6 +51,9 @@ pub mod notification {
         pub traceparent: String,
         /// W3C `tracestate` to go with it.
         pub tracestate: String,
+        /// `<kind>:<id>` of the capability token the body's marker stands
+        /// for (an invitation link), put in only when the email is sent.
+        pub sealed_link: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -12,6 +12,7 @@ impl MigratorTrait for Migrator {
             Box::new(twotier_outbox::migration::CreateConsumerTables),
             Box::new(CreateNotificationTables),
             Box::new(AddNotificationTraceContext),
+            Box::new(AddNotificationSealedLink),
         ]
     }
 }
@@ -196,5 +197,36 @@ impl MigrationTrait for AddNotificationTraceContext {
                 .await?;
         }
         Ok(())
+    }
+}
+
+#[derive(DeriveIden)]
+enum NotificationSealedLink {
+    #[sea_orm(iden = "notification")]
+    Table,
+    SealedLink,
+}
+
+/// The personal link an email carries, by reference: the body holds a
+/// marker and the dispatcher puts the link's token in only when it sends.
+pub struct AddNotificationSealedLink;
+
+impl MigrationName for AddNotificationSealedLink {
+    fn name(&self) -> &str {
+        "m20261125_000402_notification_sealed_link"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for AddNotificationSealedLink {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(NotificationSealedLink::Table)
+                    .add_column(string_len_null(NotificationSealedLink::SealedLink, 200))
+                    .to_owned(),
+            )
+            .await
     }
 }

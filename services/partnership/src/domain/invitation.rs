@@ -8,11 +8,13 @@ use sea_orm::{
 };
 use twotier_outbox::Event;
 use twotier_platform::auth::Caller;
+use twotier_platform::capability::{self, CapabilityTokens};
 use twotier_platform::idempotency::{self, Claim, IdempotencyKey};
 use twotier_platform::paging;
 use twotier_proto::partnership as pb;
 
 use super::convert::{self, invitation_state, partnership_state};
+use super::reseller::require_eligible;
 use super::{PartnershipError, Partnerships, Result, token};
 use crate::store::entities::{invitation, partnership, provider_listing, reseller};
 
@@ -52,17 +54,18 @@ impl Partnerships {
         key: Option<IdempotencyKey>,
     ) -> Result<pb::RequestPartnershipResponse> {
         let tx = self.outbox.begin().await?;
-        if let Claim::Replay(response) = idempotency::claim(&tx, key.as_ref()).await? {
-            return Ok(response);
+        if let Claim::Replay(stored) = idempotency::claim(&tx, key.as_ref()).await? {
+            return Ok(token::unsealed(stored, &self.capabilities));
         }
         let now = Utc::now();
         let ttl = chrono::Duration::from_std(self.settings.invitation_ttl)
             .map_err(|e| twotier_platform::Error::Internal(format!("invitation ttl: {e}")))?;
-        let token = token::new_token();
+        let id = uuid::Uuid::now_v7().to_string();
+        let token = self.capabilities.token(token::INVITATION_KIND, &id);
         let row = invitation::ActiveModel {
-            id: Set(uuid::Uuid::now_v7().to_string()),
+            id: Set(id),
             provider_id: Set(request.provider_id.clone()),
-            token_hash: Set(token::hash(&token)),
+            token_hash: Set(CapabilityTokens::hash(&token)),
             reseller_email: Set(request.reseller_email.clone()),
             language_code: Set(request.language_code.clone()),
             state: Set(invitation_state::PENDING.to_owned()),
@@ -105,7 +108,7 @@ impl Partnerships {
             invitation_link: link,
             email_draft: Some(draft),
         };
-        idempotency::complete(&tx, key.as_ref(), &response).await?;
+        idempotency::complete(&tx, key.as_ref(), &token::sealed(&response, &token)).await?;
         tx.commit().await?;
         Ok(response)
     }
@@ -117,6 +120,7 @@ impl Partnerships {
         email: InvitationEmail,
         key: Option<IdempotencyKey>,
     ) -> Result<pb::SendInvitationEmailResponse> {
+        self.invitation_emails.check(&email.provider_id)?;
         let tx = self.outbox.begin().await?;
         if let Claim::Replay(response) = idempotency::claim(&tx, key.as_ref()).await? {
             return Ok(response);
@@ -127,7 +131,10 @@ impl Partnerships {
         if state != pb::InvitationState::Pending {
             return Err(PartnershipError::InvitationNotPending(state_word(state)));
         }
-        if !token::tokens_in(&email.body).any(|candidate| token::hash(candidate) == row.token_hash)
+        let token = self.capabilities.token(token::INVITATION_KIND, &row.id);
+        if !email
+            .body
+            .contains(&token::link(&self.settings.invitation_link_base, &token))
         {
             return Err(PartnershipError::InvitationLinkMissing);
         }
@@ -169,7 +176,9 @@ impl Partnerships {
                 provider_id: row.provider_id.clone(),
                 to: row.reseller_email.clone(),
                 subject: subject.clone(),
-                body: email.body,
+                // The mailer puts the token back when it sends the email;
+                // the log, and everyone following it, never sees it.
+                body: capability::seal(&email.body, &token),
                 language_code: row.language_code.clone(),
                 provider_display_name: provider_name,
             },
@@ -267,7 +276,7 @@ impl Partnerships {
     pub async fn accept_invitation(&self, caller: &Caller, token: &str) -> Result<pb::Partnership> {
         let tx = self.outbox.begin().await?;
         let invitation = invitation::Entity::find()
-            .filter(invitation::Column::TokenHash.eq(token::hash(token)))
+            .filter(invitation::Column::TokenHash.eq(CapabilityTokens::hash(token)))
             .one(&*tx)
             .await?
             .ok_or(PartnershipError::InvitationNotFound)?;
@@ -291,6 +300,8 @@ impl Partnerships {
             pb::InvitationState::Expired => return Err(PartnershipError::InvitationExpired),
             _ => {}
         }
+        // R3 at the door: only an eligible reseller becomes a partner.
+        require_eligible(&reseller)?;
         let partnership_id = uuid::Uuid::now_v7().to_string();
         // Single use: only the first acceptance moves the invitation out of
         // `pending`.

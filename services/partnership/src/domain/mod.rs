@@ -14,6 +14,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use twotier_outbox::Outbox;
+use twotier_platform::capability::CapabilityTokens;
+use twotier_platform::rate_limit::RateLimit;
 
 pub use email_draft::EmailDrafts;
 pub use error::PartnershipError;
@@ -33,6 +35,11 @@ pub struct PartnershipSettings {
     /// How long an invitation link works.
     #[serde(default = "default_invitation_ttl", with = "humantime_serde")]
     pub invitation_ttl: Duration,
+    /// Invitation emails one provider may have sent per minute (per
+    /// replica): twotier's mail server must not become a provider's spam
+    /// cannon.
+    #[serde(default = "default_invitation_emails_per_minute")]
+    pub invitation_emails_per_minute: u32,
 }
 
 impl Default for PartnershipSettings {
@@ -40,6 +47,7 @@ impl Default for PartnershipSettings {
         Self {
             invitation_link_base: default_link_base(),
             invitation_ttl: default_invitation_ttl(),
+            invitation_emails_per_minute: default_invitation_emails_per_minute(),
         }
     }
 }
@@ -52,21 +60,39 @@ fn default_invitation_ttl() -> Duration {
     Duration::from_secs(14 * 24 * 3600)
 }
 
+fn default_invitation_emails_per_minute() -> u32 {
+    30
+}
+
 /// The partnership domain: listings, resellers, invitations, partnerships.
 #[derive(Clone)]
 pub struct Partnerships {
     outbox: Outbox,
     settings: Arc<PartnershipSettings>,
     drafts: Arc<EmailDrafts>,
+    capabilities: CapabilityTokens,
+    invitation_emails: Arc<RateLimit>,
 }
 
 impl Partnerships {
-    /// The domain over `outbox`'s database.
-    pub fn new(outbox: Outbox, settings: PartnershipSettings) -> Self {
+    /// The domain over `outbox`'s database, deriving invitation tokens with
+    /// `capabilities`.
+    pub fn new(
+        outbox: Outbox,
+        settings: PartnershipSettings,
+        capabilities: CapabilityTokens,
+    ) -> Self {
+        let invitation_emails = Arc::new(RateLimit::per_minute(
+            settings.invitation_emails_per_minute,
+            "INVITATION_EMAIL_RATE_LIMITED",
+            "invitation emails",
+        ));
         Self {
             outbox,
             settings: Arc::new(settings),
             drafts: Arc::new(EmailDrafts::new()),
+            capabilities,
+            invitation_emails,
         }
     }
 }

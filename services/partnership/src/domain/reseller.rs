@@ -234,17 +234,7 @@ impl Partnerships {
             .one(db)
             .await?
             .ok_or_else(|| PartnershipError::PartnerIdNotFound(partner_id.to_owned()))?;
-        match convert::reseller_status(&row) {
-            pb::ResellerStatus::GlobalAccount => {
-                return Err(PartnershipError::PartnerIdNotLocationAccount(
-                    partner_id.to_owned(),
-                ));
-            }
-            pb::ResellerStatus::MpaInactive => {
-                return Err(PartnershipError::PartnerMpaNotActive(partner_id.to_owned()));
-            }
-            _ => {}
-        }
+        require_eligible(&row)?;
         let partnered_with_caller = match provider_id {
             Some(provider_id) => partnership::Entity::find()
                 .filter(partnership::Column::ProviderId.eq(provider_id))
@@ -263,5 +253,19 @@ impl Partnerships {
             status: pb::ResellerStatus::Active.into(),
             partnered_with_caller,
         })
+    }
+}
+
+/// R3: a reseller may be chosen only with a location account and an active
+/// Microsoft Partner Agreement.
+pub(super) fn require_eligible(row: &reseller::Model) -> Result<()> {
+    match convert::reseller_status(row) {
+        pb::ResellerStatus::GlobalAccount => Err(PartnershipError::PartnerIdNotLocationAccount(
+            row.partner_id.clone(),
+        )),
+        pb::ResellerStatus::MpaInactive => Err(PartnershipError::PartnerMpaNotActive(
+            row.partner_id.clone(),
+        )),
+        _ => Ok(()),
     }
 }

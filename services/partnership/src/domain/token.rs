@@ -1,39 +1,54 @@
-//! Invitation tokens: 256 bits from a cryptographically secure generator
-//! (`rand`'s thread-local ChaCha, seeded by the operating system), stored
-//! only as their SHA-256 hash.
+//! Invitation links. The token in a link is a capability token derived
+//! from the invitation's id (see `twotier_platform::capability`): only its
+//! hash is stored, and events and stored replies carry a marker instead.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rand::RngCore;
-use sha2::Digest;
+use twotier_platform::capability::{self, CapabilityTokens};
+use twotier_proto::partnership as pb;
 
-/// A new token, URL-safe (43 characters).
-pub(crate) fn new_token() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// The stored form of `token`.
-pub(crate) fn hash(token: &str) -> String {
-    let digest = sha2::Sha256::digest(token.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
+/// The kind under which invitation tokens are derived.
+pub(crate) const INVITATION_KIND: &str = "invitation";
 
 /// The link a reseller opens to accept.
 pub(crate) fn link(base: &str, token: &str) -> String {
     format!("{base}?token={token}")
 }
 
-/// Every token that appears as `token=<value>` in `text`.
-pub(crate) fn tokens_in(text: &str) -> impl Iterator<Item = &str> {
-    text.match_indices("token=").map(move |(at, key)| {
-        let rest = &text[at + key.len()..];
-        let end = rest
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
-            .unwrap_or(rest.len());
-        &rest[..end]
-    })
+/// The response as it may be stored for retries: the token replaced by the
+/// marker everywhere it appears.
+pub(crate) fn sealed(
+    response: &pb::RequestPartnershipResponse,
+    token: &str,
+) -> pb::RequestPartnershipResponse {
+    map_text(response, |text| capability::seal(text, token))
+}
+
+/// A stored response with the invitation's token put back.
+pub(crate) fn unsealed(
+    response: pb::RequestPartnershipResponse,
+    tokens: &CapabilityTokens,
+) -> pb::RequestPartnershipResponse {
+    let id = response
+        .invitation
+        .as_ref()
+        .and_then(|invitation| invitation.name.rsplit('/').next())
+        .unwrap_or_default()
+        .to_owned();
+    let token = tokens.token(INVITATION_KIND, &id);
+    map_text(&response, |text| capability::unseal(text, &token))
+}
+
+fn map_text(
+    response: &pb::RequestPartnershipResponse,
+    map: impl Fn(&str) -> String,
+) -> pb::RequestPartnershipResponse {
+    let mut mapped = response.clone();
+    mapped.invitation_link = map(&response.invitation_link);
+    if let Some(draft) = mapped.email_draft.as_mut() {
+        draft.body = map(&draft.body);
+        draft.mailto_uri = map(&draft.mailto_uri);
+        draft.plain_text = map(&draft.plain_text);
+    }
+    mapped
 }
 
 #[cfg(test)]
@@ -41,16 +56,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tokens_are_long_distinct_and_found_in_text() {
-        let a = new_token();
-        let b = new_token();
-        assert_eq!(a.len(), 43);
-        assert_ne!(a, b);
-        let body = format!(
-            "Hello,\nplease open {}.\nThanks",
-            link("https://x.example/accept", &a)
-        );
-        assert_eq!(tokens_in(&body).collect::<Vec<_>>(), vec![a.as_str()]);
-        assert_eq!(hash(&a).len(), 64);
+    fn a_stored_response_holds_no_token_and_unseals_to_the_original() {
+        let tokens = CapabilityTokens::new([3; 32]);
+        let token = tokens.token(INVITATION_KIND, "0191");
+        let link = link("https://x.example/accept", &token);
+        let response = pb::RequestPartnershipResponse {
+            invitation: Some(pb::Invitation {
+                name: "providers/contoso/invitations/0191".into(),
+                ..Default::default()
+            }),
+            invitation_link: link.clone(),
+            email_draft: Some(pb::EmailDraft {
+                to: "a@b.example".into(),
+                subject: "Partner with us".into(),
+                body: format!("Open {link}"),
+                mailto_uri: format!("mailto:a@b.example?body=Open%20{link}"),
+                plain_text: format!("Open {link}"),
+            }),
+        };
+        let stored = sealed(&response, &token);
+        assert!(!format!("{stored:?}").contains(&token));
+        assert_eq!(unsealed(stored, &tokens), response);
     }
 }
