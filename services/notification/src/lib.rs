@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use tokio::sync::Notify;
 use twotier_outbox::{Consumer, ConsumerSettings, DeadLetters, EventHandler};
+use twotier_platform::channel::ClientChannels;
 use twotier_platform::server::GrpcServer;
 use twotier_platform::startup::{ServiceContext, ServiceDefinition, StartError, open_database};
 use twotier_proto::notification::notification_service_server::NotificationServiceServer;
@@ -40,6 +41,7 @@ impl ServiceDefinition for NotificationService {
         let db = open_database::<Migrator>(ctx, Self::NAME).await?;
         let templates = Arc::new(Templates::new());
         let minter = ctx.identity.require_minter()?;
+        let channels = ClientChannels::from_settings(&ctx.settings)?;
 
         let handlers: [(&str, &str, Arc<dyn EventHandler>); 3] = [
             (
@@ -63,6 +65,7 @@ impl ServiceDefinition for NotificationService {
             let settings = ConsumerSettings::new(
                 name,
                 endpoint,
+                &channels,
                 "service:notification",
                 ctx.settings.consumer_max_attempts,
             );

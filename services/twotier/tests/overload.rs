@@ -60,6 +60,10 @@ async fn burst_above_the_limit_is_shed_fast_while_admitted_calls_succeed() {
             ("TWOTIER_PARTNERSHIP_ENDPOINT", &partnership.endpoint()),
             ("TWOTIER_CUSTOMER_ENDPOINT", &customer_endpoint),
             ("TWOTIER_CONCURRENCY_LIMIT", &limit),
+            // One tenant sends the whole burst: this test is about the
+            // process-wide limit, so the tenant may use all of it (fairness
+            // between tenants is tests/hostile_tenants.rs).
+            ("TWOTIER_TENANT_CONCURRENCY_LIMIT", &limit),
         ],
     )
     .await;

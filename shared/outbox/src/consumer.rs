@@ -14,9 +14,10 @@ use sea_orm::{
 };
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 use tracing::Instrument;
 use twotier_platform::auth::{Role, TokenMinter};
+use twotier_platform::channel::{ChannelOptions, ClientChannels};
 use twotier_proto::events::event_log_service_client::EventLogServiceClient;
 use twotier_proto::events::{EventEnvelope, SubscribeRequest};
 
@@ -72,6 +73,8 @@ pub struct ConsumerSettings {
     pub upstream: String,
     /// gRPC endpoint of the upstream service, e.g. `http://127.0.0.1:50051`.
     pub endpoint: String,
+    /// How the channel to the endpoint is built (TLS for `https://`).
+    pub channels: ClientChannels,
     /// This service's identity (`sub` of its token), e.g. `service:customer`.
     pub subject: String,
     /// Failed attempts before an event is dead-lettered.
@@ -83,11 +86,19 @@ pub struct ConsumerSettings {
 }
 
 impl ConsumerSettings {
-    /// Settings with the usual backoff (50 ms doubling to 5 s).
-    pub fn new(upstream: &str, endpoint: &str, subject: &str, max_attempts: u32) -> Self {
+    /// Settings with the usual backoff (50 ms doubling to 5 s); the
+    /// upstream is reached through `channels`.
+    pub fn new(
+        upstream: &str,
+        endpoint: &str,
+        channels: &ClientChannels,
+        subject: &str,
+        max_attempts: u32,
+    ) -> Self {
         Self {
             upstream: upstream.to_owned(),
             endpoint: endpoint.to_owned(),
+            channels: channels.clone(),
             subject: subject.to_owned(),
             max_attempts: max_attempts.max(1),
             min_backoff: Duration::from_millis(50),
@@ -117,6 +128,8 @@ pub struct Consumer {
     settings: ConsumerSettings,
     minter: TokenMinter,
     progress: watch::Sender<u64>,
+    /// `None` when the endpoint is unusable (logged once, at construction).
+    channel: Option<Channel>,
 }
 
 impl Consumer {
@@ -128,12 +141,24 @@ impl Consumer {
         settings: ConsumerSettings,
         minter: TokenMinter,
     ) -> Self {
+        let options = ChannelOptions {
+            connect_timeout: Duration::from_secs(3),
+            request_timeout: None,
+        };
+        let channel = match settings.channels.connect_lazy(&settings.endpoint, options) {
+            Ok(channel) => Some(channel),
+            Err(error) => {
+                tracing::error!(upstream = %settings.upstream, %error, "invalid upstream endpoint; consumer will not start");
+                None
+            }
+        };
         Self {
             db,
             handler,
             settings,
             minter,
             progress: watch::Sender::new(0),
+            channel,
         }
     }
 
@@ -146,7 +171,7 @@ impl Consumer {
     pub fn freshness(&self) -> Freshness {
         Freshness {
             progress: self.progress.subscribe(),
-            endpoint: self.settings.endpoint.clone(),
+            channel: self.channel.clone(),
             subject: self.settings.subject.clone(),
             minter: self.minter.clone(),
         }
@@ -155,14 +180,8 @@ impl Consumer {
     /// Follows the upstream until `shutdown` is cancelled, resubscribing
     /// from the cursor with backoff whenever the stream breaks.
     pub async fn run(self, shutdown: CancellationToken) {
-        let channel = match Endpoint::from_shared(self.settings.endpoint.clone()) {
-            Ok(endpoint) => endpoint
-                .connect_timeout(Duration::from_secs(3))
-                .connect_lazy(),
-            Err(error) => {
-                tracing::error!(upstream = %self.settings.upstream, %error, "invalid upstream endpoint; consumer not started");
-                return;
-            }
+        let Some(channel) = self.channel.clone() else {
+            return;
         };
         let mut delays = self.backoff();
         loop {
@@ -525,7 +544,9 @@ impl Consumer {
 #[derive(Clone)]
 pub struct Freshness {
     progress: watch::Receiver<u64>,
-    endpoint: String,
+    /// The consumer's own channel: asking for the head costs no new
+    /// connection.
+    channel: Option<Channel>,
     subject: String,
     minter: TokenMinter,
 }
@@ -548,9 +569,7 @@ impl Freshness {
     }
 
     async fn upstream_head(&self) -> Option<u64> {
-        let channel = Endpoint::from_shared(self.endpoint.clone())
-            .ok()?
-            .connect_lazy();
+        let channel = self.channel.clone()?;
         let token = self
             .minter
             .mint(

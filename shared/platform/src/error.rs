@@ -79,6 +79,12 @@ pub enum Error {
         reason: &'static str,
         message: String,
     },
+    /// The call ran out of time (e.g. its request never finished arriving).
+    #[error("{message}")]
+    DeadlineExceeded {
+        reason: &'static str,
+        message: String,
+    },
     /// A dependency (database, another service) is down; retry later.
     #[error("{message}")]
     Unavailable {
@@ -119,6 +125,7 @@ impl Error {
             | Self::FailedPrecondition { reason, .. }
             | Self::Aborted { reason, .. }
             | Self::ResourceExhausted { reason, .. }
+            | Self::DeadlineExceeded { reason, .. }
             | Self::Unavailable { reason, .. } => reason,
             Self::Internal(_) => "INTERNAL",
         }
@@ -135,6 +142,7 @@ impl Error {
             Self::FailedPrecondition { .. } => Code::FailedPrecondition,
             Self::Aborted { .. } => Code::Aborted,
             Self::ResourceExhausted { .. } => Code::ResourceExhausted,
+            Self::DeadlineExceeded { .. } => Code::DeadlineExceeded,
             Self::Unavailable { .. } => Code::Unavailable,
             Self::Internal(_) => Code::Internal,
         }

@@ -4,11 +4,12 @@
 
 use std::time::Duration;
 
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 use tonic::{Code, Status};
 use tonic_types::StatusExt;
 
 use crate::auth::Caller;
+use crate::channel::{ChannelError, ChannelOptions, ClientChannels};
 use crate::error::Error;
 
 /// How long a call to another service may take.
@@ -27,13 +28,17 @@ impl Upstream {
     /// `http://127.0.0.1:50052`), named `name` in errors.
     pub fn new(
         name: &'static str,
+        channels: &ClientChannels,
         endpoint: &str,
         deadline: Duration,
-    ) -> Result<Self, tonic::transport::Error> {
-        let channel = Endpoint::from_shared(endpoint.to_owned())?
-            .connect_timeout(Duration::from_secs(1))
-            .timeout(deadline)
-            .connect_lazy();
+    ) -> Result<Self, ChannelError> {
+        let channel = channels.connect_lazy(
+            endpoint,
+            ChannelOptions {
+                connect_timeout: Duration::from_secs(1),
+                request_timeout: Some(deadline),
+            },
+        )?;
         Ok(Self {
             name,
             channel,

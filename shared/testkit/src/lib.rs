@@ -20,8 +20,9 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 use twotier_platform::auth::{KeyMaterial, Role, TokenMinter, TokenVerifier};
+use twotier_platform::channel::{ChannelOptions, ClientChannels};
 use twotier_platform::config::{EnvMap, Settings};
 use twotier_platform::server::GrpcServer;
 use twotier_platform::startup::{Identity, ServiceContext, ServiceDefinition};
@@ -237,9 +238,9 @@ impl RunningServer {
 
     /// A channel to the server.
     pub fn channel(&self) -> Channel {
-        Endpoint::from_shared(self.endpoint())
+        ClientChannels::plaintext()
+            .connect_lazy(&self.endpoint(), ChannelOptions::default())
             .expect("endpoint")
-            .connect_lazy()
     }
 
     /// Shuts the server down and waits for it.
