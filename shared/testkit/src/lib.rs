@@ -5,6 +5,7 @@
 //! every [`TestDatabase`] is a fresh PostgreSQL database there instead.
 
 pub mod flows;
+pub mod pki;
 mod proxy;
 mod smtp;
 
