@@ -3,14 +3,13 @@
 //! saturating its share, and a flood of calls without a valid token all
 //! leave another tenant's calls served promptly.
 
+mod raw_h2;
 mod slow_checkout;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use tokio::net::TcpStream;
 use tonic::Code;
 use tonic::transport::Channel;
 use tonic_types::StatusExt;
@@ -22,10 +21,7 @@ use twotier_proto::subscription::ListOffersRequest;
 use twotier_proto::subscription::subscription_service_client::SubscriptionServiceClient;
 use twotier_testkit::{Bearer, TestDatabase};
 
-const LIST_LISTINGS: &str = "/twotier.partnership.v1.ProviderListingService/ListProviderListings";
-/// An empty `ListProviderListingsRequest` as a gRPC message: no compression,
-/// zero length.
-const EMPTY_MESSAGE: &[u8] = &[0, 0, 0, 0, 0];
+use raw_h2::{RawConnection, SilentCall};
 
 fn token(tenant: &str) -> String {
     twotier_testkit::token("admin", tenant, &[Role::GlobalAdmin])
@@ -38,25 +34,6 @@ async fn list_listings(channel: Channel, token: &str) -> Result<(), tonic::Statu
         .map(|_| ())
 }
 
-/// Calls of one tenant that sent their headers and will never send a body,
-/// held open over raw HTTP/2 connections.
-struct SilentCalls {
-    responses: Vec<h2::client::ResponseFuture>,
-    _bodies: Vec<h2::SendStream<Bytes>>,
-    _clients: Vec<h2::client::SendRequest<Bytes>>,
-}
-
-fn grpc_request(addr: std::net::SocketAddr, token: &str) -> http::Request<()> {
-    http::Request::builder()
-        .method(http::Method::POST)
-        .uri(format!("http://{addr}{LIST_LISTINGS}"))
-        .header("content-type", "application/grpc")
-        .header("te", "trailers")
-        .header("authorization", format!("Bearer {token}"))
-        .body(())
-        .expect("request")
-}
-
 /// Opens `per_connection` silent calls on each of `connections` HTTP/2
 /// connections, then one complete call per connection, which must be
 /// served. Frames of a connection are handled in order, so once the
@@ -66,49 +43,24 @@ async fn open_silent_calls(
     token: &str,
     connections: usize,
     per_connection: usize,
-) -> SilentCalls {
-    let mut silent = SilentCalls {
-        responses: Vec::new(),
-        _bodies: Vec::new(),
-        _clients: Vec::new(),
-    };
-    let mut sentinels = Vec::new();
+) -> (Vec<RawConnection>, Vec<SilentCall>) {
+    let mut opened = Vec::new();
+    let mut silent = Vec::new();
     for _ in 0..connections {
-        let tcp = TcpStream::connect(addr).await.expect("connect");
-        let (mut client, connection) = h2::client::handshake(tcp).await.expect("h2 handshake");
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
+        let mut connection = RawConnection::open(addr).await;
         for _ in 0..per_connection {
-            client = client.ready().await.expect("stream capacity");
-            let (response, body) = client
-                .send_request(grpc_request(addr, token), false)
-                .expect("send headers");
-            silent.responses.push(response);
-            silent._bodies.push(body);
+            silent.push(connection.silent_call(token).await);
         }
-        client = client.ready().await.expect("stream capacity");
-        let (response, mut body) = client
-            .send_request(grpc_request(addr, token), false)
-            .expect("send headers");
-        body.send_data(Bytes::from_static(EMPTY_MESSAGE), true)
-            .expect("send body");
-        sentinels.push(response);
-        silent._clients.push(client);
-    }
-    for sentinel in sentinels {
-        let response = tokio::time::timeout(Duration::from_secs(10), sentinel)
-            .await
-            .expect("the complete call is answered")
-            .expect("response");
-        // A trailers-only response (status in the headers) is a refusal.
-        assert!(
-            response.headers().get("grpc-status").is_none(),
+        let served = connection.complete_call(token).await;
+        assert_eq!(
+            raw_h2::grpc_status(&served),
+            None,
             "the same tenant's complete call is served beside its silent ones: {:?}",
-            response.headers()
+            served.headers()
         );
+        opened.push(connection);
     }
-    silent
+    (opened, silent)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -129,7 +81,7 @@ async fn hundreds_of_calls_that_never_send_a_body_do_not_stop_another_tenant() {
     )
     .await;
 
-    let silent = open_silent_calls(server.addr, &token("tenant-a"), 3, 100).await;
+    let (_connections, silent) = open_silent_calls(server.addr, &token("tenant-a"), 3, 100).await;
     let stalled_since = Instant::now();
 
     let channel = server.channel();
@@ -149,17 +101,13 @@ async fn hundreds_of_calls_that_never_send_a_body_do_not_stop_another_tenant() {
 
     // The silent calls end with a clear status at the receive deadline,
     // not before.
-    for response in silent.responses {
-        let response = tokio::time::timeout(Duration::from_secs(15), response)
+    for call in silent {
+        let response = tokio::time::timeout(Duration::from_secs(15), call.response)
             .await
             .expect("the silent call is ended")
             .expect("response headers");
-        let status = response
-            .headers()
-            .get("grpc-status")
-            .and_then(|value| value.to_str().ok());
         assert_eq!(
-            status,
+            raw_h2::grpc_status(&response),
             Some("4"),
             "DEADLINE_EXCEEDED: {:?}",
             response.headers()
