@@ -9,21 +9,17 @@ use std::task::{Context, Poll};
 use futures::future::{BoxFuture, FutureExt};
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use tonic::body::Body;
-use tonic::transport::server::TlsConnectInfo;
 use tower::{Layer, Service};
 
 use super::{Connection, ConnectionInfo};
 
-/// The connection a request arrived on, over TLS or not.
+/// The connection a request arrived on. Over TLS, tonic inserts the
+/// wrapped stream's info beside its `TlsConnectInfo`, so one lookup serves
+/// both (tests/tls.rs holds that).
 fn connection_of<B>(request: &http::Request<B>) -> Option<&Arc<Connection>> {
-    let extensions = request.extensions();
-    extensions
+    request
+        .extensions()
         .get::<ConnectionInfo>()
-        .or_else(|| {
-            extensions
-                .get::<TlsConnectInfo<ConnectionInfo>>()
-                .map(TlsConnectInfo::get_ref)
-        })
         .map(|info| &info.connection)
 }
 
