@@ -239,9 +239,7 @@ impl RunningServer {
 
     /// A channel to the server.
     pub fn channel(&self) -> Channel {
-        ClientChannels::plaintext()
-            .connect_lazy(&self.endpoint(), ChannelOptions::default())
-            .expect("endpoint")
+        channel(&self.endpoint())
     }
 
     /// Shuts the server down and waits for it.
@@ -257,6 +255,20 @@ impl Drop for RunningServer {
     fn drop(&mut self) {
         self.shutdown.cancel();
     }
+}
+
+/// A lazily connected plaintext channel to `endpoint` (`http://…`), built
+/// like every client channel of the services.
+pub fn channel(endpoint: &str) -> Channel {
+    ClientChannels::plaintext()
+        .connect_lazy(
+            endpoint,
+            ChannelOptions {
+                connect_timeout: Duration::from_secs(1),
+                request_timeout: None,
+            },
+        )
+        .expect("endpoint")
 }
 
 async fn bind_retrying(addr: SocketAddr) -> TcpListener {
