@@ -320,12 +320,16 @@ fn print_banner(settings: &Settings, services: &[Endpoint]) {
         "twotier is starting; data directory: {}",
         settings.data_dir.display()
     );
+    let (scheme, grpcurl_tls) = match &settings.tls_cert_file {
+        Some(_) => ("grpcs", "-cacert <ca.pem>".to_owned()),
+        None => ("grpc", "-plaintext".to_owned()),
+    };
     for service in services {
         println!(
-            "  {:<13} grpc://{}  (database: {})",
+            "  {:<13} {scheme}://{}  (database: {})",
             service.name, service.addr, service.database
         );
     }
     println!("get a token:  cargo run -q -p twotier -- token --tenant contoso --role GlobalAdmin");
-    println!("list APIs:    grpcurl -plaintext 127.0.0.1:50051 list");
+    println!("list APIs:    grpcurl {grpcurl_tls} 127.0.0.1:50051 list");
 }
