@@ -15,6 +15,7 @@ use twotier_outbox::{
     Consumer, ConsumerSettings, DeadLetters, EventHandler, EventLog, Outbox, Sequencer,
 };
 use twotier_partners::{PartnerDirectory, PartnerEvents};
+use twotier_platform::channel::ClientChannels;
 use twotier_platform::server::GrpcServer;
 use twotier_platform::startup::{ServiceContext, ServiceDefinition, StartError, open_database};
 use twotier_proto::customer::customer_service_server::CustomerServiceServer;
@@ -48,6 +49,7 @@ impl ServiceDefinition for CustomerService {
             ctx.shutdown.clone(),
         ));
 
+        let channels = ClientChannels::from_settings(&ctx.settings)?;
         let partner_events: Arc<dyn EventHandler> = Arc::new(PartnerEvents);
         let consumer = Consumer::new(
             db.clone(),
@@ -55,6 +57,7 @@ impl ServiceDefinition for CustomerService {
             ConsumerSettings::new(
                 twotier_partners::UPSTREAM,
                 &ctx.settings.partnership_endpoint,
+                &channels,
                 ctx.settings.consumer_max_attempts,
             ),
             ctx.service_tokens.clone(),

@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use tokio::sync::Notify;
 use twotier_outbox::{Consumer, ConsumerSettings, DeadLetters, EventHandler};
+use twotier_platform::channel::ClientChannels;
 use twotier_platform::server::GrpcServer;
 use twotier_platform::startup::{ServiceContext, ServiceDefinition, StartError, open_database};
 use twotier_proto::notification::notification_service_server::NotificationServiceServer;
@@ -39,6 +40,7 @@ impl ServiceDefinition for NotificationService {
         let mailer = mailer_from(&mail, &ctx.settings.data_dir).map_err(StartError::Other)?;
         let db = open_database::<Migrator>(ctx, Self::NAME).await?;
         let templates = Arc::new(Templates::new());
+        let channels = ClientChannels::from_settings(&ctx.settings)?;
 
         let handlers: [(&str, &str, Arc<dyn EventHandler>); 3] = [
             (
@@ -59,8 +61,12 @@ impl ServiceDefinition for NotificationService {
         ];
         let mut replayable = HashMap::new();
         for (name, endpoint, handler) in handlers {
-            let settings =
-                ConsumerSettings::new(name, endpoint, ctx.settings.consumer_max_attempts);
+            let settings = ConsumerSettings::new(
+                name,
+                endpoint,
+                &channels,
+                ctx.settings.consumer_max_attempts,
+            );
             let consumer = Consumer::new(
                 db.clone(),
                 handler.clone(),

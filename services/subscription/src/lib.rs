@@ -16,6 +16,7 @@ use twotier_outbox::{
     Consumer, ConsumerSettings, DeadLetters, EventHandler, EventLog, Outbox, Sequencer,
 };
 use twotier_partners::{PartnerDirectory, PartnerEvents};
+use twotier_platform::channel::ClientChannels;
 use twotier_platform::server::GrpcServer;
 use twotier_platform::startup::{ServiceContext, ServiceDefinition, StartError, open_database};
 use twotier_platform::upstream::{DEFAULT_DEADLINE, Upstream};
@@ -50,6 +51,7 @@ impl ServiceDefinition for SubscriptionService {
             ctx.shutdown.clone(),
         ));
 
+        let channels = ClientChannels::from_settings(&ctx.settings)?;
         let partner_events: Arc<dyn EventHandler> = Arc::new(PartnerEvents);
         let consumer = Consumer::new(
             db.clone(),
@@ -57,6 +59,7 @@ impl ServiceDefinition for SubscriptionService {
             ConsumerSettings::new(
                 twotier_partners::UPSTREAM,
                 &ctx.settings.partnership_endpoint,
+                &channels,
                 ctx.settings.consumer_max_attempts,
             ),
             ctx.service_tokens.clone(),
@@ -71,12 +74,14 @@ impl ServiceDefinition for SubscriptionService {
         let dependencies = Dependencies::new(
             Upstream::new(
                 "customer",
+                &channels,
                 &ctx.settings.customer_endpoint,
                 DEFAULT_DEADLINE,
                 ctx.service_tokens.clone(),
             )?,
             Upstream::new(
                 "partnership",
+                &channels,
                 &ctx.settings.partnership_endpoint,
                 DEFAULT_DEADLINE,
                 ctx.service_tokens.clone(),

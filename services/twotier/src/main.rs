@@ -15,6 +15,7 @@ use twotier_customer::CustomerService;
 use twotier_notification::NotificationService;
 use twotier_partnership::PartnershipService;
 use twotier_platform::auth::Role;
+use twotier_platform::channel::{ChannelOptions, ClientChannels};
 use twotier_platform::config::{EnvMap, Settings, TelemetrySettings, process_env};
 use twotier_platform::startup::{self, Identity, ServiceContext, ServiceDefinition, StartError};
 use twotier_subscription::SubscriptionService;
@@ -62,8 +63,11 @@ enum Command {
     },
     /// Exits 0 when every given server reports SERVING (a container health
     /// check). Default: `TWOTIER_LISTEN_ADDR`, else all four standard ports.
+    /// Bare addresses use https when `TWOTIER_TLS_CERT_FILE` is set (the
+    /// server speaks TLS), verified with `TWOTIER_TLS_CA_FILE`.
     Health {
-        /// Address to check, e.g. `127.0.0.1:50051`; repeat for several.
+        /// Address to check, e.g. `127.0.0.1:50051` or
+        /// `https://partnership:50051`; repeat for several.
         #[arg(long = "addr")]
         addrs: Vec<String>,
     },
@@ -239,12 +243,25 @@ async fn health(addrs: Vec<String>) -> Result<(), StartError> {
     } else {
         addrs
     };
+    let settings = Settings::load(&process_env(), "twotier")?;
+    let channels = ClientChannels::from_settings(&settings)?;
+    let scheme = if settings.tls_cert_file.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let options = ChannelOptions {
+        connect_timeout: Duration::from_secs(2),
+        request_timeout: Some(Duration::from_secs(2)),
+    };
     for addr in addrs {
-        let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
-            .map_err(|e| StartError::Other(format!("{addr}: {e}")))?
-            .connect_timeout(Duration::from_secs(2))
-            .timeout(Duration::from_secs(2))
-            .connect()
+        let endpoint = if addr.contains("://") {
+            addr.clone()
+        } else {
+            format!("{scheme}://{addr}")
+        };
+        let channel = channels
+            .connect(&endpoint, options)
             .await
             .map_err(|e| StartError::Other(format!("{addr}: {e}")))?;
         let status = tonic_health::pb::health_client::HealthClient::new(channel)
@@ -329,12 +346,16 @@ fn print_banner(settings: &Settings, services: &[Endpoint]) {
         "twotier is starting; data directory: {}",
         settings.data_dir.display()
     );
+    let (scheme, grpcurl_tls) = match &settings.tls_cert_file {
+        Some(_) => ("grpcs", "-cacert <ca.pem>".to_owned()),
+        None => ("grpc", "-plaintext".to_owned()),
+    };
     for service in services {
         println!(
-            "  {:<13} grpc://{}  (database: {})",
+            "  {:<13} {scheme}://{}  (database: {})",
             service.name, service.addr, service.database
         );
     }
     println!("get a token:  cargo run -q -p twotier -- token --tenant contoso --role GlobalAdmin");
-    println!("list APIs:    grpcurl -plaintext 127.0.0.1:50051 list");
+    println!("list APIs:    grpcurl {grpcurl_tls} 127.0.0.1:50051 list");
 }

@@ -6,7 +6,6 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use tokio::process::Command;
-use tonic::transport::Endpoint;
 use twotier_customer::CustomerService;
 use twotier_partnership::PartnershipService;
 use twotier_platform::auth::Role;
@@ -104,9 +103,7 @@ async fn sigterm_drains_in_flight_calls_refuses_new_ones_and_exits_within_grace(
         .kill_on_drop(true)
         .spawn()
         .expect("spawn");
-    let channel = Endpoint::from_shared(format!("http://127.0.0.1:{port}"))
-        .unwrap()
-        .connect_lazy();
+    let channel = twotier_testkit::channel(&format!("http://127.0.0.1:{port}"));
     let health = tonic_health::pb::health_client::HealthClient::new(channel.clone());
     twotier_testkit::wait_until("the process serves", Duration::from_secs(60), || async {
         status(&health).await == Some(SERVING)
@@ -160,9 +157,7 @@ async fn sigterm_drains_in_flight_calls_refuses_new_ones_and_exits_within_grace(
         "drain delay plus grace"
     );
     let mut late = SubscriptionServiceClient::with_interceptor(
-        Endpoint::from_shared(format!("http://127.0.0.1:{port}"))
-            .unwrap()
-            .connect_lazy(),
+        twotier_testkit::channel(&format!("http://127.0.0.1:{port}")),
         provider,
     );
     let refused = late.list_offers(spb::ListOffersRequest::default()).await;

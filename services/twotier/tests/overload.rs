@@ -4,16 +4,11 @@
 
 use std::time::{Duration, Instant};
 
+mod slow_checkout;
+
 use tonic::Code;
-use twotier_customer::CustomerService;
-use twotier_partnership::PartnershipService;
-use twotier_platform::auth::Role;
-use twotier_proto::customer as cpb;
-use twotier_proto::customer::customer_service_client::CustomerServiceClient;
 use twotier_proto::subscription as spb;
 use twotier_proto::subscription::subscription_service_client::SubscriptionServiceClient;
-use twotier_subscription::SubscriptionService;
-use twotier_testkit::{Bearer, ChaosProxy, TestDatabase};
 
 const LIMIT: usize = 4;
 const BURST: usize = 200;
@@ -38,67 +33,23 @@ fn resident_kib() -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn burst_above_the_limit_is_shed_fast_while_admitted_calls_succeed() {
-    let partnership_db = TestDatabase::new("partnership").await;
-    let partnership =
-        twotier_testkit::start_service::<PartnershipService>(&partnership_db, &[]).await;
-    let customer_db = TestDatabase::new("customer").await;
-    let customer = twotier_testkit::start_service::<CustomerService>(
-        &customer_db,
-        &[("TWOTIER_PARTNERSHIP_ENDPOINT", &partnership.endpoint())],
-    )
-    .await;
     // Admitted calls wait on a slow link to the customer service, so they
     // hold their place for HOLD while the burst arrives.
-    let slow_link = ChaosProxy::start(customer.addr).await;
-    slow_link.delay(HOLD);
-    let subscription_db = TestDatabase::new("subscription").await;
-    let customer_endpoint = format!("http://{}", slow_link.addr);
     let limit = LIMIT.to_string();
-    let subscription = twotier_testkit::start_service::<SubscriptionService>(
-        &subscription_db,
+    let system = slow_checkout::start(
+        HOLD,
         &[
-            ("TWOTIER_PARTNERSHIP_ENDPOINT", &partnership.endpoint()),
-            ("TWOTIER_CUSTOMER_ENDPOINT", &customer_endpoint),
             ("TWOTIER_CONCURRENCY_LIMIT", &limit),
+            // One tenant sends the whole burst: this test is about the
+            // process-wide limit, so the tenant may use all of it (fairness
+            // between tenants is tests/hostile_tenants.rs).
+            ("TWOTIER_TENANT_CONCURRENCY_LIMIT", &limit),
         ],
     )
     .await;
-    let provider = Bearer::new(&twotier_testkit::token(
-        "alice",
-        "contoso",
-        &[Role::GlobalAdmin],
-    ));
-    let customer_name =
-        CustomerServiceClient::with_interceptor(customer.channel(), provider.clone())
-            .create_customer(cpb::CreateCustomerRequest {
-                parent: "providers/contoso".into(),
-                customer: Some(cpb::Customer {
-                    company_name: "Adatum".into(),
-                    domain_prefix: "adatum".into(),
-                    address: Some(cpb::Address {
-                        address_line1: "1 Main St".into(),
-                        city: "Berlin".into(),
-                        postal_code: "10115".into(),
-                        country_code: "DE".into(),
-                        ..Default::default()
-                    }),
-                    primary_contact: Some(cpb::Contact {
-                        first_name: "Pat".into(),
-                        last_name: "Lee".into(),
-                        email: "pat@adatum.example".into(),
-                        phone: String::new(),
-                    }),
-                    ..Default::default()
-                }),
-                validate_only: false,
-                request_id: String::new(),
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .customer
-            .unwrap()
-            .name;
+    let provider = slow_checkout::provider();
+    let subscription = &system.subscription;
+    let slow_link = &system.slow_link;
 
     let memory_before = resident_kib();
     let client =
@@ -106,14 +57,7 @@ async fn burst_above_the_limit_is_shed_fast_while_admitted_calls_succeed() {
     let calls: Vec<_> = (0..BURST)
         .map(|_| {
             let mut client = client.clone();
-            let request = spb::CreateCartRequest {
-                parent: "providers/contoso".into(),
-                cart: Some(spb::Cart {
-                    customer: customer_name.clone(),
-                    ..Default::default()
-                }),
-                request_id: String::new(),
-            };
+            let request = system.create_cart();
             tokio::spawn(async move {
                 let started = Instant::now();
                 let outcome = client.create_cart(request).await;

@@ -14,9 +14,10 @@ use sea_orm::{
 };
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 use tracing::Instrument;
 use twotier_platform::auth::ServiceTokens;
+use twotier_platform::channel::{ChannelOptions, ClientChannels};
 use twotier_proto::events::event_log_service_client::EventLogServiceClient;
 use twotier_proto::events::{EventEnvelope, SubscribeRequest};
 
@@ -67,6 +68,8 @@ pub struct ConsumerSettings {
     pub upstream: String,
     /// gRPC endpoint of the upstream service, e.g. `http://127.0.0.1:50051`.
     pub endpoint: String,
+    /// How the channel to the endpoint is built (TLS for `https://`).
+    pub channels: ClientChannels,
     /// Failed attempts before an event is dead-lettered.
     pub max_attempts: u32,
     /// Shortest wait between retries.
@@ -76,11 +79,18 @@ pub struct ConsumerSettings {
 }
 
 impl ConsumerSettings {
-    /// Settings with the usual backoff (50 ms doubling to 5 s).
-    pub fn new(upstream: &str, endpoint: &str, max_attempts: u32) -> Self {
+    /// Settings with the usual backoff (50 ms doubling to 5 s); the
+    /// upstream is reached through `channels`.
+    pub fn new(
+        upstream: &str,
+        endpoint: &str,
+        channels: &ClientChannels,
+        max_attempts: u32,
+    ) -> Self {
         Self {
             upstream: upstream.to_owned(),
             endpoint: endpoint.to_owned(),
+            channels: channels.clone(),
             max_attempts: max_attempts.max(1),
             min_backoff: Duration::from_millis(50),
             max_backoff: Duration::from_secs(5),
@@ -109,6 +119,8 @@ pub struct Consumer {
     settings: ConsumerSettings,
     service_tokens: Arc<ServiceTokens>,
     progress: watch::Sender<u64>,
+    /// `None` when the endpoint is unusable (logged once, at construction).
+    channel: Option<Channel>,
 }
 
 impl Consumer {
@@ -120,12 +132,24 @@ impl Consumer {
         settings: ConsumerSettings,
         service_tokens: Arc<ServiceTokens>,
     ) -> Self {
+        let options = ChannelOptions {
+            connect_timeout: Duration::from_secs(3),
+            request_timeout: None,
+        };
+        let channel = match settings.channels.connect_lazy(&settings.endpoint, options) {
+            Ok(channel) => Some(channel),
+            Err(error) => {
+                tracing::error!(upstream = %settings.upstream, %error, "invalid upstream endpoint; consumer will not start");
+                None
+            }
+        };
         Self {
             db,
             handler,
             settings,
             service_tokens,
             progress: watch::Sender::new(0),
+            channel,
         }
     }
 
@@ -138,7 +162,7 @@ impl Consumer {
     pub fn freshness(&self) -> Freshness {
         Freshness {
             progress: self.progress.subscribe(),
-            endpoint: self.settings.endpoint.clone(),
+            channel: self.channel.clone(),
             service_tokens: self.service_tokens.clone(),
         }
     }
@@ -146,14 +170,8 @@ impl Consumer {
     /// Follows the upstream until `shutdown` is cancelled, resubscribing
     /// from the cursor with backoff whenever the stream breaks.
     pub async fn run(self, shutdown: CancellationToken) {
-        let channel = match Endpoint::from_shared(self.settings.endpoint.clone()) {
-            Ok(endpoint) => endpoint
-                .connect_timeout(Duration::from_secs(3))
-                .connect_lazy(),
-            Err(error) => {
-                tracing::error!(upstream = %self.settings.upstream, %error, "invalid upstream endpoint; consumer not started");
-                return;
-            }
+        let Some(channel) = self.channel.clone() else {
+            return;
         };
         let mut delays = self.backoff();
         loop {
@@ -510,7 +528,9 @@ impl Consumer {
 #[derive(Clone)]
 pub struct Freshness {
     progress: watch::Receiver<u64>,
-    endpoint: String,
+    /// The consumer's own channel: asking for the head costs no new
+    /// connection.
+    channel: Option<Channel>,
     service_tokens: Arc<ServiceTokens>,
 }
 
@@ -532,9 +552,7 @@ impl Freshness {
     }
 
     async fn upstream_head(&self) -> Option<u64> {
-        let channel = Endpoint::from_shared(self.endpoint.clone())
-            .ok()?
-            .connect_lazy();
+        let channel = self.channel.clone()?;
         let token = self.service_tokens.token().ok()?;
         let mut request = tonic::Request::new(twotier_proto::events::GetLogHeadRequest {});
         request

@@ -16,6 +16,8 @@ use twotier_outbox::{
     Sequencer,
 };
 use twotier_platform::auth::Role;
+use twotier_platform::channel::ClientChannels;
+use twotier_platform::config::{EnvMap, Settings};
 use twotier_platform::server::{GrpcServer, ServerLimits};
 use twotier_proto::events::dead_letter_service_client::DeadLetterServiceClient;
 use twotier_proto::events::event_log_service_client::EventLogServiceClient;
@@ -65,11 +67,13 @@ async fn database(label: &str) -> (TestDatabase, DatabaseConnection) {
 }
 
 fn limits() -> ServerLimits {
+    let settings = Settings::load(&EnvMap::new(), "test").expect("default settings");
     ServerLimits {
-        request_timeout: Duration::from_secs(10),
         concurrency_limit: 256,
+        tenant_concurrency_limit: 256,
         shutdown_grace: Duration::from_secs(2),
         drain_delay: Duration::ZERO,
+        ..ServerLimits::from(&settings)
     }
 }
 
@@ -197,7 +201,7 @@ async fn received(db: &DatabaseConnection) -> Vec<i64> {
 }
 
 fn consumer(db: &DatabaseConnection, handler: Arc<dyn EventHandler>, endpoint: &str) -> Consumer {
-    let mut settings = ConsumerSettings::new("producer", endpoint, 3);
+    let mut settings = ConsumerSettings::new("producer", endpoint, &ClientChannels::plaintext(), 3);
     settings.max_backoff = Duration::from_millis(200);
     Consumer::new(
         db.clone(),

@@ -1,33 +1,116 @@
-//! Load shedding: a process serves at most `limit` calls at once and refuses
-//! the excess at once with RESOURCE_EXHAUSTED and a retry hint, instead of
-//! queueing them into a stall.
+//! Load shedding with a fair share per tenant: a process serves at most
+//! `limit` calls at once and one tenant at most `tenant_limit` of them, and
+//! refuses the excess at once with RESOURCE_EXHAUSTED and a retry hint,
+//! instead of queueing it into a stall.
+//!
+//! The layer sits behind authentication and behind receiving the request,
+//! so only verified callers whose request has fully arrived compete for a
+//! permit. Calls without a verified caller are the public health and
+//! reflection paths (the auth layer refuses any other): they are never shed,
+//! so an overloaded process is not mistaken for a dead one.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
 
 use futures::future::{BoxFuture, FutureExt};
-use tokio::sync::Semaphore;
 use tonic::body::Body;
 use tower::{Layer, Service};
 
+use crate::auth::Caller;
 use crate::error::Error;
 
-/// Health checks are always admitted, so an overloaded process is not
-/// mistaken for a dead one.
-const ALWAYS_ADMITTED: &str = "/grpc.health.v1.Health/";
+/// Calls in flight, in total and per tenant.
+#[derive(Debug, Default)]
+struct InFlight {
+    total: usize,
+    by_tenant: HashMap<String, usize>,
+}
 
-/// Admits at most `limit` concurrent calls across all connections.
-#[derive(Clone)]
+#[derive(Debug)]
+struct Limits {
+    limit: usize,
+    tenant_limit: usize,
+    in_flight: Mutex<InFlight>,
+}
+
+impl Limits {
+    fn in_flight(&self) -> MutexGuard<'_, InFlight> {
+        // Counts stay consistent whatever panicked while holding the lock.
+        self.in_flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn admit(self: &Arc<Self>, tenant: &str) -> Result<Permit, Error> {
+        let mut in_flight = self.in_flight();
+        let tenant_calls = in_flight.by_tenant.get(tenant).copied().unwrap_or(0);
+        if tenant_calls >= self.tenant_limit {
+            return Err(Error::ResourceExhausted {
+                reason: "TENANT_CONCURRENCY_LIMIT",
+                message: format!(
+                    "your tenant has {tenant_calls} calls in progress on this server, its fair share; retry later"
+                ),
+            });
+        }
+        if in_flight.total >= self.limit {
+            return Err(Error::ResourceExhausted {
+                reason: "SERVER_OVERLOADED",
+                message: "the server is at its concurrency limit; retry later".into(),
+            });
+        }
+        in_flight.total += 1;
+        *in_flight.by_tenant.entry(tenant.to_owned()).or_default() += 1;
+        Ok(Permit {
+            limits: Arc::clone(self),
+            tenant: tenant.to_owned(),
+        })
+    }
+}
+
+/// One admitted call; returns its place when dropped.
+struct Permit {
+    limits: Arc<Limits>,
+    tenant: String,
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        let mut in_flight = self.limits.in_flight();
+        in_flight.total = in_flight.total.saturating_sub(1);
+        if let Some(calls) = in_flight.by_tenant.get_mut(&self.tenant) {
+            *calls = calls.saturating_sub(1);
+            if *calls == 0 {
+                // Tenants without calls cost no memory.
+                in_flight.by_tenant.remove(&self.tenant);
+            }
+        }
+    }
+}
+
+/// Admits at most `limit` concurrent calls across all connections, at most
+/// `tenant_limit` of them from one tenant.
+#[derive(Debug, Clone)]
 pub struct AdmissionLayer {
-    permits: Arc<Semaphore>,
+    limits: Arc<Limits>,
 }
 
 impl AdmissionLayer {
-    /// A layer admitting `limit` calls at once.
-    pub fn new(limit: usize) -> Self {
+    /// A layer admitting `limit` calls at once, `tenant_limit` per tenant.
+    pub fn new(limit: usize, tenant_limit: usize) -> Self {
+        let limit = limit.max(1);
         Self {
-            permits: Arc::new(Semaphore::new(limit.max(1))),
+            limits: Arc::new(Limits {
+                limit,
+                tenant_limit: tenant_limit.clamp(1, limit),
+                in_flight: Mutex::new(InFlight::default()),
+            }),
         }
+    }
+
+    /// Calls admitted and not yet answered.
+    pub fn in_flight(&self) -> usize {
+        self.limits.in_flight().total
     }
 }
 
@@ -37,16 +120,16 @@ impl<S> Layer<S> for AdmissionLayer {
     fn layer(&self, inner: S) -> Self::Service {
         Admission {
             inner,
-            permits: self.permits.clone(),
+            limits: Arc::clone(&self.limits),
         }
     }
 }
 
 /// The service [`AdmissionLayer`] produces.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct Admission<S> {
     inner: S,
-    permits: Arc<Semaphore>,
+    limits: Arc<Limits>,
 }
 
 impl<S> Service<http::Request<Body>> for Admission<S>
@@ -64,19 +147,21 @@ where
     }
 
     fn call(&mut self, request: http::Request<Body>) -> Self::Future {
-        if request.uri().path().starts_with(ALWAYS_ADMITTED) {
+        let Some(caller) = request.extensions().get::<Caller>() else {
             return self.inner.call(request).boxed();
-        }
-        let Ok(permit) = self.permits.clone().try_acquire_owned() else {
-            tracing::warn!(
-                path = request.uri().path(),
-                "call refused: concurrency limit reached"
-            );
-            let status = tonic::Status::from(Error::ResourceExhausted {
-                reason: "SERVER_OVERLOADED",
-                message: "the server is at its concurrency limit; retry later".into(),
-            });
-            return futures::future::ready(Ok(status.into_http())).boxed();
+        };
+        let permit = match self.limits.admit(&caller.tenant_id) {
+            Ok(permit) => permit,
+            Err(error) => {
+                tracing::warn!(
+                    path = request.uri().path(),
+                    tenant = %caller.tenant_id,
+                    reason = error.reason(),
+                    "call refused"
+                );
+                let status = tonic::Status::from(error);
+                return futures::future::ready(Ok(status.into_http())).boxed();
+            }
         };
         let response = self.inner.call(request);
         async move {
@@ -85,5 +170,40 @@ where
             outcome
         }
         .boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tenant_at_its_share_is_refused_while_others_are_admitted() {
+        let layer = AdmissionLayer::new(4, 2);
+        let first = layer.limits.admit("a").unwrap();
+        let _second = layer.limits.admit("a").unwrap();
+        let refused = layer.limits.admit("a").err().unwrap();
+        assert_eq!(refused.reason(), "TENANT_CONCURRENCY_LIMIT");
+        let _other = layer.limits.admit("b").unwrap();
+        drop(first);
+        assert!(layer.limits.admit("a").is_ok());
+    }
+
+    #[test]
+    fn the_global_limit_still_holds() {
+        let layer = AdmissionLayer::new(2, 2);
+        let _a = layer.limits.admit("a").unwrap();
+        let _b = layer.limits.admit("b").unwrap();
+        let refused = layer.limits.admit("c").err().unwrap();
+        assert_eq!(refused.reason(), "SERVER_OVERLOADED");
+        assert_eq!(layer.in_flight(), 2);
+    }
+
+    #[test]
+    fn finished_tenants_are_forgotten() {
+        let layer = AdmissionLayer::new(4, 2);
+        drop(layer.limits.admit("a").unwrap());
+        assert!(layer.limits.in_flight().by_tenant.is_empty());
+        assert_eq!(layer.in_flight(), 0);
     }
 }

@@ -101,6 +101,53 @@ pub struct Settings {
     /// Calls served at once; more are refused with RESOURCE_EXHAUSTED.
     #[serde(default = "default_concurrency_limit")]
     pub concurrency_limit: usize,
+    /// Calls one tenant may have served at once; default a quarter of
+    /// `concurrency_limit` (at least 1), so one tenant cannot take them all.
+    #[serde(default)]
+    pub tenant_concurrency_limit: Option<usize>,
+    /// Longest time from a call's headers to the end of its request message.
+    #[serde(default = "default_request_receive_timeout", with = "humantime_serde")]
+    pub request_receive_timeout: Duration,
+    /// Open connections per server; at the cap an idle one is closed to make
+    /// room, or the newcomer is refused when every connection is busy.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// Concurrent calls (HTTP/2 streams) one connection may carry.
+    #[serde(default = "default_max_concurrent_streams")]
+    pub max_concurrent_streams: u32,
+    /// How long a connection may stay without any call before it is closed.
+    #[serde(default = "default_connection_idle_timeout", with = "humantime_serde")]
+    pub connection_idle_timeout: Duration,
+    /// How long a new connection may take to send its first call (TLS and
+    /// HTTP/2 handshakes included) before it is closed.
+    #[serde(default = "default_handshake_timeout", with = "humantime_serde")]
+    pub handshake_timeout: Duration,
+    /// How often the server pings an HTTP/2 connection to check its peer.
+    #[serde(default = "default_http2_keepalive_interval", with = "humantime_serde")]
+    pub http2_keepalive_interval: Duration,
+    /// How long a ping may go unanswered before the connection is closed.
+    #[serde(default = "default_http2_keepalive_timeout", with = "humantime_serde")]
+    pub http2_keepalive_timeout: Duration,
+    /// Server certificate chain (PEM); with the key, the server speaks TLS.
+    #[serde(default, deserialize_with = "non_empty_path")]
+    pub tls_cert_file: Option<PathBuf>,
+    /// Server private key (PEM).
+    #[serde(default, deserialize_with = "non_empty_path")]
+    pub tls_key_file: Option<PathBuf>,
+    /// CA (PEM) client certificates must chain to; set, clients without a
+    /// valid certificate are refused (mutual TLS).
+    #[serde(default, deserialize_with = "non_empty_path")]
+    pub tls_client_ca_file: Option<PathBuf>,
+    /// CA (PEM) this process trusts for `https://` endpoints of other
+    /// services.
+    #[serde(default, deserialize_with = "non_empty_path")]
+    pub tls_ca_file: Option<PathBuf>,
+    /// Client certificate (PEM) presented to `https://` endpoints.
+    #[serde(default, deserialize_with = "non_empty_path")]
+    pub tls_client_cert_file: Option<PathBuf>,
+    /// Private key (PEM) of the client certificate.
+    #[serde(default, deserialize_with = "non_empty_path")]
+    pub tls_client_key_file: Option<PathBuf>,
     /// How long shutdown waits for in-flight calls.
     #[serde(default = "default_shutdown_grace", with = "humantime_serde")]
     pub shutdown_grace: Duration,
@@ -199,6 +246,13 @@ impl Settings {
             .unwrap_or_else(|| crate::db::default_sqlite_url(&self.data_dir, service))
     }
 
+    /// Calls one tenant may have served at once.
+    pub fn tenant_concurrency_limit(&self) -> usize {
+        self.tenant_concurrency_limit
+            .unwrap_or(self.concurrency_limit / 4)
+            .clamp(1, self.concurrency_limit.max(1))
+    }
+
     /// The listen address of a service whose standard port is `port`.
     pub fn listen_addr_or(&self, port: u16) -> SocketAddr {
         self.listen_addr
@@ -244,6 +298,35 @@ fn default_request_timeout() -> Duration {
 }
 fn default_concurrency_limit() -> usize {
     512
+}
+fn default_request_receive_timeout() -> Duration {
+    Duration::from_secs(5)
+}
+fn default_max_connections() -> usize {
+    1024
+}
+fn default_max_concurrent_streams() -> u32 {
+    200
+}
+fn default_connection_idle_timeout() -> Duration {
+    Duration::from_secs(300)
+}
+fn default_handshake_timeout() -> Duration {
+    Duration::from_secs(10)
+}
+fn default_http2_keepalive_interval() -> Duration {
+    Duration::from_secs(60)
+}
+fn default_http2_keepalive_timeout() -> Duration {
+    Duration::from_secs(20)
+}
+/// An empty variable (`TWOTIER_TLS_CERT_FILE=`) means unset, as in shells
+/// and compose files that blank a setting rather than remove it.
+fn non_empty_path<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<PathBuf>, D::Error> {
+    let value = Option::<String>::deserialize(deserializer)?;
+    Ok(value.filter(|v| !v.trim().is_empty()).map(PathBuf::from))
 }
 fn default_shutdown_grace() -> Duration {
     Duration::from_secs(20)
@@ -329,6 +412,39 @@ mod tests {
         assert_eq!(
             partnership.database_url.as_deref(),
             Some("postgres://shared")
+        );
+    }
+
+    #[test]
+    fn tenant_share_defaults_to_a_quarter_of_the_limit() {
+        let settings = Settings::load(&EnvMap::new(), "partnership").unwrap();
+        assert_eq!(settings.tenant_concurrency_limit(), 128);
+        let small = EnvMap::from([("TWOTIER_CONCURRENCY_LIMIT".into(), "2".into())]);
+        let settings = Settings::load(&small, "partnership").unwrap();
+        assert_eq!(settings.tenant_concurrency_limit(), 1);
+        let explicit = EnvMap::from([
+            ("TWOTIER_CONCURRENCY_LIMIT".into(), "8".into()),
+            ("TWOTIER_TENANT_CONCURRENCY_LIMIT".into(), "100".into()),
+        ]);
+        let settings = Settings::load(&explicit, "partnership").unwrap();
+        assert_eq!(
+            settings.tenant_concurrency_limit(),
+            8,
+            "never above the limit"
+        );
+    }
+
+    #[test]
+    fn blank_tls_paths_mean_unset() {
+        let env = EnvMap::from([
+            ("TWOTIER_TLS_CERT_FILE".into(), String::new()),
+            ("TWOTIER_TLS_CA_FILE".into(), "/etc/twotier/ca.pem".into()),
+        ]);
+        let settings = Settings::load(&env, "partnership").unwrap();
+        assert_eq!(settings.tls_cert_file, None);
+        assert_eq!(
+            settings.tls_ca_file.as_deref(),
+            Some(std::path::Path::new("/etc/twotier/ca.pem"))
         );
     }
 

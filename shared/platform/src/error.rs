@@ -86,6 +86,12 @@ pub enum Error {
         message: String,
         retry_after: Duration,
     },
+    /// The call ran out of time (e.g. its request never finished arriving).
+    #[error("{message}")]
+    DeadlineExceeded {
+        reason: &'static str,
+        message: String,
+    },
     /// A dependency (database, another service) is down; retry later.
     #[error("{message}")]
     Unavailable {
@@ -127,6 +133,7 @@ impl Error {
             | Self::Aborted { reason, .. }
             | Self::ResourceExhausted { reason, .. }
             | Self::RateLimited { reason, .. }
+            | Self::DeadlineExceeded { reason, .. }
             | Self::Unavailable { reason, .. } => reason,
             Self::Internal(_) => "INTERNAL",
         }
@@ -143,6 +150,7 @@ impl Error {
             Self::FailedPrecondition { .. } => Code::FailedPrecondition,
             Self::Aborted { .. } => Code::Aborted,
             Self::ResourceExhausted { .. } | Self::RateLimited { .. } => Code::ResourceExhausted,
+            Self::DeadlineExceeded { .. } => Code::DeadlineExceeded,
             Self::Unavailable { .. } => Code::Unavailable,
             Self::Internal(_) => Code::Internal,
         }

@@ -1,13 +1,17 @@
 //! Plumbing every twotier service shares: configuration from the
 //! environment, telemetry, identity, the error model, input validation,
-//! resource names and paging, idempotency, the database and the gRPC server.
+//! resource names and paging, idempotency, the database, the gRPC server
+//! with its defences (admission, connection limits, TLS) and the client
+//! channels to other services.
 //!
 //! A service crate uses these pieces and adds only its domain.
 
 pub mod admission;
 pub mod auth;
 pub mod capability;
+pub mod channel;
 pub mod config;
+pub mod connections;
 pub mod db;
 pub mod error;
 pub mod files;
@@ -16,10 +20,12 @@ pub mod metrics;
 pub mod names;
 pub mod paging;
 pub mod rate_limit;
+pub mod receive;
 pub mod server;
 pub mod startup;
 pub mod telemetry;
 pub mod time;
+pub mod tls;
 pub mod update_mask;
 pub mod upstream;
 pub mod validate;

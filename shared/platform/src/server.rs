@@ -1,6 +1,7 @@
 //! The gRPC server every service runs in: health and reflection (v1 and
-//! v1alpha), authentication, tracing, a request timeout, load shedding and
-//! graceful shutdown, applied in this one place to every service alike.
+//! v1alpha), TLS, connection limits, authentication, receiving requests,
+//! fair admission, tracing, a request timeout and graceful shutdown,
+//! applied in this one place to every service alike.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -12,7 +13,6 @@ use tonic::body::Body;
 use tonic::server::NamedService;
 use tonic::service::RoutesBuilder;
 use tonic::transport::Server;
-use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 use tower::Service;
@@ -20,19 +20,41 @@ use tower::Service;
 use crate::admission::AdmissionLayer;
 use crate::auth::{AuthLayer, TokenVerifier};
 use crate::config::Settings;
+use crate::connections::{ActiveStreamsLayer, ConnectionLimits, Connections};
+use crate::receive::ReceiveLayer;
+use crate::tls::{ServerTlsFiles, TlsError};
 
-/// Limits applied to every call.
+/// Why a server could not serve.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The TLS files are missing or unusable.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// The transport failed (e.g. tonic refused the TLS configuration).
+    #[error(transparent)]
+    Transport(#[from] tonic::transport::Error),
+}
+
+/// Limits applied to every call and connection, and the listener's TLS.
 #[derive(Debug, Clone)]
 pub struct ServerLimits {
     /// Longest a unary call may take.
     pub request_timeout: Duration,
     /// Calls served at once.
     pub concurrency_limit: usize,
+    /// Calls served at once for one tenant.
+    pub tenant_concurrency_limit: usize,
+    /// Longest time from a call's headers to the end of its request.
+    pub request_receive_timeout: Duration,
     /// How long shutdown waits for in-flight calls.
     pub shutdown_grace: Duration,
     /// How long a shutting-down server keeps accepting calls after it
     /// reports NOT_SERVING, so load balancers stop sending it traffic first.
     pub drain_delay: Duration,
+    /// Connection caps and timeouts.
+    pub connections: ConnectionLimits,
+    /// Certificate and key to serve TLS with; none serves plaintext.
+    pub tls: ServerTlsFiles,
 }
 
 impl From<&Settings> for ServerLimits {
@@ -40,8 +62,12 @@ impl From<&Settings> for ServerLimits {
         Self {
             request_timeout: settings.request_timeout,
             concurrency_limit: settings.concurrency_limit,
+            tenant_concurrency_limit: settings.tenant_concurrency_limit(),
+            request_receive_timeout: settings.request_receive_timeout,
             shutdown_grace: settings.shutdown_grace,
             drain_delay: settings.shutdown_drain_delay,
+            connections: ConnectionLimits::from(settings),
+            tls: ServerTlsFiles::from(settings),
         }
     }
 }
@@ -112,7 +138,9 @@ impl GrpcServer {
         self,
         listener: TcpListener,
         shutdown: CancellationToken,
-    ) -> Result<(), tonic::transport::Error> {
+    ) -> Result<(), ServeError> {
+        let connection_limits = self.limits.connections;
+        let tls = self.limits.tls.load(connection_limits.handshake_timeout)?;
         // Advertise exactly what this server serves, not every service in
         // the shared descriptor set.
         let reflection = || {
@@ -173,18 +201,38 @@ impl GrpcServer {
             tokio::time::sleep(drain_delay).await;
         };
 
-        let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-        let serving = Server::builder()
+        let reaper = CancellationToken::new();
+        let _stop_reaper = reaper.clone().drop_guard();
+        let connections = Connections::new(connection_limits, reaper);
+        let incoming = crate::connections::incoming(listener, connections);
+        let mut builder = Server::builder()
             .timeout(self.limits.request_timeout)
-            .trace_fn(crate::telemetry::grpc_request_span)
+            .max_concurrent_streams(connection_limits.max_concurrent_streams)
+            .http2_keepalive_interval(Some(connection_limits.http2_keepalive_interval))
+            .http2_keepalive_timeout(Some(connection_limits.http2_keepalive_timeout))
+            .trace_fn(crate::telemetry::grpc_request_span);
+        if let Some(tls) = tls {
+            builder = builder.tls_config(tls)?;
+        }
+        // Outermost first. Calls are counted on their connection before
+        // anything can refuse them; the token is checked before anything is
+        // read or reserved for the caller; the request is received before
+        // it competes for a permit, so neither an anonymous flood nor a
+        // caller that never finishes sending can hold one.
+        let serving = builder
+            .layer(ActiveStreamsLayer)
             .layer(crate::metrics::RequestMetricsLayer)
-            .layer(AdmissionLayer::new(self.limits.concurrency_limit))
             .layer(AuthLayer::new(self.verifier))
+            .layer(ReceiveLayer::new(self.limits.request_receive_timeout))
+            .layer(AdmissionLayer::new(
+                self.limits.concurrency_limit,
+                self.limits.tenant_concurrency_limit,
+            ))
             .add_routes(routes.routes())
             .serve_with_incoming_shutdown(incoming, drained);
         tokio::pin!(serving);
         tokio::select! {
-            outcome = &mut serving => outcome,
+            outcome = &mut serving => outcome.map_err(ServeError::from),
             () = async {
                 shutdown.cancelled().await;
                 tokio::time::sleep(drain_delay + self.limits.shutdown_grace).await;

@@ -44,7 +44,13 @@ pub enum StartError {
     },
     /// The server failed.
     #[error("server: {0}")]
-    Serve(#[from] tonic::transport::Error),
+    Serve(#[from] crate::server::ServeError),
+    /// TLS files are missing or unusable.
+    #[error("tls: {0}")]
+    Tls(#[from] crate::tls::TlsError),
+    /// A client channel to another service cannot be built.
+    #[error("client channel: {0}")]
+    Channel(#[from] crate::channel::ChannelError),
     /// Anything else a service needs at start-up.
     #[error("{0}")]
     Other(String),

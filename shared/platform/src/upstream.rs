@@ -7,11 +7,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 use tonic::{Code, Status};
 use tonic_types::StatusExt;
 
 use crate::auth::{Caller, ON_BEHALF_OF_HEADER, Role, ServiceTokens};
+use crate::channel::{ChannelError, ChannelOptions, ClientChannels};
 use crate::error::Error;
 
 /// How long a call to another service may take.
@@ -32,14 +33,18 @@ impl Upstream {
     /// `service_tokens`.
     pub fn new(
         name: &'static str,
+        channels: &ClientChannels,
         endpoint: &str,
         deadline: Duration,
         service_tokens: Arc<ServiceTokens>,
-    ) -> Result<Self, tonic::transport::Error> {
-        let channel = Endpoint::from_shared(endpoint.to_owned())?
-            .connect_timeout(Duration::from_secs(1))
-            .timeout(deadline)
-            .connect_lazy();
+    ) -> Result<Self, ChannelError> {
+        let channel = channels.connect_lazy(
+            endpoint,
+            ChannelOptions {
+                connect_timeout: Duration::from_secs(1),
+                request_timeout: Some(deadline),
+            },
+        )?;
         Ok(Self {
             name,
             channel,

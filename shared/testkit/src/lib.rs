@@ -6,6 +6,7 @@
 
 pub mod flows;
 mod jwks;
+pub mod pki;
 mod proxy;
 pub mod secrets;
 mod smtp;
@@ -23,8 +24,9 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 use twotier_platform::auth::{Role, Secret, TokenMinter, TokenRules, TokenVerifier, UserKeys};
+use twotier_platform::channel::{ChannelOptions, ClientChannels};
 use twotier_platform::config::{EnvMap, Settings};
 use twotier_platform::server::GrpcServer;
 use twotier_platform::startup::{Identity, ServiceContext, ServiceDefinition};
@@ -279,9 +281,7 @@ impl RunningServer {
 
     /// A channel to the server.
     pub fn channel(&self) -> Channel {
-        Endpoint::from_shared(self.endpoint())
-            .expect("endpoint")
-            .connect_lazy()
+        channel(&self.endpoint())
     }
 
     /// Shuts the server down and waits for it.
@@ -297,6 +297,20 @@ impl Drop for RunningServer {
     fn drop(&mut self) {
         self.shutdown.cancel();
     }
+}
+
+/// A lazily connected plaintext channel to `endpoint` (`http://…`), built
+/// like every client channel of the services.
+pub fn channel(endpoint: &str) -> Channel {
+    ClientChannels::plaintext()
+        .connect_lazy(
+            endpoint,
+            ChannelOptions {
+                connect_timeout: Duration::from_secs(1),
+                request_timeout: None,
+            },
+        )
+        .expect("endpoint")
 }
 
 async fn bind_retrying(addr: SocketAddr) -> TcpListener {

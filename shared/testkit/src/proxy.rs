@@ -21,6 +21,8 @@ struct State {
     mode: Mode,
     /// Bytes sent towards the target so far.
     forwarded: u64,
+    /// Connections accepted so far.
+    accepted: u64,
     /// Cancelled to drop every open connection.
     generation: CancellationToken,
 }
@@ -41,6 +43,7 @@ impl ChaosProxy {
         let state = Arc::new(Mutex::new(State {
             mode: Mode::Pass,
             forwarded: 0,
+            accepted: 0,
             generation: CancellationToken::new(),
         }));
         let stop = CancellationToken::new();
@@ -67,6 +70,11 @@ impl ChaosProxy {
     /// grows.
     pub fn forwarded(&self) -> u64 {
         self.lock().forwarded
+    }
+
+    /// Connections accepted so far: a client that reconnected shows here.
+    pub fn accepted(&self) -> u64 {
+        self.lock().accepted
     }
 
     /// Forwards normally again.
@@ -101,9 +109,10 @@ async fn accept_loop(
         };
         let Ok((client, _)) = accepted else { continue };
         let (mode, generation) = {
-            let state = state
+            let mut state = state
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
+            state.accepted += 1;
             (state.mode, state.generation.clone())
         };
         if matches!(mode, Mode::Refuse) {

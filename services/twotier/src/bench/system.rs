@@ -5,10 +5,11 @@ use std::net::SocketAddr;
 
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 use twotier_customer::CustomerService;
 use twotier_notification::NotificationService;
 use twotier_partnership::PartnershipService;
+use twotier_platform::channel::{ChannelOptions, ClientChannels};
 use twotier_platform::config::EnvMap;
 use twotier_platform::startup::{Identity, ServiceContext, ServiceDefinition, StartError};
 use twotier_subscription::SubscriptionService;
@@ -112,9 +113,11 @@ impl System {
     }
 
     pub fn channel(addr: SocketAddr) -> Channel {
-        Endpoint::from_shared(format!("http://{addr}"))
-            .map(|e| e.connect_lazy())
-            .unwrap_or_else(|_| unreachable_channel())
+        // Part of the bench's start-up; a socket address always makes a
+        // valid http:// endpoint.
+        ClientChannels::plaintext()
+            .connect_lazy(&format!("http://{addr}"), ChannelOptions::default())
+            .expect("an http endpoint from a socket address")
     }
 
     /// A bearer token for `tenant` with `roles`.
@@ -146,10 +149,6 @@ impl Drop for System {
     fn drop(&mut self) {
         self.shutdown.cancel();
     }
-}
-
-fn unreachable_channel() -> Channel {
-    Endpoint::from_static("http://127.0.0.1:9").connect_lazy()
 }
 
 async fn start<S: ServiceDefinition>(

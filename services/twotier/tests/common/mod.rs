@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use tokio::process::{Child, Command};
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 use twotier_testkit::{SmtpSink, TestDatabase};
 
 /// The services, in start order (upstreams first).
@@ -76,10 +76,7 @@ impl ServiceProcess {
     }
 
     pub fn channel(&self) -> Channel {
-        Endpoint::from_shared(self.endpoint())
-            .expect("endpoint")
-            .connect_timeout(Duration::from_secs(1))
-            .connect_lazy()
+        twotier_testkit::channel(&self.endpoint())
     }
 
     /// The health status reported for the whole server, if it answers.
