@@ -20,7 +20,7 @@ use twotier_platform::server::GrpcServer;
 use twotier_platform::startup::{ServiceContext, ServiceDefinition, StartError, open_database};
 use twotier_proto::customer::customer_service_server::CustomerServiceServer;
 
-use crate::api::Api;
+use crate::api::{Api, access};
 use crate::domain::Customers;
 use crate::store::migration::Migrator;
 
@@ -72,8 +72,8 @@ impl ServiceDefinition for CustomerService {
         let api = Api::new(Customers::new(outbox.clone(), directory));
         let mut grpc = ctx.grpc_server();
         grpc.monitor_database(outbox.db().clone());
-        grpc.add_service(CustomerServiceServer::new(api))
-            .add_service(dead_letters.into_service())
+        grpc.add_service(CustomerServiceServer::new(api), access::CUSTOMER_RULES)
+            .add_service(dead_letters.into_service(), DeadLetters::RULES)
             .add_service(
                 EventLog::new(
                     outbox,
@@ -81,6 +81,7 @@ impl ServiceDefinition for CustomerService {
                     ctx.shutdown.clone(),
                 )
                 .into_service(),
+                EventLog::RULES,
             );
         Ok(grpc)
     }

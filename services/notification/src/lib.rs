@@ -19,7 +19,7 @@ use twotier_platform::server::GrpcServer;
 use twotier_platform::startup::{ServiceContext, ServiceDefinition, StartError, open_database};
 use twotier_proto::notification::notification_service_server::NotificationServiceServer;
 
-use crate::api::Api;
+use crate::api::{Api, access};
 use crate::domain::{Dispatcher, MailSettings, Notifications, Templates, mailer_from};
 use crate::events::{CustomerEmails, PartnershipEmails, SubscriptionEmails, upstream};
 use crate::store::migration::Migrator;
@@ -88,10 +88,14 @@ impl ServiceDefinition for NotificationService {
 
         let mut grpc = ctx.grpc_server();
         grpc.monitor_database(db.clone());
-        grpc.add_service(NotificationServiceServer::new(Api::new(
-            Notifications::new(db.clone()),
-        )))
-        .add_service(DeadLetters::new(db, replayable).into_service());
+        grpc.add_service(
+            NotificationServiceServer::new(Api::new(Notifications::new(db.clone()))),
+            access::NOTIFICATION_RULES,
+        )
+        .add_service(
+            DeadLetters::new(db, replayable).into_service(),
+            DeadLetters::RULES,
+        );
         Ok(grpc)
     }
 }

@@ -14,7 +14,7 @@ use twotier_proto::partnership::partnership_service_server::PartnershipServiceSe
 use twotier_proto::partnership::provider_listing_service_server::ProviderListingServiceServer;
 use twotier_proto::partnership::reseller_service_server::ResellerServiceServer;
 
-use crate::api::Api;
+use crate::api::{Api, access};
 use crate::domain::{PartnershipSettings, Partnerships};
 use crate::store::migration::Migrator;
 
@@ -51,17 +51,27 @@ impl ServiceDefinition for PartnershipService {
         ));
         let mut grpc = ctx.grpc_server();
         grpc.monitor_database(outbox.db().clone());
-        grpc.add_service(ProviderListingServiceServer::new(api.clone()))
-            .add_service(ResellerServiceServer::new(api.clone()))
-            .add_service(PartnershipServiceServer::new(api))
-            .add_service(
-                EventLog::new(
-                    outbox,
-                    ctx.settings.outbox_poll_interval,
-                    ctx.shutdown.clone(),
-                )
-                .into_service(),
-            );
+        grpc.add_service(
+            ProviderListingServiceServer::new(api.clone()),
+            access::LISTING_RULES,
+        )
+        .add_service(
+            ResellerServiceServer::new(api.clone()),
+            access::RESELLER_RULES,
+        )
+        .add_service(
+            PartnershipServiceServer::new(api),
+            access::PARTNERSHIP_RULES,
+        )
+        .add_service(
+            EventLog::new(
+                outbox,
+                ctx.settings.outbox_poll_interval,
+                ctx.shutdown.clone(),
+            )
+            .into_service(),
+            EventLog::RULES,
+        );
         Ok(grpc)
     }
 }

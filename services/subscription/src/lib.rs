@@ -22,7 +22,7 @@ use twotier_platform::startup::{ServiceContext, ServiceDefinition, StartError, o
 use twotier_platform::upstream::{DEFAULT_DEADLINE, Upstream};
 use twotier_proto::subscription::subscription_service_server::SubscriptionServiceServer;
 
-use crate::api::Api;
+use crate::api::{Api, access};
 use crate::domain::{Dependencies, Subscriptions};
 use crate::store::migration::Migrator;
 
@@ -90,16 +90,20 @@ impl ServiceDefinition for SubscriptionService {
         let api = Api::new(Subscriptions::new(outbox.clone(), directory, dependencies));
         let mut grpc = ctx.grpc_server();
         grpc.monitor_database(outbox.db().clone());
-        grpc.add_service(SubscriptionServiceServer::new(api))
-            .add_service(dead_letters.into_service())
-            .add_service(
-                EventLog::new(
-                    outbox,
-                    ctx.settings.outbox_poll_interval,
-                    ctx.shutdown.clone(),
-                )
-                .into_service(),
-            );
+        grpc.add_service(
+            SubscriptionServiceServer::new(api),
+            access::SUBSCRIPTION_RULES,
+        )
+        .add_service(dead_letters.into_service(), DeadLetters::RULES)
+        .add_service(
+            EventLog::new(
+                outbox,
+                ctx.settings.outbox_poll_interval,
+                ctx.shutdown.clone(),
+            )
+            .into_service(),
+            EventLog::RULES,
+        );
         Ok(grpc)
     }
 }

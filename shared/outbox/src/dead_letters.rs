@@ -11,7 +11,10 @@ use sea_orm::{
     TransactionTrait,
 };
 use tonic::{Request, Response, Status};
-use twotier_platform::auth::{Caller, Role};
+use twotier_platform::auth::{Access, Caller, Role, Rule};
+
+const SERVICE: &str = "twotier.events.v1.DeadLetterService";
+const OPERATOR: Access = Access::AnyOf(&[Role::PlatformOperator]);
 use twotier_platform::time::{optional_timestamp, timestamp};
 use twotier_platform::{Error, names, paging};
 use twotier_proto::events::dead_letter_service_server::{
@@ -47,6 +50,13 @@ impl DeadLetters {
             handlers: Arc::new(handlers),
         }
     }
+
+    /// Dead letters are the platform operator's to inspect and replay.
+    pub const RULES: &'static [Rule] = &[
+        Rule::new(SERVICE, "ListDeadLetters", OPERATOR),
+        Rule::new(SERVICE, "GetDeadLetter", OPERATOR),
+        Rule::new(SERVICE, "ReplayDeadLetter", OPERATOR),
+    ];
 
     /// The tonic service.
     pub fn into_service(self) -> DeadLetterServiceServer<Self> {

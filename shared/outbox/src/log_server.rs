@@ -11,7 +11,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 use twotier_platform::Error;
-use twotier_platform::auth::{Caller, Role};
+use twotier_platform::auth::{Access, Caller, Role, Rule};
 use twotier_proto::events::event_log_service_server::{EventLogService, EventLogServiceServer};
 use twotier_proto::events::{EventEnvelope, GetLogHeadRequest, LogHead, SubscribeRequest};
 
@@ -43,14 +43,24 @@ impl EventLog {
         }
     }
 
+    /// Who may follow the log: other twotier services, and the platform
+    /// operator for inspection.
+    pub const RULES: &'static [Rule] = &[
+        Rule::new(SERVICE, "Subscribe", Access::AnyOf(READERS)),
+        Rule::new(SERVICE, "GetLogHead", Access::AnyOf(READERS)),
+    ];
+
     /// The tonic service.
     pub fn into_service(self) -> EventLogServiceServer<Self> {
         EventLogServiceServer::new(self)
     }
 }
 
+const SERVICE: &str = "twotier.events.v1.EventLogService";
+const READERS: &[Role] = &[Role::Service, Role::PlatformOperator];
+
 fn authorize<T>(request: &Request<T>) -> Result<(), Error> {
-    Caller::of(request)?.require_any(&[Role::Service, Role::PlatformOperator])
+    Caller::of(request)?.require_any(READERS)
 }
 
 #[tonic::async_trait]

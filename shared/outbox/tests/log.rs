@@ -97,6 +97,7 @@ async fn start_producer(db: &DatabaseConnection, addr: Option<std::net::SocketAd
     let mut grpc = GrpcServer::new(limits(), twotier_testkit::verifier());
     grpc.add_service(
         EventLog::new(outbox.clone(), Duration::from_millis(200), shutdown.clone()).into_service(),
+        EventLog::RULES,
     );
     let server = match addr {
         None => RunningServer::start(grpc, shutdown).await,
@@ -382,7 +383,10 @@ async fn poison_event_is_dead_lettered_after_bounded_attempts_and_replays_once_w
         "producer".to_owned(),
         recorder.clone() as Arc<dyn EventHandler>,
     )]);
-    grpc.add_service(DeadLetters::new(consumer_db.clone(), handlers).into_service());
+    grpc.add_service(
+        DeadLetters::new(consumer_db.clone(), handlers).into_service(),
+        DeadLetters::RULES,
+    );
     let admin_server = RunningServer::start(grpc, shutdown).await;
     let operator = twotier_testkit::token("op", "twotier", &[Role::PlatformOperator]);
     let mut admin =

@@ -18,7 +18,9 @@ use tonic_health::server::HealthReporter;
 use tower::Service;
 
 use crate::admission::AdmissionLayer;
-use crate::auth::{AuthLayer, TokenVerifier};
+use prost::Message;
+
+use crate::auth::{AuthLayer, Policy, Rule, TokenVerifier};
 use crate::config::Settings;
 use crate::connections::{ActiveStreamsLayer, ConnectionLimits, Connections};
 use crate::receive::ReceiveLayer;
@@ -33,6 +35,9 @@ pub enum ServeError {
     /// The transport failed (e.g. tonic refused the TLS configuration).
     #[error(transparent)]
     Transport(#[from] tonic::transport::Error),
+    /// A served method has no authorization rule.
+    #[error("{0} has no authorization rule: add one beside the service's API")]
+    UnruledMethod(String),
 }
 
 /// Limits applied to every call and connection, and the listener's TLS.
@@ -78,6 +83,7 @@ pub struct GrpcServer {
     verifier: Arc<TokenVerifier>,
     routes: RoutesBuilder,
     service_names: Vec<&'static str>,
+    rules: Vec<Rule>,
     health: HealthReporter,
     health_service:
         tonic_health::pb::health_server::HealthServer<tonic_health::server::HealthService>,
@@ -96,6 +102,7 @@ impl GrpcServer {
             verifier,
             routes: RoutesBuilder::default(),
             service_names: Vec::new(),
+            rules: Vec::new(),
             health,
             health_service,
             database: None,
@@ -110,8 +117,9 @@ impl GrpcServer {
         self
     }
 
-    /// Adds a service; its health status is reported under its full name.
-    pub fn add_service<S>(&mut self, service: S) -> &mut Self
+    /// Adds a service with the authorization `rules` of its methods; its
+    /// health status is reported under its full name.
+    pub fn add_service<S>(&mut self, service: S, rules: &[Rule]) -> &mut Self
     where
         S: Service<http::Request<Body>, Error = Infallible>
             + NamedService
@@ -123,8 +131,32 @@ impl GrpcServer {
         S::Future: Send + 'static,
     {
         self.service_names.push(S::NAME);
+        self.rules.extend_from_slice(rules);
         self.routes.add_service(service);
         self
+    }
+
+    /// Every method of every added service, checked to have a rule.
+    fn policy(&self) -> Result<Policy, ServeError> {
+        let policy = Policy::new(&self.rules);
+        let descriptors =
+            prost_types::FileDescriptorSet::decode(twotier_proto::FILE_DESCRIPTOR_SET)
+                .map_err(|e| ServeError::UnruledMethod(format!("the descriptor set ({e})")))?;
+        for file in &descriptors.file {
+            for service in &file.service {
+                let name = format!("{}.{}", file.package(), service.name());
+                if !self.service_names.contains(&name.as_str()) {
+                    continue;
+                }
+                for method in &service.method {
+                    let path = format!("/{name}/{}", method.name());
+                    if policy.access(&path).is_none() {
+                        return Err(ServeError::UnruledMethod(path));
+                    }
+                }
+            }
+        }
+        Ok(policy)
     }
 
     /// The health reporter, for services that track their dependencies.
@@ -141,6 +173,7 @@ impl GrpcServer {
     ) -> Result<(), ServeError> {
         let connection_limits = self.limits.connections;
         let tls = self.limits.tls.load(connection_limits.handshake_timeout)?;
+        let policy = self.policy()?;
         // Advertise exactly what this server serves, not every service in
         // the shared descriptor set.
         let reflection = || {
@@ -222,7 +255,7 @@ impl GrpcServer {
         let serving = builder
             .layer(ActiveStreamsLayer)
             .layer(crate::metrics::RequestMetricsLayer)
-            .layer(AuthLayer::new(self.verifier))
+            .layer(AuthLayer::new(self.verifier, policy))
             .layer(ReceiveLayer::new(self.limits.request_receive_timeout))
             .layer(AdmissionLayer::new(
                 self.limits.concurrency_limit,

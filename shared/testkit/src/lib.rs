@@ -4,6 +4,7 @@
 //! PostgreSQL server (e.g. `postgres://postgres@127.0.0.1:5432/postgres`),
 //! every [`TestDatabase`] is a fresh PostgreSQL database there instead.
 
+pub mod dynamic;
 pub mod flows;
 mod jwks;
 pub mod pki;

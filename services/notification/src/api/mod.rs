@@ -1,5 +1,7 @@
 //! `NotificationService`: listing and reading notifications (R21).
 
+pub mod access;
+
 use tonic::{Request, Response, Status};
 use twotier_platform::auth::{Caller, Role};
 use twotier_platform::{Error, names, paging, validate};

@@ -1,6 +1,7 @@
 //! The gRPC face of the partnership service: decode and validate requests,
 //! authorize the caller, call the domain, map its errors.
 
+pub mod access;
 mod listings;
 mod partnerships;
 mod resellers;

@@ -1,6 +1,7 @@
 //! The gRPC face of the subscription service: decode and validate requests,
 //! authorize the caller, call the domain, map its errors.
 
+pub mod access;
 mod carts;
 mod catalog;
 mod subscriptions;

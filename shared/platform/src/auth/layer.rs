@@ -5,7 +5,7 @@ use futures::future::{BoxFuture, FutureExt};
 use tonic::body::Body;
 use tower::{Layer, Service};
 
-use super::TokenVerifier;
+use super::{Policy, TokenVerifier};
 use crate::error::Error;
 
 /// Paths reachable without a token: probes and tooling must work before a
@@ -22,12 +22,13 @@ const PUBLIC_PREFIXES: [&str; 3] = [
 #[derive(Clone)]
 pub struct AuthLayer {
     verifier: Arc<TokenVerifier>,
+    policy: Policy,
 }
 
 impl AuthLayer {
-    /// A layer checking tokens with `verifier`.
-    pub fn new(verifier: Arc<TokenVerifier>) -> Self {
-        Self { verifier }
+    /// A layer checking tokens with `verifier` and roles with `policy`.
+    pub fn new(verifier: Arc<TokenVerifier>, policy: Policy) -> Self {
+        Self { verifier, policy }
     }
 }
 
@@ -38,6 +39,7 @@ impl<S> Layer<S> for AuthLayer {
         AuthService {
             inner,
             verifier: self.verifier.clone(),
+            policy: self.policy.clone(),
         }
     }
 }
@@ -47,6 +49,7 @@ impl<S> Layer<S> for AuthLayer {
 pub struct AuthService<S> {
     inner: S,
     verifier: Arc<TokenVerifier>,
+    policy: Policy,
 }
 
 impl<S> Service<http::Request<Body>> for AuthService<S>
@@ -75,8 +78,14 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let verifier = self.verifier.clone();
+        let policy = self.policy.clone();
+        let path = path.to_owned();
         async move {
-            match authenticate(&verifier, request.headers()).await {
+            let authorized = match authenticate(&verifier, request.headers()).await {
+                Ok(caller) => policy.authorize(&path, &caller).map(|()| caller),
+                Err(error) => Err(error),
+            };
+            match authorized {
                 Ok(caller) => {
                     tracing::Span::current().record("enduser.id", caller.subject.as_str());
                     request.extensions_mut().insert(caller);

@@ -10,6 +10,7 @@ mod claims;
 mod jwks;
 mod layer;
 mod minting;
+mod policy;
 mod secret;
 mod verifier;
 
@@ -19,5 +20,6 @@ pub use claims::{Claims, ON_BEHALF_OF_HEADER, SERVICE_ISSUER, SERVICE_TENANT};
 pub use jwks::{Jwks, JwksSettings, KeyError};
 pub use layer::AuthLayer;
 pub use minting::{SERVICE_KEY_PURPOSE, ServiceTokens, TokenMinter};
+pub use policy::{Access, PROVIDER, Policy, Rule};
 pub use secret::{MIN_SECRET_BYTES, Secret, SecretError, SecretSource};
 pub use verifier::{TokenRules, TokenVerifier, UserKeys};

@@ -1,0 +1,284 @@
+//! The authorization matrix, generated from the descriptor set: every RPC
+//! of every service x every role x a token of the caller's own tenant and
+//! of the platform tenant or another tenant. It fails when an RPC has no
+//! authorization rule, when a role the rule does not name gets past the
+//! door, when a role it names is turned away, when a platform role is
+//! honoured outside the platform, and when a provider reaches another
+//! provider's resources.
+
+use prost_reflect::{DynamicMessage, Kind, MethodDescriptor, Value};
+use tonic::Code;
+use tonic::transport::Channel;
+use twotier_customer::CustomerService;
+use twotier_notification::NotificationService;
+use twotier_outbox::{DeadLetters, EventLog};
+use twotier_partnership::PartnershipService;
+use twotier_platform::auth::{Policy, Role, Rule};
+use twotier_platform::upstream::reason_of;
+use twotier_subscription::SubscriptionService;
+use twotier_testkit::dynamic::{call, methods};
+use twotier_testkit::{RunningServer, TestDatabase};
+
+const OWN: &str = "contoso";
+const FOREIGN: &str = "northwind";
+
+fn policy() -> Policy {
+    let rules: Vec<&[Rule]> = vec![
+        twotier_partnership::api::access::LISTING_RULES,
+        twotier_partnership::api::access::RESELLER_RULES,
+        twotier_partnership::api::access::PARTNERSHIP_RULES,
+        twotier_customer::api::access::CUSTOMER_RULES,
+        twotier_subscription::api::access::SUBSCRIPTION_RULES,
+        twotier_notification::api::access::NOTIFICATION_RULES,
+        EventLog::RULES,
+        DeadLetters::RULES,
+    ];
+    Policy::new(rules.into_iter().flatten())
+}
+
+struct System {
+    partnership: RunningServer,
+    customer: RunningServer,
+    subscription: RunningServer,
+    notification: RunningServer,
+    _databases: Vec<TestDatabase>,
+}
+
+impl System {
+    async fn start() -> Self {
+        let databases = vec![
+            TestDatabase::new("partnership").await,
+            TestDatabase::new("customer").await,
+            TestDatabase::new("subscription").await,
+            TestDatabase::new("notification").await,
+        ];
+        let partnership =
+            twotier_testkit::start_service::<PartnershipService>(&databases[0], &[]).await;
+        let p = partnership.endpoint();
+        let customer = twotier_testkit::start_service::<CustomerService>(
+            &databases[1],
+            &[("TWOTIER_PARTNERSHIP_ENDPOINT", &p)],
+        )
+        .await;
+        let c = customer.endpoint();
+        let subscription = twotier_testkit::start_service::<SubscriptionService>(
+            &databases[2],
+            &[
+                ("TWOTIER_PARTNERSHIP_ENDPOINT", &p),
+                ("TWOTIER_CUSTOMER_ENDPOINT", &c),
+            ],
+        )
+        .await;
+        let s = subscription.endpoint();
+        let notification = twotier_testkit::start_service::<NotificationService>(
+            &databases[3],
+            &[
+                ("TWOTIER_PARTNERSHIP_ENDPOINT", &p),
+                ("TWOTIER_CUSTOMER_ENDPOINT", &c),
+                ("TWOTIER_SUBSCRIPTION_ENDPOINT", &s),
+            ],
+        )
+        .await;
+        Self {
+            partnership,
+            customer,
+            subscription,
+            notification,
+            _databases: databases,
+        }
+    }
+
+    /// The server of `method`; the shared event services answer on each
+    /// service, the partnership service stands for them here.
+    fn channel(&self, method: &MethodDescriptor) -> Channel {
+        let service = method.parent_service().full_name().to_owned();
+        if service.starts_with("twotier.customer.") {
+            self.customer.channel()
+        } else if service.starts_with("twotier.subscription.") {
+            self.subscription.channel()
+        } else if service.starts_with("twotier.notification.")
+            || service.ends_with("DeadLetterService")
+        {
+            self.notification.channel()
+        } else {
+            self.partnership.channel()
+        }
+    }
+}
+
+/// A bearer token of `role` in `tenant` (services have their own tokens).
+fn bearer(role: Role, tenant: &str) -> String {
+    let token = match role {
+        Role::Service => twotier_testkit::service_token("authorization-test"),
+        role => twotier_testkit::token("someone", tenant, &[role]),
+    };
+    format!("Bearer {token}")
+}
+
+/// The request with every resource name pointing into `tenant`'s
+/// provider space: `parent`, `name` and friends get `providers/<tenant>`
+/// followed by `tail`.
+fn request(method: &MethodDescriptor, tenant: &str, tail: &str) -> DynamicMessage {
+    let mut message = DynamicMessage::new(method.input());
+    for field in method.input().fields() {
+        let named = ["parent", "name", "invitation", "cart"].contains(&field.name());
+        if named && matches!(field.kind(), Kind::String) && !field.is_list() {
+            message.set_field(&field, Value::String(format!("providers/{tenant}{tail}")));
+        }
+    }
+    message
+}
+
+/// Name tails of the provider-scoped resources.
+const TAILS: [&str; 7] = [
+    "",
+    "/invitations/01900000-0000-7000-8000-000000000000",
+    "/indirectResellers/4567890",
+    "/partnerships/01900000-0000-7000-8000-000000000000",
+    "/customers/01900000-0000-7000-8000-000000000000",
+    "/carts/01900000-0000-7000-8000-000000000000",
+    "/orders/01900000-0000-7000-8000-000000000000",
+];
+
+fn role_refused(outcome: &Result<(), tonic::Status>) -> bool {
+    matches!(outcome, Err(status)
+        if status.code() == Code::PermissionDenied
+            && reason_of(status).as_deref() == Some("ROLE_NOT_ALLOWED"))
+}
+
+/// DOMAIN.md's "Who acts", independent of the rules: a rule that hands a
+/// role more than the domain gives it fails here.
+#[test]
+fn the_rules_give_no_role_more_than_the_domain_does() {
+    let policy = policy();
+    for method in methods() {
+        let path = format!("/{}/{}", method.parent_service().full_name(), method.name());
+        let Some(access) = policy.access(&path) else {
+            panic!("{path} has no authorization rule");
+        };
+        if access == twotier_platform::auth::Access::Authenticated {
+            assert!(
+                method.name().starts_with("Get") || method.name().starts_with("List"),
+                "{path}: only reads are open to every caller"
+            );
+            continue;
+        }
+        let read = ["Get", "List", "Verify", "Check", "Review", "Subscribe"]
+            .iter()
+            .any(|prefix| method.name().starts_with(prefix));
+        for role in [Role::BillingAdmin, Role::HelpdeskAgent] {
+            assert!(!access.admits(&[role]), "{path}: {role} has no tasks");
+        }
+        if access.admits(&[Role::Service]) {
+            assert!(
+                path.starts_with("/twotier.events.v1.EventLogService/")
+                    || method.name() == "VerifyPartnerId",
+                "{path}: services only follow logs and verify PartnerIDs"
+            );
+        }
+        if access.admits(&[Role::ResellerAdmin]) && !read {
+            assert_eq!(
+                method.name(),
+                "AcceptInvitation",
+                "{path}: a reseller only reads, and accepts invitations"
+            );
+        }
+        if access.admits(&[Role::PlatformOperator]) && !read {
+            assert!(
+                path.contains("ProviderListingService")
+                    || path.contains("ResellerService")
+                    || path.contains("DeadLetterService"),
+                "{path}: the operator curates listings, resellers and dead letters"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_rpc_has_a_rule_and_every_role_and_tenant_gets_what_the_rule_says() {
+    let system = System::start().await;
+    let policy = policy();
+    let mut checked = 0;
+    for method in methods() {
+        let path = format!("/{}/{}", method.parent_service().full_name(), method.name());
+        let access = policy
+            .access(&path)
+            .unwrap_or_else(|| panic!("{path} has no authorization rule"));
+        let channel = system.channel(&method);
+        for role in Role::ALL {
+            let home = match role {
+                Role::PlatformOperator => twotier_testkit::PLATFORM_TENANT,
+                _ => OWN,
+            };
+            let outcome = call(
+                &channel,
+                &method,
+                request(&method, home, ""),
+                &[("authorization", bearer(role, home))],
+            )
+            .await;
+            checked += 1;
+            if access.admits(&[role]) {
+                assert!(
+                    !role_refused(&outcome),
+                    "{path}: the rule admits {role}, the service refused: {outcome:?}"
+                );
+            } else {
+                assert!(
+                    role_refused(&outcome),
+                    "{path}: {role} is not in the rule, yet got {outcome:?}"
+                );
+            }
+            // Platform roles in another tenant's token count for nothing.
+            if matches!(role, Role::PlatformOperator | Role::Service) {
+                let impostor = format!(
+                    "Bearer {}",
+                    twotier_testkit::token("someone", FOREIGN, &[role])
+                );
+                let outcome = call(
+                    &channel,
+                    &method,
+                    request(&method, FOREIGN, ""),
+                    &[("authorization", impostor)],
+                )
+                .await;
+                checked += 1;
+                assert!(
+                    role_refused(&outcome),
+                    "{path}: {role} in a token of {FOREIGN} got {outcome:?}"
+                );
+            }
+        }
+        // A provider never reaches into another provider's space: whatever
+        // shape the name takes, the answer is never a success.
+        for role in [Role::GlobalAdmin, Role::SalesAgent] {
+            if !access.admits(&[role])
+                || method.input().get_field_by_name("parent").is_none()
+                    && method.input().get_field_by_name("name").is_none()
+            {
+                continue;
+            }
+            for tail in TAILS {
+                let outcome = call(
+                    &channel,
+                    &method,
+                    request(&method, FOREIGN, tail),
+                    &[("authorization", bearer(role, OWN))],
+                )
+                .await;
+                checked += 1;
+                let status = outcome.expect_err(&format!(
+                    "{path}: {role} of {OWN} succeeded on providers/{FOREIGN}{tail}"
+                ));
+                assert!(
+                    matches!(
+                        status.code(),
+                        Code::NotFound | Code::InvalidArgument | Code::PermissionDenied
+                    ),
+                    "{path}: {role} of {OWN} on providers/{FOREIGN}{tail}: {status:?}"
+                );
+            }
+        }
+    }
+    println!("{checked} calls checked against the authorization rules");
+}
