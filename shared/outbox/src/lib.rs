@@ -13,20 +13,24 @@
 //!    failing events become dead letters ([`DeadLetters`]) after a bounded
 //!    number of attempts.
 
+mod command;
 mod consumer;
 mod dead_letters;
 pub mod entity;
 mod envelope;
 mod handler;
+mod handlers;
 mod log_server;
 pub mod migration;
 mod sequencer;
 mod writer;
 
+pub use command::Reply;
 pub use consumer::{Consumer, ConsumerSettings, Freshness};
 pub use dead_letters::DeadLetters;
 pub use envelope::decode_payload;
 pub use handler::{EventHandler, HandleError};
+pub use handlers::{Handlers, Handles};
 pub use log_server::EventLog;
 pub use sequencer::Sequencer;
 pub use writer::{Event, Outbox, Tx};

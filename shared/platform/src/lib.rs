@@ -15,6 +15,7 @@ pub mod connections;
 pub mod db;
 pub mod error;
 pub mod files;
+pub mod guarded;
 pub mod idempotency;
 pub mod metrics;
 pub mod names;
@@ -30,4 +31,4 @@ pub mod update_mask;
 pub mod upstream;
 pub mod validate;
 
-pub use error::{Error, Violations};
+pub use error::{Error, ErrorCode, ServiceError, Violations};

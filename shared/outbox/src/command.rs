@@ -1,0 +1,65 @@
+//! One unit of work per command: begin; claim the request id (a retry gets
+//! the reply stored by the first attempt and changes nothing); run the
+//! command's writes and append its events; store the reply for retries;
+//! commit. Every command of every service goes through [`Outbox::command`],
+//! so the outbox row and the stored reply are always in the command's own
+//! transaction.
+
+use sea_orm::DbErr;
+use twotier_platform::Error;
+use twotier_platform::idempotency::{self, Claim, IdempotencyKey};
+
+use crate::{Outbox, Tx};
+
+/// What a command answers: to this call, and to every retry with its
+/// request id.
+#[derive(Debug, Clone)]
+pub struct Reply<R> {
+    answer: R,
+    for_retries: Option<R>,
+}
+
+impl<R> Reply<R> {
+    /// `answer`, to this call and to every retry.
+    pub fn new(answer: R) -> Self {
+        Self {
+            answer,
+            for_retries: None,
+        }
+    }
+
+    /// `answer` to this call, `for_retries` to retries: a reply with a
+    /// secret returned once, or with a secret sealed for storage.
+    pub fn with_retry(answer: R, for_retries: R) -> Self {
+        Self {
+            answer,
+            for_retries: Some(for_retries),
+        }
+    }
+}
+
+impl Outbox {
+    /// Runs `work` as one command under the request id `key` (none: no
+    /// retry protection). A retry returns the stored reply without running
+    /// `work`; a request id reused for a different request is refused.
+    /// Nothing of `work` is kept unless it succeeds.
+    pub async fn command<R, E>(
+        &self,
+        key: Option<&IdempotencyKey>,
+        work: impl AsyncFnOnce(&Tx) -> Result<Reply<R>, E>,
+    ) -> Result<R, E>
+    where
+        R: prost::Message + Default,
+        E: From<Error> + From<DbErr>,
+    {
+        let tx = self.begin().await?;
+        if let Claim::Replay(stored) = idempotency::claim(&tx, key).await? {
+            return Ok(stored);
+        }
+        let reply = work(&tx).await?;
+        let stored = reply.for_retries.as_ref().unwrap_or(&reply.answer);
+        idempotency::complete(&tx, key, stored).await?;
+        tx.commit().await?;
+        Ok(reply.answer)
+    }
+}
