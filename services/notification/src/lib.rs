@@ -59,6 +59,8 @@ impl ServiceDefinition for NotificationService {
                 Arc::new(SubscriptionEmails::new(templates)),
             ),
         ];
+        // New notifications wake the dispatcher the moment they commit.
+        let recorded = Arc::new(Notify::new());
         let mut replayable = HashMap::new();
         for (name, endpoint, handler) in handlers {
             let settings = ConsumerSettings::new(
@@ -72,8 +74,9 @@ impl ServiceDefinition for NotificationService {
                 handler.clone(),
                 settings,
                 ctx.service_tokens.clone(),
-            );
-            tokio::spawn(consumer.run(ctx.shutdown.clone()));
+            )
+            .notify_when_applied(recorded.clone());
+            ctx.spawn(consumer.run(ctx.shutdown.clone()));
             replayable.insert(name.to_owned(), handler);
         }
 
@@ -81,10 +84,10 @@ impl ServiceDefinition for NotificationService {
             db.clone(),
             mailer,
             ctx.capabilities.clone(),
-            Arc::new(Notify::new()),
+            recorded,
             &mail,
         );
-        tokio::spawn(dispatcher.run(ctx.shutdown.clone()));
+        ctx.spawn(dispatcher.run(ctx.shutdown.clone()));
 
         let mut grpc = ctx.grpc_server();
         grpc.monitor_database(db.clone());

@@ -38,8 +38,8 @@ impl ServiceDefinition for PartnershipService {
             ctx.settings.outbox_poll_interval,
             ctx.settings.outbox_retention,
         );
-        tokio::spawn(sequencer.run(ctx.shutdown.clone()));
-        tokio::spawn(twotier_platform::idempotency::prune_periodically(
+        ctx.spawn(sequencer.run(ctx.shutdown.clone()));
+        ctx.spawn(twotier_platform::idempotency::prune_periodically(
             db,
             ctx.shutdown.clone(),
         ));

@@ -45,8 +45,8 @@ impl ServiceDefinition for SubscriptionService {
             ctx.settings.outbox_poll_interval,
             ctx.settings.outbox_retention,
         );
-        tokio::spawn(sequencer.run(ctx.shutdown.clone()));
-        tokio::spawn(twotier_platform::idempotency::prune_periodically(
+        ctx.spawn(sequencer.run(ctx.shutdown.clone()));
+        ctx.spawn(twotier_platform::idempotency::prune_periodically(
             db.clone(),
             ctx.shutdown.clone(),
         ));
@@ -65,7 +65,7 @@ impl ServiceDefinition for SubscriptionService {
             ctx.service_tokens.clone(),
         );
         let directory = PartnerDirectory::new(db.clone(), Some(consumer.freshness()));
-        tokio::spawn(consumer.run(ctx.shutdown.clone()));
+        ctx.spawn(consumer.run(ctx.shutdown.clone()));
         let dead_letters = DeadLetters::new(
             db,
             HashMap::from([(twotier_partners::UPSTREAM.to_owned(), partner_events)]),

@@ -187,6 +187,7 @@ async fn run(only: &[String]) -> Result<(), StartError> {
     let selected = |name: &str| only.is_empty() || only.iter().any(|wanted| wanted == name);
     let mut banner = Vec::new();
     let mut services: Vec<BoxFuture<'static, Result<(), StartError>>> = Vec::new();
+    let mut background = Vec::new();
     macro_rules! add {
         ($service:ty) => {
             if selected(<$service>::NAME) {
@@ -197,6 +198,7 @@ async fn run(only: &[String]) -> Result<(), StartError> {
                     shutdown.clone(),
                 )?;
                 banner.push(Endpoint::of::<$service>(&ctx));
+                background.push(ctx.tasks.clone());
                 services.push(serve_until_any_stops::<$service>(ctx).boxed());
             }
         };
@@ -211,7 +213,7 @@ async fn run(only: &[String]) -> Result<(), StartError> {
         .into_iter()
         .collect::<Result<Vec<()>, StartError>>()
         .map(|_| ());
-    tokio::time::sleep(startup::BACKGROUND_GRACE).await;
+    startup::join_background(&background, settings.shutdown_grace).await;
     telemetry.shutdown();
     outcome
 }

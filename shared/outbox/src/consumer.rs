@@ -121,6 +121,7 @@ pub struct Consumer {
     progress: watch::Sender<u64>,
     /// `None` when the endpoint is unusable (logged once, at construction).
     channel: Option<Channel>,
+    applied: Option<Arc<tokio::sync::Notify>>,
 }
 
 impl Consumer {
@@ -150,6 +151,21 @@ impl Consumer {
             service_tokens,
             progress: watch::Sender::new(0),
             channel,
+            applied: None,
+        }
+    }
+
+    /// Notifies `applied` each time handled events commit, so whoever acts
+    /// on their effects (the email dispatcher) starts at once instead of at
+    /// its next poll.
+    pub fn notify_when_applied(mut self, applied: Arc<tokio::sync::Notify>) -> Self {
+        self.applied = Some(applied);
+        self
+    }
+
+    fn applied(&self) {
+        if let Some(applied) = &self.applied {
+            applied.notify_one();
         }
     }
 
@@ -367,6 +383,7 @@ impl Consumer {
             }
         }
         txn.commit().await?;
+        self.applied();
         Ok(Batch::Applied)
     }
 
@@ -432,6 +449,7 @@ impl Consumer {
         }
         self.handler.handle(&txn, envelope).await?;
         txn.commit().await?;
+        self.applied();
         Ok(())
     }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::auth::{
     Jwks, JwksSettings, Secret, SecretError, SecretSource, ServiceTokens, TokenMinter, TokenRules,
@@ -193,6 +194,9 @@ pub struct ServiceContext {
     pub capabilities: CapabilityTokens,
     /// Cancelled when the process shuts down; background tasks stop with it.
     pub shutdown: CancellationToken,
+    /// The service's background tasks (sequencer, consumers, dispatcher),
+    /// waited for when the process stops.
+    pub tasks: TaskTracker,
 }
 
 impl ServiceContext {
@@ -211,7 +215,14 @@ impl ServiceContext {
             capabilities: CapabilityTokens::new(identity.derive_key(CAPABILITY_KEY_PURPOSE)),
             identity,
             shutdown,
+            tasks: TaskTracker::new(),
         })
+    }
+
+    /// Runs `task` in the background until it ends; it is expected to end
+    /// once [`Self::shutdown`] is cancelled, and the process waits for it.
+    pub fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
+        self.tasks.spawn(task);
     }
 
     /// A gRPC server with this context's limits and verifier.
@@ -327,6 +338,8 @@ async fn run_alone<S: ServiceDefinition>(command: ServiceCommand) -> Result<(), 
     let shutdown = CancellationToken::new();
     let identity = Identity::from_settings(&settings)?;
     let ctx = ServiceContext::new(env, S::NAME, identity, shutdown.clone())?;
+    let tasks = ctx.tasks.clone();
+    let grace = ctx.settings.shutdown_grace;
     let outcome = match command {
         ServiceCommand::Migrate => S::migrate(&ctx).await,
         ServiceCommand::Serve => {
@@ -335,11 +348,23 @@ async fn run_alone<S: ServiceDefinition>(command: ServiceCommand) -> Result<(), 
         }
     };
     shutdown.cancel();
-    tokio::time::sleep(BACKGROUND_GRACE).await;
+    join_background(&[tasks], grace).await;
     telemetry.shutdown();
     outcome
 }
 
-/// How long a process waits for its background tasks after the servers
-/// stopped.
-pub const BACKGROUND_GRACE: Duration = Duration::from_millis(200);
+/// Waits, after the servers stopped and `shutdown` was cancelled, for the
+/// background tasks of `trackers` to finish what they were doing (a
+/// consumer's batch, an email being handed over), at most `grace`.
+pub async fn join_background(trackers: &[TaskTracker], grace: Duration) {
+    let all = futures::future::join_all(trackers.iter().map(|tasks| {
+        tasks.close();
+        tasks.wait()
+    }));
+    if tokio::time::timeout(grace, all).await.is_err() {
+        tracing::warn!(
+            ?grace,
+            "background tasks still running after the grace period"
+        );
+    }
+}
