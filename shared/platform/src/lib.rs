@@ -11,6 +11,7 @@ pub mod db;
 pub mod error;
 pub mod files;
 pub mod idempotency;
+pub mod like;
 pub mod metrics;
 pub mod names;
 pub mod paging;
