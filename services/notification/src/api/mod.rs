@@ -53,6 +53,8 @@ impl NotificationService for Api {
             validate::email(&request.recipient)
                 .map_err(|d| Error::invalid_field("INVALID_FILTER", "recipient", d))?;
         }
+        validate::line(&request.event_type, 0, 200)
+            .map_err(|d| Error::invalid_field("INVALID_FILTER", "event_type", d))?;
         let status = pb::NotificationStatus::try_from(request.status).map_err(|_| {
             Error::invalid_field("INVALID_FILTER", "status", "is not a known status")
         })?;

@@ -41,11 +41,11 @@ fn authorize_change(caller: &Caller) -> Result<(), Error> {
 fn check_field(violations: &mut Violations, field: &str, path: &str, listing: &ProviderListing) {
     let at = format!("provider_listing.{path}");
     let outcome = match field {
-        "display_name" => validate::text(&listing.display_name, 1, 200),
+        "display_name" => validate::line(&listing.display_name, 1, 200),
         "markets" => check_markets(&listing.markets),
         "regions" => check_regions(&listing.regions),
         "contact_email" => validate::email(&listing.contact_email),
-        "contact_phone" => validate::text(&listing.contact_phone, 0, 64),
+        "contact_phone" => validate::line(&listing.contact_phone, 0, 64),
         "website_uri" => validate::optional_web_uri(&listing.website_uri),
         "preferred_language" => {
             validate::language(&language_or_default(&listing.preferred_language))
@@ -69,7 +69,7 @@ fn check_regions(regions: &[String]) -> validate::Check {
     if regions.len() > 50 {
         return Err("has more than 50 regions".into());
     }
-    regions.iter().try_for_each(|r| validate::text(r, 1, 100))
+    regions.iter().try_for_each(|r| validate::line(r, 1, 100))
 }
 
 fn fields_of(listing: ProviderListing) -> ListingFields {

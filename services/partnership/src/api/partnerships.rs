@@ -68,7 +68,7 @@ impl PartnershipService for Api {
             names::require(&request.invitation, &INVITATION, "invitation")?;
         let mut violations = Violations::new();
         if !request.subject.is_empty() {
-            violations.check("subject", validate::text(&request.subject, 1, 200));
+            violations.check("subject", validate::line(&request.subject, 1, 200));
         }
         violations.check("body", validate::text(&request.body, 1, 20_000));
         violations.check("request_id", validate::request_id(&request.request_id));
@@ -183,7 +183,7 @@ impl PartnershipService for Api {
         let request = request.into_inner();
         let [provider_id] = names::require(&request.parent, &PROVIDER, "parent")?;
         let page_size = paging::page_size(request.page_size)?;
-        validate::text(&request.company_name_filter, 0, 200)
+        validate::line(&request.company_name_filter, 0, 200)
             .map_err(|d| Error::invalid_field("INVALID_FILTER", "company_name_filter", d))?;
         caller.require_own_provider(provider_id)?;
         let (indirect_resellers, next_page_token) = self
