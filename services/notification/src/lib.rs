@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use tokio::sync::Notify;
 use twotier_outbox::{Consumer, ConsumerSettings, DeadLetters, EventHandler};
+use twotier_platform::paging::PageTokens;
 use twotier_platform::server::GrpcServer;
 use twotier_platform::startup::{ServiceContext, ServiceDefinition, StartError, open_database};
 use twotier_proto::notification::notification_service_server::NotificationServiceServer;
@@ -76,10 +77,12 @@ impl ServiceDefinition for NotificationService {
 
         let mut grpc = ctx.grpc_server();
         grpc.monitor_database(db.clone());
+        let pages = PageTokens::of(&ctx.identity);
         grpc.add_service(NotificationServiceServer::new(Api::new(
             Notifications::new(db.clone()),
+            pages.clone(),
         )))
-        .add_service(DeadLetters::new(db, replayable).into_service());
+        .add_service(DeadLetters::new(db, replayable, pages).into_service());
         Ok(grpc)
     }
 }

@@ -16,6 +16,7 @@ use twotier_outbox::{
     Sequencer,
 };
 use twotier_platform::auth::Role;
+use twotier_platform::paging::PageTokens;
 use twotier_platform::server::{GrpcServer, ServerLimits};
 use twotier_proto::events::dead_letter_service_client::DeadLetterServiceClient;
 use twotier_proto::events::event_log_service_client::EventLogServiceClient;
@@ -378,7 +379,14 @@ async fn poison_event_is_dead_lettered_after_bounded_attempts_and_replays_once_w
         "producer".to_owned(),
         recorder.clone() as Arc<dyn EventHandler>,
     )]);
-    grpc.add_service(DeadLetters::new(consumer_db.clone(), handlers).into_service());
+    grpc.add_service(
+        DeadLetters::new(
+            consumer_db.clone(),
+            handlers,
+            PageTokens::of(&twotier_testkit::identity()),
+        )
+        .into_service(),
+    );
     let admin_server = RunningServer::start(grpc, shutdown).await;
     let operator = twotier_testkit::token("op", "twotier", &[Role::PlatformOperator]);
     let mut admin =

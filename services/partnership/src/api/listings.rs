@@ -90,7 +90,7 @@ impl ProviderListingService for Api {
         &self,
         request: Request<ListProviderListingsRequest>,
     ) -> Result<Response<ListProviderListingsResponse>, Status> {
-        Caller::of(&request)?;
+        let tenant = Caller::of(&request)?.tenant_id.clone();
         let request = request.into_inner();
         let page_size = paging::page_size(request.page_size)?;
         if !request.market.is_empty() {
@@ -98,8 +98,13 @@ impl ProviderListingService for Api {
                 .map_err(|d| Error::invalid_field("INVALID_FILTER", "market", d))?;
         }
         let (provider_listings, next_page_token) = self
-            .domain
-            .list_listings(&request.market, page_size, &request.page_token)
+            .pages
+            .list::<ListProviderListingsRequest>(&tenant)
+            .serve(&request.page_token, async |token| {
+                self.domain
+                    .list_listings(&request.market, page_size, token)
+                    .await
+            })
             .await?;
         Ok(Response::new(ListProviderListingsResponse {
             provider_listings,

@@ -116,8 +116,13 @@ impl PartnershipService for Api {
         let page_size = paging::page_size(request.page_size)?;
         caller.require_own_provider(provider_id)?;
         let (invitations, next_page_token) = self
-            .domain
-            .list_invitations(provider_id, page_size, &request.page_token)
+            .pages
+            .list::<pb::ListInvitationsRequest>(&caller.tenant_id)
+            .serve(&request.page_token, async |token| {
+                self.domain
+                    .list_invitations(provider_id, page_size, token)
+                    .await
+            })
             .await?;
         Ok(Response::new(pb::ListInvitationsResponse {
             invitations,
@@ -187,13 +192,18 @@ impl PartnershipService for Api {
             .map_err(|d| Error::invalid_field("INVALID_FILTER", "company_name_filter", d))?;
         caller.require_own_provider(provider_id)?;
         let (indirect_resellers, next_page_token) = self
-            .domain
-            .list_indirect_resellers(
-                provider_id,
-                &request.company_name_filter,
-                page_size,
-                &request.page_token,
-            )
+            .pages
+            .list::<pb::ListIndirectResellersRequest>(&caller.tenant_id)
+            .serve(&request.page_token, async |token| {
+                self.domain
+                    .list_indirect_resellers(
+                        provider_id,
+                        &request.company_name_filter,
+                        page_size,
+                        token,
+                    )
+                    .await
+            })
             .await?;
         Ok(Response::new(pb::ListIndirectResellersResponse {
             indirect_resellers,

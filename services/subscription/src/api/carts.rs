@@ -250,13 +250,13 @@ impl Api {
         }
         caller.require_own_provider(provider_id)?;
         let (orders, next_page_token) = self
-            .domain
-            .list_orders(
-                provider_id,
-                &request.customer,
-                page_size,
-                &request.page_token,
-            )
+            .pages
+            .list::<pb::ListOrdersRequest>(&caller.tenant_id)
+            .serve(&request.page_token, async |token| {
+                self.domain
+                    .list_orders(provider_id, &request.customer, page_size, token)
+                    .await
+            })
             .await?;
         Ok(Response::new(pb::ListOrdersResponse {
             orders,
