@@ -239,3 +239,119 @@ async fn company_name_filters_match_percent_underscore_and_backslash_literally()
         assert_eq!(names, expected, "filter {filter:?}");
     }
 }
+
+#[tokio::test]
+async fn repeated_request_fields_beyond_their_documented_caps_are_refused_naming_the_field() {
+    let h = start().await;
+    let mut client = h.listings(&operator());
+    let create = |listing: pb::ProviderListing| pb::CreateProviderListingRequest {
+        provider_id: PROVIDER.into(),
+        provider_listing: Some(listing),
+        request_id: String::new(),
+    };
+    let status = assert_error(
+        client
+            .create_provider_listing(create(pb::ProviderListing {
+                markets: vec!["DE".into(); 251],
+                ..listing()
+            }))
+            .await,
+        Code::InvalidArgument,
+        "INVALID_PROVIDER_LISTING",
+    );
+    assert_eq!(violated_fields(&status), vec!["provider_listing.markets"]);
+    let status = assert_error(
+        client
+            .create_provider_listing(create(pb::ProviderListing {
+                regions: vec!["EMEA".into(); 51],
+                ..listing()
+            }))
+            .await,
+        Code::InvalidArgument,
+        "INVALID_PROVIDER_LISTING",
+    );
+    assert_eq!(violated_fields(&status), vec!["provider_listing.regions"]);
+    let kept = client
+        .create_provider_listing(create(pb::ProviderListing {
+            markets: vec!["DE".into(); 250],
+            regions: vec!["EMEA".into(); 50],
+            ..listing()
+        }))
+        .await
+        .expect("at the caps")
+        .into_inner();
+    let status = assert_error(
+        client
+            .update_provider_listing(pb::UpdateProviderListingRequest {
+                provider_listing: Some(kept.clone()),
+                update_mask: Some(prost_types::FieldMask {
+                    paths: vec!["display_name".into(); 8],
+                }),
+            })
+            .await,
+        Code::InvalidArgument,
+        "INVALID_UPDATE_MASK",
+    );
+    assert_eq!(violated_fields(&status), vec!["update_mask"]);
+    let reseller = h
+        .onboard(RESELLER_PARTNER_ID, RESELLER_TENANT, "Fabrikam")
+        .await;
+    let status = assert_error(
+        h.resellers(&operator())
+            .update_reseller(pb::UpdateResellerRequest {
+                reseller: Some(reseller),
+                update_mask: Some(prost_types::FieldMask {
+                    paths: vec!["company_name".into(); 40_000],
+                }),
+            })
+            .await,
+        Code::InvalidArgument,
+        "INVALID_UPDATE_MASK",
+    );
+    assert_eq!(violated_fields(&status), vec!["update_mask"]);
+}
+
+#[tokio::test]
+async fn subscribe_refuses_40000_event_types_and_malformed_ones_but_takes_100() {
+    use twotier_proto::events::SubscribeRequest;
+    use twotier_proto::events::event_log_service_client::EventLogServiceClient;
+    let h = start().await;
+    let mut client = EventLogServiceClient::with_interceptor(
+        h.server.channel(),
+        twotier_testkit::Bearer::new(&twotier_testkit::service_token("test")),
+    );
+    let subscribe = |event_types: Vec<String>| SubscribeRequest {
+        after_position: 0,
+        event_types,
+    };
+    let many = vec!["twotier.partnership.v1.PartnershipAccepted".to_owned(); 40_000];
+    let status = assert_error(
+        client.subscribe(subscribe(many)).await,
+        Code::InvalidArgument,
+        "INVALID_EVENT_TYPES",
+    );
+    assert_eq!(violated_fields(&status), vec!["event_types"]);
+    let status = assert_error(
+        client
+            .subscribe(subscribe(vec![
+                "twotier.partnership.v1.PartnershipAccepted".into(),
+                "twotier.partnership.v1.PartnershipAccepted\r\nx".into(),
+                String::new(),
+            ]))
+            .await,
+        Code::InvalidArgument,
+        "INVALID_EVENT_TYPES",
+    );
+    assert_eq!(
+        violated_fields(&status),
+        vec!["event_types[1]", "event_types[2]"]
+    );
+    client
+        .subscribe(subscribe(vec![
+            "twotier.partnership.v1.PartnershipAccepted"
+                .to_owned();
+            100
+        ]))
+        .await
+        .expect("100 event types are taken");
+}

@@ -258,7 +258,41 @@ fn with_numbers(descriptor: &MessageDescriptor, number: i64) -> Option<DynamicMe
     changed.then_some(message)
 }
 
+/// Every repeated field, nested ones and update masks included, filled with
+/// `n` entries (`depth` guards against recursive message types).
+fn with_lists(descriptor: &MessageDescriptor, n: usize, depth: usize) -> Option<DynamicMessage> {
+    if depth == 0 {
+        return None;
+    }
+    let mut message = DynamicMessage::new(descriptor.clone());
+    let mut changed = false;
+    for field in descriptor.fields() {
+        if field.is_map() {
+            continue;
+        }
+        if field.is_list() {
+            let item = match field.kind() {
+                Kind::String => Value::String("display_name".into()),
+                Kind::Enum(_) => Value::EnumNumber(1),
+                Kind::Message(inner) => Value::Message(DynamicMessage::new(inner)),
+                _ => continue,
+            };
+            message.set_field(&field, Value::List(vec![item; n]));
+            changed = true;
+        } else if let Kind::Message(inner) = field.kind()
+            && let Some(nested) = with_lists(&inner, n, depth - 1)
+        {
+            message.set_field(&field, Value::Message(nested));
+            changed = true;
+        }
+    }
+    changed.then_some(message)
+}
+
 const SPOILERS: &[Spoiler] = &[
+    ("40,000 entries in every repeated field", |d| {
+        with_lists(d, 40_000, 4)
+    }),
     ("control characters", |d| {
         with_strings(d, &|_| Some("bad\u{0}value".into()))
     }),

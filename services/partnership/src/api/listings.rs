@@ -26,6 +26,11 @@ const UPDATABLE: [&str; 7] = [
     "preferred_language",
 ];
 
+/// Most markets a listing may serve (there are 249 ISO 3166-1 codes).
+const MAX_MARKETS: usize = 250;
+/// Most regions a listing may name.
+const MAX_REGIONS: usize = 50;
+
 /// Only the platform operator changes the list; a provider is told to ask
 /// its representative (R1).
 fn authorize_change(caller: &Caller) -> Result<(), Error> {
@@ -59,15 +64,15 @@ fn check_markets(markets: &[String]) -> validate::Check {
     if markets.is_empty() {
         return Err("needs at least one market".into());
     }
-    if markets.len() > 250 {
-        return Err("has too many markets".into());
+    if markets.len() > MAX_MARKETS {
+        return Err(format!("must have at most {MAX_MARKETS} markets"));
     }
     markets.iter().try_for_each(|m| validate::country_code(m))
 }
 
 fn check_regions(regions: &[String]) -> validate::Check {
-    if regions.len() > 50 {
-        return Err("has more than 50 regions".into());
+    if regions.len() > MAX_REGIONS {
+        return Err(format!("must have at most {MAX_REGIONS} regions"));
     }
     regions.iter().try_for_each(|r| validate::line(r, 1, 100))
 }
