@@ -5,22 +5,18 @@
 //! UNIMPLEMENTED; a refusal that changes nothing) and no row anywhere
 //! changes.
 
-use std::collections::BTreeMap;
+mod common;
+
 use std::time::Duration;
 
+use common::in_process::{Services, callers};
 use prost_reflect::{
     DescriptorPool, DynamicMessage, Kind, MessageDescriptor, MethodDescriptor, Value,
 };
-use sea_orm::{ConnectionTrait, Statement};
 use tonic::Code;
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::transport::Channel;
-use twotier_customer::CustomerService;
-use twotier_notification::NotificationService;
-use twotier_partnership::PartnershipService;
 use twotier_platform::auth::Role;
-use twotier_subscription::SubscriptionService;
-use twotier_testkit::TestDatabase;
 
 /// Encodes and decodes messages known only by descriptor.
 struct DynamicCodec(MessageDescriptor);
@@ -84,123 +80,6 @@ async fn call(
     grpc.unary(request, path, DynamicCodec(method.output()))
         .await
         .map(|_| ())
-}
-
-/// Sends bytes as they are, whatever the method expects, and ignores what
-/// comes back: how a broken or hostile client sees the server.
-struct RawCodec;
-struct RawEncoder;
-struct DiscardDecoder;
-
-impl Codec for RawCodec {
-    type Encode = Vec<u8>;
-    type Decode = ();
-    type Encoder = RawEncoder;
-    type Decoder = DiscardDecoder;
-
-    fn encoder(&mut self) -> Self::Encoder {
-        RawEncoder
-    }
-
-    fn decoder(&mut self) -> Self::Decoder {
-        DiscardDecoder
-    }
-}
-
-impl Encoder for RawEncoder {
-    type Item = Vec<u8>;
-    type Error = tonic::Status;
-
-    fn encode(&mut self, item: Self::Item, dst: &mut EncodeBuf<'_>) -> Result<(), Self::Error> {
-        prost::bytes::BufMut::put_slice(dst, &item);
-        Ok(())
-    }
-}
-
-impl Decoder for DiscardDecoder {
-    type Item = ();
-    type Error = tonic::Status;
-
-    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Self::Item>, Self::Error> {
-        let all = prost::bytes::Buf::remaining(src);
-        prost::bytes::Buf::advance(src, all);
-        Ok(Some(()))
-    }
-}
-
-/// Calls `method` (unary or server-streaming) with `bytes` as its request;
-/// a stream's first message tells whether the request was taken.
-async fn call_raw(
-    channel: &Channel,
-    method: &MethodDescriptor,
-    bytes: Vec<u8>,
-    authorization: &str,
-) -> Result<(), tonic::Status> {
-    let mut grpc = tonic::client::Grpc::new(channel.clone());
-    grpc.ready()
-        .await
-        .map_err(|e| tonic::Status::unavailable(e.to_string()))?;
-    let mut request = tonic::Request::new(bytes);
-    request.set_timeout(Duration::from_secs(10));
-    request
-        .metadata_mut()
-        .insert("authorization", authorization.parse().expect("ascii"));
-    let path = format!("/{}/{}", method.parent_service().full_name(), method.name());
-    let path = http::uri::PathAndQuery::try_from(path).expect("path");
-    if method.is_server_streaming() {
-        let mut stream = grpc
-            .server_streaming(request, path, RawCodec)
-            .await?
-            .into_inner();
-        return stream.message().await.map(|_| ());
-    }
-    grpc.unary(request, path, RawCodec).await.map(|_| ())
-}
-
-/// A request whose first `string` field holds bytes that are not UTF-8.
-fn invalid_utf8(descriptor: &MessageDescriptor) -> Option<Vec<u8>> {
-    use prost::encoding::{WireType, encode_key, encode_varint};
-    let field = descriptor
-        .fields()
-        .find(|f| matches!(f.kind(), Kind::String))?;
-    let mut bytes = Vec::new();
-    encode_key(field.number(), WireType::LengthDelimited, &mut bytes);
-    encode_varint(2, &mut bytes);
-    bytes.extend_from_slice(&[0xc3, 0x28]);
-    Some(bytes)
-}
-
-/// Every row count of every table of a database.
-async fn row_counts(url: &str) -> BTreeMap<String, i64> {
-    let db = twotier_platform::db::connect(url, 2)
-        .await
-        .expect("connect");
-    let backend = db.get_database_backend();
-    let list = if url.starts_with("sqlite") {
-        "SELECT name AS t FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-    } else {
-        "SELECT table_name AS t FROM information_schema.tables WHERE table_schema = 'public'"
-    };
-    let mut counts = BTreeMap::new();
-    for row in db
-        .query_all_raw(Statement::from_string(backend, list))
-        .await
-        .expect("tables")
-    {
-        let table: String = row.try_get("", "t").expect("name");
-        let n = db
-            .query_one_raw(Statement::from_string(
-                backend,
-                format!("SELECT COUNT(*) AS n FROM \"{table}\""),
-            ))
-            .await
-            .expect("count")
-            .expect("row")
-            .try_get::<i64>("", "n")
-            .expect("n");
-        counts.insert(table, n);
-    }
-    counts
 }
 
 /// A named way of spoiling a request.
@@ -350,106 +229,6 @@ const DOCUMENTED: [Code; 8] = [
     Code::Aborted,
 ];
 
-/// The four services in this process, each on its own database.
-struct Services {
-    partnership: twotier_testkit::RunningServer,
-    customer: twotier_testkit::RunningServer,
-    subscription: twotier_testkit::RunningServer,
-    notification: twotier_testkit::RunningServer,
-    databases: [TestDatabase; 4],
-}
-
-impl Services {
-    async fn start() -> Self {
-        let partnership_db = TestDatabase::new("partnership").await;
-        let partnership =
-            twotier_testkit::start_service::<PartnershipService>(&partnership_db, &[]).await;
-        let p = partnership.endpoint();
-        let customer_db = TestDatabase::new("customer").await;
-        let customer = twotier_testkit::start_service::<CustomerService>(
-            &customer_db,
-            &[("TWOTIER_PARTNERSHIP_ENDPOINT", &p)],
-        )
-        .await;
-        let c = customer.endpoint();
-        let subscription_db = TestDatabase::new("subscription").await;
-        let subscription = twotier_testkit::start_service::<SubscriptionService>(
-            &subscription_db,
-            &[
-                ("TWOTIER_PARTNERSHIP_ENDPOINT", &p),
-                ("TWOTIER_CUSTOMER_ENDPOINT", &c),
-            ],
-        )
-        .await;
-        let s = subscription.endpoint();
-        let notification_db = TestDatabase::new("notification").await;
-        let notification = twotier_testkit::start_service::<NotificationService>(
-            &notification_db,
-            &[
-                ("TWOTIER_PARTNERSHIP_ENDPOINT", &p),
-                ("TWOTIER_CUSTOMER_ENDPOINT", &c),
-                ("TWOTIER_SUBSCRIPTION_ENDPOINT", &s),
-            ],
-        )
-        .await;
-        Self {
-            partnership,
-            customer,
-            subscription,
-            notification,
-            databases: [
-                partnership_db,
-                customer_db,
-                subscription_db,
-                notification_db,
-            ],
-        }
-    }
-
-    /// The server of a gRPC service (by full name).
-    fn server_of(&self, service: &str) -> Channel {
-        match service.split('.').nth(1) {
-            Some("customer") => self.customer.channel(),
-            Some("subscription") => self.subscription.channel(),
-            Some("notification") => self.notification.channel(),
-            Some("events") if service.ends_with("DeadLetterService") => self.customer.channel(),
-            _ => self.partnership.channel(),
-        }
-    }
-
-    /// Every row count of every table of every database.
-    async fn snapshot(&self) -> BTreeMap<String, i64> {
-        let mut all = BTreeMap::new();
-        for db in &self.databases {
-            for (table, n) in row_counts(&db.url).await {
-                all.insert(
-                    format!("{}.{table}", db.url.rsplit('/').next().unwrap_or("")),
-                    n,
-                );
-            }
-        }
-        all
-    }
-}
-
-/// Bearer tokens of every kind of caller that passes authentication, so bad
-/// input reaches the checks behind it: a provider user who is also a
-/// reseller admin (tenant `contoso`), the platform operator and a service.
-fn callers() -> [(&'static str, String); 3] {
-    let user = twotier_testkit::token(
-        "mallory",
-        "contoso",
-        &[Role::GlobalAdmin, Role::SalesAgent, Role::ResellerAdmin],
-    );
-    let operator = twotier_testkit::token("olga", "twotier", &[Role::PlatformOperator]);
-    let service = twotier_testkit::service_token("mallory");
-    [
-        ("provider user", format!("Bearer {user}")),
-        ("platform operator", format!("Bearer {operator}")),
-        ("service", format!("Bearer {service}")),
-    ]
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_rpc_refuses_bad_input_with_a_documented_error_and_changes_nothing() {
     let services = Services::start().await;
@@ -531,48 +310,4 @@ async fn every_rpc_refuses_bad_input_with_a_documented_error_and_changes_nothing
     println!(
         "{calls} bad calls on {methods} RPCs; every one refused with a documented error, no row changed"
     );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn undecodable_bytes_and_invalid_utf8_answer_invalid_argument_on_every_rpc() {
-    let services = Services::start().await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let before = services.snapshot().await;
-    let [(_, valid), ..] = callers();
-    let pool = DescriptorPool::decode(twotier_proto::FILE_DESCRIPTOR_SET).expect("descriptor set");
-    let mut calls = 0;
-    for service in pool
-        .services()
-        .filter(|s| s.full_name().starts_with("twotier."))
-    {
-        let channel = services.server_of(service.full_name());
-        for method in service.methods() {
-            let what = format!("{}/{}", service.name(), method.name());
-            // Field 1, length-delimited, 5 bytes announced and 1 sent: no
-            // message of any shape decodes from it.
-            let mut cases = vec![("truncated bytes", vec![0x0a, 0x05, 0x41])];
-            if let Some(bytes) = invalid_utf8(&method.input()) {
-                cases.push(("invalid UTF-8 in a string", bytes));
-            }
-            for (case, bytes) in cases {
-                let status = call_raw(&channel, &method, bytes, &valid)
-                    .await
-                    .expect_err(&format!("{what} accepted {case}"));
-                assert_eq!(
-                    status.code(),
-                    Code::InvalidArgument,
-                    "{what} with {case}: {status:?}"
-                );
-                assert_eq!(
-                    twotier_platform::upstream::reason_of(&status).as_deref(),
-                    Some("MALFORMED_REQUEST"),
-                    "{what} with {case}: {status:?}"
-                );
-                calls += 1;
-            }
-        }
-    }
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(before, services.snapshot().await, "no row changed anywhere");
-    println!("{calls} undecodable requests, every one INVALID_ARGUMENT / MALFORMED_REQUEST");
 }
