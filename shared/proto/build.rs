@@ -32,6 +32,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Secrets get a hand-written Debug that redacts them (see lib.rs).
     config.skip_debug(["twotier.customer.v1.AdminCredentials"]);
     tonic_prost_build::configure()
+        // Malformed requests answer INVALID_ARGUMENT, not INTERNAL (codec.rs).
+        .codec_path("crate::codec::Codec")
         .include_file("_includes.rs")
         .compile_fds_with_config(compiler.file_descriptor_set(), config)?;
     Ok(())

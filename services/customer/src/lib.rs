@@ -16,6 +16,7 @@ use twotier_outbox::{
 };
 use twotier_partners::{PartnerDirectory, PartnerEvents};
 use twotier_platform::channel::ClientChannels;
+use twotier_platform::paging::PageTokens;
 use twotier_platform::server::GrpcServer;
 use twotier_platform::startup::{ServiceContext, ServiceDefinition, StartError, open_database};
 use twotier_proto::customer::customer_service_server::CustomerServiceServer;
@@ -64,12 +65,14 @@ impl ServiceDefinition for CustomerService {
         );
         let directory = PartnerDirectory::new(db.clone(), Some(consumer.freshness()));
         ctx.spawn(consumer.run(ctx.shutdown.clone()));
+        let pages = PageTokens::of(&ctx.identity);
         let dead_letters = DeadLetters::new(
             db,
             HashMap::from([(twotier_partners::UPSTREAM.to_owned(), partner_events)]),
+            pages.clone(),
         );
 
-        let api = Api::new(Customers::new(outbox.clone(), directory));
+        let api = Api::new(Customers::new(outbox.clone(), directory), pages);
         let mut grpc = ctx.grpc_server();
         grpc.monitor_database(outbox.db().clone());
         grpc.add_service(CustomerServiceServer::new(api), access::CUSTOMER_RULES)

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use tokio::sync::Notify;
 use twotier_outbox::{Consumer, ConsumerSettings, DeadLetters, EventHandler};
 use twotier_platform::channel::ClientChannels;
+use twotier_platform::paging::PageTokens;
 use twotier_platform::server::GrpcServer;
 use twotier_platform::startup::{ServiceContext, ServiceDefinition, StartError, open_database};
 use twotier_proto::notification::notification_service_server::NotificationServiceServer;
@@ -91,12 +92,13 @@ impl ServiceDefinition for NotificationService {
 
         let mut grpc = ctx.grpc_server();
         grpc.monitor_database(db.clone());
+        let pages = PageTokens::of(&ctx.identity);
         grpc.add_service(
-            NotificationServiceServer::new(Api::new(Notifications::new(db.clone()))),
+            NotificationServiceServer::new(Api::new(Notifications::new(db.clone()), pages.clone())),
             access::NOTIFICATION_RULES,
         )
         .add_service(
-            DeadLetters::new(db, replayable).into_service(),
+            DeadLetters::new(db, replayable, pages).into_service(),
             DeadLetters::RULES,
         );
         Ok(grpc)

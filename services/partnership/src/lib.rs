@@ -8,6 +8,7 @@ pub mod domain;
 pub mod store;
 
 use twotier_outbox::{EventLog, Outbox, Sequencer};
+use twotier_platform::paging::PageTokens;
 use twotier_platform::server::GrpcServer;
 use twotier_platform::startup::{ServiceContext, ServiceDefinition, StartError, open_database};
 use twotier_proto::partnership::partnership_service_server::PartnershipServiceServer;
@@ -44,11 +45,10 @@ impl ServiceDefinition for PartnershipService {
             ctx.shutdown.clone(),
         ));
 
-        let api = Api::new(Partnerships::new(
-            outbox.clone(),
-            settings,
-            ctx.capabilities.clone(),
-        ));
+        let api = Api::new(
+            Partnerships::new(outbox.clone(), settings, ctx.capabilities.clone()),
+            PageTokens::of(&ctx.identity),
+        );
         let mut grpc = ctx.grpc_server();
         grpc.monitor_database(outbox.db().clone());
         grpc.add_service(

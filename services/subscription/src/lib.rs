@@ -17,6 +17,7 @@ use twotier_outbox::{
 };
 use twotier_partners::{PartnerDirectory, PartnerEvents};
 use twotier_platform::channel::ClientChannels;
+use twotier_platform::paging::PageTokens;
 use twotier_platform::server::GrpcServer;
 use twotier_platform::startup::{ServiceContext, ServiceDefinition, StartError, open_database};
 use twotier_platform::upstream::{DEFAULT_DEADLINE, Upstream};
@@ -66,9 +67,11 @@ impl ServiceDefinition for SubscriptionService {
         );
         let directory = PartnerDirectory::new(db.clone(), Some(consumer.freshness()));
         ctx.spawn(consumer.run(ctx.shutdown.clone()));
+        let pages = PageTokens::of(&ctx.identity);
         let dead_letters = DeadLetters::new(
             db,
             HashMap::from([(twotier_partners::UPSTREAM.to_owned(), partner_events)]),
+            pages.clone(),
         );
 
         let dependencies = Dependencies::new(
@@ -87,7 +90,10 @@ impl ServiceDefinition for SubscriptionService {
                 ctx.service_tokens.clone(),
             )?,
         );
-        let api = Api::new(Subscriptions::new(outbox.clone(), directory, dependencies));
+        let api = Api::new(
+            Subscriptions::new(outbox.clone(), directory, dependencies),
+            pages,
+        );
         let mut grpc = ctx.grpc_server();
         grpc.monitor_database(outbox.db().clone());
         grpc.add_service(

@@ -5,22 +5,18 @@
 //! UNIMPLEMENTED; a refusal that changes nothing) and no row anywhere
 //! changes.
 
-use std::collections::BTreeMap;
+mod common;
+
 use std::time::Duration;
 
+use common::in_process::{Services, callers};
 use prost_reflect::{
     DescriptorPool, DynamicMessage, Kind, MessageDescriptor, MethodDescriptor, Value,
 };
-use sea_orm::{ConnectionTrait, Statement};
 use tonic::Code;
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::transport::Channel;
-use twotier_customer::CustomerService;
-use twotier_notification::NotificationService;
-use twotier_partnership::PartnershipService;
 use twotier_platform::auth::Role;
-use twotier_subscription::SubscriptionService;
-use twotier_testkit::TestDatabase;
 
 /// Encodes and decodes messages known only by descriptor.
 struct DynamicCodec(MessageDescriptor);
@@ -86,39 +82,6 @@ async fn call(
         .map(|_| ())
 }
 
-/// Every row count of every table of a database.
-async fn row_counts(url: &str) -> BTreeMap<String, i64> {
-    let db = twotier_platform::db::connect(url, 2)
-        .await
-        .expect("connect");
-    let backend = db.get_database_backend();
-    let list = if url.starts_with("sqlite") {
-        "SELECT name AS t FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-    } else {
-        "SELECT table_name AS t FROM information_schema.tables WHERE table_schema = 'public'"
-    };
-    let mut counts = BTreeMap::new();
-    for row in db
-        .query_all_raw(Statement::from_string(backend, list))
-        .await
-        .expect("tables")
-    {
-        let table: String = row.try_get("", "t").expect("name");
-        let n = db
-            .query_one_raw(Statement::from_string(
-                backend,
-                format!("SELECT COUNT(*) AS n FROM \"{table}\""),
-            ))
-            .await
-            .expect("count")
-            .expect("row")
-            .try_get::<i64>("", "n")
-            .expect("n");
-        counts.insert(table, n);
-    }
-    counts
-}
-
 /// A named way of spoiling a request.
 type Spoiler = (
     &'static str,
@@ -174,7 +137,41 @@ fn with_numbers(descriptor: &MessageDescriptor, number: i64) -> Option<DynamicMe
     changed.then_some(message)
 }
 
+/// Every repeated field, nested ones and update masks included, filled with
+/// `n` entries (`depth` guards against recursive message types).
+fn with_lists(descriptor: &MessageDescriptor, n: usize, depth: usize) -> Option<DynamicMessage> {
+    if depth == 0 {
+        return None;
+    }
+    let mut message = DynamicMessage::new(descriptor.clone());
+    let mut changed = false;
+    for field in descriptor.fields() {
+        if field.is_map() {
+            continue;
+        }
+        if field.is_list() {
+            let item = match field.kind() {
+                Kind::String => Value::String("display_name".into()),
+                Kind::Enum(_) => Value::EnumNumber(1),
+                Kind::Message(inner) => Value::Message(DynamicMessage::new(inner)),
+                _ => continue,
+            };
+            message.set_field(&field, Value::List(vec![item; n]));
+            changed = true;
+        } else if let Kind::Message(inner) = field.kind()
+            && let Some(nested) = with_lists(&inner, n, depth - 1)
+        {
+            message.set_field(&field, Value::Message(nested));
+            changed = true;
+        }
+    }
+    changed.then_some(message)
+}
+
 const SPOILERS: &[Spoiler] = &[
+    ("40,000 entries in every repeated field", |d| {
+        with_lists(d, 40_000, 4)
+    }),
     ("control characters", |d| {
         with_strings(d, &|_| Some("bad\u{0}value".into()))
     }),
@@ -234,79 +231,14 @@ const DOCUMENTED: [Code; 8] = [
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_rpc_refuses_bad_input_with_a_documented_error_and_changes_nothing() {
-    let partnership_db = TestDatabase::new("partnership").await;
-    let partnership =
-        twotier_testkit::start_service::<PartnershipService>(&partnership_db, &[]).await;
-    let p = partnership.endpoint();
-    let customer_db = TestDatabase::new("customer").await;
-    let customer = twotier_testkit::start_service::<CustomerService>(
-        &customer_db,
-        &[("TWOTIER_PARTNERSHIP_ENDPOINT", &p)],
-    )
-    .await;
-    let c = customer.endpoint();
-    let subscription_db = TestDatabase::new("subscription").await;
-    let subscription = twotier_testkit::start_service::<SubscriptionService>(
-        &subscription_db,
-        &[
-            ("TWOTIER_PARTNERSHIP_ENDPOINT", &p),
-            ("TWOTIER_CUSTOMER_ENDPOINT", &c),
-        ],
-    )
-    .await;
-    let s = subscription.endpoint();
-    let notification_db = TestDatabase::new("notification").await;
-    let notification = twotier_testkit::start_service::<NotificationService>(
-        &notification_db,
-        &[
-            ("TWOTIER_PARTNERSHIP_ENDPOINT", &p),
-            ("TWOTIER_CUSTOMER_ENDPOINT", &c),
-            ("TWOTIER_SUBSCRIPTION_ENDPOINT", &s),
-        ],
-    )
-    .await;
-    let server_of = |service: &str| -> Channel {
-        match service.split('.').nth(1) {
-            Some("customer") => customer.channel(),
-            Some("subscription") => subscription.channel(),
-            Some("notification") => notification.channel(),
-            Some("events") if service.ends_with("DeadLetterService") => customer.channel(),
-            _ => partnership.channel(),
-        }
-    };
-    let databases = [
-        &partnership_db,
-        &customer_db,
-        &subscription_db,
-        &notification_db,
-    ];
-    let snapshot = || async {
-        let mut all = BTreeMap::new();
-        for db in databases {
-            for (table, n) in row_counts(&db.url).await {
-                all.insert(
-                    format!("{}.{table}", db.url.rsplit('/').next().unwrap_or("")),
-                    n,
-                );
-            }
-        }
-        all
-    };
+    let services = Services::start().await;
+    let server_of = |service: &str| services.server_of(service);
+    let snapshot = || services.snapshot();
     // Let the consumers subscribe and settle before counting.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let before = snapshot().await;
 
-    let everything = twotier_testkit::token(
-        "mallory",
-        "contoso",
-        &[
-            Role::GlobalAdmin,
-            Role::ResellerAdmin,
-            Role::PlatformOperator,
-            Role::Service,
-        ],
-    );
-    let valid = format!("Bearer {everything}");
+    let callers = callers();
     let wrong_tokens = [
         ("missing", None),
         ("not a bearer", Some("Basic bWFsbG9yeQ==".to_owned())),
@@ -347,11 +279,14 @@ async fn every_rpc_refuses_bad_input_with_a_documented_error_and_changes_nothing
                 );
                 calls += 1;
             }
-            for (spoiler, spoil) in SPOILERS {
+            for ((spoiler, spoil), (caller, valid)) in SPOILERS
+                .iter()
+                .flat_map(|spoiler| callers.iter().map(move |caller| (spoiler, caller)))
+            {
                 let Some(message) = spoil(&method.input()) else {
                     continue;
                 };
-                let outcome = call(&channel, &method, message, Some(&valid)).await;
+                let outcome = call(&channel, &method, message, Some(valid)).await;
                 calls += 1;
                 let Err(status) = outcome else {
                     // Reads may legitimately find nothing for a strange
@@ -359,12 +294,12 @@ async fn every_rpc_refuses_bad_input_with_a_documented_error_and_changes_nothing
                     let read = ["List", "Get", "Verify", "Check", "Review"]
                         .iter()
                         .any(|p| method.name().starts_with(p));
-                    assert!(read, "{what} accepted {spoiler}");
+                    assert!(read, "{what} accepted {spoiler} from the {caller}");
                     continue;
                 };
                 assert!(
                     DOCUMENTED.contains(&status.code()),
-                    "{what} with {spoiler}: undocumented {status:?}"
+                    "{what} with {spoiler} from the {caller}: undocumented {status:?}"
                 );
             }
         }

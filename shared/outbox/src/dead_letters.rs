@@ -12,11 +12,12 @@ use sea_orm::{
 };
 use tonic::{Request, Response, Status};
 use twotier_platform::auth::{Access, Caller, Role, Rule};
+use twotier_platform::paging::{self, PageTokens};
 
 const SERVICE: &str = "twotier.events.v1.DeadLetterService";
 const OPERATOR: Access = Access::AnyOf(&[Role::PlatformOperator]);
 use twotier_platform::time::{optional_timestamp, timestamp};
-use twotier_platform::{Error, names, paging};
+use twotier_platform::{Error, names};
 use twotier_proto::events::dead_letter_service_server::{
     DeadLetterService, DeadLetterServiceServer,
 };
@@ -40,14 +41,21 @@ const NAME_PATTERN: [&str; 2] = ["deadLetters", "*"];
 pub struct DeadLetters {
     db: DatabaseConnection,
     handlers: Arc<HashMap<String, Arc<dyn EventHandler>>>,
+    pages: PageTokens,
 }
 
 impl DeadLetters {
-    /// Dead letters of `db`, replayed through `handlers` (by upstream name).
-    pub fn new(db: DatabaseConnection, handlers: HashMap<String, Arc<dyn EventHandler>>) -> Self {
+    /// Dead letters of `db`, replayed through `handlers` (by upstream name),
+    /// listed with page tokens sealed by `pages`.
+    pub fn new(
+        db: DatabaseConnection,
+        handlers: HashMap<String, Arc<dyn EventHandler>>,
+        pages: PageTokens,
+    ) -> Self {
         Self {
             db,
             handlers: Arc::new(handlers),
+            pages,
         }
     }
 
@@ -61,6 +69,30 @@ impl DeadLetters {
     /// The tonic service.
     pub fn into_service(self) -> DeadLetterServiceServer<Self> {
         DeadLetterServiceServer::new(self)
+    }
+
+    /// One page of dead letters, newest first, optionally in one `state`.
+    async fn list(
+        &self,
+        state: Option<&str>,
+        page_size: u64,
+        page_token: &str,
+    ) -> Result<(Vec<DeadLetter>, String), Error> {
+        let filter = paging::fingerprint(&[state.unwrap_or("")]);
+        let after: Option<String> = paging::decode_token(page_token, &filter)?;
+        // Ids are UUIDv7, so descending ids are newest first.
+        let mut query = dead_letter::Entity::find()
+            .order_by_desc(dead_letter::Column::Id)
+            .limit(page_size + 1);
+        if let Some(state) = state {
+            query = query.filter(dead_letter::Column::State.eq(state));
+        }
+        if let Some(after) = after {
+            query = query.filter(dead_letter::Column::Id.lt(after));
+        }
+        let rows = query.all(&self.db).await?;
+        let (rows, token) = paging::finish_page(rows, page_size, &filter, |row| row.id.clone());
+        Ok((rows.into_iter().map(to_proto).collect(), token))
     }
 
     async fn replay(&self, id: &str) -> Result<DeadLetter, Error> {
@@ -155,6 +187,7 @@ impl DeadLetterService for DeadLetters {
         request: Request<ListDeadLettersRequest>,
     ) -> Result<Response<ListDeadLettersResponse>, Status> {
         authorize(&request)?;
+        let tenant = Caller::of(&request)?.tenant_id.clone();
         let request = request.into_inner();
         let page_size = paging::page_size(request.page_size)?;
         let state = match DeadLetterState::try_from(request.state) {
@@ -167,23 +200,15 @@ impl DeadLetterService for DeadLetters {
                 );
             }
         };
-        let filter = paging::fingerprint(&[state.unwrap_or("")]);
-        let after: Option<String> = paging::decode_token(&request.page_token, &filter)?;
-        // Ids are UUIDv7, so descending ids are newest first.
-        let mut query = dead_letter::Entity::find()
-            .order_by_desc(dead_letter::Column::Id)
-            .limit(page_size + 1);
-        if let Some(state) = state {
-            query = query.filter(dead_letter::Column::State.eq(state));
-        }
-        if let Some(after) = after {
-            query = query.filter(dead_letter::Column::Id.lt(after));
-        }
-        let rows = query.all(&self.db).await.map_err(Error::from)?;
-        let (rows, next_page_token) =
-            paging::finish_page(rows, page_size, &filter, |row| row.id.clone());
+        let (dead_letters, next_page_token) = self
+            .pages
+            .list::<ListDeadLettersRequest>(&tenant)
+            .serve(&request.page_token, async |token| {
+                self.list(state, page_size, token).await
+            })
+            .await?;
         Ok(Response::new(ListDeadLettersResponse {
-            dead_letters: rows.into_iter().map(to_proto).collect(),
+            dead_letters,
             next_page_token,
         }))
     }

@@ -10,14 +10,20 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
-use twotier_platform::Error;
 use twotier_platform::auth::{Access, Caller, Role, Rule};
+use twotier_platform::{Error, Violations, validate};
 use twotier_proto::events::event_log_service_server::{EventLogService, EventLogServiceServer};
 use twotier_proto::events::{EventEnvelope, GetLogHeadRequest, LogHead, SubscribeRequest};
 
 use crate::entity::outbox_event;
 use crate::envelope::envelope_of;
 use crate::writer::Outbox;
+
+/// Most event types a subscription may filter on: every service publishes
+/// far fewer, and each one is a bound parameter of every replay query.
+pub const MAX_EVENT_TYPES: usize = 100;
+/// Longest event type name a filter may hold.
+const MAX_EVENT_TYPE_CHARS: usize = 200;
 
 /// Events read per query while replaying.
 const PAGE: u64 = 256;
@@ -58,6 +64,23 @@ impl EventLog {
 
 const SERVICE: &str = "twotier.events.v1.EventLogService";
 const READERS: &[Role] = &[Role::Service, Role::PlatformOperator];
+fn check_event_types(event_types: &[String]) -> Result<(), Error> {
+    let mut violations = Violations::new();
+    if event_types.len() > MAX_EVENT_TYPES {
+        violations.add(
+            "event_types",
+            format!("must have at most {MAX_EVENT_TYPES} entries"),
+        );
+    } else {
+        for (i, event_type) in event_types.iter().enumerate() {
+            violations.check(
+                format!("event_types[{i}]"),
+                validate::line(event_type, 1, MAX_EVENT_TYPE_CHARS),
+            );
+        }
+    }
+    violations.into_result("INVALID_EVENT_TYPES")
+}
 
 fn authorize<T>(request: &Request<T>) -> Result<(), Error> {
     Caller::of(request)?.require_any(READERS)
@@ -79,6 +102,7 @@ impl EventLogService for EventLog {
         let after = i64::try_from(after_position).map_err(|_| {
             Error::invalid_field("INVALID_POSITION", "after_position", "is too large")
         })?;
+        check_event_types(&event_types)?;
         let oldest = oldest_position(self.outbox.db())
             .await
             .map_err(Error::from)?;

@@ -18,6 +18,7 @@ use twotier_outbox::{
 use twotier_platform::auth::Role;
 use twotier_platform::channel::ClientChannels;
 use twotier_platform::config::{EnvMap, Settings};
+use twotier_platform::paging::PageTokens;
 use twotier_platform::server::{GrpcServer, ServerLimits};
 use twotier_proto::events::dead_letter_service_client::DeadLetterServiceClient;
 use twotier_proto::events::event_log_service_client::EventLogServiceClient;
@@ -384,7 +385,12 @@ async fn poison_event_is_dead_lettered_after_bounded_attempts_and_replays_once_w
         recorder.clone() as Arc<dyn EventHandler>,
     )]);
     grpc.add_service(
-        DeadLetters::new(consumer_db.clone(), handlers).into_service(),
+        DeadLetters::new(
+            consumer_db.clone(),
+            handlers,
+            PageTokens::of(&twotier_testkit::identity()),
+        )
+        .into_service(),
         DeadLetters::RULES,
     );
     let admin_server = RunningServer::start(grpc, shutdown).await;

@@ -11,8 +11,9 @@ use std::time::Duration;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
-/// `google.rpc.ErrorInfo.domain` of every twotier error.
-pub const ERROR_DOMAIN: &str = "twotier.dev";
+// Defined beside the codec that answers undecodable requests, which runs
+// below this crate; one constant for both.
+pub use twotier_proto::ERROR_DOMAIN;
 
 /// How long a caller should wait before retrying an overloaded or
 /// unavailable service.
@@ -404,6 +405,27 @@ mod tests {
         let status = Status::from(Error::Internal("secret sql".into()));
         assert_eq!(status.code(), Code::Internal);
         assert!(!status.message().contains("secret"));
+    }
+
+    #[test]
+    fn undecodable_requests_are_refused_in_the_shape_of_every_other_error() {
+        use prost::Message;
+        use twotier_proto::codec::{MALFORMED_REQUEST, decode_error};
+        use twotier_proto::customer::ListCustomersRequest;
+        let truncated = ListCustomersRequest::decode([0x0a_u8, 0x05, 0x41].as_slice()).unwrap_err();
+        let from_codec = decode_error::<ListCustomersRequest>(truncated);
+        let from_here = Status::from(Error::InvalidArgument {
+            reason: MALFORMED_REQUEST,
+            message: String::new(),
+            violations: Vec::new(),
+        });
+        assert_eq!(from_codec.code(), from_here.code());
+        let info = |status: &Status| {
+            let details = status.get_error_details();
+            let info = details.error_info().cloned().expect("ErrorInfo");
+            (info.reason, info.domain, info.metadata)
+        };
+        assert_eq!(info(&from_codec), info(&from_here));
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod error;
 pub mod files;
 pub mod guarded;
 pub mod idempotency;
+pub mod like;
 pub mod metrics;
 pub mod names;
 pub mod paging;

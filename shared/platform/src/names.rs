@@ -2,9 +2,14 @@
 
 use crate::error::Error;
 
+/// Longest id a name may carry. Real ids (tenant ids, PartnerIDs, UUIDs)
+/// are far shorter; the bound keeps a hostile name out of queries and logs.
+pub const MAX_ID_CHARS: usize = 128;
+
 /// Splits `name` against a pattern like `["providers", "*", "invitations",
 /// "*"]` and returns the values of the `*` segments, or `None` when the name
-/// has another shape. Values must be non-empty and free of `/`.
+/// has another shape. Values must be single lines (no control characters)
+/// of 1 to [`MAX_ID_CHARS`] characters, free of `/`.
 pub fn parse<'a, const N: usize>(name: &'a str, pattern: &[&str]) -> Option<[&'a str; N]> {
     let segments: Vec<&str> = name.split('/').collect();
     if segments.len() != pattern.len() {
@@ -14,7 +19,7 @@ pub fn parse<'a, const N: usize>(name: &'a str, pattern: &[&str]) -> Option<[&'a
     let mut next = 0;
     for (segment, expected) in segments.iter().zip(pattern) {
         if *expected == "*" {
-            if segment.is_empty() || next == N {
+            if next == N || crate::validate::line(segment, 1, MAX_ID_CHARS).is_err() {
                 return None;
             }
             values[next] = segment;
@@ -37,7 +42,10 @@ pub fn require<'a, const N: usize>(
         Error::invalid_field(
             "INVALID_RESOURCE_NAME",
             field,
-            format!("must look like {}", pattern.join("/").replace('*', "{id}")),
+            format!(
+                "must look like {}, each id a single line of at most {MAX_ID_CHARS} characters",
+                pattern.join("/").replace('*', "{id}")
+            ),
         )
     })
 }
@@ -73,6 +81,17 @@ mod tests {
             None
         );
         assert_eq!(parse::<2>("providers/contoso", &pattern), None);
+    }
+
+    #[test]
+    fn ids_are_single_bounded_lines() {
+        let pattern = ["providers", "*"];
+        assert!(parse::<1>("providers/contoso\r\nx", &pattern).is_none());
+        assert!(parse::<1>("providers/con\ttoso", &pattern).is_none());
+        assert!(parse::<1>(&format!("providers/{}", "x".repeat(MAX_ID_CHARS)), &pattern).is_some());
+        let long = format!("providers/{}", "x".repeat(MAX_ID_CHARS + 1));
+        let refused = require::<1>(&long, &pattern, "parent").unwrap_err();
+        assert_eq!(refused.reason(), "INVALID_RESOURCE_NAME");
     }
 
     #[test]

@@ -76,9 +76,38 @@ pub fn language_or_default(language: &str) -> String {
     language.to_owned()
 }
 
-/// Required text between `min` and `max` characters, without control
-/// characters other than line breaks and tabs.
+/// Single-line text (names, subjects, address lines, phone numbers, ids,
+/// filters) between `min` and `max` characters, without any control
+/// character or line separator: a CR or LF smuggled into a name would start
+/// a new line in an email header, a CSV export or a log record.
+pub fn line(value: &str, min: usize, max: usize) -> Check {
+    length(value, min, max)?;
+    if value.chars().any(breaks_a_line) {
+        return Err("must be a single line without control characters".into());
+    }
+    Ok(())
+}
+
+/// Multi-line text (email bodies) between `min` and `max` characters: line
+/// breaks and tabs are allowed, other control characters are not.
 pub fn text(value: &str, min: usize, max: usize) -> Check {
+    length(value, min, max)?;
+    if value
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err("must not contain control characters".into());
+    }
+    Ok(())
+}
+
+/// Whether `c` is a control character or a Unicode line or paragraph
+/// separator (U+2028, U+2029), which some readers treat as a line break.
+fn breaks_a_line(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}')
+}
+
+fn length(value: &str, min: usize, max: usize) -> Check {
     let length = value.chars().count();
     if length < min {
         return Err(if min == 1 {
@@ -89,12 +118,6 @@ pub fn text(value: &str, min: usize, max: usize) -> Check {
     }
     if length > max {
         return Err(format!("must have at most {max} characters"));
-    }
-    if value
-        .chars()
-        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-    {
-        return Err("must not contain control characters".into());
     }
     Ok(())
 }
@@ -159,5 +182,29 @@ mod tests {
         assert!(text("", 1, 200).is_err());
         assert!(text(&"x".repeat(201), 1, 200).is_err());
         assert!(text("bad\u{0}name", 1, 200).is_err());
+        assert!(text("first line\r\nsecond line\tindented", 1, 200).is_ok());
+    }
+
+    #[test]
+    fn single_lines_refuse_every_line_break_and_control_character() {
+        assert!(line("Contoso & Söhne 100% GmbH_", 1, 200).is_ok());
+        assert!(line("", 0, 200).is_ok());
+        assert!(line("", 1, 200).is_err());
+        assert!(line(&"ü".repeat(200), 1, 200).is_ok());
+        assert!(line(&"ü".repeat(201), 1, 200).is_err());
+        for bad in [
+            "Contoso\r\nBcc: victim@example.com",
+            "Contoso\n",
+            "\rContoso",
+            "Con\ttoso",
+            "Con\u{0}toso",
+            "Con\u{7f}toso",
+            "Con\u{85}toso",
+            "Con\u{2028}toso",
+            "Con\u{2029}toso",
+        ] {
+            let refused = line(bad, 1, 200).unwrap_err();
+            assert!(refused.contains("single line"), "{bad:?}: {refused}");
+        }
     }
 }

@@ -7,6 +7,10 @@
 
 include!(concat!(env!("OUT_DIR"), "/_includes.rs"));
 
+pub mod codec;
+
+pub use codec::ERROR_DOMAIN;
+
 /// Encoded `FileDescriptorSet` of every twotier proto and its imports.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/twotier_descriptor.bin"));

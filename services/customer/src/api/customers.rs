@@ -113,8 +113,13 @@ impl CustomerService for Api {
         caller.require_own_provider(provider_id)?;
         let reseller = Some(reseller).filter(|id| !id.is_empty());
         let (customers, next_page_token) = self
-            .domain
-            .list_customers(provider_id, reseller, page_size, &request.page_token)
+            .pages
+            .list::<pb::ListCustomersRequest>(&caller.tenant_id)
+            .serve(&request.page_token, async |token| {
+                self.domain
+                    .list_customers(provider_id, reseller, page_size, token)
+                    .await
+            })
             .await?;
         Ok(Response::new(pb::ListCustomersResponse {
             customers,
@@ -141,8 +146,13 @@ impl CustomerService for Api {
             return Err(CustomerError::ResellerNotFound.into());
         }
         let (customers, next_page_token) = self
-            .domain
-            .list_reseller_customers(partner_id, page_size, &request.page_token)
+            .pages
+            .list::<pb::ListResellerCustomersRequest>(&caller.tenant_id)
+            .serve(&request.page_token, async |token| {
+                self.domain
+                    .list_reseller_customers(partner_id, page_size, token)
+                    .await
+            })
             .await?;
         Ok(Response::new(pb::ListCustomersResponse {
             customers,

@@ -7,6 +7,7 @@ mod validation;
 
 use tonic::Status;
 use twotier_platform::Error;
+use twotier_platform::paging::PageTokens;
 
 use crate::domain::{CustomerError, Customers};
 
@@ -14,12 +15,13 @@ use crate::domain::{CustomerError, Customers};
 #[derive(Clone)]
 pub struct Api {
     domain: Customers,
+    pages: PageTokens,
 }
 
 impl Api {
-    /// The API over `domain`.
-    pub fn new(domain: Customers) -> Self {
-        Self { domain }
+    /// The API over `domain`, sealing page tokens with `pages`.
+    pub fn new(domain: Customers, pages: PageTokens) -> Self {
+        Self { domain, pages }
     }
 }
 

@@ -23,7 +23,7 @@ pub fn domain_prefix(value: &str) -> validate::Check {
 pub fn check_customer(violations: &mut Violations, customer: &pb::Customer) {
     violations.check(
         "customer.company_name",
-        validate::text(&customer.company_name, 1, 200),
+        validate::line(&customer.company_name, 1, 200),
     );
     violations.check(
         "customer.domain_prefix",
@@ -32,23 +32,23 @@ pub fn check_customer(violations: &mut Violations, customer: &pb::Customer) {
     let address = customer.address.clone().unwrap_or_default();
     violations.check(
         "customer.address.address_line1",
-        validate::text(&address.address_line1, 1, 200),
+        validate::line(&address.address_line1, 1, 200),
     );
     violations.check(
         "customer.address.address_line2",
-        validate::text(&address.address_line2, 0, 200),
+        validate::line(&address.address_line2, 0, 200),
     );
     violations.check(
         "customer.address.city",
-        validate::text(&address.city, 1, 100),
+        validate::line(&address.city, 1, 100),
     );
     violations.check(
         "customer.address.region",
-        validate::text(&address.region, 0, 100),
+        validate::line(&address.region, 0, 100),
     );
     violations.check(
         "customer.address.postal_code",
-        validate::text(&address.postal_code, 1, 16),
+        validate::line(&address.postal_code, 1, 16),
     );
     violations.check(
         "customer.address.country_code",
@@ -57,11 +57,11 @@ pub fn check_customer(violations: &mut Violations, customer: &pb::Customer) {
     let contact = customer.primary_contact.clone().unwrap_or_default();
     violations.check(
         "customer.primary_contact.first_name",
-        validate::text(&contact.first_name, 1, 100),
+        validate::line(&contact.first_name, 1, 100),
     );
     violations.check(
         "customer.primary_contact.last_name",
-        validate::text(&contact.last_name, 1, 100),
+        validate::line(&contact.last_name, 1, 100),
     );
     violations.check(
         "customer.primary_contact.email",
@@ -69,7 +69,7 @@ pub fn check_customer(violations: &mut Violations, customer: &pb::Customer) {
     );
     violations.check(
         "customer.primary_contact.phone",
-        validate::text(&contact.phone, 0, 64),
+        validate::line(&contact.phone, 0, 64),
     );
     violations.check(
         "customer.language_code",
@@ -87,11 +87,11 @@ pub fn check_customer(violations: &mut Violations, customer: &pb::Customer) {
 pub fn check_agreement(violations: &mut Violations, agreement: &pb::CustomerAgreement) {
     violations.check(
         "customer_agreement.signatory_first_name",
-        validate::text(&agreement.signatory_first_name, 1, 100),
+        validate::line(&agreement.signatory_first_name, 1, 100),
     );
     violations.check(
         "customer_agreement.signatory_last_name",
-        validate::text(&agreement.signatory_last_name, 1, 100),
+        validate::line(&agreement.signatory_last_name, 1, 100),
     );
     violations.check(
         "customer_agreement.signatory_email",
@@ -99,7 +99,7 @@ pub fn check_agreement(violations: &mut Violations, agreement: &pb::CustomerAgre
     );
     violations.check(
         "customer_agreement.signatory_phone",
-        validate::text(&agreement.signatory_phone, 0, 64),
+        validate::line(&agreement.signatory_phone, 0, 64),
     );
     violations.check(
         "customer_agreement.date_agreed",

@@ -4,7 +4,8 @@ pub mod access;
 
 use tonic::{Request, Response, Status};
 use twotier_platform::auth::{Caller, Role};
-use twotier_platform::{Error, names, paging, validate};
+use twotier_platform::paging::{self, PageTokens};
+use twotier_platform::{Error, names, validate};
 use twotier_proto::notification as pb;
 use twotier_proto::notification::notification_service_server::NotificationService;
 
@@ -16,12 +17,16 @@ const NAME: [&str; 2] = ["notifications", "*"];
 #[derive(Clone)]
 pub struct Api {
     notifications: Notifications,
+    pages: PageTokens,
 }
 
 impl Api {
-    /// The API over `notifications`.
-    pub fn new(notifications: Notifications) -> Self {
-        Self { notifications }
+    /// The API over `notifications`, sealing page tokens with `pages`.
+    pub fn new(notifications: Notifications, pages: PageTokens) -> Self {
+        Self {
+            notifications,
+            pages,
+        }
     }
 }
 
@@ -49,12 +54,15 @@ impl NotificationService for Api {
         request: Request<pb::ListNotificationsRequest>,
     ) -> Result<Response<pb::ListNotificationsResponse>, Status> {
         let tenant_id = scope(&request)?;
+        let caller_tenant = Caller::of(&request)?.tenant_id.clone();
         let request = request.into_inner();
         let page_size = paging::page_size(request.page_size)?;
         if !request.recipient.is_empty() {
             validate::email(&request.recipient)
                 .map_err(|d| Error::invalid_field("INVALID_FILTER", "recipient", d))?;
         }
+        validate::line(&request.event_type, 0, 200)
+            .map_err(|d| Error::invalid_field("INVALID_FILTER", "event_type", d))?;
         let status = pb::NotificationStatus::try_from(request.status).map_err(|_| {
             Error::invalid_field("INVALID_FILTER", "status", "is not a known status")
         })?;
@@ -65,8 +73,11 @@ impl NotificationService for Api {
             status: crate::domain::status_key(status),
         };
         let (notifications, next_page_token) = self
-            .notifications
-            .list(&filter, page_size, &request.page_token)
+            .pages
+            .list::<pb::ListNotificationsRequest>(&caller_tenant)
+            .serve(&request.page_token, async |token| {
+                self.notifications.list(&filter, page_size, token).await
+            })
             .await?;
         Ok(Response::new(pb::ListNotificationsResponse {
             notifications,

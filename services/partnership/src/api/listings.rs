@@ -26,6 +26,11 @@ const UPDATABLE: [&str; 7] = [
     "preferred_language",
 ];
 
+/// Most markets a listing may serve (there are 249 ISO 3166-1 codes).
+const MAX_MARKETS: usize = 250;
+/// Most regions a listing may name.
+const MAX_REGIONS: usize = 50;
+
 /// Only the platform operator changes the list; a provider is told to ask
 /// its representative (R1).
 fn authorize_change(caller: &Caller) -> Result<(), Error> {
@@ -41,11 +46,11 @@ fn authorize_change(caller: &Caller) -> Result<(), Error> {
 fn check_field(violations: &mut Violations, field: &str, path: &str, listing: &ProviderListing) {
     let at = format!("provider_listing.{path}");
     let outcome = match field {
-        "display_name" => validate::text(&listing.display_name, 1, 200),
+        "display_name" => validate::line(&listing.display_name, 1, 200),
         "markets" => check_markets(&listing.markets),
         "regions" => check_regions(&listing.regions),
         "contact_email" => validate::email(&listing.contact_email),
-        "contact_phone" => validate::text(&listing.contact_phone, 0, 64),
+        "contact_phone" => validate::line(&listing.contact_phone, 0, 64),
         "website_uri" => validate::optional_web_uri(&listing.website_uri),
         "preferred_language" => {
             validate::language(&language_or_default(&listing.preferred_language))
@@ -59,17 +64,17 @@ fn check_markets(markets: &[String]) -> validate::Check {
     if markets.is_empty() {
         return Err("needs at least one market".into());
     }
-    if markets.len() > 250 {
-        return Err("has too many markets".into());
+    if markets.len() > MAX_MARKETS {
+        return Err(format!("must have at most {MAX_MARKETS} markets"));
     }
     markets.iter().try_for_each(|m| validate::country_code(m))
 }
 
 fn check_regions(regions: &[String]) -> validate::Check {
-    if regions.len() > 50 {
-        return Err("has more than 50 regions".into());
+    if regions.len() > MAX_REGIONS {
+        return Err(format!("must have at most {MAX_REGIONS} regions"));
     }
-    regions.iter().try_for_each(|r| validate::text(r, 1, 100))
+    regions.iter().try_for_each(|r| validate::line(r, 1, 100))
 }
 
 fn fields_of(listing: ProviderListing) -> ListingFields {
@@ -90,7 +95,7 @@ impl ProviderListingService for Api {
         &self,
         request: Request<ListProviderListingsRequest>,
     ) -> Result<Response<ListProviderListingsResponse>, Status> {
-        Caller::of(&request)?;
+        let tenant = Caller::of(&request)?.tenant_id.clone();
         let request = request.into_inner();
         let page_size = paging::page_size(request.page_size)?;
         if !request.market.is_empty() {
@@ -98,8 +103,13 @@ impl ProviderListingService for Api {
                 .map_err(|d| Error::invalid_field("INVALID_FILTER", "market", d))?;
         }
         let (provider_listings, next_page_token) = self
-            .domain
-            .list_listings(&request.market, page_size, &request.page_token)
+            .pages
+            .list::<ListProviderListingsRequest>(&tenant)
+            .serve(&request.page_token, async |token| {
+                self.domain
+                    .list_listings(&request.market, page_size, token)
+                    .await
+            })
             .await?;
         Ok(Response::new(ListProviderListingsResponse {
             provider_listings,

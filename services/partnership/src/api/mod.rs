@@ -8,6 +8,7 @@ mod resellers;
 
 use tonic::Status;
 use twotier_platform::Error;
+use twotier_platform::paging::PageTokens;
 
 use crate::domain::{PartnershipError, Partnerships};
 
@@ -16,12 +17,13 @@ use crate::domain::{PartnershipError, Partnerships};
 #[derive(Clone)]
 pub struct Api {
     domain: Partnerships,
+    pages: PageTokens,
 }
 
 impl Api {
-    /// The API over `domain`.
-    pub fn new(domain: Partnerships) -> Self {
-        Self { domain }
+    /// The API over `domain`, sealing page tokens with `pages`.
+    pub fn new(domain: Partnerships, pages: PageTokens) -> Self {
+        Self { domain, pages }
     }
 }
 

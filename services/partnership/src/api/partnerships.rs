@@ -68,7 +68,7 @@ impl PartnershipService for Api {
             names::require(&request.invitation, &INVITATION, "invitation")?;
         let mut violations = Violations::new();
         if !request.subject.is_empty() {
-            violations.check("subject", validate::text(&request.subject, 1, 200));
+            violations.check("subject", validate::line(&request.subject, 1, 200));
         }
         violations.check("body", validate::text(&request.body, 1, 20_000));
         violations.check("request_id", validate::request_id(&request.request_id));
@@ -116,8 +116,13 @@ impl PartnershipService for Api {
         let page_size = paging::page_size(request.page_size)?;
         caller.require_own_provider(provider_id)?;
         let (invitations, next_page_token) = self
-            .domain
-            .list_invitations(provider_id, page_size, &request.page_token)
+            .pages
+            .list::<pb::ListInvitationsRequest>(&caller.tenant_id)
+            .serve(&request.page_token, async |token| {
+                self.domain
+                    .list_invitations(provider_id, page_size, token)
+                    .await
+            })
             .await?;
         Ok(Response::new(pb::ListInvitationsResponse {
             invitations,
@@ -183,17 +188,22 @@ impl PartnershipService for Api {
         let request = request.into_inner();
         let [provider_id] = names::require(&request.parent, &PROVIDER, "parent")?;
         let page_size = paging::page_size(request.page_size)?;
-        validate::text(&request.company_name_filter, 0, 200)
+        validate::line(&request.company_name_filter, 0, 200)
             .map_err(|d| Error::invalid_field("INVALID_FILTER", "company_name_filter", d))?;
         caller.require_own_provider(provider_id)?;
         let (indirect_resellers, next_page_token) = self
-            .domain
-            .list_indirect_resellers(
-                provider_id,
-                &request.company_name_filter,
-                page_size,
-                &request.page_token,
-            )
+            .pages
+            .list::<pb::ListIndirectResellersRequest>(&caller.tenant_id)
+            .serve(&request.page_token, async |token| {
+                self.domain
+                    .list_indirect_resellers(
+                        provider_id,
+                        &request.company_name_filter,
+                        page_size,
+                        token,
+                    )
+                    .await
+            })
             .await?;
         Ok(Response::new(pb::ListIndirectResellersResponse {
             indirect_resellers,

@@ -33,7 +33,7 @@ fn account_kind(value: i32) -> Result<AccountKind, String> {
 fn check_field(violations: &mut Violations, field: &str, reseller: &pb::Reseller) {
     let at = format!("reseller.{field}");
     let outcome = match field {
-        "company_name" => validate::text(&reseller.company_name, 1, 200),
+        "company_name" => validate::line(&reseller.company_name, 1, 200),
         "contact_email" => validate::email(&reseller.contact_email),
         "country_code" => validate::country_code(&reseller.country_code),
         "preferred_language" => {

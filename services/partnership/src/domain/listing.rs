@@ -7,7 +7,7 @@ use sea_orm::{
 };
 use twotier_outbox::Event;
 use twotier_platform::idempotency::{self, Claim, IdempotencyKey};
-use twotier_platform::{names, paging};
+use twotier_platform::{like, names, paging};
 use twotier_proto::partnership as pb;
 
 use super::convert;
@@ -83,8 +83,10 @@ impl Partnerships {
             .order_by_asc(provider_listing::Column::ProviderId)
             .limit(page_size + 1);
         if !market.is_empty() {
-            query =
-                query.filter(provider_listing::Column::Markets.contains(format!("\"{market}\"")));
+            // Markets are stored as a JSON array of quoted codes.
+            query = query.filter(
+                provider_listing::Column::Markets.like(like::containing(&format!("\"{market}\""))),
+            );
         }
         if let Some((name_key, provider_id)) = after {
             query = query.filter(paging::after(

@@ -7,7 +7,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use twotier_outbox::Event;
 use twotier_platform::auth::Caller;
-use twotier_platform::{names, paging};
+use twotier_platform::{like, names, paging};
 use twotier_proto::partnership as pb;
 
 use super::convert::{self, partnership_state};
@@ -48,7 +48,8 @@ impl Partnerships {
             .order_by_asc(partnership::Column::PartnerId)
             .limit(page_size + 1);
         if !filter_key.is_empty() {
-            query = query.filter(partnership::Column::CompanyNameKey.contains(&filter_key));
+            query = query
+                .filter(partnership::Column::CompanyNameKey.like(like::containing(&filter_key)));
         }
         if let Some((name_key, partner_id)) = after {
             query = query.filter(paging::after(

@@ -125,14 +125,8 @@ impl Api {
         let request = request.into_inner();
         let [provider_id, cart_id] = names::require(&request.cart, &CART, "cart")?;
         let line_item = request.line_item.unwrap_or_default();
-        if line_item.line_item_id.is_empty() {
-            return Err(Error::invalid_field(
-                "INVALID_LINE_ITEM",
-                "line_item.line_item_id",
-                "is required",
-            )
-            .into());
-        }
+        validate::line(&line_item.line_item_id, 1, names::MAX_ID_CHARS)
+            .map_err(|d| Error::invalid_field("INVALID_LINE_ITEM", "line_item.line_item_id", d))?;
         let line = line_input(&line_item)?;
         caller.require_own_provider(provider_id)?;
         Ok(Response::new(
@@ -149,11 +143,8 @@ impl Api {
         let caller = provider(&request)?;
         let request = request.into_inner();
         let [provider_id, cart_id] = names::require(&request.cart, &CART, "cart")?;
-        if request.line_item_id.is_empty() {
-            return Err(
-                Error::invalid_field("INVALID_LINE_ITEM", "line_item_id", "is required").into(),
-            );
-        }
+        validate::line(&request.line_item_id, 1, names::MAX_ID_CHARS)
+            .map_err(|d| Error::invalid_field("INVALID_LINE_ITEM", "line_item_id", d))?;
         caller.require_own_provider(provider_id)?;
         Ok(Response::new(
             self.domain
@@ -259,13 +250,13 @@ impl Api {
         }
         caller.require_own_provider(provider_id)?;
         let (orders, next_page_token) = self
-            .domain
-            .list_orders(
-                provider_id,
-                &request.customer,
-                page_size,
-                &request.page_token,
-            )
+            .pages
+            .list::<pb::ListOrdersRequest>(&caller.tenant_id)
+            .serve(&request.page_token, async |token| {
+                self.domain
+                    .list_orders(provider_id, &request.customer, page_size, token)
+                    .await
+            })
             .await?;
         Ok(Response::new(pb::ListOrdersResponse {
             orders,

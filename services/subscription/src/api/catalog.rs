@@ -19,11 +19,15 @@ impl Api {
         request: Request<pb::ListOffersRequest>,
     ) -> Result<Response<pb::ListOffersResponse>, Status> {
         reader(&request)?;
+        let tenant = Caller::of(&request)?.tenant_id.clone();
         let request = request.into_inner();
         let page_size = paging::page_size(request.page_size)?;
         let (offers, next_page_token) = self
-            .domain
-            .list_offers(page_size, &request.page_token)
+            .pages
+            .list::<pb::ListOffersRequest>(&tenant)
+            .serve(&request.page_token, async |token| {
+                self.domain.list_offers(page_size, token).await
+            })
             .await?;
         Ok(Response::new(pb::ListOffersResponse {
             offers,

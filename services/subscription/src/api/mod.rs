@@ -9,6 +9,7 @@ mod subscriptions;
 use tonic::Status;
 use twotier_platform::Error;
 use twotier_platform::auth::Caller;
+use twotier_platform::paging::PageTokens;
 
 use crate::domain::{SubscriptionError, Subscriptions};
 
@@ -16,12 +17,13 @@ use crate::domain::{SubscriptionError, Subscriptions};
 #[derive(Clone)]
 pub struct Api {
     domain: Subscriptions,
+    pages: PageTokens,
 }
 
 impl Api {
-    /// The API over `domain`.
-    pub fn new(domain: Subscriptions) -> Self {
-        Self { domain }
+    /// The API over `domain`, sealing page tokens with `pages`.
+    pub fn new(domain: Subscriptions, pages: PageTokens) -> Self {
+        Self { domain, pages }
     }
 }
 

@@ -147,8 +147,13 @@ impl SubscriptionService for Api {
             .authorize_customer(&caller, &request.parent)
             .await?;
         let (subscriptions, next_page_token) = self
-            .domain
-            .list_subscriptions(&request.parent, page_size, &request.page_token)
+            .pages
+            .list::<pb::ListSubscriptionsRequest>(&caller.tenant_id)
+            .serve(&request.page_token, async |token| {
+                self.domain
+                    .list_subscriptions(&request.parent, page_size, token)
+                    .await
+            })
             .await?;
         Ok(Response::new(pb::ListSubscriptionsResponse {
             subscriptions,

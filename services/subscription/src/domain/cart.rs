@@ -17,6 +17,11 @@ use super::convert::{self, billing_cycle_key, cart_state, term_key};
 use super::{Result, SubscriptionError, Subscriptions};
 use crate::store::entities::{cart, cart_line};
 
+/// Most line items a cart holds: review verifies every reseller of record
+/// and checkout creates a subscription per line, so an unbounded cart would
+/// be an unbounded amount of work for one call.
+pub const MAX_LINE_ITEMS: usize = 100;
+
 /// A line item to add or change, validated for form.
 #[derive(Debug, Clone)]
 pub struct LineInput {
@@ -113,7 +118,14 @@ impl Subscriptions {
         .insert(&*tx)
         .await?;
         let changed = touch(&*tx, &row).await?;
+        // Counted under the cart's row lock, so concurrent adds cannot
+        // overshoot; returning drops the transaction and the new line.
         let lines = cart_lines(&*tx, &row.id).await?;
+        if lines.len() > MAX_LINE_ITEMS {
+            return Err(SubscriptionError::TooManyLineItems {
+                max: MAX_LINE_ITEMS,
+            });
+        }
         tx.commit().await?;
         Ok(convert::cart(changed, &lines))
     }

@@ -23,6 +23,12 @@ pub enum SubscriptionError {
     /// No such line in the cart.
     #[error("no line item {0} in this cart")]
     LineItemNotFound(String),
+    /// The cart holds as many lines as a cart may.
+    #[error("the cart has {max} line items, the most a cart may hold; remove one or check out")]
+    TooManyLineItems {
+        /// The most a cart may hold.
+        max: usize,
+    },
     /// Checkout of an empty cart.
     #[error("the cart is empty")]
     CartEmpty,
@@ -98,6 +104,7 @@ impl From<SubscriptionError> for Error {
             SubscriptionError::CartNotFound => not_found("CART_NOT_FOUND"),
             SubscriptionError::LineItemNotFound(_) => not_found("LINE_ITEM_NOT_FOUND"),
             SubscriptionError::CartEmpty => precondition("CART_EMPTY"),
+            SubscriptionError::TooManyLineItems { .. } => precondition("TOO_MANY_LINE_ITEMS"),
             SubscriptionError::CartAlreadyOrdered => precondition("CART_ALREADY_ORDERED"),
             SubscriptionError::CartCancelled => precondition("CART_CANCELLED"),
             SubscriptionError::IndirectProviderNotAttested => {

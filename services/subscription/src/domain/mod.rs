@@ -13,7 +13,7 @@ mod subscription;
 use twotier_outbox::Outbox;
 use twotier_partners::PartnerDirectory;
 
-pub use cart::LineInput;
+pub use cart::{LineInput, MAX_LINE_ITEMS};
 pub use dependencies::Dependencies;
 pub use error::SubscriptionError;
 

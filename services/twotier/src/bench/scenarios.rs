@@ -190,10 +190,14 @@ pub async fn list(
     let page_token = if deep {
         let at = rows * 9 / 10;
         let fingerprint = twotier_platform::paging::fingerprint(&[&provider, ""]);
-        twotier_platform::paging::encode_token(
+        let inner = twotier_platform::paging::encode_token(
             &(company_key(&provider, at), partner_id(rows, at)),
             &fingerprint,
-        )
+        );
+        // Sealed as the service would have sealed it for this provider.
+        twotier_platform::paging::PageTokens::of(&system.identity)
+            .list::<ppb::ListIndirectResellersRequest>(&provider)
+            .seal(&inner)
     } else {
         String::new()
     };

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod in_process;
 pub mod workload;
 
 use std::collections::BTreeMap;
