@@ -8,6 +8,7 @@
 //! projection's state (R7); nothing else is touched.
 
 mod directory;
+pub mod eligibility;
 pub mod entity;
 mod handler;
 pub mod migration;
