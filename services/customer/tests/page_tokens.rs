@@ -153,8 +153,11 @@ async fn page_tokens_of_another_filter_or_key_and_altered_ones_are_refused_while
         .into_inner();
     assert_eq!(second.customers[0].company_name, "Bellows");
     let replica = twotier_testkit::start_service::<CustomerService>(
-        &h.customer_db,
-        &[("TWOTIER_PARTNERSHIP_ENDPOINT", &h.partnership.endpoint())],
+        h.db("customer"),
+        &[(
+            "TWOTIER_PARTNERSHIP_ENDPOINT",
+            &h.server("partnership").endpoint(),
+        )],
     )
     .await;
     let mut on_replica = pb::customer_service_client::CustomerServiceClient::with_interceptor(
@@ -179,7 +182,7 @@ async fn page_tokens_of_another_filter_or_key_and_altered_ones_are_refused_while
 async fn a_page_token_of_one_tenant_is_refused_to_another_even_on_a_list_both_may_read() {
     let h = start().await;
     let listings = |token: &str| {
-        ProviderListingServiceClient::with_interceptor(h.partnership.channel(), Bearer::new(token))
+        ProviderListingServiceClient::with_interceptor(h.channel("partnership"), Bearer::new(token))
     };
     for provider in ["contoso", "fabrikam", "northwind"] {
         listings(&operator())

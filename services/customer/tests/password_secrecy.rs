@@ -61,7 +61,7 @@ async fn temporary_password_is_nowhere_but_in_the_first_response() {
             event.event_type
         );
     }
-    let stored = database_contents(&h.customer_db).await;
+    let stored = database_contents(h.db("customer")).await;
     assert!(
         contains(&stored, "adatum"),
         "the search does see stored data"

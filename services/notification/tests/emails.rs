@@ -283,7 +283,7 @@ async fn cursor_rewound_so_every_event_is_delivered_twice_still_sends_one_email_
 
     // Fault: the consumer forgets how far it got, so every event arrives again.
     h.stop_notification().await;
-    let db = twotier_platform::db::connect(&h.notification_db.url, 2)
+    let db = twotier_platform::db::connect(&h.notification_db().url, 2)
         .await
         .unwrap();
     use sea_orm::ConnectionTrait;

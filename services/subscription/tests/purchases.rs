@@ -653,7 +653,7 @@ async fn customer_service_down_makes_checkout_unavailable_and_changes_nothing() 
     let cart = h
         .cart(PROVIDER, &customer, vec![line("m365-e5", 2, "")])
         .await;
-    h.customer.take().expect("running").stop().await;
+    h.stop("customer").await;
     let mut client = h.subscriptions(&provider_admin(PROVIDER));
     let started = std::time::Instant::now();
     assert_error(

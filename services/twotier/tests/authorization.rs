@@ -9,15 +9,11 @@
 use prost_reflect::{DynamicMessage, Kind, MethodDescriptor, Value};
 use tonic::Code;
 use tonic::transport::Channel;
-use twotier_customer::CustomerService;
-use twotier_notification::NotificationService;
 use twotier_outbox::{DeadLetters, EventLog};
-use twotier_partnership::PartnershipService;
 use twotier_platform::auth::{Policy, Role, Rule};
 use twotier_platform::upstream::reason_of;
-use twotier_subscription::SubscriptionService;
+use twotier_testkit::System;
 use twotier_testkit::dynamic::{call, methods};
-use twotier_testkit::{RunningServer, TestDatabase};
 
 const OWN: &str = "contoso";
 const FOREIGN: &str = "northwind";
@@ -36,73 +32,19 @@ fn policy() -> Policy {
     Policy::new(rules.into_iter().flatten())
 }
 
-struct System {
-    partnership: RunningServer,
-    customer: RunningServer,
-    subscription: RunningServer,
-    notification: RunningServer,
-    _databases: Vec<TestDatabase>,
-}
-
-impl System {
-    async fn start() -> Self {
-        let databases = vec![
-            TestDatabase::new("partnership").await,
-            TestDatabase::new("customer").await,
-            TestDatabase::new("subscription").await,
-            TestDatabase::new("notification").await,
-        ];
-        let partnership =
-            twotier_testkit::start_service::<PartnershipService>(&databases[0], &[]).await;
-        let p = partnership.endpoint();
-        let customer = twotier_testkit::start_service::<CustomerService>(
-            &databases[1],
-            &[("TWOTIER_PARTNERSHIP_ENDPOINT", &p)],
-        )
-        .await;
-        let c = customer.endpoint();
-        let subscription = twotier_testkit::start_service::<SubscriptionService>(
-            &databases[2],
-            &[
-                ("TWOTIER_PARTNERSHIP_ENDPOINT", &p),
-                ("TWOTIER_CUSTOMER_ENDPOINT", &c),
-            ],
-        )
-        .await;
-        let s = subscription.endpoint();
-        let notification = twotier_testkit::start_service::<NotificationService>(
-            &databases[3],
-            &[
-                ("TWOTIER_PARTNERSHIP_ENDPOINT", &p),
-                ("TWOTIER_CUSTOMER_ENDPOINT", &c),
-                ("TWOTIER_SUBSCRIPTION_ENDPOINT", &s),
-            ],
-        )
-        .await;
-        Self {
-            partnership,
-            customer,
-            subscription,
-            notification,
-            _databases: databases,
-        }
-    }
-
-    /// The server of `method`; the shared event services answer on each
-    /// service, the partnership service stands for them here.
-    fn channel(&self, method: &MethodDescriptor) -> Channel {
-        let service = method.parent_service().full_name().to_owned();
-        if service.starts_with("twotier.customer.") {
-            self.customer.channel()
-        } else if service.starts_with("twotier.subscription.") {
-            self.subscription.channel()
-        } else if service.starts_with("twotier.notification.")
-            || service.ends_with("DeadLetterService")
-        {
-            self.notification.channel()
-        } else {
-            self.partnership.channel()
-        }
+/// The server of `method`; the shared event services answer on each
+/// service, the partnership and notification services stand for them here.
+fn channel_of(system: &System, method: &MethodDescriptor) -> Channel {
+    let service = method.parent_service().full_name().to_owned();
+    if service.starts_with("twotier.customer.") {
+        system.channel("customer")
+    } else if service.starts_with("twotier.subscription.") {
+        system.channel("subscription")
+    } else if service.starts_with("twotier.notification.") || service.ends_with("DeadLetterService")
+    {
+        system.channel("notification")
+    } else {
+        system.channel("partnership")
     }
 }
 
@@ -196,7 +138,7 @@ fn the_rules_give_no_role_more_than_the_domain_does() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_rpc_has_a_rule_and_every_role_and_tenant_gets_what_the_rule_says() {
-    let system = System::start().await;
+    let system = System::all(&[]).await;
     let policy = policy();
     let mut checked = 0;
     for method in methods() {
@@ -204,7 +146,7 @@ async fn every_rpc_has_a_rule_and_every_role_and_tenant_gets_what_the_rule_says(
         let access = policy
             .access(&path)
             .unwrap_or_else(|| panic!("{path} has no authorization rule"));
-        let channel = system.channel(&method);
+        let channel = channel_of(&system, &method);
         for role in Role::ALL {
             let home = match role {
                 Role::PlatformOperator => twotier_testkit::PLATFORM_TENANT,

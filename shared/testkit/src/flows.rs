@@ -1,26 +1,18 @@
-//! The partnership steps many tests start from: onboard a reseller, invite
-//! it, accept, remove — through the partnership service's gRPC API.
+//! The steps many tests start from, through the services' gRPC APIs: list
+//! a provider, onboard a reseller, invite it, accept, remove; create a
+//! customer, record its agreement; fill a cart and buy.
 
 use tonic::transport::Channel;
-use twotier_platform::auth::{Bearer, Role};
+use twotier_platform::auth::Bearer;
+use twotier_proto::customer as cpb;
+use twotier_proto::customer::customer_service_client::CustomerServiceClient;
 use twotier_proto::partnership as pb;
 use twotier_proto::partnership::partnership_service_client::PartnershipServiceClient;
 use twotier_proto::partnership::reseller_service_client::ResellerServiceClient;
+use twotier_proto::subscription as spb;
+use twotier_proto::subscription::subscription_service_client::SubscriptionServiceClient;
 
-/// The platform operator's token.
-pub fn operator_token() -> String {
-    crate::token("operator", "twotier", &[Role::PlatformOperator])
-}
-
-/// A provider admin's token (`alice` of `tenant`).
-pub fn provider_token(tenant: &str) -> String {
-    crate::token("alice", tenant, &[Role::GlobalAdmin])
-}
-
-/// A reseller admin's token (`rita` of `tenant`).
-pub fn reseller_token(tenant: &str) -> String {
-    crate::token("rita", tenant, &[Role::ResellerAdmin])
-}
+use crate::{operator, provider_admin, reseller_admin};
 
 /// Onboards a location reseller reachable at `admin@<tenant>.example`.
 pub async fn onboard(
@@ -31,7 +23,30 @@ pub async fn onboard(
     language: &str,
     mpa_active: bool,
 ) -> pb::Reseller {
-    ResellerServiceClient::with_interceptor(partnership, Bearer::new(&operator_token()))
+    onboard_kind(
+        partnership,
+        partner_id,
+        tenant,
+        company,
+        language,
+        pb::AccountKind::Location,
+        mpa_active,
+    )
+    .await
+}
+
+/// Onboards a reseller with an account of `kind`, reachable at
+/// `admin@<tenant>.example`.
+pub async fn onboard_kind(
+    partnership: Channel,
+    partner_id: &str,
+    tenant: &str,
+    company: &str,
+    language: &str,
+    kind: pb::AccountKind,
+    mpa_active: bool,
+) -> pb::Reseller {
+    ResellerServiceClient::with_interceptor(partnership, Bearer::new(&operator()))
         .onboard_reseller(pb::OnboardResellerRequest {
             reseller: Some(pb::Reseller {
                 partner_id: partner_id.into(),
@@ -40,7 +55,7 @@ pub async fn onboard(
                 contact_email: format!("admin@{tenant}.example"),
                 country_code: "DE".into(),
                 preferred_language: language.into(),
-                account_kind: pb::AccountKind::Location.into(),
+                account_kind: kind.into(),
                 mpa_active,
                 ..Default::default()
             }),
@@ -57,7 +72,7 @@ pub async fn invite(
     provider: &str,
     tenant: &str,
 ) -> pb::RequestPartnershipResponse {
-    PartnershipServiceClient::with_interceptor(partnership, Bearer::new(&provider_token(provider)))
+    PartnershipServiceClient::with_interceptor(partnership, Bearer::new(&provider_admin(provider)))
         .request_partnership(pb::RequestPartnershipRequest {
             parent: format!("providers/{provider}"),
             reseller_email: format!("admin@{tenant}.example"),
@@ -83,7 +98,7 @@ pub async fn accept(
     tenant: &str,
     invitation: &pb::RequestPartnershipResponse,
 ) -> pb::Partnership {
-    PartnershipServiceClient::with_interceptor(partnership, Bearer::new(&reseller_token(tenant)))
+    PartnershipServiceClient::with_interceptor(partnership, Bearer::new(&reseller_admin(tenant)))
         .accept_invitation(pb::AcceptInvitationRequest {
             token: token_of(&invitation.invitation_link),
         })
@@ -104,7 +119,7 @@ pub async fn remove_partnership(
     provider: &str,
     partner_id: &str,
 ) -> pb::Partnership {
-    PartnershipServiceClient::with_interceptor(partnership, Bearer::new(&provider_token(provider)))
+    PartnershipServiceClient::with_interceptor(partnership, Bearer::new(&provider_admin(provider)))
         .remove_partnership(pb::RemovePartnershipRequest {
             name: format!("providers/{provider}/indirectResellers/{partner_id}"),
             confirm: true,
@@ -119,4 +134,142 @@ pub async fn remove_partnership(
         .await
         .expect("remove partnership")
         .into_inner()
+}
+
+/// `provider`'s customer with domain prefix `prefix` (company `<prefix>
+/// Ltd`, contact `pat@<prefix>.example`), delegated to `reseller` unless it
+/// is empty, with the customer agreement recorded when `agreement`.
+pub async fn customer(
+    customer_service: Channel,
+    provider: &str,
+    prefix: &str,
+    reseller: &str,
+    agreement: bool,
+) -> String {
+    let mut client = CustomerServiceClient::with_interceptor(
+        customer_service,
+        Bearer::new(&provider_admin(provider)),
+    );
+    let created = client
+        .create_customer(cpb::CreateCustomerRequest {
+            parent: format!("providers/{provider}"),
+            customer: Some(cpb::Customer {
+                company_name: format!("{prefix} Ltd"),
+                domain_prefix: prefix.into(),
+                address: Some(cpb::Address {
+                    address_line1: "1 Main St".into(),
+                    city: "Berlin".into(),
+                    postal_code: "10115".into(),
+                    country_code: "DE".into(),
+                    ..Default::default()
+                }),
+                primary_contact: Some(cpb::Contact {
+                    first_name: "Pat".into(),
+                    last_name: "Lee".into(),
+                    email: format!("pat@{prefix}.example"),
+                    phone: String::new(),
+                }),
+                indirect_reseller_partner_id: reseller.into(),
+                ..Default::default()
+            }),
+            validate_only: false,
+            request_id: String::new(),
+        })
+        .await
+        .expect("create customer")
+        .into_inner();
+    let name = created.customer.expect("customer").name;
+    if agreement {
+        client
+            .record_customer_agreement(cpb::RecordCustomerAgreementRequest {
+                parent: name.clone(),
+                customer_agreement: Some(cpb::CustomerAgreement {
+                    signatory_first_name: "Pat".into(),
+                    signatory_last_name: "Lee".into(),
+                    signatory_email: format!("pat@{prefix}.example"),
+                    date_agreed: "2026-11-01".into(),
+                    ..Default::default()
+                }),
+            })
+            .await
+            .expect("record agreement");
+    }
+    name
+}
+
+/// A line item: `quantity` licences of `offer` (an offer id), annual,
+/// billed monthly, with `reseller` of record unless it is empty.
+pub fn line(offer: &str, quantity: i32, reseller: &str) -> spb::LineItem {
+    spb::LineItem {
+        line_item_id: String::new(),
+        offer: format!("offers/{offer}"),
+        quantity,
+        term: spb::Term::Annual.into(),
+        billing_cycle: spb::BillingCycle::Monthly.into(),
+        reseller_partner_id: reseller.into(),
+    }
+}
+
+/// A cart of `provider` for `customer` holding `lines`, attested.
+pub async fn cart(
+    subscription_service: Channel,
+    provider: &str,
+    customer: &str,
+    lines: Vec<spb::LineItem>,
+) -> spb::Cart {
+    let mut client = SubscriptionServiceClient::with_interceptor(
+        subscription_service,
+        Bearer::new(&provider_admin(provider)),
+    );
+    let cart = client
+        .create_cart(spb::CreateCartRequest {
+            parent: format!("providers/{provider}"),
+            cart: Some(spb::Cart {
+                customer: customer.into(),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .expect("create cart")
+        .into_inner();
+    for line in lines {
+        client
+            .add_line_item(spb::AddLineItemRequest {
+                cart: cart.name.clone(),
+                line_item: Some(line),
+            })
+            .await
+            .expect("add line");
+    }
+    client
+        .attest_indirect_provider(spb::AttestIndirectProviderRequest {
+            cart: cart.name.clone(),
+            acts_as_indirect_provider: true,
+        })
+        .await
+        .expect("attest")
+        .into_inner()
+}
+
+/// `provider` buys `lines` for `customer`.
+pub async fn buy(
+    subscription_service: Channel,
+    provider: &str,
+    customer: &str,
+    lines: Vec<spb::LineItem>,
+) -> spb::Order {
+    let cart = cart(subscription_service.clone(), provider, customer, lines).await;
+    SubscriptionServiceClient::with_interceptor(
+        subscription_service,
+        Bearer::new(&provider_admin(provider)),
+    )
+    .checkout_cart(spb::CheckoutCartRequest {
+        cart: cart.name,
+        request_id: String::new(),
+        etag: String::new(),
+    })
+    .await
+    .expect("checkout")
+    .into_inner()
 }

@@ -142,3 +142,52 @@ fn has_aiosmtpd(python: &Path) -> bool {
         .status()
         .is_ok_and(|status| status.success())
 }
+
+/// One received email, parsed.
+#[derive(Debug, Clone)]
+pub struct Email {
+    /// The first recipient's address.
+    pub to: String,
+    /// Subject.
+    pub subject: String,
+    /// Plain-text body.
+    pub body: String,
+    /// Message-ID.
+    pub message_id: String,
+}
+
+/// Parses raw messages (as [`SmtpSink::messages`] returns them).
+pub fn parse(raw: &[Vec<u8>]) -> Vec<Email> {
+    raw.iter()
+        .map(|bytes| {
+            let message = mail_parser::MessageParser::default()
+                .parse(bytes)
+                .expect("a parsable message");
+            let to = message
+                .to()
+                .and_then(|to| to.first())
+                .and_then(|address| address.address())
+                .unwrap_or_default()
+                .to_owned();
+            Email {
+                to,
+                subject: message.subject().unwrap_or_default().to_owned(),
+                body: message
+                    .body_text(0)
+                    .map(|body| body.into_owned())
+                    .unwrap_or_default(),
+                message_id: message.message_id().unwrap_or_default().to_owned(),
+            }
+        })
+        .collect()
+}
+
+/// Waits (at most `deadline`) until `sink` has received `count` emails and
+/// returns them, parsed.
+pub async fn wait_for_emails(sink: &SmtpSink, count: usize, deadline: Duration) -> Vec<Email> {
+    crate::wait_until(&format!("{count} emails"), deadline, || async {
+        sink.messages().len() >= count
+    })
+    .await;
+    parse(&sink.messages())
+}

@@ -1,23 +1,16 @@
 //! Fixtures of the customer service's integration tests: the partnership
-//! and customer services on ephemeral ports, each on its own real database.
+//! and customer services on ephemeral ports, each on its own real database
+//! (a `twotier_testkit::System`), and customer requests to send.
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
-use std::time::Duration;
+use std::ops::Deref;
 
-use tonic::codegen::InterceptedService;
-use tonic::transport::Channel;
-use twotier_customer::CustomerService;
-use twotier_partnership::PartnershipService;
-use twotier_platform::auth::Role;
 use twotier_proto::customer as pb;
-use twotier_proto::customer::customer_service_client::CustomerServiceClient;
-use twotier_proto::events::event_log_service_client::EventLogServiceClient;
-use twotier_proto::events::{EventEnvelope, SubscribeRequest};
-use twotier_proto::partnership::partnership_service_client::PartnershipServiceClient;
-use twotier_testkit::{Bearer, RunningServer, TestDatabase};
-
-pub type Authed = InterceptedService<Channel, Bearer>;
+use twotier_proto::events::EventEnvelope;
+pub use twotier_testkit::system::Authed;
+use twotier_testkit::{System, flows};
+pub use twotier_testkit::{operator, provider_admin, reseller_admin};
 
 pub const PROVIDER: &str = "contoso";
 pub const OTHER_PROVIDER: &str = "northwind";
@@ -25,41 +18,21 @@ pub const RESELLER_TENANT: &str = "fabrikam";
 pub const RESELLER: &str = "4567890";
 
 pub struct Harness {
-    pub partnership: RunningServer,
-    pub customer: RunningServer,
-    pub partnership_db: TestDatabase,
-    pub customer_db: TestDatabase,
+    pub system: System,
 }
 
-pub async fn start() -> Harness {
-    let partnership_db = TestDatabase::new("partnership").await;
-    let partnership =
-        twotier_testkit::start_service::<PartnershipService>(&partnership_db, &[]).await;
-    let customer_db = TestDatabase::new("customer").await;
-    let endpoint = partnership.endpoint();
-    let customer = twotier_testkit::start_service::<CustomerService>(
-        &customer_db,
-        &[("TWOTIER_PARTNERSHIP_ENDPOINT", &endpoint)],
-    )
-    .await;
-    Harness {
-        partnership,
-        customer,
-        partnership_db,
-        customer_db,
+impl Deref for Harness {
+    type Target = System;
+
+    fn deref(&self) -> &System {
+        &self.system
     }
 }
 
-pub fn operator() -> String {
-    twotier_testkit::token("operator", "twotier", &[Role::PlatformOperator])
-}
-
-pub fn provider_admin(tenant: &str) -> String {
-    twotier_testkit::token("alice", tenant, &[Role::GlobalAdmin])
-}
-
-pub fn reseller_admin(tenant: &str) -> String {
-    twotier_testkit::token("rita", tenant, &[Role::ResellerAdmin])
+pub async fn start() -> Harness {
+    Harness {
+        system: System::start(&["partnership", "customer"], &[]).await,
+    }
 }
 
 pub fn address() -> pb::Address {
@@ -104,17 +77,9 @@ pub fn create(provider: &str, customer: pb::Customer) -> pb::CreateCustomerReque
 }
 
 impl Harness {
-    pub fn customers(&self, token: &str) -> CustomerServiceClient<Authed> {
-        CustomerServiceClient::with_interceptor(self.customer.channel(), Bearer::new(token))
-    }
-
-    pub fn partnerships(&self, token: &str) -> PartnershipServiceClient<Authed> {
-        PartnershipServiceClient::with_interceptor(self.partnership.channel(), Bearer::new(token))
-    }
-
     pub async fn onboard(&self, partner_id: &str, tenant: &str, company: &str) {
-        twotier_testkit::flows::onboard(
-            self.partnership.channel(),
+        flows::onboard(
+            self.channel("partnership"),
             partner_id,
             tenant,
             company,
@@ -126,44 +91,16 @@ impl Harness {
 
     /// Makes the reseller of `tenant` an active partner of `provider`.
     pub async fn partner(&self, provider: &str, tenant: &str) {
-        twotier_testkit::flows::partner(self.partnership.channel(), provider, tenant).await;
+        flows::partner(self.channel("partnership"), provider, tenant).await;
     }
 
     pub async fn remove_partnership(&self, provider: &str, partner_id: &str) {
-        twotier_testkit::flows::remove_partnership(
-            self.partnership.channel(),
-            provider,
-            partner_id,
-        )
-        .await;
+        flows::remove_partnership(self.channel("partnership"), provider, partner_id).await;
     }
 
     /// Every event the customer service has logged, waiting for at least
     /// `at_least`.
     pub async fn events(&self, at_least: usize) -> Vec<EventEnvelope> {
-        let token = twotier_testkit::service_token("test");
-        let mut client =
-            EventLogServiceClient::with_interceptor(self.customer.channel(), Bearer::new(&token));
-        let mut stream = client
-            .subscribe(SubscribeRequest {
-                after_position: 0,
-                event_types: vec![],
-            })
-            .await
-            .expect("subscribe")
-            .into_inner();
-        let mut events = Vec::new();
-        while events.len() < at_least {
-            let next = tokio::time::timeout(Duration::from_secs(30), stream.message())
-                .await
-                .expect("events in time");
-            events.push(next.expect("stream").expect("open"));
-        }
-        while let Ok(Ok(Some(event))) =
-            tokio::time::timeout(Duration::from_millis(300), stream.message()).await
-        {
-            events.push(event);
-        }
-        events
+        self.system.events("customer", at_least).await
     }
 }

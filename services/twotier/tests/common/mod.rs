@@ -2,7 +2,7 @@
 //! <service>`), each service on its own database, with a real SMTP server:
 //! what the fault-injection tests kill, cut and restart.
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 pub mod in_process;
 pub mod workload;

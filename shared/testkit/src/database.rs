@@ -1,0 +1,109 @@
+//! Test databases: a SQLite file in a temporary directory, or, when
+//! `TWOTIER_TEST_DATABASE_URL` names a PostgreSQL server, a fresh database
+//! there; and what a test reads back from them.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use sea_orm::{ConnectionTrait, Statement};
+
+/// Environment variable naming the PostgreSQL server for tests.
+pub const POSTGRES_URL_VAR: &str = "TWOTIER_TEST_DATABASE_URL";
+
+/// A database for one test: a SQLite file in a temporary directory, or a
+/// fresh PostgreSQL database.
+pub struct TestDatabase {
+    /// Connection URL.
+    pub url: String,
+    /// Directory for the test's files (SQLite, mail); removed on drop.
+    pub dir: tempfile::TempDir,
+}
+
+impl TestDatabase {
+    /// A new, empty database named after `label`.
+    pub async fn new(label: &str) -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let url = match std::env::var(POSTGRES_URL_VAR) {
+            Ok(admin_url) if !admin_url.is_empty() => {
+                create_postgres_database(&admin_url, label).await
+            }
+            _ => format!(
+                "sqlite://{}?mode=rwc",
+                dir.path().join(format!("{label}.db")).display()
+            ),
+        };
+        Self { url, dir }
+    }
+
+    /// Whether this test runs on PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        self.url.starts_with("postgres")
+    }
+
+    /// The data directory of the test.
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().to_path_buf()
+    }
+}
+
+/// Whether tests run against PostgreSQL.
+pub fn postgres_configured() -> bool {
+    std::env::var(POSTGRES_URL_VAR).is_ok_and(|url| !url.is_empty())
+}
+
+async fn create_postgres_database(admin_url: &str, label: &str) -> String {
+    use sea_orm::sqlx::{Connection, PgConnection};
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    let name = format!(
+        "tt_{}_{}",
+        label.replace(|c: char| !c.is_ascii_alphanumeric(), "_"),
+        &suffix[..12]
+    )
+    .to_lowercase();
+    let mut admin = PgConnection::connect(admin_url)
+        .await
+        .expect("connect to the test PostgreSQL server");
+    sea_orm::sqlx::query(sea_orm::sqlx::AssertSqlSafe(format!(
+        "CREATE DATABASE {name}"
+    )))
+    .execute(&mut admin)
+    .await
+    .expect("create test database");
+    let (base, _) = admin_url
+        .rsplit_once('/')
+        .expect("postgres url has a database path");
+    format!("{base}/{name}")
+}
+
+/// Every row count of every table of the database at `url`.
+pub async fn row_counts(url: &str) -> BTreeMap<String, i64> {
+    let db = twotier_platform::db::connect(url, 2)
+        .await
+        .expect("connect");
+    let backend = db.get_database_backend();
+    let list = if url.starts_with("sqlite") {
+        "SELECT name AS t FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+    } else {
+        "SELECT table_name AS t FROM information_schema.tables WHERE table_schema = 'public'"
+    };
+    let mut counts = BTreeMap::new();
+    for row in db
+        .query_all_raw(Statement::from_string(backend, list))
+        .await
+        .expect("tables")
+    {
+        let table: String = row.try_get("", "t").expect("name");
+        let n = db
+            .query_one_raw(Statement::from_string(
+                backend,
+                format!("SELECT COUNT(*) AS n FROM \"{table}\""),
+            ))
+            .await
+            .expect("count")
+            .expect("row")
+            .try_get::<i64>("", "n")
+            .expect("n");
+        counts.insert(table, n);
+    }
+    counts
+}
