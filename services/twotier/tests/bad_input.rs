@@ -14,72 +14,21 @@ use prost_reflect::{
     DescriptorPool, DynamicMessage, Kind, MessageDescriptor, MethodDescriptor, Value,
 };
 use tonic::Code;
-use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::transport::Channel;
 use twotier_platform::auth::Role;
 
-/// Encodes and decodes messages known only by descriptor.
-struct DynamicCodec(MessageDescriptor);
-struct DynamicEncoder;
-struct DynamicDecoder(MessageDescriptor);
-
-impl Codec for DynamicCodec {
-    type Encode = DynamicMessage;
-    type Decode = DynamicMessage;
-    type Encoder = DynamicEncoder;
-    type Decoder = DynamicDecoder;
-
-    fn encoder(&mut self) -> Self::Encoder {
-        DynamicEncoder
-    }
-
-    fn decoder(&mut self) -> Self::Decoder {
-        DynamicDecoder(self.0.clone())
-    }
-}
-
-impl Encoder for DynamicEncoder {
-    type Item = DynamicMessage;
-    type Error = tonic::Status;
-
-    fn encode(&mut self, item: Self::Item, dst: &mut EncodeBuf<'_>) -> Result<(), Self::Error> {
-        prost::Message::encode(&item, dst).map_err(|e| tonic::Status::internal(e.to_string()))
-    }
-}
-
-impl Decoder for DynamicDecoder {
-    type Item = DynamicMessage;
-    type Error = tonic::Status;
-
-    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Self::Item>, Self::Error> {
-        DynamicMessage::decode(self.0.clone(), src)
-            .map(Some)
-            .map_err(|e| tonic::Status::internal(e.to_string()))
-    }
-}
-
+/// Calls `method` with `message` and, when given, the `authorization` value.
 async fn call(
     channel: &Channel,
     method: &MethodDescriptor,
     message: DynamicMessage,
     authorization: Option<&str>,
 ) -> Result<(), tonic::Status> {
-    let mut grpc = tonic::client::Grpc::new(channel.clone());
-    grpc.ready()
-        .await
-        .map_err(|e| tonic::Status::unavailable(e.to_string()))?;
-    let mut request = tonic::Request::new(message);
-    request.set_timeout(Duration::from_secs(10));
-    if let Some(value) = authorization {
-        request
-            .metadata_mut()
-            .insert("authorization", value.parse().expect("ascii"));
-    }
-    let path = format!("/{}/{}", method.parent_service().full_name(), method.name());
-    let path = http::uri::PathAndQuery::try_from(path).expect("path");
-    grpc.unary(request, path, DynamicCodec(method.output()))
-        .await
-        .map(|_| ())
+    let metadata: Vec<(&'static str, String)> = authorization
+        .map(|value| ("authorization", value.to_owned()))
+        .into_iter()
+        .collect();
+    twotier_testkit::dynamic::call(channel, method, message, &metadata).await
 }
 
 /// A named way of spoiling a request.

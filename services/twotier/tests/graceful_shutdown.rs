@@ -9,8 +9,6 @@ use tokio::process::Command;
 use twotier_customer::CustomerService;
 use twotier_partnership::PartnershipService;
 use twotier_platform::auth::Role;
-use twotier_proto::customer as cpb;
-use twotier_proto::customer::customer_service_client::CustomerServiceClient;
 use twotier_proto::subscription as spb;
 use twotier_proto::subscription::subscription_service_client::SubscriptionServiceClient;
 use twotier_testkit::{Bearer, ChaosProxy, TestDatabase};
@@ -40,36 +38,7 @@ async fn sigterm_drains_in_flight_calls_refuses_new_ones_and_exits_within_grace(
         &[Role::GlobalAdmin],
     ));
     let customer_name =
-        CustomerServiceClient::with_interceptor(customer.channel(), provider.clone())
-            .create_customer(cpb::CreateCustomerRequest {
-                parent: "providers/contoso".into(),
-                customer: Some(cpb::Customer {
-                    company_name: "Adatum".into(),
-                    domain_prefix: "adatum".into(),
-                    address: Some(cpb::Address {
-                        address_line1: "1 Main St".into(),
-                        city: "Berlin".into(),
-                        postal_code: "10115".into(),
-                        country_code: "DE".into(),
-                        ..Default::default()
-                    }),
-                    primary_contact: Some(cpb::Contact {
-                        first_name: "Pat".into(),
-                        last_name: "Lee".into(),
-                        email: "pat@adatum.example".into(),
-                        phone: String::new(),
-                    }),
-                    ..Default::default()
-                }),
-                validate_only: false,
-                request_id: String::new(),
-            })
-            .await
-            .expect("customer")
-            .into_inner()
-            .customer
-            .unwrap()
-            .name;
+        twotier_testkit::flows::customer(customer.channel(), "contoso", "adatum", "", false).await;
 
     let subscription_db = TestDatabase::new("subscription").await;
     let port = std::net::TcpListener::bind("127.0.0.1:0")

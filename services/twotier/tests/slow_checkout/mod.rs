@@ -9,8 +9,6 @@ use std::time::Duration;
 use twotier_customer::CustomerService;
 use twotier_partnership::PartnershipService;
 use twotier_platform::auth::Role;
-use twotier_proto::customer as cpb;
-use twotier_proto::customer::customer_service_client::CustomerServiceClient;
 use twotier_proto::subscription as spb;
 use twotier_subscription::SubscriptionService;
 use twotier_testkit::{Bearer, ChaosProxy, RunningServer, TestDatabase};
@@ -91,34 +89,5 @@ impl SlowCheckout {
 }
 
 async fn create_customer(customer: &RunningServer) -> String {
-    CustomerServiceClient::with_interceptor(customer.channel(), provider())
-        .create_customer(cpb::CreateCustomerRequest {
-            parent: format!("providers/{PROVIDER}"),
-            customer: Some(cpb::Customer {
-                company_name: "Adatum".into(),
-                domain_prefix: "adatum".into(),
-                address: Some(cpb::Address {
-                    address_line1: "1 Main St".into(),
-                    city: "Berlin".into(),
-                    postal_code: "10115".into(),
-                    country_code: "DE".into(),
-                    ..Default::default()
-                }),
-                primary_contact: Some(cpb::Contact {
-                    first_name: "Pat".into(),
-                    last_name: "Lee".into(),
-                    email: "pat@adatum.example".into(),
-                    phone: String::new(),
-                }),
-                ..Default::default()
-            }),
-            validate_only: false,
-            request_id: String::new(),
-        })
-        .await
-        .expect("create customer")
-        .into_inner()
-        .customer
-        .expect("created customer")
-        .name
+    twotier_testkit::flows::customer(customer.channel(), PROVIDER, "adatum", "", false).await
 }
