@@ -5,8 +5,6 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-mod bench;
-
 use clap::{Parser, Subcommand};
 use futures::FutureExt;
 use futures::future::BoxFuture;
@@ -42,25 +40,6 @@ enum Command {
     },
     /// Applies every service's migrations and exits.
     Migrate,
-    /// Measures the system against baselines taken in the same run (see
-    /// docs/benchmarks.md). Build with --release for meaningful numbers.
-    Bench {
-        /// Concurrent clients per scenario.
-        #[arg(long, default_value_t = 16)]
-        clients: usize,
-        /// How long each scenario runs.
-        #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
-        duration: Duration,
-        /// PostgreSQL admin URL (e.g. postgres://postgres@127.0.0.1:5432/postgres); SQLite always runs.
-        #[arg(long)]
-        postgres: Option<String>,
-        /// Partnerships in the big list (the small one has 1,000).
-        #[arg(long, default_value_t = 1_000_000)]
-        big_list: usize,
-        /// Event latency samples.
-        #[arg(long, default_value_t = 200)]
-        latency_samples: usize,
-    },
     /// Exits 0 when every given server reports SERVING (a container health
     /// check). Default: `TWOTIER_LISTEN_ADDR`, else all four standard ports.
     /// Bare addresses use https when `TWOTIER_TLS_CERT_FILE` is set (the
@@ -113,24 +92,6 @@ fn main() -> ExitCode {
             Command::Run { only } => run(&only).await,
             Command::Migrate => migrate().await,
             Command::Health { addrs } => health(addrs).await,
-            Command::Bench {
-                clients,
-                duration,
-                postgres,
-                big_list,
-                latency_samples,
-            } => {
-                let options = bench::BenchOptions {
-                    clients,
-                    duration,
-                    postgres,
-                    big_list,
-                    latency_samples,
-                };
-                bench::run(options)
-                    .await
-                    .map_err(|e| StartError::Other(e.to_string()))
-            }
             Command::Token {
                 tenant,
                 roles,

@@ -1,4 +1,4 @@
-//! `twotier bench`: drives a complete system over gRPC with N concurrent
+//! `twotier-bench`: drives a complete system over gRPC with N concurrent
 //! clients and measures it against baselines taken in the same run on the
 //! same machine (a bare tonic unary service; raw single-row insert
 //! transactions on the same database). See `docs/benchmarks.md`.

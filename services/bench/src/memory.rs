@@ -1,5 +1,6 @@
 //! Idle memory: each service started as its own process (`twotier run
-//! --only <service>`), left idle, then its resident set read from /proc.
+//! --only <service>`, the `twotier` binary built beside this one), left
+//! idle, then its resident set read from /proc.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -8,7 +9,14 @@ use std::time::Duration;
 pub async fn idle_rss() -> Result<Vec<(&'static str, u64)>, Box<dyn std::error::Error + Send + Sync>>
 {
     let dir = tempfile::tempdir()?;
-    let exe = std::env::current_exe()?;
+    let exe = std::env::current_exe()?.with_file_name("twotier");
+    if !exe.exists() {
+        return Err(format!(
+            "{} is missing: build it with `cargo build --release -p twotier` first",
+            exe.display()
+        )
+        .into());
+    }
     let mut children = Vec::new();
     let ports: Vec<u16> = (0..4)
         .map(|_| {

@@ -1,0 +1,58 @@
+//! `twotier-bench`: measures the system against baselines taken in the same
+//! run (see docs/benchmarks.md). Build with --release for meaningful
+//! numbers; the `twotier` binary must be built beside it (idle memory runs
+//! each service as its own process).
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "twotier-bench",
+    version,
+    about = "Measures twotier against baselines taken in the same run."
+)]
+struct Cli {
+    /// Concurrent clients per scenario.
+    #[arg(long, default_value_t = 16)]
+    clients: usize,
+    /// How long each scenario runs.
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    duration: Duration,
+    /// PostgreSQL admin URL (e.g. postgres://postgres@127.0.0.1:5432/postgres); SQLite always runs.
+    #[arg(long)]
+    postgres: Option<String>,
+    /// Partnerships in the big list (the small one has 1,000).
+    #[arg(long, default_value_t = 1_000_000)]
+    big_list: usize,
+    /// Event latency samples.
+    #[arg(long, default_value_t = 200)]
+    latency_samples: usize,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let options = twotier_bench::BenchOptions {
+        clients: cli.clients,
+        duration: cli.duration,
+        postgres: cli.postgres,
+        big_list: cli.big_list,
+        latency_samples: cli.latency_samples,
+    };
+    match runtime.block_on(twotier_bench::run(options)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("twotier-bench: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
