@@ -9,6 +9,7 @@ pub mod domain;
 pub mod store;
 
 use std::collections::HashMap;
+
 use twotier_outbox::{Consumer, ConsumerSettings, DeadLetters, EventLog, Outbox, Sequencer};
 use twotier_partners::PartnerDirectory;
 use twotier_platform::channel::ClientChannels;

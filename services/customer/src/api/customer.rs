@@ -112,19 +112,18 @@ impl Api {
                     tx.append(Event::new(AGGREGATE, &id, &provider_id, &event))
                         .await?;
                 }
-                // R11: the credentials go to this answer only; a retry
-                // learns that they were returned before.
-                let for_retries = pb::CreateCustomerResponse {
-                    customer: Some(customer.clone()),
-                    admin_credentials: None,
-                    credentials_already_returned: true,
-                    validate_only: false,
-                };
                 let answer = pb::CreateCustomerResponse {
                     customer: Some(customer),
                     admin_credentials: Some(convert::credentials(credentials)),
                     credentials_already_returned: false,
                     validate_only: false,
+                };
+                // R11: the credentials go to this answer only; a retry
+                // learns that they were returned before.
+                let for_retries = pb::CreateCustomerResponse {
+                    admin_credentials: None,
+                    credentials_already_returned: true,
+                    ..answer.clone()
                 };
                 Ok::<_, Error>(Reply::with_retry(answer, for_retries))
             })
