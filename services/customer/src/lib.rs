@@ -9,12 +9,9 @@ pub mod domain;
 pub mod store;
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
-use twotier_outbox::{
-    Consumer, ConsumerSettings, DeadLetters, EventHandler, EventLog, Outbox, Sequencer,
-};
-use twotier_partners::{PartnerDirectory, PartnerEvents};
+use twotier_outbox::{Consumer, ConsumerSettings, DeadLetters, EventLog, Outbox, Sequencer};
+use twotier_partners::PartnerDirectory;
 use twotier_platform::channel::ClientChannels;
 use twotier_platform::paging::PageTokens;
 use twotier_platform::server::GrpcServer;
@@ -22,7 +19,6 @@ use twotier_platform::startup::{ServiceContext, ServiceDefinition, StartError, o
 use twotier_proto::customer::customer_service_server::CustomerServiceServer;
 
 use crate::api::{Api, access};
-use crate::domain::Customers;
 use crate::store::migration::Migrator;
 
 /// The customer service, as the binaries start it.
@@ -51,7 +47,7 @@ impl ServiceDefinition for CustomerService {
         ));
 
         let channels = ClientChannels::from_settings(&ctx.settings)?;
-        let partner_events: Arc<dyn EventHandler> = Arc::new(PartnerEvents);
+        let partner_events = twotier_partners::handlers();
         let consumer = Consumer::new(
             db.clone(),
             partner_events.clone(),
@@ -72,7 +68,7 @@ impl ServiceDefinition for CustomerService {
             pages.clone(),
         );
 
-        let api = Api::new(Customers::new(outbox.clone(), directory), pages);
+        let api = Api::new(outbox.clone(), directory, pages);
         let mut grpc = ctx.grpc_server();
         grpc.monitor_database(outbox.db().clone());
         grpc.add_service(CustomerServiceServer::new(api), access::CUSTOMER_RULES)

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use twotier_outbox::{
     Consumer, ConsumerSettings, DeadLetters, EventHandler, EventLog, Outbox, Sequencer,
 };
-use twotier_partners::{PartnerDirectory, PartnerEvents};
+use twotier_partners::PartnerDirectory;
 use twotier_platform::channel::ClientChannels;
 use twotier_platform::paging::PageTokens;
 use twotier_platform::server::GrpcServer;
@@ -53,7 +53,7 @@ impl ServiceDefinition for SubscriptionService {
         ));
 
         let channels = ClientChannels::from_settings(&ctx.settings)?;
-        let partner_events: Arc<dyn EventHandler> = Arc::new(PartnerEvents);
+        let partner_events: Arc<dyn EventHandler> = twotier_partners::handlers();
         let consumer = Consumer::new(
             db.clone(),
             partner_events.clone(),

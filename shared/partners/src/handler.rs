@@ -1,58 +1,85 @@
-//! Applies partnership events to the projection.
+//! Applies partnership events to the projection. [`handlers`] is the one
+//! list of the event types the projection follows: the consumer subscribes
+//! to exactly the types registered there.
+
+use std::sync::Arc;
 
 use chrono::Utc;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveValue::Set, DatabaseTransaction, EntityTrait};
-use twotier_outbox::{EventHandler, HandleError, decode_payload};
+use twotier_outbox::{EventHandler, HandleError, Handlers, Handles};
 use twotier_proto::events::EventEnvelope;
 use twotier_proto::partnership as pb;
 
 use crate::entity::{partner_partnership, partner_reseller};
 
-/// The [`EventHandler`] of the partner directory.
+/// The projection's handler of partnership events.
 pub struct PartnerEvents;
 
-fn name_of<M: prost::Name>() -> String {
-    M::full_name()
+/// The handler a consuming service gives its consumer of the partnership
+/// log (and its dead letters, for replays).
+pub fn handlers() -> Arc<dyn EventHandler> {
+    Arc::new(
+        Handlers::new(PartnerEvents)
+            .on::<pb::ResellerOnboarded>()
+            .on::<pb::ResellerUpdated>()
+            .on::<pb::PartnershipAccepted>()
+            .on::<pb::PartnershipRemoved>(),
+    )
 }
 
 #[async_trait::async_trait]
-impl EventHandler for PartnerEvents {
-    fn event_types(&self) -> Vec<String> {
-        vec![
-            name_of::<pb::ResellerOnboarded>(),
-            name_of::<pb::ResellerUpdated>(),
-            name_of::<pb::PartnershipAccepted>(),
-            name_of::<pb::PartnershipRemoved>(),
-        ]
-    }
-
+impl Handles<pb::ResellerOnboarded> for PartnerEvents {
     async fn handle(
         &self,
         txn: &DatabaseTransaction,
         event: &EventEnvelope,
+        payload: pb::ResellerOnboarded,
     ) -> Result<(), HandleError> {
-        let position = i64::try_from(event.position).unwrap_or(i64::MAX);
-        let event_type = event.event_type.as_str();
-        if event_type == name_of::<pb::ResellerOnboarded>() {
-            let payload: pb::ResellerOnboarded = decode_payload(event)?;
-            return upsert_reseller(txn, payload.reseller, position).await;
-        }
-        if event_type == name_of::<pb::ResellerUpdated>() {
-            let payload: pb::ResellerUpdated = decode_payload(event)?;
-            return upsert_reseller(txn, payload.reseller, position).await;
-        }
-        if event_type == name_of::<pb::PartnershipAccepted>() {
-            let payload: pb::PartnershipAccepted = decode_payload(event)?;
-            upsert_reseller(txn, payload.reseller, position).await?;
-            return upsert_partnership(txn, payload.partnership, true, position).await;
-        }
-        if event_type == name_of::<pb::PartnershipRemoved>() {
-            let payload: pb::PartnershipRemoved = decode_payload(event)?;
-            return upsert_partnership(txn, payload.partnership, false, position).await;
-        }
-        Ok(())
+        upsert_reseller(txn, payload.reseller, position(event)).await
     }
+}
+
+#[async_trait::async_trait]
+impl Handles<pb::ResellerUpdated> for PartnerEvents {
+    async fn handle(
+        &self,
+        txn: &DatabaseTransaction,
+        event: &EventEnvelope,
+        payload: pb::ResellerUpdated,
+    ) -> Result<(), HandleError> {
+        upsert_reseller(txn, payload.reseller, position(event)).await
+    }
+}
+
+#[async_trait::async_trait]
+impl Handles<pb::PartnershipAccepted> for PartnerEvents {
+    async fn handle(
+        &self,
+        txn: &DatabaseTransaction,
+        event: &EventEnvelope,
+        payload: pb::PartnershipAccepted,
+    ) -> Result<(), HandleError> {
+        let position = position(event);
+        upsert_reseller(txn, payload.reseller, position).await?;
+        upsert_partnership(txn, payload.partnership, true, position).await
+    }
+}
+
+#[async_trait::async_trait]
+impl Handles<pb::PartnershipRemoved> for PartnerEvents {
+    async fn handle(
+        &self,
+        txn: &DatabaseTransaction,
+        event: &EventEnvelope,
+        payload: pb::PartnershipRemoved,
+    ) -> Result<(), HandleError> {
+        upsert_partnership(txn, payload.partnership, false, position(event)).await
+    }
+}
+
+fn position(event: &EventEnvelope) -> i64 {
+    i64::try_from(event.position).unwrap_or(i64::MAX)
 }
 
 async fn upsert_reseller(
@@ -120,4 +147,25 @@ async fn upsert_partnership(
         .exec_without_returning(txn)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use prost::Name;
+
+    use super::*;
+
+    #[test]
+    fn the_projection_follows_reseller_and_partnership_events() {
+        let mut followed = handlers().event_types();
+        followed.sort();
+        let mut expected = vec![
+            pb::PartnershipAccepted::full_name(),
+            pb::PartnershipRemoved::full_name(),
+            pb::ResellerOnboarded::full_name(),
+            pb::ResellerUpdated::full_name(),
+        ];
+        expected.sort();
+        assert_eq!(followed, expected);
+    }
 }

@@ -14,7 +14,7 @@ mod handler;
 pub mod migration;
 
 pub use directory::{PartnerDirectory, ResellerEntry};
-pub use handler::PartnerEvents;
+pub use handler::{PartnerEvents, handlers};
 
 /// Name of the upstream log in cursors and dead letters.
 pub const UPSTREAM: &str = "partnership";

@@ -1,114 +1,134 @@
-//! R12: the provider's attestation of the Microsoft Customer Agreement.
+//! R12: the provider's attestation that the customer accepted the Microsoft
+//! Customer Agreement, needed before the first purchase.
 
-use chrono::Utc;
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
-use twotier_outbox::Event;
-use twotier_platform::auth::Caller;
-use twotier_proto::customer as pb;
+use chrono::{DateTime, Days, NaiveDate, Utc};
 
-use super::convert;
-use super::customer::visible_customer;
-use super::{CustomerError, Customers, Result, Viewer};
-use crate::store::entities::{customer, customer_agreement};
+use super::customer::Customer;
+use super::error::AgreementError;
 
-/// The attestation, validated.
-#[derive(Debug, Clone)]
-pub struct AgreementFields {
+/// What the provider attests: who signed and when.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Attestation {
     /// Signatory first name.
-    pub first_name: String,
+    pub signatory_first_name: String,
     /// Signatory last name.
-    pub last_name: String,
+    pub signatory_last_name: String,
     /// Signatory email.
-    pub email: String,
+    pub signatory_email: String,
     /// Signatory phone, may be empty.
-    pub phone: String,
-    /// `YYYY-MM-DD`.
+    pub signatory_phone: String,
+    /// As entered; [`date_agreed`] accepts it.
     pub date_agreed: String,
 }
 
-impl Customers {
-    /// Records (or replaces) the attestation and marks the customer as
-    /// having accepted.
-    pub async fn record_agreement(
-        &self,
-        caller: &Caller,
-        provider_id: &str,
-        customer_id: &str,
-        fields: AgreementFields,
-    ) -> Result<pb::CustomerAgreement> {
-        let tx = self.outbox.begin().await?;
-        let viewer = Viewer::Provider(caller.tenant_id.clone());
-        let row = visible_customer(&*tx, &viewer, provider_id, customer_id).await?;
-        let now = Utc::now();
-        let agreement = customer_agreement::ActiveModel {
-            customer_id: Set(row.id.clone()),
-            provider_id: Set(row.provider_id.clone()),
-            signatory_first_name: Set(fields.first_name),
-            signatory_last_name: Set(fields.last_name),
-            signatory_email: Set(fields.email),
-            signatory_phone: Set(fields.phone),
-            date_agreed: Set(fields.date_agreed),
-            recorded_by: Set(caller.subject.clone()),
-            recorded_at: Set(now),
-        };
-        customer_agreement::Entity::insert(agreement)
-            .on_conflict(
-                OnConflict::column(customer_agreement::Column::CustomerId)
-                    .update_columns([
-                        customer_agreement::Column::SignatoryFirstName,
-                        customer_agreement::Column::SignatoryLastName,
-                        customer_agreement::Column::SignatoryEmail,
-                        customer_agreement::Column::SignatoryPhone,
-                        customer_agreement::Column::DateAgreed,
-                        customer_agreement::Column::RecordedBy,
-                        customer_agreement::Column::RecordedAt,
-                    ])
-                    .to_owned(),
-            )
-            .exec_without_returning(&*tx)
-            .await?;
-        customer::Entity::update_many()
-            .col_expr(customer::Column::AgreementAccepted, Expr::value(true))
-            .col_expr(
-                customer::Column::Version,
-                Expr::col(customer::Column::Version).add(1),
-            )
-            .filter(customer::Column::Id.eq(&row.id))
-            .exec(&*tx)
-            .await?;
-        let stored = customer_agreement::Entity::find_by_id(row.id.clone())
-            .one(&*tx)
-            .await?
-            .ok_or(CustomerError::AgreementNotFound)?;
-        let recorded = convert::agreement(stored);
-        tx.append(Event::new(
-            "customer",
-            &row.id,
-            &row.provider_id,
-            &pb::CustomerAgreementAccepted {
-                customer: convert::customer_name(&row.provider_id, &row.id),
-                customer_agreement: Some(recorded.clone()),
-            },
-        ))
-        .await?;
-        tx.commit().await?;
-        Ok(recorded)
+/// The attestation recorded for one customer; a later one replaces it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerAgreement {
+    /// The customer.
+    pub customer_id: String,
+    /// The customer's provider.
+    pub provider_id: String,
+    /// What was attested.
+    pub attestation: Attestation,
+    /// Subject of the provider user who recorded it.
+    pub recorded_by: String,
+    /// When it was recorded.
+    pub recorded_at: DateTime<Utc>,
+}
+
+impl CustomerAgreement {
+    /// The attestation `recorded_by` records for `customer` at `now`.
+    pub fn record(
+        customer: &Customer,
+        attestation: Attestation,
+        recorded_by: &str,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            customer_id: customer.id.clone(),
+            provider_id: customer.provider_id.clone(),
+            attestation,
+            recorded_by: recorded_by.to_owned(),
+            recorded_at: now,
+        }
+    }
+}
+
+/// The day the customer agreed: a `YYYY-MM-DD` date not after `today`,
+/// where today is the UTC date plus one day of slack for time zones ahead
+/// of UTC.
+pub fn date_agreed(value: &str, today: NaiveDate) -> Result<NaiveDate, AgreementError> {
+    let date =
+        NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| AgreementError::MalformedDate)?;
+    let latest = today + Days::new(1);
+    if date > latest {
+        return Err(AgreementError::DateInFuture);
+    }
+    Ok(date)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::customer::tests::new_customer;
+
+    fn day(value: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(value, "%Y-%m-%d").unwrap()
     }
 
-    /// Reads the attestation of a customer visible to `viewer`.
-    pub async fn get_agreement(
-        &self,
-        viewer: &Viewer,
-        provider_id: &str,
-        customer_id: &str,
-    ) -> Result<pb::CustomerAgreement> {
-        let db = self.outbox.db();
-        let row = visible_customer(db, viewer, provider_id, customer_id).await?;
-        let agreement = customer_agreement::Entity::find_by_id(row.id)
-            .one(db)
-            .await?
-            .ok_or(CustomerError::AgreementNotFound)?;
-        Ok(convert::agreement(agreement))
+    #[test]
+    fn the_date_agreed_is_a_real_date_up_to_one_day_ahead_of_utc() {
+        let today = day("2026-11-25");
+        assert_eq!(date_agreed("2026-11-25", today), Ok(today));
+        assert_eq!(date_agreed("2020-02-29", today), Ok(day("2020-02-29")));
+        assert_eq!(date_agreed("2026-11-26", today), Ok(day("2026-11-26")));
+        assert_eq!(
+            date_agreed("2026-11-27", today),
+            Err(AgreementError::DateInFuture)
+        );
+        assert_eq!(
+            date_agreed("2999-01-01", today),
+            Err(AgreementError::DateInFuture)
+        );
+        for malformed in [
+            "",
+            "yesterday",
+            "25.11.2026",
+            "2026-02-30",
+            "2026-11-25T00:00",
+        ] {
+            assert_eq!(
+                date_agreed(malformed, today),
+                Err(AgreementError::MalformedDate),
+                "{malformed:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_agreement_is_recorded_for_the_customer_with_who_and_when() {
+        let now = Utc::now();
+        let customer = new_customer("contoso", None)
+            .create("alice", now, None)
+            .unwrap()
+            .customer;
+        let attestation = Attestation {
+            signatory_first_name: "Wendy".into(),
+            signatory_last_name: "Winter".into(),
+            signatory_email: "wendy@adatum.example".into(),
+            signatory_phone: String::new(),
+            date_agreed: "2026-11-20".into(),
+        };
+        let recorded = CustomerAgreement::record(&customer, attestation.clone(), "bob", now);
+        assert_eq!(
+            recorded,
+            CustomerAgreement {
+                customer_id: customer.id,
+                provider_id: "contoso".into(),
+                attestation,
+                recorded_by: "bob".into(),
+                recorded_at: now,
+            }
+        );
     }
 }

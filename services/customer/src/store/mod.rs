@@ -1,4 +1,8 @@
-//! The customer database: tables and migrations.
+//! The customer database: every query, a module per aggregate, and the
+//! tables and migrations.
 
+pub mod agreement;
+pub mod customer;
+pub mod delegated_admin;
 pub mod entities;
 pub mod migration;

@@ -1,0 +1,278 @@
+//! `CustomerService`: adding, reading and listing customers (R9-R11, R13);
+//! the delegated admin and agreement RPCs are in their own files.
+
+use chrono::Utc;
+use tonic::{Request, Response, Status};
+use twotier_outbox::{Event, Reply};
+use twotier_platform::auth::Caller;
+use twotier_platform::idempotency::{self, IdempotencyKey};
+use twotier_platform::{Error, Violations, names, paging, validate};
+use twotier_proto::customer as pb;
+use twotier_proto::customer::customer_service_server::CustomerService;
+
+use super::{AGGREGATE, Api, CUSTOMER, PROVIDER, RESELLER, convert};
+use crate::domain::{AdminCredentials, CustomerError, Reseller, domain_prefix, initial_domain};
+use crate::store;
+
+impl Api {
+    /// The provider's active partner `partner_id`, if it is one.
+    async fn active_partner(
+        &self,
+        provider_id: &str,
+        partner_id: Option<&str>,
+    ) -> Result<Option<Reseller>, Error> {
+        let Some(partner_id) = partner_id else {
+            return Ok(None);
+        };
+        let entry = self
+            .directory
+            .active_partner(provider_id, partner_id)
+            .await?;
+        Ok(entry.map(|entry| Reseller {
+            partner_id: entry.partner_id,
+            company_name: entry.company_name,
+            contact_email: entry.contact_email,
+            language_code: entry.preferred_language,
+        }))
+    }
+
+    async fn create(
+        &self,
+        request: Request<pb::CreateCustomerRequest>,
+    ) -> Result<pb::CreateCustomerResponse, Error> {
+        let caller = Caller::of(&request)?.clone();
+        let request = request.into_inner();
+        let [provider_id] = names::require(&request.parent, &PROVIDER, "parent")?;
+        let mut violations = Violations::new();
+        let customer = request.customer.clone().unwrap_or_default();
+        let new = convert::new_customer(provider_id, customer, &mut violations);
+        violations.check("request_id", validate::request_id(&request.request_id));
+        violations.into_result("INVALID_CUSTOMER")?;
+        caller.require_own_provider(provider_id)?;
+        let key = IdempotencyKey::new(
+            "customer.CreateCustomer",
+            &caller.tenant_id,
+            &request.request_id,
+            &request,
+        );
+        let db = self.outbox.db();
+        // A retry is answered before the partner check below, which may
+        // wait and whose answer may have changed since the first attempt.
+        if !request.validate_only
+            && let Some(replay) = idempotency::peek(db, key.as_ref()).await?
+        {
+            return Ok(replay);
+        }
+        // Asked outside the unit of work: it may wait for the partner
+        // projection to catch up, which must not hold a connection.
+        let partner = self
+            .active_partner(provider_id, new.reseller_partner_id.as_deref())
+            .await?;
+        let created = new.create(&caller.subject, Utc::now(), partner)?;
+        if request.validate_only {
+            // On submit the unique index decides (also between concurrent
+            // creates); the review has nothing to insert, so it looks.
+            let prefix = &created.customer.domain_prefix;
+            if store::customer::prefix_taken(db, prefix).await? {
+                return Err(CustomerError::DomainPrefixTaken(prefix.clone()).into());
+            }
+            let mut preview = convert::customer(created.customer);
+            preview.name = String::new();
+            return Ok(pb::CreateCustomerResponse {
+                customer: Some(preview),
+                admin_credentials: None,
+                credentials_already_returned: false,
+                validate_only: true,
+            });
+        }
+
+        let response = self
+            .outbox
+            .command(key.as_ref(), async |tx| {
+                let customer = store::customer::insert(&**tx, &created.customer).await?;
+                let credentials = AdminCredentials::issue(&customer);
+                let id = customer.id.clone();
+                let provider_id = customer.provider_id.clone();
+                let customer = convert::customer(customer);
+                let event = pb::CustomerCreated {
+                    customer: Some(customer.clone()),
+                    indirect_reseller: created
+                        .delegation
+                        .as_ref()
+                        .map(|(reseller, _)| convert::reseller_contact(reseller)),
+                };
+                tx.append(Event::new(AGGREGATE, &id, &provider_id, &event))
+                    .await?;
+                if let Some((_, grant)) = &created.delegation {
+                    let grant = store::delegated_admin::insert(&**tx, grant).await?;
+                    let event = pb::DelegatedAdminGranted {
+                        customer: customer.name.clone(),
+                        relationship: Some(convert::relationship(grant)),
+                    };
+                    tx.append(Event::new(AGGREGATE, &id, &provider_id, &event))
+                        .await?;
+                }
+                let answer = pb::CreateCustomerResponse {
+                    customer: Some(customer),
+                    admin_credentials: Some(convert::credentials(credentials)),
+                    credentials_already_returned: false,
+                    validate_only: false,
+                };
+                // R11: the credentials go to this answer only; a retry
+                // learns that they were returned before.
+                let for_retries = pb::CreateCustomerResponse {
+                    admin_credentials: None,
+                    credentials_already_returned: true,
+                    ..answer.clone()
+                };
+                Ok::<_, Error>(Reply::with_retry(answer, for_retries))
+            })
+            .await?;
+        if let Some(customer) = &response.customer {
+            tracing::info!(customer = %customer.name, domain = %customer.domain, "customer created");
+        }
+        Ok(response)
+    }
+
+    async fn get(&self, request: Request<pb::GetCustomerRequest>) -> Result<pb::Customer, Error> {
+        let viewer = self.viewer(&request).await?;
+        let [provider_id, customer_id] =
+            names::require(&request.get_ref().name, &CUSTOMER, "name")?;
+        let found = store::customer::find(self.outbox.db(), provider_id, customer_id).await?;
+        Ok(convert::customer(viewer.visible(found)?))
+    }
+
+    async fn list(
+        &self,
+        request: Request<pb::ListCustomersRequest>,
+    ) -> Result<pb::ListCustomersResponse, Error> {
+        let caller = Caller::of(&request)?.clone();
+        let request = request.into_inner();
+        let [provider_id] = names::require(&request.parent, &PROVIDER, "parent")?;
+        let page_size = paging::page_size(request.page_size)?;
+        let reseller = request.indirect_reseller_partner_id.as_str();
+        if !reseller.is_empty() {
+            validate::partner_id(reseller).map_err(|d| {
+                Error::invalid_field("INVALID_FILTER", "indirect_reseller_partner_id", d)
+            })?;
+        }
+        caller.require_own_provider(provider_id)?;
+        let reseller = Some(reseller).filter(|id| !id.is_empty());
+        let (customers, next_page_token) = self
+            .pages
+            .list::<pb::ListCustomersRequest>(&caller.tenant_id)
+            .serve(&request.page_token, async |token| {
+                store::customer::list_of_provider(
+                    self.outbox.db(),
+                    provider_id,
+                    reseller,
+                    page_size,
+                    token,
+                )
+                .await
+            })
+            .await?;
+        Ok(pb::ListCustomersResponse {
+            customers: customers.into_iter().map(convert::customer).collect(),
+            next_page_token,
+        })
+    }
+
+    async fn list_of_reseller(
+        &self,
+        request: Request<pb::ListResellerCustomersRequest>,
+    ) -> Result<pb::ListCustomersResponse, Error> {
+        let caller = Caller::of(&request)?.clone();
+        let request = request.into_inner();
+        let [partner_id] = names::require(&request.parent, &RESELLER, "parent")?;
+        let page_size = paging::page_size(request.page_size)?;
+        let own = self.directory.reseller_of_tenant(&caller.tenant_id).await?;
+        if own.is_none_or(|reseller| reseller.partner_id != partner_id) {
+            return Err(CustomerError::ResellerNotFound.into());
+        }
+        let (customers, next_page_token) = self
+            .pages
+            .list::<pb::ListResellerCustomersRequest>(&caller.tenant_id)
+            .serve(&request.page_token, async |token| {
+                store::customer::list_of_reseller(self.outbox.db(), partner_id, page_size, token)
+                    .await
+            })
+            .await?;
+        Ok(pb::ListCustomersResponse {
+            customers: customers.into_iter().map(convert::customer).collect(),
+            next_page_token,
+        })
+    }
+
+    async fn check_prefix(
+        &self,
+        request: Request<pb::CheckDomainPrefixRequest>,
+    ) -> Result<pb::CheckDomainPrefixResponse, Error> {
+        let prefix = domain_prefix(&request.get_ref().domain_prefix)?;
+        let taken = store::customer::prefix_taken(self.outbox.db(), &prefix).await?;
+        Ok(pb::CheckDomainPrefixResponse {
+            domain: initial_domain(&prefix),
+            domain_prefix: prefix,
+            available: !taken,
+        })
+    }
+}
+
+#[tonic::async_trait]
+impl CustomerService for Api {
+    async fn create_customer(
+        &self,
+        request: Request<pb::CreateCustomerRequest>,
+    ) -> Result<Response<pb::CreateCustomerResponse>, Status> {
+        Ok(Response::new(self.create(request).await?))
+    }
+
+    async fn get_customer(
+        &self,
+        request: Request<pb::GetCustomerRequest>,
+    ) -> Result<Response<pb::Customer>, Status> {
+        Ok(Response::new(self.get(request).await?))
+    }
+
+    async fn list_customers(
+        &self,
+        request: Request<pb::ListCustomersRequest>,
+    ) -> Result<Response<pb::ListCustomersResponse>, Status> {
+        Ok(Response::new(self.list(request).await?))
+    }
+
+    async fn list_reseller_customers(
+        &self,
+        request: Request<pb::ListResellerCustomersRequest>,
+    ) -> Result<Response<pb::ListCustomersResponse>, Status> {
+        Ok(Response::new(self.list_of_reseller(request).await?))
+    }
+
+    async fn check_domain_prefix(
+        &self,
+        request: Request<pb::CheckDomainPrefixRequest>,
+    ) -> Result<Response<pb::CheckDomainPrefixResponse>, Status> {
+        Ok(Response::new(self.check_prefix(request).await?))
+    }
+
+    async fn list_delegated_admin_relationships(
+        &self,
+        request: Request<pb::ListDelegatedAdminRelationshipsRequest>,
+    ) -> Result<Response<pb::ListDelegatedAdminRelationshipsResponse>, Status> {
+        Ok(Response::new(self.relationships(request).await?))
+    }
+
+    async fn record_customer_agreement(
+        &self,
+        request: Request<pb::RecordCustomerAgreementRequest>,
+    ) -> Result<Response<pb::CustomerAgreement>, Status> {
+        Ok(Response::new(self.record_agreement(request).await?))
+    }
+
+    async fn get_customer_agreement(
+        &self,
+        request: Request<pb::GetCustomerAgreementRequest>,
+    ) -> Result<Response<pb::CustomerAgreement>, Status> {
+        Ok(Response::new(self.agreement(request).await?))
+    }
+}
