@@ -78,8 +78,8 @@ impl Dispatcher {
         let tried = due.len() as u64;
         for email in due {
             let now = Utc::now();
-            // Due when listed, perhaps no longer: another replica may have
-            // taken it since, which the guarded claim below also catches.
+            // The rule computes the lease; the guarded write makes it hold
+            // against a replica that took the email since it was listed.
             let Ok(leased) = email.delivery.claim(now, self.lease) else {
                 continue;
             };
