@@ -7,6 +7,7 @@
 pub mod api;
 pub mod domain;
 pub mod events;
+pub mod mail;
 pub mod store;
 
 use std::collections::HashMap;
@@ -21,8 +22,9 @@ use twotier_platform::startup::{ServiceContext, ServiceDefinition, StartError, o
 use twotier_proto::notification::notification_service_server::NotificationServiceServer;
 
 use crate::api::{Api, access};
-use crate::domain::{Dispatcher, MailSettings, Notifications, Templates, mailer_from};
-use crate::events::{CustomerEmails, PartnershipEmails, SubscriptionEmails, upstream};
+use crate::domain::Templates;
+use crate::events::upstream;
+use crate::mail::{Dispatcher, MailSettings, mailer_from};
 use crate::store::migration::Migrator;
 
 /// The notification service, as the binaries start it.
@@ -47,17 +49,17 @@ impl ServiceDefinition for NotificationService {
             (
                 upstream::PARTNERSHIP,
                 &ctx.settings.partnership_endpoint,
-                Arc::new(PartnershipEmails::new(templates.clone())),
+                Arc::new(events::partnership(&templates)),
             ),
             (
                 upstream::CUSTOMER,
                 &ctx.settings.customer_endpoint,
-                Arc::new(CustomerEmails::new(templates.clone())),
+                Arc::new(events::customer(&templates)),
             ),
             (
                 upstream::SUBSCRIPTION,
                 &ctx.settings.subscription_endpoint,
-                Arc::new(SubscriptionEmails::new(templates)),
+                Arc::new(events::subscription(&templates)),
             ),
         ];
         // New notifications wake the dispatcher the moment they commit.
@@ -94,7 +96,7 @@ impl ServiceDefinition for NotificationService {
         grpc.monitor_database(db.clone());
         let pages = PageTokens::of(&ctx.identity);
         grpc.add_service(
-            NotificationServiceServer::new(Api::new(Notifications::new(db.clone()), pages.clone())),
+            NotificationServiceServer::new(Api::new(db.clone(), pages.clone())),
             access::NOTIFICATION_RULES,
         )
         .add_service(

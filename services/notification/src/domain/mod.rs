@@ -1,25 +1,25 @@
-//! Notifications: recording the emails R20 asks for (rendered from
-//! templates in the recipient's language) and delivering them (R21).
+//! Notifications as plain rules: which emails an upstream event asks for,
+//! to whom and in which language (R20, R21), rendered from templates; and
+//! how the delivery of each moves from pending to sent or failed.
 
-mod dispatcher;
+mod causes;
+mod delivery;
+mod email;
 mod error;
-mod mailer;
-mod query;
-mod record;
-mod settings;
+mod notification;
+mod profile;
 mod templates;
 
-pub use dispatcher::Dispatcher;
-pub use error::NotificationError;
-pub use mailer::{Mailer, SendError, mailer_from};
-pub use query::{NotificationFilter, Notifications, status_key};
-pub use record::{NewNotification, record};
-pub use settings::{MailSettings, TlsMode};
+pub use causes::{
+    Acceptance, Assignment, AssignmentRole, CustomerCreated, InvitationEmail, Order, OrderLine,
+    ProviderContact, ResellerContact,
+};
+pub use delivery::{Backoff, Delivery, Outcome, Settled};
+pub use email::{Content, Email, Language, SealedLink, Template};
+pub use error::{DeliveryError, NotificationError, RenderError};
+pub use notification::{
+    AttemptOutcome, DeliveryAttempt, EventSource, NewNotification, Notification,
+    NotificationFilter, Outgoing, Status,
+};
+pub use profile::ProviderProfile;
 pub use templates::Templates;
-
-/// Notification states as stored.
-pub(crate) mod status {
-    pub const PENDING: &str = "pending";
-    pub const SENT: &str = "sent";
-    pub const FAILED: &str = "failed";
-}

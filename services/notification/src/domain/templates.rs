@@ -2,7 +2,8 @@
 //! `subject` and a `body` block.
 
 use minijinja::Environment;
-use twotier_platform::Error;
+
+use super::{Content, Email, Language, NewNotification, RenderError};
 
 macro_rules! template_files {
     ($($name:literal),* $(,)?) => {
@@ -47,19 +48,45 @@ impl Templates {
         Self { environment }
     }
 
-    /// Subject and body of `template` in `language` (English when the
-    /// language has no template).
-    pub fn render(
+    /// `email` rendered: its template's subject and body in its language,
+    /// or the text it was written with.
+    pub fn render(&self, email: Email) -> Result<NewNotification, RenderError> {
+        let (subject, body, sealed_link) = match email.content {
+            Content::Written {
+                subject,
+                body,
+                link,
+            } => (subject, body, Some(link)),
+            Content::Template(values) => {
+                let (subject, body) =
+                    self.render_template(email.template.name(), email.language, values)?;
+                (subject, body, None)
+            }
+        };
+        Ok(NewNotification {
+            recipient: email.recipient,
+            template: email.template,
+            language: email.language,
+            subject,
+            body,
+            sealed_link,
+        })
+    }
+
+    fn render_template(
         &self,
-        template: &str,
-        language: &str,
-        context: minijinja::Value,
-    ) -> Result<(String, String), Error> {
-        let language = if language == "de" { "de" } else { "en" };
-        let name = format!("{template}.{language}");
-        let failed = |e: minijinja::Error| Error::Internal(format!("rendering {name}: {e}"));
+        template: &'static str,
+        language: Language,
+        values: minijinja::Value,
+    ) -> Result<(String, String), RenderError> {
+        let failed = |e: minijinja::Error| RenderError {
+            template,
+            language: language.code(),
+            detail: e.to_string(),
+        };
+        let name = format!("{template}.{}", language.code());
         let compiled = self.environment.get_template(&name).map_err(failed)?;
-        let mut captured = compiled.render_captured(context).map_err(failed)?;
+        let mut captured = compiled.render_captured(values).map_err(failed)?;
         let subject = captured
             .with_state_mut(|state| state.render_block("subject"))
             .map_err(failed)?;
@@ -73,6 +100,17 @@ impl Templates {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::{SealedLink, Template};
+
+    /// Every template rendered from a file.
+    const ALL: [Template; 6] = [
+        Template::PartnershipAccepted,
+        Template::CustomerCreatedForReseller,
+        Template::OrderPlaced,
+        Template::OrderPlacedReseller,
+        Template::ResellerOfRecordAssigned,
+        Template::SupportContactAssigned,
+    ];
 
     #[test]
     fn every_template_renders_in_both_languages() {
@@ -85,15 +123,52 @@ mod tests {
         };
         for (name, _) in FILES {
             let (template, language) = name.rsplit_once('.').unwrap();
-            let (subject, body) = templates
-                .render(template, language, context.clone())
-                .unwrap();
-            assert!(!subject.is_empty() && !subject.contains('\n'), "{name}");
-            assert!(body.len() > 40, "{name}");
+            let language = Language::preferred(language);
+            let template = ALL
+                .into_iter()
+                .find(|t| t.name() == template)
+                .unwrap_or_else(|| panic!("{template} is not a Template"));
+            let email =
+                Email::rendered("a@example.com", template, language.code(), context.clone());
+            let rendered = templates.render(email).unwrap();
+            assert!(
+                !rendered.subject.is_empty() && !rendered.subject.contains('\n'),
+                "{name}"
+            );
+            assert!(rendered.body.len() > 40, "{name}");
+            assert_eq!(rendered.sealed_link, None);
         }
-        let (subject, _) = templates
-            .render("partnership_accepted", "de", context)
-            .unwrap();
-        assert!(subject.contains("angenommen"));
+        let email = Email::rendered(
+            "a@example.com",
+            Template::PartnershipAccepted,
+            "de",
+            context,
+        );
+        assert!(
+            templates
+                .render(email)
+                .unwrap()
+                .subject
+                .contains("angenommen")
+        );
+    }
+
+    #[test]
+    fn a_written_email_is_recorded_exactly_as_written_with_its_link() {
+        let email = Email {
+            recipient: "admin@fabrikam.example".into(),
+            template: Template::PartnershipInvitation,
+            language: Language::German,
+            content: Content::Written {
+                subject: "  Let's partner ".into(),
+                body: "\n accept: [[twotier:link-token]]".into(),
+                link: SealedLink::invitation("inv-1"),
+            },
+        };
+        let recorded = Templates::new().render(email).unwrap();
+        assert_eq!(recorded.subject, "  Let's partner ");
+        assert_eq!(recorded.body, "\n accept: [[twotier:link-token]]");
+        assert_eq!(recorded.sealed_link, Some(SealedLink::invitation("inv-1")));
+        assert_eq!(recorded.language, Language::German);
     }
 }

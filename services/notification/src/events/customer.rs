@@ -1,68 +1,48 @@
-//! Emails from the customer service's events: a customer created for a
-//! reseller tells that reseller (R20).
-
-use std::sync::Arc;
+//! The customer log: a customer created for a reseller tells that reseller
+//! (R20).
 
 use sea_orm::DatabaseTransaction;
-use twotier_outbox::{EventHandler, HandleError, decode_payload};
+use twotier_outbox::{HandleError, Handles};
 use twotier_proto::customer as pb;
 use twotier_proto::events::EventEnvelope;
 
-use super::profile::provider_profile;
-use super::{language, name_of, upstream};
-use crate::domain::{NewNotification, Templates, record};
+use super::Emails;
+use crate::domain::{CustomerCreated, ResellerContact};
+use crate::store::provider_profile;
 
 /// Handles the customer log.
-pub struct CustomerEmails {
-    templates: Arc<Templates>,
+pub struct CustomerEvents {
+    emails: Emails,
 }
 
-impl CustomerEmails {
-    /// A handler rendering with `templates`.
-    pub fn new(templates: Arc<Templates>) -> Self {
-        Self { templates }
+impl CustomerEvents {
+    pub(super) fn new(emails: Emails) -> Self {
+        Self { emails }
     }
 }
 
 #[async_trait::async_trait]
-impl EventHandler for CustomerEmails {
-    fn event_types(&self) -> Vec<String> {
-        vec![name_of::<pb::CustomerCreated>()]
-    }
-
+impl Handles<pb::CustomerCreated> for CustomerEvents {
     async fn handle(
         &self,
         txn: &DatabaseTransaction,
         event: &EventEnvelope,
+        payload: pb::CustomerCreated,
     ) -> Result<(), HandleError> {
-        let payload: pb::CustomerCreated = decode_payload(event)?;
-        let Some(reseller) = payload.indirect_reseller else {
-            return Ok(());
-        };
         let customer = payload.customer.unwrap_or_default();
-        let provider = provider_profile(txn, &event.tenant_id).await?;
-        let language = language(&reseller.language_code);
-        let (subject, body) = self
-            .templates
-            .render(
-                "customer_created_for_reseller",
-                &language,
-                minijinja::context! {
-                    provider_name => provider.display_name,
-                    reseller_company => reseller.company_name,
-                    customer_company => customer.company_name,
-                    customer_domain => customer.domain,
-                },
-            )
-            .map_err(|e| HandleError::Rejected(e.to_string()))?;
-        let email = NewNotification {
-            recipient: reseller.contact_email,
-            template: "customer_created_for_reseller",
-            language,
-            subject,
-            body,
-            sealed_link: None,
+        let created = CustomerCreated {
+            reseller: payload.indirect_reseller.map(|reseller| ResellerContact {
+                partner_id: reseller.partner_id,
+                company_name: reseller.company_name,
+                contact_email: reseller.contact_email,
+                language_code: reseller.language_code,
+            }),
+            customer_company: customer.company_name,
+            customer_domain: customer.domain,
         };
-        record(txn, upstream::CUSTOMER, event, vec![email]).await
+        let provider = provider_profile::load(txn, &event.tenant_id).await?;
+        self.emails
+            .record(txn, event, created.emails(&provider))
+            .await
     }
 }

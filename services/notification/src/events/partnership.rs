@@ -1,111 +1,94 @@
-//! Emails from the partnership service's events: the invitation the
-//! provider asked to send (R4) and the acceptance (R20). A removal sends
-//! nothing (R7): no termination notice goes to the reseller or customers.
-
-use std::sync::Arc;
+//! The partnership log: a listing says how to address its provider; the
+//! invitation the provider asked to send (R4) and an acceptance (R20) cause
+//! emails.
 
 use sea_orm::DatabaseTransaction;
-use twotier_outbox::{EventHandler, HandleError, decode_payload};
+use twotier_outbox::{HandleError, Handles};
 use twotier_proto::events::EventEnvelope;
 use twotier_proto::partnership as pb;
 
-use super::profile::{provider_profile, upsert_from_listing};
-use super::{language, name_of, upstream};
-use crate::domain::{NewNotification, Templates, record};
+use super::Emails;
+use crate::domain::{Acceptance, InvitationEmail, ProviderContact, ProviderProfile};
+use crate::store::provider_profile;
 
 /// Handles the partnership log.
-pub struct PartnershipEmails {
-    templates: Arc<Templates>,
+pub struct PartnershipEvents {
+    emails: Emails,
 }
 
-impl PartnershipEmails {
-    /// A handler rendering with `templates`.
-    pub fn new(templates: Arc<Templates>) -> Self {
-        Self { templates }
+impl PartnershipEvents {
+    pub(super) fn new(emails: Emails) -> Self {
+        Self { emails }
     }
 }
 
 #[async_trait::async_trait]
-impl EventHandler for PartnershipEmails {
-    fn event_types(&self) -> Vec<String> {
-        vec![
-            name_of::<pb::ProviderListingChanged>(),
-            name_of::<pb::InvitationEmailRequested>(),
-            name_of::<pb::PartnershipAccepted>(),
-        ]
+impl Handles<pb::ProviderListingChanged> for PartnershipEvents {
+    async fn handle(
+        &self,
+        txn: &DatabaseTransaction,
+        _event: &EventEnvelope,
+        payload: pb::ProviderListingChanged,
+    ) -> Result<(), HandleError> {
+        let listing = payload.provider_listing.unwrap_or_default();
+        let provider_id = listing.name.trim_start_matches("providerListings/");
+        let profile = ProviderProfile {
+            display_name: listing.display_name,
+            contact_email: listing.contact_email,
+            language: listing.preferred_language,
+        };
+        provider_profile::save(txn, provider_id, profile).await?;
+        Ok(())
     }
+}
 
+#[async_trait::async_trait]
+impl Handles<pb::InvitationEmailRequested> for PartnershipEvents {
     async fn handle(
         &self,
         txn: &DatabaseTransaction,
         event: &EventEnvelope,
+        payload: pb::InvitationEmailRequested,
     ) -> Result<(), HandleError> {
-        let event_type = event.event_type.as_str();
-        if event_type == name_of::<pb::ProviderListingChanged>() {
-            let payload: pb::ProviderListingChanged = decode_payload(event)?;
-            let listing = payload.provider_listing.unwrap_or_default();
-            let provider_id = listing.name.trim_start_matches("providerListings/");
-            upsert_from_listing(
-                txn,
-                provider_id,
-                &listing.display_name,
-                &listing.contact_email,
-                &listing.preferred_language,
-            )
-            .await?;
-            return Ok(());
-        }
-        if event_type == name_of::<pb::InvitationEmailRequested>() {
-            let payload: pb::InvitationEmailRequested = decode_payload(event)?;
-            // The provider's own text, checked for the link by the
-            // partnership service, is sent exactly as given.
-            let email = NewNotification {
-                recipient: payload.to,
-                template: "partnership_invitation",
-                language: language(&payload.language_code),
-                subject: payload.subject,
-                body: payload.body,
-                sealed_link: Some(format!(
-                    "invitation:{}",
-                    payload.invitation.rsplit('/').next().unwrap_or_default()
-                )),
-            };
-            return record(txn, upstream::PARTNERSHIP, event, vec![email]).await;
-        }
-        if event_type == name_of::<pb::PartnershipAccepted>() {
-            let payload: pb::PartnershipAccepted = decode_payload(event)?;
-            let partnership = payload.partnership.unwrap_or_default();
-            let reseller = payload.reseller.unwrap_or_default();
-            let contact = payload.provider_contact.unwrap_or_default();
-            let profile = provider_profile(txn, &partnership.provider_id).await?;
-            let recipient = if contact.email.is_empty() {
-                profile.contact_email
-            } else {
-                contact.email
-            };
-            let language = language(&contact.language_code);
-            let (subject, body) = self
-                .templates
-                .render(
-                    "partnership_accepted",
-                    &language,
-                    minijinja::context! {
-                        provider_name => contact.display_name,
-                        reseller_company => reseller.company_name,
-                        partner_id => reseller.partner_id,
-                    },
-                )
-                .map_err(|e| HandleError::Rejected(e.to_string()))?;
-            let email = NewNotification {
-                recipient,
-                template: "partnership_accepted",
-                language,
-                subject,
-                body,
-                sealed_link: None,
-            };
-            return record(txn, upstream::PARTNERSHIP, event, vec![email]).await;
-        }
-        Ok(())
+        let request = InvitationEmail {
+            invitation_id: payload
+                .invitation
+                .rsplit('/')
+                .next()
+                .unwrap_or_default()
+                .to_owned(),
+            to: payload.to,
+            subject: payload.subject,
+            body: payload.body,
+            language_code: payload.language_code,
+        };
+        self.emails.record(txn, event, request.emails()).await
+    }
+}
+
+#[async_trait::async_trait]
+impl Handles<pb::PartnershipAccepted> for PartnershipEvents {
+    async fn handle(
+        &self,
+        txn: &DatabaseTransaction,
+        event: &EventEnvelope,
+        payload: pb::PartnershipAccepted,
+    ) -> Result<(), HandleError> {
+        let partnership = payload.partnership.unwrap_or_default();
+        let reseller = payload.reseller.unwrap_or_default();
+        let contact = payload.provider_contact.unwrap_or_default();
+        let provider = provider_profile::load(txn, &partnership.provider_id).await?;
+        let acceptance = Acceptance {
+            contact: ProviderContact {
+                display_name: contact.display_name,
+                email: contact.email,
+                language_code: contact.language_code,
+            },
+            reseller_company: reseller.company_name,
+            partner_id: reseller.partner_id,
+        };
+        self.emails
+            .record(txn, event, acceptance.emails(&provider))
+            .await
     }
 }

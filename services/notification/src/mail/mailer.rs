@@ -9,7 +9,7 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use super::settings::{MailSettings, TlsMode};
-use crate::store::entities::notification;
+use crate::domain::{Outcome, Outgoing};
 
 /// Why an email was not handed over.
 #[derive(Debug, thiserror::Error)]
@@ -22,11 +22,21 @@ pub enum SendError {
     Permanent(String),
 }
 
-/// Sends one notification.
+impl SendError {
+    /// What the attempt's failure means for the delivery.
+    pub fn outcome(self) -> Outcome {
+        match self {
+            Self::Transient(error) => Outcome::Transient(error),
+            Self::Permanent(error) => Outcome::Permanent(error),
+        }
+    }
+}
+
+/// Hands emails to the mail system.
 #[async_trait::async_trait]
 pub trait Mailer: Send + Sync + 'static {
     /// Hands `email` to the mail system.
-    async fn send(&self, email: &notification::Model) -> Result<(), SendError>;
+    async fn send(&self, email: &Outgoing) -> Result<(), SendError>;
     /// Where mail goes, for logs and the start-up banner.
     fn describe(&self) -> String;
 }
@@ -71,7 +81,7 @@ pub fn mailer_from(
     }))
 }
 
-fn message(from: &Mailbox, email: &notification::Model) -> Result<Message, SendError> {
+fn message(from: &Mailbox, email: &Outgoing) -> Result<Message, SendError> {
     let to: Mailbox = email
         .recipient
         .parse()
@@ -96,7 +106,7 @@ struct SmtpMailer {
 
 #[async_trait::async_trait]
 impl Mailer for SmtpMailer {
-    async fn send(&self, email: &notification::Model) -> Result<(), SendError> {
+    async fn send(&self, email: &Outgoing) -> Result<(), SendError> {
         let message = message(&self.from, email)?;
         match self.transport.send(message).await {
             Ok(_) => Ok(()),
@@ -119,7 +129,7 @@ struct FileMailer {
 
 #[async_trait::async_trait]
 impl Mailer for FileMailer {
-    async fn send(&self, email: &notification::Model) -> Result<(), SendError> {
+    async fn send(&self, email: &Outgoing) -> Result<(), SendError> {
         let message = message(&self.from, email)?.formatted();
         let path = self.dir.join(format!("{}.eml", email.id));
         // Written whole or not at all, and named by the notification: a

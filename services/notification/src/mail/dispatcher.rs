@@ -1,0 +1,149 @@
+//! Delivers pending notifications, retrying temporary failures with backoff
+//! until they go out. Nothing is lost: a notification stays pending in the
+//! database until the mail server accepts it or refuses it for good.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use sea_orm::{DatabaseConnection, DbErr};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+use twotier_platform::capability::{self, CapabilityTokens};
+
+use super::MailSettings;
+use super::mailer::{Mailer, SendError};
+use crate::domain::{Backoff, Outcome, Outgoing};
+use crate::store::notification as store;
+
+/// Notifications claimed per round.
+const BATCH: u64 = 16;
+
+/// Sends due notifications.
+pub struct Dispatcher {
+    db: DatabaseConnection,
+    mailer: Box<dyn Mailer>,
+    capabilities: CapabilityTokens,
+    wake: Arc<Notify>,
+    poll_interval: Duration,
+    backoff: Backoff,
+    lease: Duration,
+}
+
+impl Dispatcher {
+    /// A dispatcher sending through `mailer`, putting personal links'
+    /// tokens (from `capabilities`) into the emails it sends; `wake` hurries
+    /// it after new notifications are recorded.
+    pub fn new(
+        db: DatabaseConnection,
+        mailer: Box<dyn Mailer>,
+        capabilities: CapabilityTokens,
+        wake: Arc<Notify>,
+        settings: &MailSettings,
+    ) -> Self {
+        Self {
+            db,
+            mailer,
+            capabilities,
+            wake,
+            poll_interval: settings.mail_poll_interval,
+            backoff: Backoff::capped_at(settings.mail_retry_max_backoff),
+            lease: settings.mail_lease,
+        }
+    }
+
+    /// Runs until `shutdown` is cancelled.
+    pub async fn run(self, shutdown: CancellationToken) {
+        tracing::info!(mail = %self.mailer.describe(), "notification dispatcher started");
+        loop {
+            match self.deliver_due().await {
+                Ok(sent) if sent == BATCH => continue,
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::warn!(%error, "dispatching notifications failed; will retry")
+                }
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = self.wake.notified() => {},
+                () = tokio::time::sleep(self.poll_interval) => {},
+            }
+        }
+    }
+
+    /// Sends the notifications due now; returns how many were tried.
+    async fn deliver_due(&self) -> Result<u64, DbErr> {
+        let due = store::due(&self.db, Utc::now(), BATCH).await?;
+        let tried = due.len() as u64;
+        for email in due {
+            let now = Utc::now();
+            // The rule computes the lease; the guarded write makes it hold
+            // against a replica that took the email since it was listed.
+            let Ok(leased) = email.delivery.claim(now, self.lease) else {
+                continue;
+            };
+            if !store::claim(&self.db, &email.id, &leased, now).await? {
+                continue;
+            }
+            let span = tracing::info_span!(
+                "email.send",
+                notification = %email.id,
+                template = %email.template,
+                trace_id = tracing::field::Empty,
+            );
+            twotier_platform::telemetry::set_remote_parent(
+                &span,
+                &email.traceparent,
+                &email.tracestate,
+            );
+            async {
+                let sent = self.mailer.send(&self.unsealed(&email)).await;
+                match &sent {
+                    Ok(()) => {
+                        tracing::info!(notification = %email.id, template = %email.template, "email sent")
+                    }
+                    Err(failure) => {
+                        let attempt = email.delivery.attempts + 1;
+                        tracing::warn!(notification = %email.id, attempt, error = %failure, "email not sent")
+                    }
+                }
+                let outcome = sent.map_or_else(SendError::outcome, |()| Outcome::Delivered);
+                self.settle(&email, outcome).await
+            }
+            .instrument(span)
+            .await?;
+        }
+        Ok(tried)
+    }
+
+    /// `email` as it goes out: a sealed personal link gets its token back
+    /// here, in memory, so that no table ever holds it.
+    fn unsealed(&self, email: &Outgoing) -> Outgoing {
+        let mut outgoing = email.clone();
+        if let Some(link) = &email.sealed_link {
+            let token = self.capabilities.token(&link.kind, &link.id);
+            outgoing.body = capability::unseal(&email.body, &token);
+        }
+        outgoing
+    }
+
+    /// Records the attempt and the notification's new state together.
+    async fn settle(&self, email: &Outgoing, outcome: Outcome) -> Result<(), DbErr> {
+        let settled = match email.delivery.settle(outcome, Utc::now(), self.backoff) {
+            Ok(settled) => settled,
+            Err(refused) => {
+                tracing::warn!(notification = %email.id, %refused, "attempt not recorded");
+                return Ok(());
+            }
+        };
+        if store::settle(&self.db, &email.id, &email.delivery, &settled)
+            .await?
+            .is_none()
+        {
+            let attempt = email.delivery.attempts + 1;
+            tracing::warn!(notification = %email.id, attempt, "attempt settled by another dispatcher first");
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,11 @@
+//! Outgoing mail, the notification service's second kind of IO beside the
+//! database: the dispatcher that sends due notifications and the mailers
+//! it hands them to (SMTP, or `.eml` files in a mail folder).
+
+mod dispatcher;
+mod mailer;
+mod settings;
+
+pub use dispatcher::Dispatcher;
+pub use mailer::{Mailer, SendError, mailer_from};
+pub use settings::{MailSettings, TlsMode};

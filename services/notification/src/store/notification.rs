@@ -1,0 +1,318 @@
+//! Notifications and their delivery attempts: recording them from events,
+//! the dispatcher's due, claim and settle, and reading them.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Cond, Expr, OnConflict};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+};
+use twotier_platform::guarded::update_guarded;
+use twotier_platform::{Error, paging};
+
+use super::entities::{delivery_attempt, notification};
+use crate::domain::{
+    AttemptOutcome, Delivery, DeliveryAttempt, EventSource, NewNotification, Notification,
+    NotificationFilter, Outgoing, SealedLink, Settled, Status,
+};
+
+/// Where recorded emails come from: the event and the trace handling it.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    /// The provider tenant the event concerns.
+    pub tenant_id: String,
+    /// The event.
+    pub source: EventSource,
+    /// W3C `traceparent` of the handling.
+    pub traceparent: String,
+    /// W3C `tracestate` to go with it.
+    pub tracestate: String,
+    /// When recorded.
+    pub at: DateTime<Utc>,
+}
+
+/// Records `emails` as pending. The unique key (event, recipient, template)
+/// makes recording idempotent: an event handled twice still yields one
+/// email each (R21).
+pub async fn record(
+    db: &impl ConnectionTrait,
+    origin: &Origin,
+    emails: Vec<NewNotification>,
+) -> Result<(), DbErr> {
+    let pending = Delivery::new(origin.at);
+    for email in emails {
+        let row = notification::ActiveModel {
+            id: Set(uuid::Uuid::now_v7().to_string()),
+            tenant_id: Set(origin.tenant_id.clone()),
+            recipient: Set(email.recipient),
+            template: Set(email.template.name().to_owned()),
+            language: Set(email.language.code().to_owned()),
+            subject: Set(email.subject),
+            body: Set(email.body),
+            status: Set(status_key(pending.status).to_owned()),
+            attempts: Set(pending.attempts),
+            next_attempt_at: Set(pending.next_attempt_at),
+            lease_until: Set(pending.lease_until),
+            last_error: Set(String::new()),
+            source_upstream: Set(origin.source.upstream.clone()),
+            source_event_id: Set(origin.source.event_id.clone()),
+            source_event_type: Set(origin.source.event_type.clone()),
+            source_position: Set(i64::try_from(origin.source.position).unwrap_or(i64::MAX)),
+            created_at: Set(origin.at),
+            sent_at: Set(None),
+            traceparent: Set(origin.traceparent.clone()),
+            tracestate: Set(origin.tracestate.clone()),
+            sealed_link: Set(email.sealed_link.map(|link| link.to_string())),
+        };
+        notification::Entity::insert(row)
+            .on_conflict(
+                OnConflict::columns([
+                    notification::Column::SourceEventId,
+                    notification::Column::Recipient,
+                    notification::Column::Template,
+                ])
+                .do_nothing()
+                .to_owned(),
+            )
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Up to `limit` emails due at `now` ([`Delivery::is_due`]), longest
+/// waiting first.
+pub async fn due(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<Outgoing>, DbErr> {
+    let rows = notification::Entity::find()
+        .filter(due_at(now))
+        .order_by_asc(notification::Column::NextAttemptAt)
+        .limit(limit)
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(outgoing).collect())
+}
+
+/// Writes the lease of `leased` on email `id` if it is still due at `now`
+/// and unchanged since it was listed (a replica working through an older
+/// list must not retry what another just tried and backed off); whether
+/// this dispatcher got it.
+pub async fn claim(
+    db: &DatabaseConnection,
+    id: &str,
+    leased: &Delivery,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let claimed = notification::Entity::update_many()
+        .col_expr(
+            notification::Column::LeaseUntil,
+            Expr::value(leased.lease_until),
+        )
+        .filter(notification::Column::Id.eq(id))
+        .filter(notification::Column::Attempts.eq(leased.attempts))
+        .filter(due_at(now))
+        .exec(db)
+        .await?;
+    Ok(claimed.rows_affected == 1)
+}
+
+/// Records the attempt on email `id` (leased as `from`) and its new state
+/// together; the attempt's number, or `None` when another dispatcher
+/// settled it first. The attempt count is the delivery's version: each
+/// settled attempt bumps it.
+pub async fn settle(
+    db: &DatabaseConnection,
+    id: &str,
+    from: &Delivery,
+    settled: &Settled,
+) -> Result<Option<i32>, DbErr> {
+    let txn = db.begin().await?;
+    let changes = notification::ActiveModel {
+        status: Set(status_key(settled.delivery.status).to_owned()),
+        last_error: Set(settled.error.clone()),
+        lease_until: Set(settled.delivery.lease_until),
+        next_attempt_at: Set(settled.delivery.next_attempt_at),
+        sent_at: Set(settled.sent_at),
+        ..Default::default()
+    };
+    let mut guard = Cond::all()
+        .add(notification::Column::Id.eq(id))
+        .add(notification::Column::Status.eq(status_key(Status::Pending)));
+    if settled.needs_attempt_unchanged() {
+        guard = guard.add(notification::Column::Attempts.eq(from.attempts));
+    }
+    let written = update_guarded(&txn, changes, notification::Column::Attempts, guard).await?;
+    let Some(written) = written else {
+        txn.rollback().await?;
+        return Ok(None);
+    };
+    delivery_attempt::Entity::insert(delivery_attempt::ActiveModel {
+        notification_id: Set(id.to_owned()),
+        attempt: Set(written.attempts),
+        attempted_at: Set(settled.attempted_at),
+        outcome: Set(outcome_key(settled.outcome).to_owned()),
+        error: Set(settled.error.clone()),
+    })
+    .exec_without_returning(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(Some(written.attempts))
+}
+
+/// One page of the notifications matching `filter`, newest first, after
+/// the domain page token `page_token`; with the next page's token.
+pub async fn list(
+    db: &DatabaseConnection,
+    filter: &NotificationFilter,
+    page_size: u64,
+    page_token: &str,
+) -> Result<(Vec<Notification>, String), Error> {
+    let fingerprint = paging::fingerprint(&[
+        filter.tenant_id.as_deref().unwrap_or("*"),
+        &filter.recipient,
+        &filter.event_type,
+        filter.status.map(status_key).unwrap_or(""),
+    ]);
+    let after: Option<String> = paging::decode_token(page_token, &fingerprint)?;
+    let mut query = notification::Entity::find()
+        .order_by_desc(notification::Column::Id)
+        .limit(page_size + 1);
+    if let Some(tenant) = &filter.tenant_id {
+        query = query.filter(notification::Column::TenantId.eq(tenant));
+    }
+    if !filter.recipient.is_empty() {
+        query = query.filter(notification::Column::Recipient.eq(&filter.recipient));
+    }
+    if !filter.event_type.is_empty() {
+        query = query.filter(notification::Column::SourceEventType.eq(&filter.event_type));
+    }
+    if let Some(status) = filter.status {
+        query = query.filter(notification::Column::Status.eq(status_key(status)));
+    }
+    if let Some(after) = after {
+        query = query.filter(notification::Column::Id.lt(after));
+    }
+    let rows = query.all(db).await?;
+    let (rows, token) = paging::finish_page(rows, page_size, &fingerprint, |row| row.id.clone());
+    Ok((rows.into_iter().map(read).collect(), token))
+}
+
+/// Notification `id` with its attempts, oldest first.
+pub async fn get(db: &DatabaseConnection, id: &str) -> Result<Option<Notification>, DbErr> {
+    let Some(row) = notification::Entity::find_by_id(id.to_owned())
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let attempts = delivery_attempt::Entity::find()
+        .filter(delivery_attempt::Column::NotificationId.eq(id))
+        .order_by_asc(delivery_attempt::Column::Attempt)
+        .all(db)
+        .await?;
+    let mut notification = read(row);
+    notification.delivery_attempts = attempts
+        .into_iter()
+        .map(|attempt| DeliveryAttempt {
+            attempt: attempt.attempt,
+            attempted_at: attempt.attempted_at,
+            outcome: outcome_of(&attempt.outcome),
+            error: attempt.error,
+        })
+        .collect();
+    Ok(Some(notification))
+}
+
+/// [`Delivery::is_due`] as a query, so the database picks the due rows and
+/// a guarded update takes one only while it still holds.
+fn due_at(now: DateTime<Utc>) -> Cond {
+    let unleased = Cond::any()
+        .add(notification::Column::LeaseUntil.is_null())
+        .add(notification::Column::LeaseUntil.lt(now));
+    Cond::all()
+        .add(notification::Column::Status.eq(status_key(Status::Pending)))
+        .add(notification::Column::NextAttemptAt.lte(now))
+        .add(unleased)
+}
+
+fn status_key(status: Status) -> &'static str {
+    match status {
+        Status::Pending => "pending",
+        Status::Sent => "sent",
+        Status::Failed => "failed",
+    }
+}
+
+fn status_of(stored: &str) -> Status {
+    match stored {
+        "sent" => Status::Sent,
+        "failed" => Status::Failed,
+        _ => Status::Pending,
+    }
+}
+
+fn outcome_key(outcome: AttemptOutcome) -> &'static str {
+    match outcome {
+        AttemptOutcome::Delivered => "delivered",
+        AttemptOutcome::TransientFailure => "transient_failure",
+        AttemptOutcome::PermanentFailure => "permanent_failure",
+    }
+}
+
+fn outcome_of(stored: &str) -> AttemptOutcome {
+    match stored {
+        "delivered" => AttemptOutcome::Delivered,
+        "permanent_failure" => AttemptOutcome::PermanentFailure,
+        _ => AttemptOutcome::TransientFailure,
+    }
+}
+
+fn delivery(row: &notification::Model) -> Delivery {
+    Delivery {
+        status: status_of(&row.status),
+        attempts: row.attempts,
+        next_attempt_at: row.next_attempt_at,
+        lease_until: row.lease_until,
+    }
+}
+
+fn outgoing(row: notification::Model) -> Outgoing {
+    Outgoing {
+        delivery: delivery(&row),
+        sealed_link: row.sealed_link.as_deref().and_then(SealedLink::parse),
+        id: row.id,
+        template: row.template,
+        recipient: row.recipient,
+        subject: row.subject,
+        body: row.body,
+        traceparent: row.traceparent,
+        tracestate: row.tracestate,
+    }
+}
+
+fn read(row: notification::Model) -> Notification {
+    Notification {
+        status: status_of(&row.status),
+        source: EventSource {
+            upstream: row.source_upstream,
+            event_id: row.source_event_id,
+            event_type: row.source_event_type,
+            position: u64::try_from(row.source_position).unwrap_or_default(),
+        },
+        id: row.id,
+        tenant_id: row.tenant_id,
+        recipient: row.recipient,
+        template: row.template,
+        language: row.language,
+        subject: row.subject,
+        attempts: row.attempts,
+        created_at: row.created_at,
+        sent_at: row.sent_at,
+        last_error: row.last_error,
+        next_attempt_at: row.next_attempt_at,
+        delivery_attempts: Vec::new(),
+    }
+}
