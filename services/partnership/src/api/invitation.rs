@@ -3,11 +3,10 @@
 //! only its hash, and stored replies and events carry a marker instead.
 
 use chrono::{TimeDelta, Utc};
-use sea_orm::DbErr;
 use tonic::Request;
 use twotier_outbox::Reply;
 use twotier_platform::auth::Caller;
-use twotier_platform::capability::{self, CapabilityTokens};
+use twotier_platform::capability;
 use twotier_platform::idempotency::IdempotencyKey;
 use twotier_platform::validate::{self, language_or_default};
 use twotier_platform::{Error, Violations, names, paging};
@@ -38,26 +37,8 @@ enum NotAccepted {
     },
 }
 
-impl From<Error> for NotAccepted {
-    fn from(error: Error) -> Self {
-        Self::Failed(error)
-    }
-}
-
-impl From<DbErr> for NotAccepted {
-    fn from(error: DbErr) -> Self {
-        Self::Failed(error.into())
-    }
-}
-
-impl From<InvitationError> for NotAccepted {
-    fn from(error: InvitationError) -> Self {
-        Self::Failed(error.into())
-    }
-}
-
-impl From<ResellerError> for NotAccepted {
-    fn from(error: ResellerError) -> Self {
+impl<E: Into<Error>> From<E> for NotAccepted {
+    fn from(error: E) -> Self {
         Self::Failed(error.into())
     }
 }
@@ -131,12 +112,12 @@ impl Api {
                     invitation_link: link,
                     email_draft: Some(convert::email_draft(draft)),
                 };
-                let stored = sealed(&answer, &token);
+                let stored = convert::sealed(&answer, &token);
                 Ok(Reply::with_retry(answer, stored))
             })
             .await?;
         // A retry gets the sealed reply; a first answer holds no marker.
-        Ok(unsealed(response, &self.capabilities))
+        Ok(convert::unsealed(response, |id| self.invitation_token(id)))
     }
 
     /// R4: queues the (edited) invitation email; the body must still hold
@@ -298,15 +279,16 @@ impl Api {
                 let reseller = store::reseller::of_tenant_for_share(db, &caller.tenant_id)
                     .await?
                     .ok_or(ResellerError::NotOnboarded)?;
-                let partnered =
-                    store::partnership::active(db, &invitation.provider_id, &reseller.partner_id);
-                if let Some(existing) = partnered.await? {
+                let (provider_id, partner_id) = (&invitation.provider_id, &reseller.partner_id);
+                if let Some(existing) =
+                    store::partnership::active(db, provider_id, partner_id).await?
+                {
                     return Ok(Reply::new(convert::partnership(&existing)));
                 }
                 let accepted = invitation.accept(Utc::now(), &reseller, &caller.subject)?;
                 let raced = || NotAccepted::Raced {
-                    provider_id: invitation.provider_id.clone(),
-                    partner_id: reseller.partner_id.clone(),
+                    provider_id: provider_id.clone(),
+                    partner_id: partner_id.clone(),
                 };
                 // Single use: only the first acceptance moves the invitation
                 // out of `pending`.
@@ -319,7 +301,7 @@ impl Api {
                 let partnership = store::partnership::insert(db, &accepted.partnership)
                     .await?
                     .ok_or_else(raced)?;
-                let listing = store::listing::get(db, &invitation.provider_id).await?;
+                let listing = store::listing::get(db, provider_id).await?;
                 let contact = provider_contact(&invitation, listing.as_ref());
                 let answer = convert::partnership(&partnership);
                 tx.append(convert::partnership_accepted(
@@ -329,7 +311,7 @@ impl Api {
                     contact,
                 ))
                 .await?;
-                tracing::info!(provider_id = %partnership.provider_id, partner_id = %partnership.partner_id, "partnership accepted");
+                tracing::info!(%provider_id, %partner_id, "partnership accepted");
                 Ok(Reply::new(answer))
             })
             .await;
@@ -348,76 +330,5 @@ impl Api {
                 Ok(convert::partnership(&existing))
             }
         }
-    }
-}
-
-/// The reply as it may be stored for retries: the token replaced by the
-/// marker everywhere it appears.
-fn sealed(
-    response: &pb::RequestPartnershipResponse,
-    token: &str,
-) -> pb::RequestPartnershipResponse {
-    map_text(response, |text| capability::seal(text, token))
-}
-
-/// A stored reply with its invitation's token put back.
-fn unsealed(
-    response: pb::RequestPartnershipResponse,
-    tokens: &CapabilityTokens,
-) -> pb::RequestPartnershipResponse {
-    let id = response
-        .invitation
-        .as_ref()
-        .and_then(|invitation| invitation.name.rsplit('/').next())
-        .unwrap_or_default();
-    let token = tokens.token(INVITATION_KIND, id);
-    map_text(&response, |text| capability::unseal(text, &token))
-}
-
-fn map_text(
-    response: &pb::RequestPartnershipResponse,
-    map: impl Fn(&str) -> String,
-) -> pb::RequestPartnershipResponse {
-    let mut mapped = response.clone();
-    mapped.invitation_link = map(&response.invitation_link);
-    if let Some(draft) = mapped.email_draft.as_mut() {
-        draft.body = map(&draft.body);
-        draft.mailto_uri = map(&draft.mailto_uri);
-        draft.plain_text = map(&draft.plain_text);
-    }
-    mapped
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_stored_reply_holds_no_token_and_unseals_to_the_original() {
-        let tokens = CapabilityTokens::new([3; 32]);
-        let token = tokens.token(INVITATION_KIND, "0191");
-        let link = invitation::link("https://x.example/accept", &token);
-        let response = pb::RequestPartnershipResponse {
-            invitation: Some(pb::Invitation {
-                name: "providers/contoso/invitations/0191".into(),
-                ..Default::default()
-            }),
-            invitation_link: link.clone(),
-            email_draft: Some(pb::EmailDraft {
-                to: "a@b.example".into(),
-                subject: "Partner with us".into(),
-                body: format!("Open {link}"),
-                mailto_uri: format!("mailto:a@b.example?body=Open%20{link}"),
-                plain_text: format!("Open {link}"),
-            }),
-        };
-        let stored = sealed(&response, &token);
-        assert!(!format!("{stored:?}").contains(&token));
-        assert_eq!(unsealed(stored, &tokens), response.clone());
-        assert_eq!(
-            unsealed(response.clone(), &tokens),
-            response,
-            "a first answer is its own"
-        );
     }
 }
