@@ -3,7 +3,7 @@
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    QueryFilter, QueryOrder, QuerySelect, Select,
 };
 use twotier_platform::guarded::{at_version, update_guarded};
 use twotier_platform::{Error, like, paging};
@@ -22,9 +22,7 @@ pub async fn active(
     provider_id: &str,
     partner_id: &str,
 ) -> Result<Option<Partnership>, DbErr> {
-    let row = Entity::find()
-        .filter(Column::ProviderId.eq(provider_id))
-        .filter(Column::PartnerId.eq(partner_id))
+    let row = between(provider_id, partner_id)
         .filter(Column::State.eq(ACTIVE))
         .one(db)
         .await?;
@@ -38,13 +36,17 @@ pub async fn latest(
     provider_id: &str,
     partner_id: &str,
 ) -> Result<Option<Partnership>, DbErr> {
-    let row = Entity::find()
-        .filter(Column::ProviderId.eq(provider_id))
-        .filter(Column::PartnerId.eq(partner_id))
+    let row = between(provider_id, partner_id)
         .order_by_desc(Column::Id)
         .one(db)
         .await?;
     Ok(row.map(partnership))
+}
+
+fn between(provider_id: &str, partner_id: &str) -> Select<Entity> {
+    Entity::find()
+        .filter(Column::ProviderId.eq(provider_id))
+        .filter(Column::PartnerId.eq(partner_id))
 }
 
 /// The provider's partnership `id`.

@@ -233,14 +233,14 @@ proptest! {
     }
 
     #[test]
-    fn every_failure_leaves_the_invitation_as_it_was_and_only_pending_ones_change(
+    fn only_a_pending_invitation_changes_and_it_fails_only_an_ineligible_reseller(
         operations in operations(),
     ) {
         for (before, operation, outcome) in run(&operations).0 {
-            let t = match operation {
+            let when = match operation {
                 Operation::Accept { at, .. } | Operation::Revoke { at } | Operation::Email { at } => at,
             };
-            let pending = before.state_at(at(t)) == InvitationState::Pending;
+            let pending = before.state_at(at(when)) == InvitationState::Pending;
             match (&operation, &outcome) {
                 (Operation::Email { .. }, Ok(after)) => prop_assert_eq!(after, &before),
                 (_, Ok(after)) => {
