@@ -15,8 +15,7 @@ use twotier_proto::partnership::partnership_service_server::PartnershipServiceSe
 use twotier_proto::partnership::provider_listing_service_server::ProviderListingServiceServer;
 use twotier_proto::partnership::reseller_service_server::ResellerServiceServer;
 
-use crate::api::{Api, access};
-use crate::domain::{PartnershipSettings, Partnerships};
+use crate::api::{Api, PartnershipSettings, access};
 use crate::store::migration::Migrator;
 
 /// The partnership service, as the binaries start it.
@@ -46,7 +45,9 @@ impl ServiceDefinition for PartnershipService {
         ));
 
         let api = Api::new(
-            Partnerships::new(outbox.clone(), settings, ctx.capabilities.clone()),
+            outbox.clone(),
+            settings,
+            ctx.capabilities.clone(),
             PageTokens::of(&ctx.identity),
         );
         let mut grpc = ctx.grpc_server();

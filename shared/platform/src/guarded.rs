@@ -29,12 +29,13 @@ where
     Ok(rows.into_iter().next())
 }
 
-/// The guard of a row by its id that still has `expected` as its version.
+/// The guard of a row by its id that still has `expected` as its version
+/// (whatever integer type the table's version column has).
 pub fn at_version<C: ColumnTrait>(
     id_column: C,
     id: &str,
     version_column: C,
-    expected: i32,
+    expected: impl Into<sea_orm::Value>,
 ) -> sea_orm::Condition {
     sea_orm::Condition::all()
         .add(id_column.eq(id))

@@ -2,7 +2,9 @@
 //! call reaches a handler; handlers decide which tenant's rows it touches).
 
 use twotier_platform::auth::Access::{AnyOf, Authenticated};
-use twotier_platform::auth::{PROVIDER, Role, Rule};
+use twotier_platform::auth::{Caller, PROVIDER, Role, Rule};
+
+use crate::domain::ListingError;
 
 const LISTINGS: &str = "twotier.partnership.v1.ProviderListingService";
 const RESELLERS: &str = "twotier.partnership.v1.ResellerService";
@@ -61,3 +63,13 @@ pub const PARTNERSHIP_RULES: &[Rule] = &[
     Rule::new(PARTNERSHIPS, "GetIndirectReseller", AnyOf(PROVIDER)),
     Rule::new(PARTNERSHIPS, "RemovePartnership", AnyOf(PROVIDER)),
 ];
+
+/// R1: only the platform operator changes the official list. A provider
+/// (the only other caller [`LISTING_RULES`] lets through) is told to ask
+/// its representative.
+pub fn may_change_listings(caller: &Caller) -> Result<(), ListingError> {
+    if caller.has(Role::PlatformOperator) {
+        return Ok(());
+    }
+    Err(ListingError::ChangeRequiresRepresentative)
+}

@@ -4,8 +4,29 @@
 use chrono::{DateTime, Utc};
 use minijinja::{Environment, context};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-use twotier_platform::Error;
-use twotier_proto::partnership::EmailDraft;
+
+/// An email the provider may edit and send, or open in its own mail client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailDraft {
+    /// Recipient.
+    pub to: String,
+    /// Subject line.
+    pub subject: String,
+    /// Body text.
+    pub body: String,
+    /// The same email as a `mailto:` URI ("open in email").
+    pub mailto_uri: String,
+    /// Subject and body as one text ("copy to clipboard").
+    pub plain_text: String,
+}
+
+/// A template that did not render: a bug in the templates compiled in.
+#[derive(Debug, thiserror::Error)]
+#[error("rendering the invitation {part}: {source}")]
+pub struct DraftError {
+    part: &'static str,
+    source: minijinja::Error,
+}
 
 /// RFC 6068 allows RFC 3986 unreserved characters unencoded in `mailto:`
 /// header values; everything else is percent-encoded.
@@ -65,17 +86,17 @@ impl EmailDrafts {
         provider_name: &str,
         link: &str,
         expires: DateTime<Utc>,
-    ) -> Result<EmailDraft, Error> {
+    ) -> Result<EmailDraft, DraftError> {
         let expires = match language {
             "de" => expires.format("%d.%m.%Y").to_string(),
             _ => expires.format("%Y-%m-%d").to_string(),
         };
         let values = context! { provider_name, link, expires };
-        let render = |kind: &str| {
+        let render = |part: &'static str| {
             self.templates
-                .get_template(&format!("invitation_{kind}.{language}"))
+                .get_template(&format!("invitation_{part}.{language}"))
                 .and_then(|template| template.render(&values))
-                .map_err(|e| Error::Internal(format!("rendering the invitation {kind}: {e}")))
+                .map_err(|source| DraftError { part, source })
         };
         let subject = render("subject")?.trim().to_owned();
         let body = render("body")?;

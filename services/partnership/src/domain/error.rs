@@ -1,150 +1,192 @@
-//! Everything that can go wrong in the partnership domain, each with its
-//! stable reason.
+//! Everything that can go wrong in the partnership domain: one enum per
+//! aggregate, each variant with its status code and stable reason. R3
+//! failures are `twotier_partners::eligibility::Ineligible`, the one
+//! definition every service reports.
 
-use twotier_platform::Error;
+use twotier_partners::eligibility::Ineligible;
+use twotier_platform::{ErrorCode, ServiceError};
 
-/// A partnership-domain failure.
-#[derive(Debug, thiserror::Error)]
-pub enum PartnershipError {
-    /// A provider tried to change the official list (R1).
+/// A provider listing failure (R1).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ListingError {
+    /// A provider tried to change the official list.
     #[error(
         "only the platform operator changes provider listings; ask your representative to change your listing"
     )]
-    ListingChangeRequiresRepresentative,
+    ChangeRequiresRepresentative,
     /// No listing for that provider.
     #[error("no provider listing {0}")]
-    ListingNotFound(String),
+    NotFound(String),
     /// The provider is listed already.
     #[error("provider {0} is listed already")]
-    ListingAlreadyExists(String),
-    /// No onboarded reseller with that PartnerID (administrative reads).
-    #[error("no onboarded reseller {0}")]
-    ResellerNotFound(String),
-    /// The PartnerID is onboarded already.
-    #[error("reseller {0} is onboarded already")]
-    ResellerAlreadyOnboarded(String),
-    /// Another reseller uses that tenant id.
-    #[error("tenant {0} belongs to another onboarded reseller")]
-    ResellerTenantTaken(String),
-    /// R3: the PartnerID is unknown.
-    #[error("PartnerID {0} is not known")]
-    PartnerIdNotFound(String),
-    /// R3: the PartnerID is a global account.
-    #[error(
-        "PartnerID {0} belongs to a global account; use the PartnerID of the reseller's location account"
-    )]
-    PartnerIdNotLocationAccount(String),
-    /// R3: the reseller's MPA is not active.
-    #[error("the Microsoft Partner Agreement of PartnerID {0} is not active")]
-    PartnerMpaNotActive(String),
-    /// R5: no invitation with that token (or name).
-    #[error("no such invitation")]
-    InvitationNotFound,
-    /// R5: the invitation expired.
-    #[error("the invitation expired; ask the provider for a new one")]
-    InvitationExpired,
-    /// R5: the provider revoked the invitation.
-    #[error("the invitation was revoked by the provider")]
-    InvitationRevoked,
-    /// R5: the invitation was accepted already.
-    #[error("the invitation was used already")]
-    InvitationAlreadyUsed,
-    /// The invitation is not pending, so it cannot be revoked or sent.
-    #[error("the invitation is {0}, not pending")]
-    InvitationNotPending(&'static str),
-    /// R4: the email body lost the invitation link.
-    #[error("body must contain the invitation link")]
-    InvitationLinkMissing,
-    /// R5: the accepting tenant is not an onboarded reseller.
-    #[error("your organisation is not onboarded as an indirect reseller")]
-    ResellerNotOnboarded,
-    /// No such partnership for this caller.
-    #[error("no such partnership")]
-    PartnershipNotFound,
-    /// The provider has no partnership, active or past, with that reseller.
-    #[error("{0} is not one of your indirect resellers")]
-    IndirectResellerNotFound(String),
-    /// R7: the partnership was removed already.
-    #[error("the partnership with {0} is not active")]
-    PartnershipNotActive(String),
-    /// A stale etag.
-    #[error("stale etag")]
-    StaleEtag(&'static str),
-    /// Validation, permissions and the database.
-    #[error(transparent)]
-    Platform(#[from] Error),
+    AlreadyExists(String),
 }
 
-impl From<sea_orm::DbErr> for PartnershipError {
-    fn from(error: sea_orm::DbErr) -> Self {
-        Self::Platform(error.into())
+impl ServiceError for ListingError {
+    fn error_code(&self) -> ErrorCode {
+        match self {
+            Self::ChangeRequiresRepresentative => ErrorCode::PermissionDenied,
+            Self::NotFound(_) => ErrorCode::NotFound,
+            Self::AlreadyExists(_) => ErrorCode::AlreadyExists,
+        }
     }
-}
 
-impl From<PartnershipError> for Error {
-    fn from(error: PartnershipError) -> Self {
-        let message = error.to_string();
-        match error {
-            PartnershipError::ListingChangeRequiresRepresentative => Error::PermissionDenied {
-                reason: "LISTING_CHANGE_REQUIRES_REPRESENTATIVE",
-                message,
-            },
-            PartnershipError::ListingNotFound(_) => not_found("LISTING_NOT_FOUND", message),
-            PartnershipError::ListingAlreadyExists(_) => {
-                already_exists("LISTING_ALREADY_EXISTS", message)
-            }
-            PartnershipError::ResellerNotFound(_) => not_found("RESELLER_NOT_FOUND", message),
-            PartnershipError::ResellerAlreadyOnboarded(_) => {
-                already_exists("RESELLER_ALREADY_ONBOARDED", message)
-            }
-            PartnershipError::ResellerTenantTaken(_) => {
-                already_exists("RESELLER_TENANT_TAKEN", message)
-            }
-            PartnershipError::PartnerIdNotFound(_) => not_found("PARTNER_ID_NOT_FOUND", message),
-            PartnershipError::PartnerIdNotLocationAccount(_) => {
-                precondition("PARTNER_ID_NOT_LOCATION_ACCOUNT", message)
-            }
-            PartnershipError::PartnerMpaNotActive(_) => {
-                precondition("PARTNER_MPA_NOT_ACTIVE", message)
-            }
-            PartnershipError::InvitationNotFound => not_found("INVITATION_NOT_FOUND", message),
-            PartnershipError::InvitationExpired => precondition("INVITATION_EXPIRED", message),
-            PartnershipError::InvitationRevoked => precondition("INVITATION_REVOKED", message),
-            PartnershipError::InvitationAlreadyUsed => {
-                precondition("INVITATION_ALREADY_USED", message)
-            }
-            PartnershipError::InvitationNotPending(_) => {
-                precondition("INVITATION_NOT_PENDING", message)
-            }
-            PartnershipError::InvitationLinkMissing => Error::invalid_field(
-                "INVITATION_LINK_MISSING",
-                "body",
-                "must contain the invitation link",
-            ),
-            PartnershipError::ResellerNotOnboarded => {
-                precondition("RESELLER_NOT_ONBOARDED", message)
-            }
-            PartnershipError::PartnershipNotFound => not_found("PARTNERSHIP_NOT_FOUND", message),
-            PartnershipError::IndirectResellerNotFound(_) => {
-                not_found("INDIRECT_RESELLER_NOT_FOUND", message)
-            }
-            PartnershipError::PartnershipNotActive(_) => {
-                precondition("PARTNERSHIP_NOT_ACTIVE", message)
-            }
-            PartnershipError::StaleEtag(resource) => Error::etag_mismatch(resource),
-            PartnershipError::Platform(inner) => inner,
+    fn reason(&self) -> &'static str {
+        match self {
+            Self::ChangeRequiresRepresentative => "LISTING_CHANGE_REQUIRES_REPRESENTATIVE",
+            Self::NotFound(_) => "LISTING_NOT_FOUND",
+            Self::AlreadyExists(_) => "LISTING_ALREADY_EXISTS",
         }
     }
 }
 
-fn not_found(reason: &'static str, message: String) -> Error {
-    Error::NotFound { reason, message }
+/// An onboarded-reseller failure (R2, R5).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ResellerError {
+    /// No onboarded reseller with that PartnerID (administrative reads).
+    #[error("no onboarded reseller {0}")]
+    NotFound(String),
+    /// The PartnerID is onboarded already.
+    #[error("reseller {0} is onboarded already")]
+    AlreadyOnboarded(String),
+    /// Another reseller uses that tenant id.
+    #[error("tenant {0} belongs to another onboarded reseller")]
+    TenantTaken(String),
+    /// R5: the accepting tenant is not an onboarded reseller.
+    #[error("your organisation is not onboarded as an indirect reseller")]
+    NotOnboarded,
 }
 
-fn already_exists(reason: &'static str, message: String) -> Error {
-    Error::AlreadyExists { reason, message }
+impl ServiceError for ResellerError {
+    fn error_code(&self) -> ErrorCode {
+        match self {
+            Self::NotFound(_) => ErrorCode::NotFound,
+            Self::AlreadyOnboarded(_) | Self::TenantTaken(_) => ErrorCode::AlreadyExists,
+            Self::NotOnboarded => ErrorCode::FailedPrecondition,
+        }
+    }
+
+    fn reason(&self) -> &'static str {
+        match self {
+            Self::NotFound(_) => "RESELLER_NOT_FOUND",
+            Self::AlreadyOnboarded(_) => "RESELLER_ALREADY_ONBOARDED",
+            Self::TenantTaken(_) => "RESELLER_TENANT_TAKEN",
+            Self::NotOnboarded => "RESELLER_NOT_ONBOARDED",
+        }
+    }
 }
 
-fn precondition(reason: &'static str, message: String) -> Error {
-    Error::FailedPrecondition { reason, message }
+/// An invitation failure (R4, R5).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvitationError {
+    /// No invitation with that token (or name).
+    #[error("no such invitation")]
+    NotFound,
+    /// The invitation expired.
+    #[error("the invitation expired; ask the provider for a new one")]
+    Expired,
+    /// The provider revoked the invitation.
+    #[error("the invitation was revoked by the provider")]
+    Revoked,
+    /// The invitation was accepted already.
+    #[error("the invitation was used already")]
+    AlreadyUsed,
+    /// The invitation is not pending, so it cannot be revoked or sent; says
+    /// what it is instead.
+    #[error("the invitation is {0}, not pending")]
+    NotPending(&'static str),
+    /// R4: the email body lost the invitation link.
+    #[error("must contain the invitation link")]
+    LinkMissing,
+    /// R3 at the door: the accepting reseller may not be chosen.
+    #[error(transparent)]
+    Ineligible(#[from] Ineligible),
+}
+
+impl InvitationError {
+    /// A concurrent revoke or acceptance committed between reading the
+    /// invitation and writing it.
+    pub const NO_LONGER_PENDING: Self = Self::NotPending("no longer pending");
+}
+
+impl ServiceError for InvitationError {
+    fn error_code(&self) -> ErrorCode {
+        match self {
+            Self::NotFound => ErrorCode::NotFound,
+            Self::Expired | Self::Revoked | Self::AlreadyUsed | Self::NotPending(_) => {
+                ErrorCode::FailedPrecondition
+            }
+            Self::LinkMissing => ErrorCode::InvalidArgument { field: "body" },
+            Self::Ineligible(ineligible) => ineligible.error_code(),
+        }
+    }
+
+    fn reason(&self) -> &'static str {
+        match self {
+            Self::NotFound => "INVITATION_NOT_FOUND",
+            Self::Expired => "INVITATION_EXPIRED",
+            Self::Revoked => "INVITATION_REVOKED",
+            Self::AlreadyUsed => "INVITATION_ALREADY_USED",
+            Self::NotPending(_) => "INVITATION_NOT_PENDING",
+            Self::LinkMissing => "INVITATION_LINK_MISSING",
+            Self::Ineligible(ineligible) => ineligible.reason(),
+        }
+    }
+}
+
+/// A partnership failure (R7, R8).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PartnershipError {
+    /// No such partnership for this caller.
+    #[error("no such partnership")]
+    NotFound,
+    /// The provider has no partnership, active or past, with that reseller.
+    #[error("{0} is not one of your indirect resellers")]
+    IndirectResellerNotFound(String),
+    /// The partnership was removed already.
+    #[error("the partnership with {0} is not active")]
+    NotActive(String),
+}
+
+impl ServiceError for PartnershipError {
+    fn error_code(&self) -> ErrorCode {
+        match self {
+            Self::NotFound | Self::IndirectResellerNotFound(_) => ErrorCode::NotFound,
+            Self::NotActive(_) => ErrorCode::FailedPrecondition,
+        }
+    }
+
+    fn reason(&self) -> &'static str {
+        match self {
+            Self::NotFound => "PARTNERSHIP_NOT_FOUND",
+            Self::IndirectResellerNotFound(_) => "INDIRECT_RESELLER_NOT_FOUND",
+            Self::NotActive(_) => "PARTNERSHIP_NOT_ACTIVE",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn r3_failures_at_acceptance_keep_the_codes_and_reasons_of_verify_partner_id() {
+        for ineligible in [
+            Ineligible::GlobalAccount("1234567".into()),
+            Ineligible::MpaInactive("1234567".into()),
+        ] {
+            let at_acceptance = InvitationError::from(ineligible.clone());
+            assert_eq!(at_acceptance.reason(), ineligible.reason());
+            assert_eq!(at_acceptance.error_code(), ineligible.error_code());
+            assert_eq!(at_acceptance.to_string(), ineligible.to_string());
+        }
+    }
+
+    #[test]
+    fn a_body_without_the_link_is_a_field_violation_of_the_body() {
+        assert_eq!(
+            InvitationError::LinkMissing.error_code(),
+            ErrorCode::InvalidArgument { field: "body" }
+        );
+    }
 }

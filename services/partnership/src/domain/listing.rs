@@ -1,18 +1,36 @@
-//! R1: the official list of indirect providers.
+//! R1: the official list of indirect providers, and how a provider is
+//! named and reached in the emails about it.
 
-use chrono::Utc;
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
-};
-use twotier_outbox::Event;
-use twotier_platform::idempotency::{self, Claim, IdempotencyKey};
-use twotier_platform::{like, names, paging};
-use twotier_proto::partnership as pb;
+use chrono::{DateTime, Utc};
 
-use super::convert;
-use super::{PartnershipError, Partnerships, Result};
-use crate::store::entities::provider_listing;
+use super::invitation::Invitation;
+
+/// One provider of the official list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listing {
+    /// The provider's tenant id.
+    pub provider_id: String,
+    /// Company name shown in the list.
+    pub display_name: String,
+    /// ISO 3166-1 alpha-2 codes.
+    pub markets: Vec<String>,
+    /// Region names.
+    pub regions: Vec<String>,
+    /// Contact email address.
+    pub contact_email: String,
+    /// Contact phone, may be empty.
+    pub contact_phone: String,
+    /// Website, may be empty.
+    pub website_uri: String,
+    /// `en` or `de`.
+    pub preferred_language: String,
+    /// Creation instant.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+    /// Optimistic concurrency version.
+    pub version: i64,
+}
 
 /// The editable fields of a listing, validated.
 #[derive(Debug, Clone)]
@@ -52,163 +70,127 @@ pub struct ListingPatch {
     pub preferred_language: Option<String>,
 }
 
-/// The event announcing a listing's new state.
-fn listing_changed(provider_id: &str, listing: &pb::ProviderListing) -> Event {
-    Event::new(
-        "provider_listing",
-        provider_id,
-        provider_id,
-        &pb::ProviderListingChanged {
-            provider_listing: Some(listing.clone()),
-        },
-    )
+/// Who at the provider hears about an acceptance, and in which language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderContact {
+    /// The provider's name.
+    pub display_name: String,
+    /// Where the email goes.
+    pub email: String,
+    /// `en` or `de`.
+    pub language_code: String,
 }
 
-fn json(values: &[String]) -> String {
-    serde_json::to_string(values).unwrap_or_else(|_| "[]".to_owned())
+impl Listing {
+    /// The listing of `provider_id` with `fields`, listed at `now`.
+    pub fn new(provider_id: &str, fields: ListingFields, now: DateTime<Utc>) -> Self {
+        Self {
+            provider_id: provider_id.to_owned(),
+            display_name: fields.display_name,
+            markets: fields.markets,
+            regions: fields.regions,
+            contact_email: fields.contact_email,
+            contact_phone: fields.contact_phone,
+            website_uri: fields.website_uri,
+            preferred_language: fields.preferred_language,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        }
+    }
+
+    /// This listing with `patch` applied at `now`.
+    pub fn patched(&self, patch: ListingPatch, now: DateTime<Utc>) -> Self {
+        let current = self.clone();
+        Self {
+            display_name: patch.display_name.unwrap_or(current.display_name),
+            markets: patch.markets.unwrap_or(current.markets),
+            regions: patch.regions.unwrap_or(current.regions),
+            contact_email: patch.contact_email.unwrap_or(current.contact_email),
+            contact_phone: patch.contact_phone.unwrap_or(current.contact_phone),
+            website_uri: patch.website_uri.unwrap_or(current.website_uri),
+            preferred_language: patch
+                .preferred_language
+                .unwrap_or(current.preferred_language),
+            updated_at: now,
+            ..current
+        }
+    }
 }
 
-impl Partnerships {
-    /// Lists providers, optionally only those serving `market`.
-    pub async fn list_listings(
-        &self,
-        market: &str,
-        page_size: u64,
-        page_token: &str,
-    ) -> Result<(Vec<pb::ProviderListing>, String)> {
-        let filter = paging::fingerprint(&[market]);
-        let after: Option<(String, String)> = paging::decode_token(page_token, &filter)?;
-        let mut query = provider_listing::Entity::find()
-            .order_by_asc(provider_listing::Column::DisplayNameKey)
-            .order_by_asc(provider_listing::Column::ProviderId)
-            .limit(page_size + 1);
-        if !market.is_empty() {
-            // Markets are stored as a JSON array of quoted codes.
-            query = query.filter(
-                provider_listing::Column::Markets.like(like::containing(&format!("\"{market}\""))),
-            );
+/// The provider's name in emails: its listing's, else its tenant id.
+pub fn provider_display_name(provider_id: &str, listing: Option<&Listing>) -> String {
+    listing.map_or_else(|| provider_id.to_owned(), |l| l.display_name.clone())
+}
+
+/// Who hears that `invitation` was accepted: the inviting user, else the
+/// listing's contact; in the listing's language, else English.
+pub fn provider_contact(invitation: &Invitation, listing: Option<&Listing>) -> ProviderContact {
+    let email = if invitation.created_by_email.is_empty() {
+        listing.map(|l| l.contact_email.clone()).unwrap_or_default()
+    } else {
+        invitation.created_by_email.clone()
+    };
+    ProviderContact {
+        display_name: provider_display_name(&invitation.provider_id, listing),
+        email,
+        language_code: listing.map_or_else(|| "en".to_owned(), |l| l.preferred_language.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::invitation::tests::pending_invitation;
+
+    fn fields() -> ListingFields {
+        ListingFields {
+            display_name: "Contoso".into(),
+            markets: vec!["DE".into()],
+            regions: vec!["Europe".into()],
+            contact_email: "partners@contoso.example".into(),
+            contact_phone: String::new(),
+            website_uri: String::new(),
+            preferred_language: "de".into(),
         }
-        if let Some((name_key, provider_id)) = after {
-            query = query.filter(paging::after(
-                (
-                    provider_listing::Column::DisplayNameKey,
-                    provider_listing::Column::ProviderId,
-                ),
-                (name_key, provider_id),
-            ));
-        }
-        let rows = query.all(self.outbox.db()).await?;
-        let (rows, token) = paging::finish_page(rows, page_size, &filter, |row| {
-            (row.display_name_key.clone(), row.provider_id.clone())
-        });
-        Ok((rows.into_iter().map(convert::listing).collect(), token))
     }
 
-    /// Reads the listing of `provider_id`.
-    pub async fn get_listing(&self, provider_id: &str) -> Result<pb::ProviderListing> {
-        let row = provider_listing::Entity::find_by_id(provider_id.to_owned())
-            .one(self.outbox.db())
-            .await?
-            .ok_or_else(|| PartnershipError::ListingNotFound(provider_id.to_owned()))?;
-        Ok(convert::listing(row))
+    #[test]
+    fn a_patch_changes_only_its_fields_and_the_update_time() {
+        let listed = Listing::new("contoso", fields(), DateTime::UNIX_EPOCH);
+        let later = DateTime::UNIX_EPOCH + chrono::TimeDelta::hours(1);
+        let patched = listed.patched(
+            ListingPatch {
+                markets: Some(vec!["AT".into()]),
+                ..Default::default()
+            },
+            later,
+        );
+        assert_eq!(patched.markets, ["AT"]);
+        assert_eq!(patched.display_name, "Contoso");
+        assert_eq!(patched.created_at, listed.created_at);
+        assert_eq!(patched.updated_at, later);
+        assert_eq!(patched.version, listed.version, "the store bumps it");
     }
 
-    /// Lists a provider (platform operator only; checked by the caller).
-    pub async fn create_listing(
-        &self,
-        provider_id: &str,
-        fields: ListingFields,
-        key: Option<IdempotencyKey>,
-    ) -> Result<pb::ProviderListing> {
-        let tx = self.outbox.begin().await?;
-        if let Claim::Replay(listing) = idempotency::claim(&tx, key.as_ref()).await? {
-            return Ok(listing);
-        }
-        let now = Utc::now();
-        let row = provider_listing::ActiveModel {
-            provider_id: Set(provider_id.to_owned()),
-            display_name_key: Set(fields.display_name.to_lowercase()),
-            display_name: Set(fields.display_name),
-            markets: Set(json(&fields.markets)),
-            regions: Set(json(&fields.regions)),
-            contact_email: Set(fields.contact_email),
-            contact_phone: Set(fields.contact_phone),
-            website_uri: Set(fields.website_uri),
-            preferred_language: Set(fields.preferred_language),
-            created_at: Set(now),
-            updated_at: Set(now),
-            version: Set(1),
-        }
-        .insert(&*tx)
-        .await
-        .map_err(|error| {
-            // The primary key decides between concurrent creates too.
-            if twotier_platform::db::is_unique_violation(&error) {
-                return PartnershipError::ListingAlreadyExists(provider_id.to_owned());
-            }
-            error.into()
-        })?;
-        let listing = convert::listing(row);
-        tx.append(listing_changed(provider_id, &listing)).await?;
-        idempotency::complete(&tx, key.as_ref(), &listing).await?;
-        tx.commit().await?;
-        Ok(listing)
-    }
+    #[test]
+    fn the_inviting_user_hears_about_an_acceptance_else_the_listed_contact() {
+        let listing = Listing::new("contoso", fields(), DateTime::UNIX_EPOCH);
+        let mut invitation = pending_invitation(DateTime::UNIX_EPOCH);
+        invitation.created_by_email = "alice@contoso.example".into();
+        let contact = provider_contact(&invitation, Some(&listing));
+        assert_eq!(contact.email, "alice@contoso.example");
+        assert_eq!(contact.display_name, "Contoso");
+        assert_eq!(contact.language_code, "de");
 
-    /// Changes a listing if `etag` is current (platform operator only).
-    pub async fn update_listing(
-        &self,
-        provider_id: &str,
-        etag: &str,
-        patch: ListingPatch,
-    ) -> Result<pb::ProviderListing> {
-        let tx = self.outbox.begin().await?;
-        let current = provider_listing::Entity::find_by_id(provider_id.to_owned())
-            .one(&*tx)
-            .await?
-            .ok_or_else(|| PartnershipError::ListingNotFound(provider_id.to_owned()))?;
-        names::check_etag(etag, current.version, "the provider listing")
-            .map_err(|_| PartnershipError::StaleEtag("the provider listing"))?;
-        let version = current.version;
-        let mut row: provider_listing::ActiveModel = current.into();
-        if let Some(display_name) = patch.display_name {
-            row.display_name_key = Set(display_name.to_lowercase());
-            row.display_name = Set(display_name);
-        }
-        if let Some(markets) = patch.markets {
-            row.markets = Set(json(&markets));
-        }
-        if let Some(regions) = patch.regions {
-            row.regions = Set(json(&regions));
-        }
-        if let Some(value) = patch.contact_email {
-            row.contact_email = Set(value);
-        }
-        if let Some(value) = patch.contact_phone {
-            row.contact_phone = Set(value);
-        }
-        if let Some(value) = patch.website_uri {
-            row.website_uri = Set(value);
-        }
-        if let Some(value) = patch.preferred_language {
-            row.preferred_language = Set(value);
-        }
-        row.updated_at = Set(Utc::now());
-        row.version = Set(version + 1);
-        // The version guard makes a concurrent update lose cleanly.
-        let updated = provider_listing::Entity::update_many()
-            .set(row)
-            .filter(provider_listing::Column::ProviderId.eq(provider_id))
-            .filter(provider_listing::Column::Version.eq(version))
-            .exec_with_returning(&*tx)
-            .await?;
-        let row = updated
-            .into_iter()
-            .next()
-            .ok_or(PartnershipError::StaleEtag("the provider listing"))?;
-        let listing = convert::listing(row);
-        tx.append(listing_changed(provider_id, &listing)).await?;
-        tx.commit().await?;
-        Ok(listing)
+        invitation.created_by_email.clear();
+        assert_eq!(
+            provider_contact(&invitation, Some(&listing)).email,
+            "partners@contoso.example"
+        );
+        let unlisted = provider_contact(&invitation, None);
+        assert_eq!(unlisted.display_name, invitation.provider_id);
+        assert_eq!(unlisted.email, "");
+        assert_eq!(unlisted.language_code, "en");
     }
 }

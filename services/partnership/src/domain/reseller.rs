@@ -1,35 +1,46 @@
-//! R2 and R3: onboarded indirect resellers and PartnerID verification.
+//! R2 and R3: onboarded indirect resellers and whether one may be chosen.
 
-use chrono::Utc;
-use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QuerySelect,
-};
-use twotier_outbox::Event;
-use twotier_platform::idempotency::{self, Claim, IdempotencyKey};
-use twotier_platform::names;
-use twotier_proto::partnership as pb;
+use chrono::{DateTime, Utc};
+use twotier_partners::eligibility::{self, Ineligible};
 
-use super::convert::{self, partnership_state};
-use super::{PartnershipError, Partnerships, Result};
-use crate::store::entities::{partnership, reseller};
+pub use twotier_partners::eligibility::AccountKind;
 
-/// The kind of partner account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AccountKind {
-    /// May transact as indirect reseller.
-    Location,
-    /// May not transact.
-    Global,
+/// An indirect reseller onboarded to the CSP programme.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reseller {
+    /// PartnerID of the onboarded account.
+    pub partner_id: String,
+    /// The reseller's tenant id (its users' `tid`).
+    pub tenant_id: String,
+    /// Legal company name.
+    pub company_name: String,
+    /// Contact email address.
+    pub contact_email: String,
+    /// ISO 3166-1 alpha-2.
+    pub country_code: String,
+    /// `en` or `de`.
+    pub preferred_language: String,
+    /// Location or global account.
+    pub account_kind: AccountKind,
+    /// Whether the Microsoft Partner Agreement is active.
+    pub mpa_active: bool,
+    /// Onboarding instant.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+    /// Optimistic concurrency version.
+    pub version: i64,
 }
 
-impl AccountKind {
-    fn as_str(self) -> &'static str {
-        match self {
-            AccountKind::Location => "location",
-            AccountKind::Global => "global",
-        }
-    }
+/// What R3 says about a reseller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResellerStatus {
+    /// May be chosen.
+    Active,
+    /// A global account: never chosen.
+    GlobalAccount,
+    /// Chosen again once its MPA is active.
+    MpaInactive,
 }
 
 /// A reseller to onboard, validated.
@@ -70,202 +81,111 @@ pub struct ResellerPatch {
     pub mpa_active: Option<bool>,
 }
 
-const AGGREGATE: &str = "reseller";
-
-impl Partnerships {
-    /// Onboards a reseller (platform operator only).
-    pub async fn onboard_reseller(
-        &self,
-        fields: ResellerFields,
-        key: Option<IdempotencyKey>,
-    ) -> Result<pb::Reseller> {
-        let tx = self.outbox.begin().await?;
-        if let Claim::Replay(reseller) = idempotency::claim(&tx, key.as_ref()).await? {
-            return Ok(reseller);
+impl Reseller {
+    /// The reseller of `fields`, onboarded at `now`.
+    pub fn onboard(fields: ResellerFields, now: DateTime<Utc>) -> Self {
+        Self {
+            partner_id: fields.partner_id,
+            tenant_id: fields.tenant_id,
+            company_name: fields.company_name,
+            contact_email: fields.contact_email,
+            country_code: fields.country_code,
+            preferred_language: fields.preferred_language,
+            account_kind: fields.account_kind,
+            mpa_active: fields.mpa_active,
+            created_at: now,
+            updated_at: now,
+            version: 1,
         }
-        if reseller::Entity::find_by_id(fields.partner_id.clone())
-            .one(&*tx)
-            .await?
-            .is_some()
-        {
-            return Err(PartnershipError::ResellerAlreadyOnboarded(
-                fields.partner_id,
-            ));
-        }
-        let tenant_taken = reseller::Entity::find()
-            .filter(reseller::Column::TenantId.eq(&fields.tenant_id))
-            .one(&*tx)
-            .await?
-            .is_some();
-        if tenant_taken {
-            return Err(PartnershipError::ResellerTenantTaken(fields.tenant_id));
-        }
-        let now = Utc::now();
-        let row = reseller::ActiveModel {
-            partner_id: Set(fields.partner_id),
-            tenant_id: Set(fields.tenant_id),
-            company_name: Set(fields.company_name),
-            contact_email: Set(fields.contact_email),
-            country_code: Set(fields.country_code),
-            preferred_language: Set(fields.preferred_language),
-            account_kind: Set(fields.account_kind.as_str().to_owned()),
-            mpa_active: Set(fields.mpa_active),
-            created_at: Set(now),
-            updated_at: Set(now),
-            version: Set(1),
-        }
-        .insert(&*tx)
-        .await
-        .map_err(|error| {
-            if twotier_platform::db::is_unique_violation(&error) {
-                return PartnershipError::ResellerAlreadyOnboarded(
-                    "this PartnerID or tenant".into(),
-                );
-            }
-            error.into()
-        })?;
-        let onboarded = convert::reseller(row.clone());
-        tx.append(Event::new(
-            AGGREGATE,
-            &row.partner_id,
-            &row.tenant_id,
-            &pb::ResellerOnboarded {
-                reseller: Some(onboarded.clone()),
-            },
-        ))
-        .await?;
-        idempotency::complete(&tx, key.as_ref(), &onboarded).await?;
-        tx.commit().await?;
-        tracing::info!(partner_id = %row.partner_id, "reseller onboarded");
-        Ok(onboarded)
     }
 
-    /// Reads an onboarded reseller.
-    pub async fn get_reseller(&self, partner_id: &str) -> Result<pb::Reseller> {
-        reseller::Entity::find_by_id(partner_id.to_owned())
-            .one(self.outbox.db())
-            .await?
-            .map(convert::reseller)
-            .ok_or_else(|| PartnershipError::ResellerNotFound(partner_id.to_owned()))
+    /// R3: whether this reseller may be chosen, and why not.
+    pub fn eligibility(&self) -> Result<(), Ineligible> {
+        eligibility::check(&self.partner_id, self.account_kind, self.mpa_active)
     }
 
-    /// Changes an onboarded reseller if `etag` is current (platform operator
-    /// only). A new company name is carried into its partnerships.
-    pub async fn update_reseller(
-        &self,
-        partner_id: &str,
-        etag: &str,
-        patch: ResellerPatch,
-    ) -> Result<pb::Reseller> {
-        let tx = self.outbox.begin().await?;
-        // Exclusive lock before renaming its partnerships: an acceptance in
-        // flight (which holds a shared lock) commits its partnership first,
-        // so the rename below reaches it.
-        let current = reseller::Entity::find_by_id(partner_id.to_owned())
-            .lock_exclusive()
-            .one(&*tx)
-            .await?
-            .ok_or_else(|| PartnershipError::ResellerNotFound(partner_id.to_owned()))?;
-        names::check_etag(etag, current.version, "the reseller")
-            .map_err(|_| PartnershipError::StaleEtag("the reseller"))?;
-        let version = current.version;
-        let mut row: reseller::ActiveModel = current.into();
-        if let Some(name) = &patch.company_name {
-            row.company_name = Set(name.clone());
-            partnership::Entity::update_many()
-                .col_expr(partnership::Column::CompanyName, Expr::value(name.clone()))
-                .col_expr(
-                    partnership::Column::CompanyNameKey,
-                    Expr::value(name.to_lowercase()),
-                )
-                .filter(partnership::Column::PartnerId.eq(partner_id))
-                .exec(&*tx)
-                .await?;
+    /// R3's answer as a status.
+    pub fn status(&self) -> ResellerStatus {
+        match self.eligibility() {
+            Err(Ineligible::GlobalAccount(_)) => ResellerStatus::GlobalAccount,
+            Err(Ineligible::MpaInactive(_)) => ResellerStatus::MpaInactive,
+            Ok(()) | Err(Ineligible::Malformed | Ineligible::Unknown(_)) => ResellerStatus::Active,
         }
-        if let Some(value) = patch.contact_email {
-            row.contact_email = Set(value);
-        }
-        if let Some(value) = patch.country_code {
-            row.country_code = Set(value);
-        }
-        if let Some(value) = patch.preferred_language {
-            row.preferred_language = Set(value);
-        }
-        if let Some(value) = patch.account_kind {
-            row.account_kind = Set(value.as_str().to_owned());
-        }
-        if let Some(value) = patch.mpa_active {
-            row.mpa_active = Set(value);
-        }
-        row.updated_at = Set(Utc::now());
-        row.version = Set(version + 1);
-        let row = reseller::Entity::update_many()
-            .set(row)
-            .filter(reseller::Column::PartnerId.eq(partner_id))
-            .filter(reseller::Column::Version.eq(version))
-            .exec_with_returning(&*tx)
-            .await?
-            .into_iter()
-            .next()
-            .ok_or(PartnershipError::StaleEtag("the reseller"))?;
-        let updated = convert::reseller(row.clone());
-        tx.append(Event::new(
-            AGGREGATE,
-            &row.partner_id,
-            &row.tenant_id,
-            &pb::ResellerUpdated {
-                reseller: Some(updated.clone()),
-            },
-        ))
-        .await?;
-        tx.commit().await?;
-        Ok(updated)
     }
 
-    /// R3: checks that `partner_id` may be named as reseller of record. For
-    /// a provider caller (`provider_id`), also tells whether it is partnered.
-    pub async fn verify_partner_id(
-        &self,
-        partner_id: &str,
-        provider_id: Option<&str>,
-    ) -> Result<pb::VerifyPartnerIdResponse> {
-        let db = self.outbox.db();
-        let row = reseller::Entity::find_by_id(partner_id.to_owned())
-            .one(db)
-            .await?
-            .ok_or_else(|| PartnershipError::PartnerIdNotFound(partner_id.to_owned()))?;
-        require_eligible(&row)?;
-        let partnered_with_caller = match provider_id {
-            Some(provider_id) => partnership::Entity::find()
-                .filter(partnership::Column::ProviderId.eq(provider_id))
-                .filter(partnership::Column::PartnerId.eq(partner_id))
-                .filter(partnership::Column::State.eq(partnership_state::ACTIVE))
-                .one(db)
-                .await?
-                .is_some(),
-            None => false,
-        };
-        Ok(pb::VerifyPartnerIdResponse {
-            reseller: convert::reseller_name(&row.partner_id),
-            partner_id: row.partner_id,
-            company_name: row.company_name,
-            country_code: row.country_code,
-            status: pb::ResellerStatus::Active.into(),
-            partnered_with_caller,
-        })
+    /// This reseller with `patch` applied at `now`.
+    pub fn patched(&self, patch: ResellerPatch, now: DateTime<Utc>) -> Self {
+        let current = self.clone();
+        Self {
+            company_name: patch.company_name.unwrap_or(current.company_name),
+            contact_email: patch.contact_email.unwrap_or(current.contact_email),
+            country_code: patch.country_code.unwrap_or(current.country_code),
+            preferred_language: patch
+                .preferred_language
+                .unwrap_or(current.preferred_language),
+            account_kind: patch.account_kind.unwrap_or(current.account_kind),
+            mpa_active: patch.mpa_active.unwrap_or(current.mpa_active),
+            updated_at: now,
+            ..current
+        }
     }
 }
 
-/// R3: a reseller may be chosen only with a location account and an active
-/// Microsoft Partner Agreement.
-pub(super) fn require_eligible(row: &reseller::Model) -> Result<()> {
-    match convert::reseller_status(row) {
-        pb::ResellerStatus::GlobalAccount => Err(PartnershipError::PartnerIdNotLocationAccount(
-            row.partner_id.clone(),
-        )),
-        pb::ResellerStatus::MpaInactive => Err(PartnershipError::PartnerMpaNotActive(
-            row.partner_id.clone(),
-        )),
-        _ => Ok(()),
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub(crate) fn reseller(account_kind: AccountKind, mpa_active: bool) -> Reseller {
+        Reseller::onboard(
+            ResellerFields {
+                partner_id: "4567890".into(),
+                tenant_id: "fabrikam".into(),
+                company_name: "Fabrikam".into(),
+                contact_email: "admin@fabrikam.example".into(),
+                country_code: "DE".into(),
+                preferred_language: "de".into(),
+                account_kind,
+                mpa_active,
+            },
+            DateTime::UNIX_EPOCH,
+        )
+    }
+
+    #[test]
+    fn only_a_location_account_with_an_active_mpa_is_active() {
+        let cases = [
+            (AccountKind::Location, true, ResellerStatus::Active),
+            (AccountKind::Location, false, ResellerStatus::MpaInactive),
+            (AccountKind::Global, true, ResellerStatus::GlobalAccount),
+            (AccountKind::Global, false, ResellerStatus::GlobalAccount),
+        ];
+        for (kind, mpa_active, status) in cases {
+            let reseller = reseller(kind, mpa_active);
+            assert_eq!(reseller.status(), status);
+            assert_eq!(
+                reseller.eligibility().is_ok(),
+                status == ResellerStatus::Active
+            );
+        }
+        assert_eq!(
+            reseller(AccountKind::Location, false).eligibility(),
+            Err(Ineligible::MpaInactive("4567890".into()))
+        );
+    }
+
+    #[test]
+    fn restoring_the_mpa_makes_a_reseller_eligible_again() {
+        let lapsed = reseller(AccountKind::Location, false);
+        let later = DateTime::UNIX_EPOCH + chrono::TimeDelta::days(1);
+        let restored = lapsed.patched(
+            ResellerPatch {
+                mpa_active: Some(true),
+                ..Default::default()
+            },
+            later,
+        );
+        assert_eq!(restored.eligibility(), Ok(()));
+        assert_eq!(restored.company_name, lapsed.company_name);
+        assert_eq!(restored.updated_at, later);
     }
 }

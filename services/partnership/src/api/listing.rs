@@ -1,19 +1,22 @@
 //! `ProviderListingService` (R1).
 
+use chrono::Utc;
 use tonic::{Request, Response, Status};
-use twotier_platform::auth::{Caller, Role};
+use twotier_outbox::Reply;
+use twotier_platform::auth::Caller;
 use twotier_platform::idempotency::IdempotencyKey;
-use twotier_platform::{Error, Violations, names, paging, validate};
+use twotier_platform::update_mask::mask_paths;
+use twotier_platform::validate::{self, language_or_default};
+use twotier_platform::{Error, Violations, names, paging};
 use twotier_proto::partnership::provider_listing_service_server::ProviderListingService;
 use twotier_proto::partnership::{
     CreateProviderListingRequest, GetProviderListingRequest, ListProviderListingsRequest,
     ListProviderListingsResponse, ProviderListing, UpdateProviderListingRequest,
 };
 
-use super::Api;
-use crate::domain::{ListingFields, ListingPatch, PartnershipError};
-use twotier_platform::update_mask::mask_paths;
-use twotier_platform::validate::language_or_default;
+use super::{Api, access, convert, reply};
+use crate::domain::{Listing, ListingError, ListingPatch};
+use crate::store;
 
 const NAME: [&str; 2] = ["providerListings", "*"];
 const UPDATABLE: [&str; 7] = [
@@ -31,20 +34,8 @@ const MAX_MARKETS: usize = 250;
 /// Most regions a listing may name.
 const MAX_REGIONS: usize = 50;
 
-/// Only the platform operator changes the list; a provider is told to ask
-/// its representative (R1).
-fn authorize_change(caller: &Caller) -> Result<(), Error> {
-    if caller.has(Role::PlatformOperator) {
-        return Ok(());
-    }
-    if caller.is_provider() {
-        return Err(PartnershipError::ListingChangeRequiresRepresentative.into());
-    }
-    caller.require_any(&[Role::PlatformOperator])
-}
-
-fn check_field(violations: &mut Violations, field: &str, path: &str, listing: &ProviderListing) {
-    let at = format!("provider_listing.{path}");
+fn check_field(violations: &mut Violations, field: &str, listing: &ProviderListing) {
+    let at = format!("provider_listing.{field}");
     let outcome = match field {
         "display_name" => validate::line(&listing.display_name, 1, 200),
         "markets" => check_markets(&listing.markets),
@@ -77,24 +68,42 @@ fn check_regions(regions: &[String]) -> validate::Check {
     regions.iter().try_for_each(|r| validate::line(r, 1, 100))
 }
 
-fn fields_of(listing: ProviderListing) -> ListingFields {
-    ListingFields {
-        preferred_language: language_or_default(&listing.preferred_language),
-        display_name: listing.display_name,
-        markets: listing.markets,
-        regions: listing.regions,
-        contact_email: listing.contact_email,
-        contact_phone: listing.contact_phone,
-        website_uri: listing.website_uri,
-    }
-}
-
 #[tonic::async_trait]
 impl ProviderListingService for Api {
     async fn list_provider_listings(
         &self,
         request: Request<ListProviderListingsRequest>,
     ) -> Result<Response<ListProviderListingsResponse>, Status> {
+        reply(self.list_listings(request).await)
+    }
+
+    async fn get_provider_listing(
+        &self,
+        request: Request<GetProviderListingRequest>,
+    ) -> Result<Response<ProviderListing>, Status> {
+        reply(self.get_listing(request.get_ref()).await)
+    }
+
+    async fn create_provider_listing(
+        &self,
+        request: Request<CreateProviderListingRequest>,
+    ) -> Result<Response<ProviderListing>, Status> {
+        reply(self.create_listing(request).await)
+    }
+
+    async fn update_provider_listing(
+        &self,
+        request: Request<UpdateProviderListingRequest>,
+    ) -> Result<Response<ProviderListing>, Status> {
+        reply(self.update_listing(request).await)
+    }
+}
+
+impl Api {
+    async fn list_listings(
+        &self,
+        request: Request<ListProviderListingsRequest>,
+    ) -> Result<ListProviderListingsResponse, Error> {
         let tenant = Caller::of(&request)?.tenant_id.clone();
         let request = request.into_inner();
         let page_size = paging::page_size(request.page_size)?;
@@ -102,36 +111,36 @@ impl ProviderListingService for Api {
             validate::country_code(&request.market)
                 .map_err(|d| Error::invalid_field("INVALID_FILTER", "market", d))?;
         }
-        let (provider_listings, next_page_token) = self
+        let (listings, next_page_token) = self
             .pages
             .list::<ListProviderListingsRequest>(&tenant)
             .serve(&request.page_token, async |token| {
-                self.domain
-                    .list_listings(&request.market, page_size, token)
-                    .await
+                store::listing::page(self.db(), &request.market, page_size, token).await
             })
             .await?;
-        Ok(Response::new(ListProviderListingsResponse {
-            provider_listings,
+        Ok(ListProviderListingsResponse {
+            provider_listings: listings.iter().map(convert::listing).collect(),
             next_page_token,
-        }))
+        })
     }
 
-    async fn get_provider_listing(
+    async fn get_listing(
         &self,
-        request: Request<GetProviderListingRequest>,
-    ) -> Result<Response<ProviderListing>, Status> {
-        Caller::of(&request)?;
-        let [provider_id] = names::require(&request.get_ref().name, &NAME, "name")?;
-        Ok(Response::new(self.domain.get_listing(provider_id).await?))
+        request: &GetProviderListingRequest,
+    ) -> Result<ProviderListing, Error> {
+        let [provider_id] = names::require(&request.name, &NAME, "name")?;
+        let listing = store::listing::get(self.db(), provider_id)
+            .await?
+            .ok_or_else(|| ListingError::NotFound(provider_id.to_owned()))?;
+        Ok(convert::listing(&listing))
     }
 
-    async fn create_provider_listing(
+    async fn create_listing(
         &self,
         request: Request<CreateProviderListingRequest>,
-    ) -> Result<Response<ProviderListing>, Status> {
+    ) -> Result<ProviderListing, Error> {
         let caller = Caller::of(&request)?.clone();
-        authorize_change(&caller)?;
+        access::may_change_listings(&caller)?;
         let request = request.into_inner();
         let key = IdempotencyKey::new(
             "partnership.CreateProviderListing",
@@ -142,24 +151,33 @@ impl ProviderListingService for Api {
         let mut violations = Violations::new();
         violations.check("provider_id", validate::tenant_id(&request.provider_id));
         violations.check("request_id", validate::request_id(&request.request_id));
-        let listing = request.provider_listing.unwrap_or_default();
+        let mut fields = request.provider_listing.unwrap_or_default();
         for field in UPDATABLE {
-            check_field(&mut violations, field, field, &listing);
+            check_field(&mut violations, field, &fields);
         }
         violations.into_result("INVALID_PROVIDER_LISTING")?;
-        let created = self
-            .domain
-            .create_listing(&request.provider_id, fields_of(listing), key)
-            .await?;
-        Ok(Response::new(created))
+        fields.preferred_language = language_or_default(&fields.preferred_language);
+        let fields = convert::listing_fields(fields);
+        let provider_id = request.provider_id;
+        self.outbox
+            .command(key.as_ref(), async |tx| -> Result<_, Error> {
+                let new = Listing::new(&provider_id, fields, Utc::now());
+                let listed = store::listing::insert(&**tx, &new)
+                    .await?
+                    .ok_or_else(|| ListingError::AlreadyExists(provider_id.clone()))?;
+                let answer = convert::listing(&listed);
+                tx.append(convert::listing_changed(&listed, &answer))
+                    .await?;
+                Ok(Reply::new(answer))
+            })
+            .await
     }
 
-    async fn update_provider_listing(
+    async fn update_listing(
         &self,
         request: Request<UpdateProviderListingRequest>,
-    ) -> Result<Response<ProviderListing>, Status> {
-        let caller = Caller::of(&request)?.clone();
-        authorize_change(&caller)?;
+    ) -> Result<ProviderListing, Error> {
+        access::may_change_listings(Caller::of(&request)?)?;
         let request = request.into_inner();
         let listing = request.provider_listing.unwrap_or_default();
         let [provider_id] = names::require(&listing.name, &NAME, "provider_listing.name")?;
@@ -170,7 +188,7 @@ impl ProviderListingService for Api {
         )?;
         let mut violations = Violations::new();
         for path in &paths {
-            check_field(&mut violations, path, path, &listing);
+            check_field(&mut violations, path, &listing);
         }
         violations.into_result("INVALID_PROVIDER_LISTING")?;
         let mut patch = ListingPatch::default();
@@ -189,10 +207,22 @@ impl ProviderListingService for Api {
                 _ => {}
             }
         }
-        let updated = self
-            .domain
-            .update_listing(provider_id, &listing.etag, patch)
-            .await?;
-        Ok(Response::new(updated))
+        self.outbox
+            .command(None, async |tx| -> Result<_, Error> {
+                let current = store::listing::get(&**tx, provider_id)
+                    .await?
+                    .ok_or_else(|| ListingError::NotFound(provider_id.to_owned()))?;
+                names::check_etag(&listing.etag, current.version, "the provider listing")?;
+                let changed = current.patched(patch, Utc::now());
+                // The version guard makes a concurrent update lose cleanly.
+                let updated = store::listing::update(&**tx, &changed)
+                    .await?
+                    .ok_or_else(|| Error::etag_mismatch("the provider listing"))?;
+                let answer = convert::listing(&updated);
+                tx.append(convert::listing_changed(&updated, &answer))
+                    .await?;
+                Ok(Reply::new(answer))
+            })
+            .await
     }
 }

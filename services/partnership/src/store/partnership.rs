@@ -1,0 +1,221 @@
+//! Queries of partnerships and of a provider's indirect resellers (R5-R8).
+
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Select,
+};
+use twotier_platform::guarded::{at_version, update_guarded};
+use twotier_platform::{Error, like, paging};
+
+use super::entities::partnership::{ActiveModel, Column, Entity, Model};
+use super::{created, reseller};
+use crate::domain::{Attestation, IndirectReseller, Partnership, Removal};
+
+/// Partnership states as stored.
+const ACTIVE: &str = "active";
+const REMOVED: &str = "removed";
+
+/// The active partnership of `provider_id` with `partner_id`.
+pub async fn active(
+    db: &impl ConnectionTrait,
+    provider_id: &str,
+    partner_id: &str,
+) -> Result<Option<Partnership>, DbErr> {
+    let row = between(provider_id, partner_id)
+        .filter(Column::State.eq(ACTIVE))
+        .one(db)
+        .await?;
+    Ok(row.map(partnership))
+}
+
+/// The latest partnership, active or removed, of `provider_id` with
+/// `partner_id`.
+pub async fn latest(
+    db: &impl ConnectionTrait,
+    provider_id: &str,
+    partner_id: &str,
+) -> Result<Option<Partnership>, DbErr> {
+    let row = between(provider_id, partner_id)
+        .order_by_desc(Column::Id)
+        .one(db)
+        .await?;
+    Ok(row.map(partnership))
+}
+
+fn between(provider_id: &str, partner_id: &str) -> Select<Entity> {
+    Entity::find()
+        .filter(Column::ProviderId.eq(provider_id))
+        .filter(Column::PartnerId.eq(partner_id))
+}
+
+/// The provider's partnership `id`.
+pub async fn get(
+    db: &impl ConnectionTrait,
+    provider_id: &str,
+    id: &str,
+) -> Result<Option<Partnership>, DbErr> {
+    let row = Entity::find_by_id(id.to_owned())
+        .filter(Column::ProviderId.eq(provider_id))
+        .one(db)
+        .await?;
+    Ok(row.map(partnership))
+}
+
+/// Saves a new, active partnership; `None` when the provider already has
+/// an active one with the reseller (the unique index on active
+/// partnerships decides between concurrent acceptances).
+pub async fn insert(
+    db: &impl ConnectionTrait,
+    new: &Partnership,
+) -> Result<Option<Partnership>, DbErr> {
+    let row = ActiveModel {
+        id: Set(new.id.clone()),
+        provider_id: Set(new.provider_id.clone()),
+        partner_id: Set(new.partner_id.clone()),
+        company_name: Set(new.company_name.clone()),
+        company_name_key: Set(new.company_name.to_lowercase()),
+        invitation_id: Set(new.invitation_id.clone()),
+        accepted_at: Set(new.accepted_at),
+        accepted_by: Set(new.accepted_by.clone()),
+        version: Set(new.version),
+        ..state_change(new)
+    };
+    Ok(created(row.insert(db).await)?.map(partnership))
+}
+
+/// Saves the removal of `removed` if the stored partnership is still at its
+/// version; the partnership as written, or `None` when someone changed it
+/// first.
+pub async fn save_removal(
+    db: &impl ConnectionTrait,
+    removed: &Partnership,
+) -> Result<Option<Partnership>, DbErr> {
+    let guard = at_version(Column::Id, &removed.id, Column::Version, removed.version);
+    let written = update_guarded(db, state_change(removed), Column::Version, guard).await?;
+    Ok(written.map(partnership))
+}
+
+/// Carries a reseller's new company name into all its partnerships, which
+/// keep it for listing and filtering without a join.
+pub async fn rename_reseller(
+    db: &impl ConnectionTrait,
+    partner_id: &str,
+    company_name: &str,
+) -> Result<(), DbErr> {
+    Entity::update_many()
+        .col_expr(Column::CompanyName, Expr::value(company_name))
+        .col_expr(
+            Column::CompanyNameKey,
+            Expr::value(company_name.to_lowercase()),
+        )
+        .filter(Column::PartnerId.eq(partner_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// One page of the provider's active indirect resellers by company name,
+/// only those whose name contains `name_filter` unless it is empty, after
+/// the domain page token `token`.
+pub async fn page_indirect_resellers(
+    db: &impl ConnectionTrait,
+    provider_id: &str,
+    name_filter: &str,
+    page_size: u64,
+    token: &str,
+) -> Result<(Vec<IndirectReseller>, String), Error> {
+    let filter_key = name_filter.to_lowercase();
+    let fingerprint = paging::fingerprint(&[provider_id, &filter_key]);
+    let after: Option<(String, String)> = paging::decode_token(token, &fingerprint)?;
+    let mut query = Entity::find()
+        .filter(Column::ProviderId.eq(provider_id))
+        .filter(Column::State.eq(ACTIVE))
+        .order_by_asc(Column::CompanyNameKey)
+        .order_by_asc(Column::PartnerId)
+        .limit(page_size + 1);
+    if !filter_key.is_empty() {
+        query = query.filter(Column::CompanyNameKey.like(like::containing(&filter_key)));
+    }
+    if let Some(key) = after {
+        query = query.filter(paging::after(
+            (Column::CompanyNameKey, Column::PartnerId),
+            key,
+        ));
+    }
+    let rows = query.all(db).await?;
+    let (rows, next) = paging::finish_page(rows, page_size, &fingerprint, |row| {
+        (row.company_name_key.clone(), row.partner_id.clone())
+    });
+    let partner_ids = rows.iter().map(|row| row.partner_id.clone()).collect();
+    let mut resellers = reseller::of_partners(db, partner_ids).await?;
+    let listed = rows
+        .into_iter()
+        .filter_map(|row| {
+            let reseller = resellers.remove(&row.partner_id)?;
+            Some(IndirectReseller {
+                partnership: partnership(row),
+                reseller,
+            })
+        })
+        .collect();
+    Ok((listed, next))
+}
+
+/// One of the provider's indirect resellers with its latest partnership.
+pub async fn indirect_reseller(
+    db: &impl ConnectionTrait,
+    provider_id: &str,
+    partner_id: &str,
+) -> Result<Option<IndirectReseller>, DbErr> {
+    let Some(partnership) = latest(db, provider_id, partner_id).await? else {
+        return Ok(None);
+    };
+    let reseller = reseller::get(db, partner_id).await?;
+    Ok(reseller.map(|reseller| IndirectReseller {
+        partnership,
+        reseller,
+    }))
+}
+
+/// The columns that record `partnership`'s state and its removal.
+fn state_change(partnership: &Partnership) -> ActiveModel {
+    let removal = partnership.removal.as_ref();
+    let attestation = removal.map(|r| r.attestation).unwrap_or_default();
+    ActiveModel {
+        state: Set(removal.map_or(ACTIVE, |_| REMOVED).to_owned()),
+        state_changed_at: Set(partnership.state_changed_at),
+        removed_at: Set(removal.map(|r| r.at)),
+        removed_by: Set(removal.map(|r| r.by.clone())),
+        attested_good_faith: Set(attestation.good_faith),
+        attested_legitimate_purpose: Set(attestation.legitimate_business_purpose),
+        attested_per_agreements: Set(attestation.per_agreements),
+        attested_indemnifies_platform: Set(attestation.indemnifies_platform),
+        ..Default::default()
+    }
+}
+
+fn partnership(row: Model) -> Partnership {
+    let removal = row.removed_at.map(|at| Removal {
+        at,
+        by: row.removed_by.clone().unwrap_or_default(),
+        attestation: Attestation {
+            good_faith: row.attested_good_faith,
+            legitimate_business_purpose: row.attested_legitimate_purpose,
+            per_agreements: row.attested_per_agreements,
+            indemnifies_platform: row.attested_indemnifies_platform,
+        },
+    });
+    Partnership {
+        id: row.id,
+        provider_id: row.provider_id,
+        partner_id: row.partner_id,
+        company_name: row.company_name,
+        invitation_id: row.invitation_id,
+        accepted_at: row.accepted_at,
+        accepted_by: row.accepted_by,
+        state_changed_at: row.state_changed_at,
+        removal,
+        version: row.version,
+    }
+}
