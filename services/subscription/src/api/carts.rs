@@ -114,8 +114,8 @@ impl Api {
         self.outbox
             .command(key.as_ref(), async |tx| {
                 let cart = Cart::new(provider_id, &customer, Utc::now());
-                store::cart::create(&**tx, &cart).await?;
-                Ok(Reply::new(convert::cart(&cart)))
+                let created = store::cart::create(&**tx, &cart).await?;
+                Ok(Reply::new(convert::cart(&created)))
             })
             .await
     }

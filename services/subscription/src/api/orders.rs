@@ -62,13 +62,15 @@ impl Api {
                 let mut cart = store::cart::find(db, provider_id, cart_id)
                     .await?
                     .ok_or(CartError::NotFound)?;
-                let read_version = cart.version;
                 let now = Utc::now();
-                let order =
+                let mut order =
                     cart.checkout(now, &caller.subject, reviewed.version, &review.offers)?;
+                store::order::insert_subscriptions(db, &mut order).await?;
                 let placed = convert::order(&order);
-                store::order::place(db, &order, placed.encode_to_vec()).await?;
-                store::cart::save_ordered(db, &cart, read_version, now).await?;
+                store::order::insert(db, &order, placed.encode_to_vec()).await?;
+                // Guarded by the reviewed version (which checkout held the cart
+                // to): a change or cancel since then makes this one lose.
+                store::cart::save_ordered(db, &cart, now).await?;
                 for line in &order.lines {
                     let created = convert::created_subscription(line);
                     tx.append(Event::new(

@@ -209,7 +209,7 @@ pub enum PartyError {
 
 /// Reason of a refusal the partnership service gave without an R3 reason
 /// this service passes on.
-pub const RESELLER_OF_RECORD_INVALID: &str = "RESELLER_OF_RECORD_INVALID";
+const RESELLER_OF_RECORD_INVALID: &str = "RESELLER_OF_RECORD_INVALID";
 
 impl ServiceError for PartyError {
     fn error_code(&self) -> ErrorCode {

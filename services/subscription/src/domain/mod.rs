@@ -13,8 +13,6 @@ pub use cart::{
     Attestation, Cancellation, Cart, CartState, LineItem, MAX_LINE_ITEMS, check_customer_agreement,
 };
 pub use catalog::{BillingCycle, Offer, Term};
-pub use error::{
-    CartError, OfferError, OrderError, PartyError, RESELLER_OF_RECORD_INVALID, SubscriptionError,
-};
+pub use error::{CartError, OfferError, OrderError, PartyError, SubscriptionError};
 pub use order::{Order, OrderLine};
 pub use subscription::{Subscription, SupportContact};

@@ -35,9 +35,9 @@ pub async fn find(
     }
 }
 
-/// Stores a new cart (without lines).
-pub async fn create(db: &impl ConnectionTrait, cart: &Cart) -> Result<(), DbErr> {
-    cart::ActiveModel {
+/// Stores a new cart (without lines); the cart as written.
+pub async fn create(db: &impl ConnectionTrait, cart: &Cart) -> Result<Cart, DbErr> {
+    let row = cart::ActiveModel {
         id: Set(cart.id.clone()),
         provider_id: Set(cart.provider_id.clone()),
         customer: Set(cart.customer.clone()),
@@ -51,7 +51,7 @@ pub async fn create(db: &impl ConnectionTrait, cart: &Cart) -> Result<(), DbErr>
     }
     .insert(db)
     .await?;
-    Ok(())
+    from_rows(row, Vec::new())
 }
 
 /// The open cart, held for an edit in this transaction. Its row is written
@@ -151,12 +151,11 @@ pub async fn save_cancelled(
     }
 }
 
-/// Writes that `cart` was ordered, if it is still at `read_version` (the
-/// version checkout reviewed); otherwise why it lost.
+/// Writes that `cart` was ordered, if the stored cart is still at the
+/// version it was read at (its `version`); otherwise why it lost.
 pub async fn save_ordered(
     db: &impl ConnectionTrait,
     cart: &Cart,
-    read_version: i64,
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
     let CartState::Ordered { order_id } = &cart.state else {
@@ -172,7 +171,7 @@ pub async fn save_ordered(
     };
     let guard = Condition::all()
         .add(cart::Column::Id.eq(&cart.id))
-        .add(cart::Column::Version.eq(read_version));
+        .add(cart::Column::Version.eq(cart.version));
     match update_guarded(db, ordered, cart::Column::Version, guard).await? {
         Some(_) => Ok(()),
         None => Err(conflict(db, &cart.id).await),
@@ -202,6 +201,10 @@ async fn with_lines(db: &impl ConnectionTrait, row: cart::Model) -> Result<Cart,
         .order_by_asc(cart_line::Column::Id)
         .all(db)
         .await?;
+    from_rows(row, lines)
+}
+
+fn from_rows(row: cart::Model, lines: Vec<cart_line::Model>) -> Result<Cart, DbErr> {
     let state = match row.state.as_str() {
         OPEN => CartState::Open,
         ORDERED => CartState::Ordered {

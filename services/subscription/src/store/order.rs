@@ -11,16 +11,26 @@ use twotier_platform::{Error, paging};
 use super::entities::purchase_order;
 use crate::domain::{CartError, Order};
 
-/// Stores `order` with its subscriptions and its encoded `snapshot`. A
-/// second order of the same cart is refused by the table (one per cart).
-pub async fn place(
+/// Stores the subscriptions of `order` and puts them back as written, so
+/// that the order answered, its snapshot and its events carry the instants
+/// every later read gives (the database keeps them at its own precision).
+pub async fn insert_subscriptions(
+    db: &impl ConnectionTrait,
+    order: &mut Order,
+) -> Result<(), DbErr> {
+    for line in &mut order.lines {
+        line.subscription = super::subscription::insert(db, &line.subscription).await?;
+    }
+    Ok(())
+}
+
+/// Stores `order` with its encoded `snapshot`. A second order of the same
+/// cart is refused by the table (one per cart).
+pub async fn insert(
     db: &impl ConnectionTrait,
     order: &Order,
     snapshot: Vec<u8>,
 ) -> Result<(), Error> {
-    for line in &order.lines {
-        super::subscription::insert(db, &line.subscription).await?;
-    }
     purchase_order::ActiveModel {
         id: Set(order.id.clone()),
         provider_id: Set(order.provider_id.clone()),

@@ -51,11 +51,11 @@ pub async fn list(
     Ok((subscriptions, token))
 }
 
-/// Stores a subscription a checkout created.
+/// Stores a subscription a checkout created; the subscription as written.
 pub(super) async fn insert(
     db: &impl ConnectionTrait,
     subscription: &Subscription,
-) -> Result<(), DbErr> {
+) -> Result<Subscription, DbErr> {
     subscription::ActiveModel {
         id: Set(subscription.id.clone()),
         provider_id: Set(subscription.provider_id.clone()),
@@ -72,8 +72,8 @@ pub(super) async fn insert(
         version: Set(subscription.version),
     }
     .insert(db)
-    .await?;
-    Ok(())
+    .await
+    .and_then(from_row)
 }
 
 /// Writes what `subscription` decided, if the stored one is still at the
