@@ -23,8 +23,7 @@ use twotier_platform::startup::{ServiceContext, ServiceDefinition, StartError, o
 use twotier_platform::upstream::{DEFAULT_DEADLINE, Upstream};
 use twotier_proto::subscription::subscription_service_server::SubscriptionServiceServer;
 
-use crate::api::{Api, access};
-use crate::domain::{Dependencies, Subscriptions};
+use crate::api::{Api, Upstreams, access};
 use crate::store::migration::Migrator;
 
 /// The subscription service, as the binaries start it.
@@ -74,7 +73,7 @@ impl ServiceDefinition for SubscriptionService {
             pages.clone(),
         );
 
-        let dependencies = Dependencies::new(
+        let upstream = Upstreams::new(
             Upstream::new(
                 "customer",
                 &channels,
@@ -90,10 +89,7 @@ impl ServiceDefinition for SubscriptionService {
                 ctx.service_tokens.clone(),
             )?,
         );
-        let api = Api::new(
-            Subscriptions::new(outbox.clone(), directory, dependencies),
-            pages,
-        );
+        let api = Api::new(outbox.clone(), directory, upstream, pages);
         let mut grpc = ctx.grpc_server();
         grpc.monitor_database(outbox.db().clone());
         grpc.add_service(

@@ -1,66 +1,84 @@
-//! Carts, checkout and orders (R15, R16).
+//! Carts (R15, R16): creating, editing, attesting, reviewing and
+//! cancelling them.
 
-use tonic::{Request, Response, Status};
-use twotier_platform::idempotency::IdempotencyKey;
-use twotier_platform::{Error, Violations, names, paging, validate};
+use std::collections::HashMap;
+
+use chrono::Utc;
+use tonic::Request;
+use twotier_outbox::Reply;
+use twotier_platform::auth::Caller;
+use twotier_platform::idempotency::{self, IdempotencyKey};
+use twotier_platform::{Error, Violations, names, validate};
 use twotier_proto::subscription as pb;
 
-use super::{Api, provider};
-use crate::domain::LineInput;
+use super::{Api, caller, convert};
+use crate::domain::{Cancellation, Cart, CartError, Offer, PartyError, check_customer_agreement};
+use crate::store;
 
 pub(super) const PROVIDER: [&str; 2] = ["providers", "*"];
-const CART: [&str; 4] = ["providers", "*", "carts", "*"];
-const ORDER: [&str; 4] = ["providers", "*", "orders", "*"];
+pub(super) const CART: [&str; 4] = ["providers", "*", "carts", "*"];
 pub(super) const CUSTOMER: [&str; 4] = ["providers", "*", "customers", "*"];
 
-/// A line item's fields, checked for form (the offer's limits are checked
-/// by the domain).
-fn line_input(line: &pb::LineItem) -> Result<LineInput, Error> {
-    let mut violations = Violations::new();
-    let offer = names::parse::<1>(&line.offer, &["offers", "*"]);
-    if offer.is_none() {
-        violations.add("line_item.offer", "must look like offers/{offer_id}");
-    }
-    let term = pb::Term::try_from(line.term)
-        .ok()
-        .filter(|t| *t != pb::Term::Unspecified);
-    if term.is_none() {
-        violations.add("line_item.term", "must be TERM_MONTHLY or TERM_ANNUAL");
-    }
-    let billing_cycle = pb::BillingCycle::try_from(line.billing_cycle)
-        .ok()
-        .filter(|c| *c != pb::BillingCycle::Unspecified);
-    if billing_cycle.is_none() {
-        violations.add(
-            "line_item.billing_cycle",
-            "must be BILLING_CYCLE_MONTHLY or BILLING_CYCLE_ANNUAL",
-        );
-    }
-    if !line.reseller_partner_id.is_empty() {
-        violations.check(
-            "line_item.reseller_partner_id",
-            validate::partner_id(&line.reseller_partner_id),
-        );
-    }
-    violations.into_result("INVALID_LINE_ITEM")?;
-    match (offer, term, billing_cycle) {
-        (Some([offer_id]), Some(term), Some(billing_cycle)) => Ok(LineInput {
-            offer_id: offer_id.to_owned(),
-            quantity: line.quantity,
-            term,
-            billing_cycle,
-            reseller_partner_id: Some(line.reseller_partner_id.clone()).filter(|id| !id.is_empty()),
-        }),
-        _ => Err(Error::Internal("validated line item lost a field".into())),
-    }
+/// A cart as reviewed: everything checkout checks, nothing changed.
+pub(super) struct Review {
+    /// The offers of its lines, by id.
+    pub offers: HashMap<String, Offer>,
+    /// Each line with its offer and its verified reseller of record.
+    pub lines: Vec<pb::ReviewedLine>,
+    /// The customer's company name, fresh from the customer service.
+    pub customer_company_name: String,
 }
 
 impl Api {
+    /// One of the provider's carts.
+    pub(super) async fn cart(&self, provider_id: &str, cart_id: &str) -> Result<Cart, Error> {
+        Ok(store::cart::find(self.db(), provider_id, cart_id)
+            .await?
+            .ok_or(CartError::NotFound)?)
+    }
+
+    /// Reviews `cart` as checkout would: the cart ready, the customer's
+    /// agreement recorded (fresh from the customer service), each line
+    /// valid and each reseller of record verified (fresh from the
+    /// partnership service).
+    pub(super) async fn review(&self, caller: &Caller, cart: &Cart) -> Result<Review, Error> {
+        cart.check_ready()?;
+        let customer = self.upstream.customer(caller, &cart.customer).await?;
+        check_customer_agreement(customer.customer_agreement_accepted)?;
+        let offers =
+            store::catalog::find_many(self.db(), cart.lines.iter().map(|l| l.offer_id.as_str()))
+                .await?;
+        let mut lines = Vec::with_capacity(cart.lines.len());
+        for line in &cart.lines {
+            let offer = line.check(offers.get(&line.offer_id))?;
+            let reseller_company_name = match &line.reseller_partner_id {
+                Some(partner_id) => {
+                    self.upstream
+                        .verify_reseller(caller, partner_id)
+                        .await?
+                        .company_name
+                }
+                None => String::new(),
+            };
+            lines.push(pb::ReviewedLine {
+                line_item: Some(convert::line_item(line)),
+                offer_display_name: offer.display_name.clone(),
+                reseller_partner_id: line.reseller_partner_id.clone().unwrap_or_default(),
+                reseller_company_name,
+            });
+        }
+        Ok(Review {
+            offers,
+            lines,
+            customer_company_name: customer.company_name,
+        })
+    }
+
     pub(super) async fn create_cart_call(
         &self,
         request: Request<pb::CreateCartRequest>,
-    ) -> Result<Response<pb::Cart>, Status> {
-        let caller = provider(&request)?;
+    ) -> Result<pb::Cart, Error> {
+        let caller = caller(&request)?;
         let request = request.into_inner();
         let [provider_id] = names::require(&request.parent, &PROVIDER, "parent")?;
         let customer = request
@@ -84,80 +102,108 @@ impl Api {
             &request.request_id,
             &request,
         );
-        Ok(Response::new(
-            self.domain
-                .create_cart(&caller, provider_id, &customer, key)
-                .await?,
-        ))
+        if let Some(replay) = idempotency::peek(self.db(), key.as_ref()).await? {
+            return Ok(replay);
+        }
+        let customer_provider =
+            names::parse::<2>(&customer, &CUSTOMER).map(|[provider, _]| provider);
+        if customer_provider != Some(provider_id) {
+            return Err(PartyError::CustomerNotFound.into());
+        }
+        self.upstream.customer(&caller, &customer).await?;
+        self.outbox
+            .command(key.as_ref(), async |tx| {
+                let cart = Cart::new(provider_id, &customer, Utc::now());
+                let created = store::cart::create(&**tx, &cart).await?;
+                Ok(Reply::new(convert::cart(&created)))
+            })
+            .await
     }
 
     pub(super) async fn get_cart_call(
         &self,
         request: Request<pb::GetCartRequest>,
-    ) -> Result<Response<pb::Cart>, Status> {
-        let caller = provider(&request)?;
+    ) -> Result<pb::Cart, Error> {
+        let caller = caller(&request)?;
         let [provider_id, cart_id] = names::require(&request.get_ref().name, &CART, "name")?;
         caller.require_own_provider(provider_id)?;
-        Ok(Response::new(
-            self.domain.get_cart(provider_id, cart_id).await?,
-        ))
+        Ok(convert::cart(&self.cart(provider_id, cart_id).await?))
     }
 
     pub(super) async fn add_line_item_call(
         &self,
         request: Request<pb::AddLineItemRequest>,
-    ) -> Result<Response<pb::Cart>, Status> {
-        let caller = provider(&request)?;
+    ) -> Result<pb::Cart, Error> {
+        let caller = caller(&request)?;
         let request = request.into_inner();
         let [provider_id, cart_id] = names::require(&request.cart, &CART, "cart")?;
-        let line = line_input(&request.line_item.unwrap_or_default())?;
+        let line = convert::line_input(&request.line_item.unwrap_or_default())?;
         caller.require_own_provider(provider_id)?;
-        Ok(Response::new(
-            self.domain.add_line(provider_id, cart_id, line).await?,
-        ))
+        self.outbox
+            .command(None, async |tx| {
+                let db = &**tx;
+                let mut cart =
+                    store::cart::open_for_edit(db, provider_id, cart_id, Utc::now()).await?;
+                let offer = store::catalog::find(db, &line.offer_id).await?;
+                let added = cart.add_line(line, offer.as_ref())?;
+                store::cart::insert_line(db, &cart.id, &added).await?;
+                Ok(Reply::new(convert::cart(&cart)))
+            })
+            .await
     }
 
     pub(super) async fn update_line_item_call(
         &self,
         request: Request<pb::UpdateLineItemRequest>,
-    ) -> Result<Response<pb::Cart>, Status> {
-        let caller = provider(&request)?;
+    ) -> Result<pb::Cart, Error> {
+        let caller = caller(&request)?;
         let request = request.into_inner();
         let [provider_id, cart_id] = names::require(&request.cart, &CART, "cart")?;
         let line_item = request.line_item.unwrap_or_default();
         validate::line(&line_item.line_item_id, 1, names::MAX_ID_CHARS)
             .map_err(|d| Error::invalid_field("INVALID_LINE_ITEM", "line_item.line_item_id", d))?;
-        let line = line_input(&line_item)?;
+        let line = convert::line_input(&line_item)?;
         caller.require_own_provider(provider_id)?;
-        Ok(Response::new(
-            self.domain
-                .update_line(provider_id, cart_id, &line_item.line_item_id, line)
-                .await?,
-        ))
+        self.outbox
+            .command(None, async |tx| {
+                let db = &**tx;
+                let mut cart =
+                    store::cart::open_for_edit(db, provider_id, cart_id, Utc::now()).await?;
+                let offer = store::catalog::find(db, &line.offer_id).await?;
+                cart.update_line(line.clone(), offer.as_ref())?;
+                store::cart::update_line(db, &cart.id, &line).await?;
+                Ok(Reply::new(convert::cart(&cart)))
+            })
+            .await
     }
 
     pub(super) async fn remove_line_item_call(
         &self,
         request: Request<pb::RemoveLineItemRequest>,
-    ) -> Result<Response<pb::Cart>, Status> {
-        let caller = provider(&request)?;
+    ) -> Result<pb::Cart, Error> {
+        let caller = caller(&request)?;
         let request = request.into_inner();
         let [provider_id, cart_id] = names::require(&request.cart, &CART, "cart")?;
         validate::line(&request.line_item_id, 1, names::MAX_ID_CHARS)
             .map_err(|d| Error::invalid_field("INVALID_LINE_ITEM", "line_item_id", d))?;
         caller.require_own_provider(provider_id)?;
-        Ok(Response::new(
-            self.domain
-                .remove_line(provider_id, cart_id, &request.line_item_id)
-                .await?,
-        ))
+        self.outbox
+            .command(None, async |tx| {
+                let db = &**tx;
+                let mut cart =
+                    store::cart::open_for_edit(db, provider_id, cart_id, Utc::now()).await?;
+                let removed = cart.remove_line(&request.line_item_id)?;
+                store::cart::delete_line(db, &cart.id, &removed.id).await?;
+                Ok(Reply::new(convert::cart(&cart)))
+            })
+            .await
     }
 
     pub(super) async fn attest_call(
         &self,
         request: Request<pb::AttestIndirectProviderRequest>,
-    ) -> Result<Response<pb::Cart>, Status> {
-        let caller = provider(&request)?;
+    ) -> Result<pb::Cart, Error> {
+        let caller = caller(&request)?;
         let request = request.into_inner();
         let [provider_id, cart_id] = names::require(&request.cart, &CART, "cart")?;
         if !request.acts_as_indirect_provider {
@@ -165,102 +211,69 @@ impl Api {
                 "INDIRECT_PROVIDER_NOT_CONFIRMED",
                 "acts_as_indirect_provider",
                 "must be true: confirm that you act as indirect provider",
-            )
-            .into());
+            ));
         }
         caller.require_own_provider(provider_id)?;
-        Ok(Response::new(
-            self.domain
-                .attest_indirect_provider(&caller, provider_id, cart_id)
-                .await?,
-        ))
+        self.outbox
+            .command(None, async |tx| {
+                let db = &**tx;
+                let now = Utc::now();
+                let mut cart = store::cart::open_for_edit(db, provider_id, cart_id, now).await?;
+                cart.attest(&caller.subject, now)?;
+                store::cart::save_attestation(db, &cart).await?;
+                Ok(Reply::new(convert::cart(&cart)))
+            })
+            .await
     }
 
     pub(super) async fn review_cart_call(
         &self,
         request: Request<pb::ReviewCartRequest>,
-    ) -> Result<Response<pb::CartReview>, Status> {
-        let caller = provider(&request)?;
+    ) -> Result<pb::CartReview, Error> {
+        let caller = caller(&request)?;
         let [provider_id, cart_id] = names::require(&request.get_ref().cart, &CART, "cart")?;
         caller.require_own_provider(provider_id)?;
-        Ok(Response::new(
-            self.domain
-                .review_cart(&caller, provider_id, cart_id)
-                .await?,
-        ))
+        let cart = self.cart(provider_id, cart_id).await?;
+        let review = self.review(&caller, &cart).await?;
+        Ok(pb::CartReview {
+            cart: Some(convert::cart(&cart)),
+            lines: review.lines,
+        })
     }
 
-    pub(super) async fn checkout_call(
-        &self,
-        request: Request<pb::CheckoutCartRequest>,
-    ) -> Result<Response<pb::Order>, Status> {
-        let caller = provider(&request)?;
-        let request = request.into_inner();
-        let [provider_id, cart_id] = names::require(&request.cart, &CART, "cart")?;
-        validate::request_id(&request.request_id)
-            .map_err(|d| Error::invalid_field("INVALID_REQUEST_ID", "request_id", d))?;
-        caller.require_own_provider(provider_id)?;
-        let key = IdempotencyKey::new(
-            "subscription.CheckoutCart",
-            &caller.tenant_id,
-            &request.request_id,
-            &request,
-        );
-        Ok(Response::new(
-            self.domain
-                .checkout(&caller, provider_id, cart_id, &request.etag, key)
-                .await?,
-        ))
-    }
-
+    /// "Cancel": drops the whole cart. Cancelling twice is harmless, also
+    /// when both cancels race.
     pub(super) async fn cancel_cart_call(
         &self,
         request: Request<pb::CancelCartRequest>,
-    ) -> Result<Response<pb::Cart>, Status> {
-        let caller = provider(&request)?;
+    ) -> Result<pb::Cart, Error> {
+        let caller = caller(&request)?;
         let [provider_id, cart_id] = names::require(&request.get_ref().cart, &CART, "cart")?;
         caller.require_own_provider(provider_id)?;
-        Ok(Response::new(
-            self.domain.cancel_cart(provider_id, cart_id).await?,
-        ))
-    }
-
-    pub(super) async fn get_order_call(
-        &self,
-        request: Request<pb::GetOrderRequest>,
-    ) -> Result<Response<pb::Order>, Status> {
-        let caller = provider(&request)?;
-        let [provider_id, order_id] = names::require(&request.get_ref().name, &ORDER, "name")?;
-        caller.require_own_provider(provider_id)?;
-        Ok(Response::new(
-            self.domain.get_order(provider_id, order_id).await?,
-        ))
-    }
-
-    pub(super) async fn list_orders_call(
-        &self,
-        request: Request<pb::ListOrdersRequest>,
-    ) -> Result<Response<pb::ListOrdersResponse>, Status> {
-        let caller = provider(&request)?;
-        let request = request.into_inner();
-        let [provider_id] = names::require(&request.parent, &PROVIDER, "parent")?;
-        let page_size = paging::page_size(request.page_size)?;
-        if !request.customer.is_empty() {
-            names::require::<2>(&request.customer, &CUSTOMER, "customer")?;
-        }
-        caller.require_own_provider(provider_id)?;
-        let (orders, next_page_token) = self
-            .pages
-            .list::<pb::ListOrdersRequest>(&caller.tenant_id)
-            .serve(&request.page_token, async |token| {
-                self.domain
-                    .list_orders(provider_id, &request.customer, page_size, token)
-                    .await
+        self.outbox
+            .command(None, async |tx| {
+                let db = &**tx;
+                let mut cart = store::cart::find(db, provider_id, cart_id)
+                    .await?
+                    .ok_or(CartError::NotFound)?;
+                if cart.cancel()? == Cancellation::AlreadyCancelled {
+                    return Ok(Reply::new(convert::cart(&cart)));
+                }
+                if let Some(cancelled) =
+                    store::cart::save_cancelled(db, &cart.id, Utc::now()).await?
+                {
+                    return Ok(Reply::new(convert::cart(&cancelled)));
+                }
+                // A concurrent cancel or checkout won: the cart as it is
+                // now decides (cancelled twice is harmless, ordered is not).
+                let mut current = store::cart::find(db, provider_id, cart_id)
+                    .await?
+                    .ok_or(CartError::NotFound)?;
+                match current.cancel()? {
+                    Cancellation::AlreadyCancelled => Ok(Reply::new(convert::cart(&current))),
+                    Cancellation::Cancelled => Err(CartError::Stale.into()),
+                }
             })
-            .await?;
-        Ok(Response::new(pb::ListOrdersResponse {
-            orders,
-            next_page_token,
-        }))
+            .await
     }
 }

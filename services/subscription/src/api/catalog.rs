@@ -1,46 +1,44 @@
 //! Offers (R14).
 
-use tonic::{Request, Response, Status};
-use twotier_platform::auth::{Caller, Role};
-use twotier_platform::{names, paging};
+use tonic::Request;
+use twotier_platform::{Error, names, paging};
 use twotier_proto::subscription as pb;
 
-use super::Api;
+use super::{Api, caller, convert};
+use crate::domain::OfferError;
+use crate::store;
 
 const OFFER: [&str; 2] = ["offers", "*"];
-
-fn reader<T>(request: &Request<T>) -> Result<(), twotier_platform::Error> {
-    Caller::of(request)?.require_any(&[Role::GlobalAdmin, Role::SalesAgent, Role::PlatformOperator])
-}
 
 impl Api {
     pub(super) async fn list_offers_call(
         &self,
         request: Request<pb::ListOffersRequest>,
-    ) -> Result<Response<pb::ListOffersResponse>, Status> {
-        reader(&request)?;
-        let tenant = Caller::of(&request)?.tenant_id.clone();
+    ) -> Result<pb::ListOffersResponse, Error> {
+        let tenant = caller(&request)?.tenant_id;
         let request = request.into_inner();
         let page_size = paging::page_size(request.page_size)?;
         let (offers, next_page_token) = self
             .pages
             .list::<pb::ListOffersRequest>(&tenant)
             .serve(&request.page_token, async |token| {
-                self.domain.list_offers(page_size, token).await
+                store::catalog::list(self.db(), page_size, token).await
             })
             .await?;
-        Ok(Response::new(pb::ListOffersResponse {
-            offers,
+        Ok(pb::ListOffersResponse {
+            offers: offers.iter().map(convert::offer).collect(),
             next_page_token,
-        }))
+        })
     }
 
     pub(super) async fn get_offer_call(
         &self,
         request: Request<pb::GetOfferRequest>,
-    ) -> Result<Response<pb::Offer>, Status> {
-        reader(&request)?;
+    ) -> Result<pb::Offer, Error> {
         let [offer_id] = names::require(&request.get_ref().name, &OFFER, "name")?;
-        Ok(Response::new(self.domain.get_offer(offer_id).await?))
+        let offer = store::catalog::find(self.db(), offer_id)
+            .await?
+            .ok_or_else(|| OfferError::NotFound(offer_id.to_owned()))?;
+        Ok(convert::offer(&offer))
     }
 }

@@ -1,41 +1,209 @@
 //! The gRPC face of the subscription service: decode and validate requests,
-//! authorize the caller, call the domain, map its errors.
+//! check the tenant's resources, load the domain's types, let them decide,
+//! save and answer. Who may call what is decided in [`access`] alone.
 
 pub mod access;
 mod carts;
 mod catalog;
+mod convert;
+mod orders;
 mod subscriptions;
+mod upstream;
 
-use tonic::Status;
+use tonic::{Request, Response, Status};
+use twotier_outbox::Outbox;
+use twotier_partners::PartnerDirectory;
 use twotier_platform::Error;
 use twotier_platform::auth::Caller;
 use twotier_platform::paging::PageTokens;
+use twotier_proto::subscription as pb;
+use twotier_proto::subscription::subscription_service_server::SubscriptionService;
 
-use crate::domain::{SubscriptionError, Subscriptions};
+pub use upstream::Upstreams;
 
-/// Implements `SubscriptionService` over the domain.
+/// Implements `SubscriptionService`.
 #[derive(Clone)]
 pub struct Api {
-    domain: Subscriptions,
+    outbox: Outbox,
+    directory: PartnerDirectory,
+    upstream: Upstreams,
     pages: PageTokens,
 }
 
 impl Api {
-    /// The API over `domain`, sealing page tokens with `pages`.
-    pub fn new(domain: Subscriptions, pages: PageTokens) -> Self {
-        Self { domain, pages }
+    /// The API over `outbox`'s database, its partner projection and the
+    /// services it asks, sealing page tokens with `pages`.
+    pub fn new(
+        outbox: Outbox,
+        directory: PartnerDirectory,
+        upstream: Upstreams,
+        pages: PageTokens,
+    ) -> Self {
+        Self {
+            outbox,
+            directory,
+            upstream,
+            pages,
+        }
+    }
+
+    fn db(&self) -> &sea_orm::DatabaseConnection {
+        self.outbox.db()
+    }
+
+    /// Where to reach a reseller, from the partner projection. Callers ask
+    /// only for resellers the partnership service has just verified, so one
+    /// the projection does not know even after catching up means it could
+    /// not catch up: the command fails as UNAVAILABLE instead of writing an
+    /// event that would leave the reseller without its email. Never inside
+    /// a command's transaction: the lookup may wait.
+    async fn reseller_contact(&self, partner_id: &str) -> Result<pb::ResellerContact, Error> {
+        let reseller = self
+            .directory
+            .known_reseller(partner_id)
+            .await?
+            .ok_or_else(|| Error::Unavailable {
+                reason: "PROJECTION_BEHIND",
+                message: format!("reseller {partner_id} is not known here yet; retry shortly"),
+            })?;
+        Ok(convert::reseller_contact(reseller))
     }
 }
 
-impl From<SubscriptionError> for Status {
-    fn from(error: SubscriptionError) -> Self {
-        Error::from(error).into()
-    }
+/// The verified caller of a request.
+fn caller<T>(request: &Request<T>) -> Result<Caller, Error> {
+    Ok(Caller::of(request)?.clone())
 }
 
-/// The caller, which must be a provider user.
-fn provider<T>(request: &tonic::Request<T>) -> Result<Caller, Error> {
-    let caller = Caller::of(request)?;
-    caller.require_provider()?;
-    Ok(caller.clone())
+fn reply<T>(outcome: Result<T, Error>) -> Result<Response<T>, Status> {
+    outcome.map(Response::new).map_err(Status::from)
+}
+
+#[tonic::async_trait]
+impl SubscriptionService for Api {
+    async fn list_offers(
+        &self,
+        request: Request<pb::ListOffersRequest>,
+    ) -> Result<Response<pb::ListOffersResponse>, Status> {
+        reply(self.list_offers_call(request).await)
+    }
+
+    async fn get_offer(
+        &self,
+        request: Request<pb::GetOfferRequest>,
+    ) -> Result<Response<pb::Offer>, Status> {
+        reply(self.get_offer_call(request).await)
+    }
+
+    async fn create_cart(
+        &self,
+        request: Request<pb::CreateCartRequest>,
+    ) -> Result<Response<pb::Cart>, Status> {
+        reply(self.create_cart_call(request).await)
+    }
+
+    async fn get_cart(
+        &self,
+        request: Request<pb::GetCartRequest>,
+    ) -> Result<Response<pb::Cart>, Status> {
+        reply(self.get_cart_call(request).await)
+    }
+
+    async fn add_line_item(
+        &self,
+        request: Request<pb::AddLineItemRequest>,
+    ) -> Result<Response<pb::Cart>, Status> {
+        reply(self.add_line_item_call(request).await)
+    }
+
+    async fn update_line_item(
+        &self,
+        request: Request<pb::UpdateLineItemRequest>,
+    ) -> Result<Response<pb::Cart>, Status> {
+        reply(self.update_line_item_call(request).await)
+    }
+
+    async fn remove_line_item(
+        &self,
+        request: Request<pb::RemoveLineItemRequest>,
+    ) -> Result<Response<pb::Cart>, Status> {
+        reply(self.remove_line_item_call(request).await)
+    }
+
+    async fn attest_indirect_provider(
+        &self,
+        request: Request<pb::AttestIndirectProviderRequest>,
+    ) -> Result<Response<pb::Cart>, Status> {
+        reply(self.attest_call(request).await)
+    }
+
+    async fn review_cart(
+        &self,
+        request: Request<pb::ReviewCartRequest>,
+    ) -> Result<Response<pb::CartReview>, Status> {
+        reply(self.review_cart_call(request).await)
+    }
+
+    async fn checkout_cart(
+        &self,
+        request: Request<pb::CheckoutCartRequest>,
+    ) -> Result<Response<pb::Order>, Status> {
+        reply(self.checkout_call(request).await)
+    }
+
+    async fn cancel_cart(
+        &self,
+        request: Request<pb::CancelCartRequest>,
+    ) -> Result<Response<pb::Cart>, Status> {
+        reply(self.cancel_cart_call(request).await)
+    }
+
+    async fn get_order(
+        &self,
+        request: Request<pb::GetOrderRequest>,
+    ) -> Result<Response<pb::Order>, Status> {
+        reply(self.get_order_call(request).await)
+    }
+
+    async fn list_orders(
+        &self,
+        request: Request<pb::ListOrdersRequest>,
+    ) -> Result<Response<pb::ListOrdersResponse>, Status> {
+        reply(self.list_orders_call(request).await)
+    }
+
+    async fn list_subscriptions(
+        &self,
+        request: Request<pb::ListSubscriptionsRequest>,
+    ) -> Result<Response<pb::ListSubscriptionsResponse>, Status> {
+        reply(self.list_subscriptions_call(request).await)
+    }
+
+    async fn get_subscription(
+        &self,
+        request: Request<pb::GetSubscriptionRequest>,
+    ) -> Result<Response<pb::Subscription>, Status> {
+        reply(self.get_subscription_call(request).await)
+    }
+
+    async fn change_license_quantity(
+        &self,
+        request: Request<pb::ChangeLicenseQuantityRequest>,
+    ) -> Result<Response<pb::Subscription>, Status> {
+        reply(self.change_quantity_call(request).await)
+    }
+
+    async fn change_reseller_of_record(
+        &self,
+        request: Request<pb::ChangeResellerOfRecordRequest>,
+    ) -> Result<Response<pb::Subscription>, Status> {
+        reply(self.change_reseller_of_record_call(request).await)
+    }
+
+    async fn set_support_contact(
+        &self,
+        request: Request<pb::SetSupportContactRequest>,
+    ) -> Result<Response<pb::Subscription>, Status> {
+        reply(self.set_support_contact_call(request).await)
+    }
 }

@@ -1,19 +1,23 @@
-//! Subscriptions (R15-R19) and the trait implementation that routes every
-//! RPC of `SubscriptionService`.
+//! Subscriptions (R16-R19): reading them, licence quantity, reseller of
+//! record and support contact.
 
-use tonic::{Request, Response, Status};
-use twotier_platform::auth::{Caller, Role};
+use chrono::Utc;
+use sea_orm::ConnectionTrait;
+use tonic::Request;
+use twotier_outbox::{Event, Reply};
+use twotier_platform::auth::Caller;
 use twotier_platform::{Error, names, paging, validate};
 use twotier_proto::subscription as pb;
-use twotier_proto::subscription::subscription_service_server::SubscriptionService;
 
 use super::carts::CUSTOMER;
-use super::{Api, provider};
+use super::{Api, caller, convert};
+use crate::domain::{PartyError, Subscription, SubscriptionError, SupportContact};
+use crate::store;
 
 const SUBSCRIPTION: [&str; 6] = ["providers", "*", "customers", "*", "subscriptions", "*"];
 
 /// The customer and subscription id of a subscription name.
-fn subscription_name(name: &str) -> Result<(String, String), Error> {
+fn customer_and_id(name: &str) -> Result<(String, String), Error> {
     let [provider_id, customer_id, subscription_id] = names::require(name, &SUBSCRIPTION, "name")?;
     Ok((
         format!("providers/{provider_id}/customers/{customer_id}"),
@@ -41,203 +45,245 @@ fn optional_partner_id(value: &str, field: &str) -> Result<Option<String>, Error
     Ok(Some(value.to_owned()))
 }
 
-#[tonic::async_trait]
-impl SubscriptionService for Api {
-    async fn list_offers(
-        &self,
-        request: Request<pb::ListOffersRequest>,
-    ) -> Result<Response<pb::ListOffersResponse>, Status> {
-        self.list_offers_call(request).await
+/// `subscriptions` as resources, with their offers' names.
+async fn described(
+    db: &impl ConnectionTrait,
+    subscriptions: &[Subscription],
+) -> Result<Vec<pb::Subscription>, Error> {
+    let offers =
+        store::catalog::find_many(db, subscriptions.iter().map(|s| s.offer_id.as_str())).await?;
+    Ok(subscriptions
+        .iter()
+        .map(|subscription| {
+            let name = offers
+                .get(&subscription.offer_id)
+                .map_or("", |offer| offer.display_name.as_str());
+            convert::subscription(subscription, name)
+        })
+        .collect())
+}
+
+/// `subscription` as a resource, with its offer's name.
+async fn described_one(
+    db: &impl ConnectionTrait,
+    subscription: Subscription,
+) -> Result<pb::Subscription, Error> {
+    described(db, std::slice::from_ref(&subscription))
+        .await?
+        .pop()
+        .ok_or_else(|| Error::Internal("a described subscription went missing".into()))
+}
+
+impl Api {
+    /// Checks that the caller may see `customer`'s subscriptions: the
+    /// provider that owns it, or a reseller admin it is delegated to (asked
+    /// fresh of the customer service).
+    async fn authorize_customer(&self, caller: &Caller, customer: &str) -> Result<(), Error> {
+        let Some([provider_id, _]) = names::parse::<2>(customer, &CUSTOMER) else {
+            return Err(PartyError::CustomerNotFound.into());
+        };
+        if caller.is_provider() {
+            return caller.require_own_provider(provider_id);
+        }
+        self.upstream.customer(caller, customer).await.map(|_| ())
     }
 
-    async fn get_offer(
+    /// One subscription of `customer`.
+    async fn subscription(
         &self,
-        request: Request<pb::GetOfferRequest>,
-    ) -> Result<Response<pb::Offer>, Status> {
-        self.get_offer_call(request).await
+        db: &impl ConnectionTrait,
+        customer: &str,
+        subscription_id: &str,
+    ) -> Result<Subscription, Error> {
+        Ok(store::subscription::find(db, customer, subscription_id)
+            .await?
+            .ok_or(SubscriptionError::NotFound)?)
     }
 
-    async fn create_cart(
-        &self,
-        request: Request<pb::CreateCartRequest>,
-    ) -> Result<Response<pb::Cart>, Status> {
-        self.create_cart_call(request).await
-    }
-
-    async fn get_cart(
-        &self,
-        request: Request<pb::GetCartRequest>,
-    ) -> Result<Response<pb::Cart>, Status> {
-        self.get_cart_call(request).await
-    }
-
-    async fn add_line_item(
-        &self,
-        request: Request<pb::AddLineItemRequest>,
-    ) -> Result<Response<pb::Cart>, Status> {
-        self.add_line_item_call(request).await
-    }
-
-    async fn update_line_item(
-        &self,
-        request: Request<pb::UpdateLineItemRequest>,
-    ) -> Result<Response<pb::Cart>, Status> {
-        self.update_line_item_call(request).await
-    }
-
-    async fn remove_line_item(
-        &self,
-        request: Request<pb::RemoveLineItemRequest>,
-    ) -> Result<Response<pb::Cart>, Status> {
-        self.remove_line_item_call(request).await
-    }
-
-    async fn attest_indirect_provider(
-        &self,
-        request: Request<pb::AttestIndirectProviderRequest>,
-    ) -> Result<Response<pb::Cart>, Status> {
-        self.attest_call(request).await
-    }
-
-    async fn review_cart(
-        &self,
-        request: Request<pb::ReviewCartRequest>,
-    ) -> Result<Response<pb::CartReview>, Status> {
-        self.review_cart_call(request).await
-    }
-
-    async fn checkout_cart(
-        &self,
-        request: Request<pb::CheckoutCartRequest>,
-    ) -> Result<Response<pb::Order>, Status> {
-        self.checkout_call(request).await
-    }
-
-    async fn cancel_cart(
-        &self,
-        request: Request<pb::CancelCartRequest>,
-    ) -> Result<Response<pb::Cart>, Status> {
-        self.cancel_cart_call(request).await
-    }
-
-    async fn get_order(
-        &self,
-        request: Request<pb::GetOrderRequest>,
-    ) -> Result<Response<pb::Order>, Status> {
-        self.get_order_call(request).await
-    }
-
-    async fn list_orders(
-        &self,
-        request: Request<pb::ListOrdersRequest>,
-    ) -> Result<Response<pb::ListOrdersResponse>, Status> {
-        self.list_orders_call(request).await
-    }
-
-    async fn list_subscriptions(
+    pub(super) async fn list_subscriptions_call(
         &self,
         request: Request<pb::ListSubscriptionsRequest>,
-    ) -> Result<Response<pb::ListSubscriptionsResponse>, Status> {
-        let caller = Caller::of(&request)?.clone();
-        caller.require_any(&[Role::GlobalAdmin, Role::SalesAgent, Role::ResellerAdmin])?;
+    ) -> Result<pb::ListSubscriptionsResponse, Error> {
+        let caller = caller(&request)?;
         let request = request.into_inner();
         names::require::<2>(&request.parent, &CUSTOMER, "parent")?;
         let page_size = paging::page_size(request.page_size)?;
-        self.domain
-            .authorize_customer(&caller, &request.parent)
-            .await?;
+        self.authorize_customer(&caller, &request.parent).await?;
         let (subscriptions, next_page_token) = self
             .pages
             .list::<pb::ListSubscriptionsRequest>(&caller.tenant_id)
             .serve(&request.page_token, async |token| {
-                self.domain
-                    .list_subscriptions(&request.parent, page_size, token)
-                    .await
+                let (page, next) =
+                    store::subscription::list(self.db(), &request.parent, page_size, token).await?;
+                Ok::<_, Error>((described(self.db(), &page).await?, next))
             })
             .await?;
-        Ok(Response::new(pb::ListSubscriptionsResponse {
+        Ok(pb::ListSubscriptionsResponse {
             subscriptions,
             next_page_token,
-        }))
+        })
     }
 
-    async fn get_subscription(
+    pub(super) async fn get_subscription_call(
         &self,
         request: Request<pb::GetSubscriptionRequest>,
-    ) -> Result<Response<pb::Subscription>, Status> {
-        let caller = Caller::of(&request)?.clone();
-        caller.require_any(&[Role::GlobalAdmin, Role::SalesAgent, Role::ResellerAdmin])?;
-        let (customer, subscription_id) = subscription_name(&request.get_ref().name)?;
-        self.domain.authorize_customer(&caller, &customer).await?;
-        Ok(Response::new(
-            self.domain
-                .get_subscription(&customer, &subscription_id)
-                .await?,
-        ))
+    ) -> Result<pb::Subscription, Error> {
+        let caller = caller(&request)?;
+        let (customer, subscription_id) = customer_and_id(&request.get_ref().name)?;
+        self.authorize_customer(&caller, &customer).await?;
+        let found = self
+            .subscription(self.db(), &customer, &subscription_id)
+            .await?;
+        described_one(self.db(), found).await
     }
 
-    async fn change_license_quantity(
+    /// R17: the licence quantity, within the offer's limits.
+    pub(super) async fn change_quantity_call(
         &self,
         request: Request<pb::ChangeLicenseQuantityRequest>,
-    ) -> Result<Response<pb::Subscription>, Status> {
-        let caller = provider(&request)?;
+    ) -> Result<pb::Subscription, Error> {
+        let caller = caller(&request)?;
         let request = request.into_inner();
-        let (customer, subscription_id) = subscription_name(&request.name)?;
+        let (customer, subscription_id) = customer_and_id(&request.name)?;
         require_etag(&request.etag)?;
-        self.domain.authorize_customer(&caller, &customer).await?;
-        Ok(Response::new(
-            self.domain
-                .change_quantity(&customer, &subscription_id, request.quantity, &request.etag)
-                .await?,
-        ))
+        self.authorize_customer(&caller, &customer).await?;
+        let expected = convert::expected_version(&request.etag);
+        self.outbox
+            .command(None, async |tx| {
+                let db = &**tx;
+                let mut current = self.subscription(db, &customer, &subscription_id).await?;
+                let offer = store::catalog::find(db, &current.offer_id).await?;
+                let previous_quantity =
+                    current.change_quantity(request.quantity, expected, offer.as_ref())?;
+                let written = store::subscription::save(db, &current, Utc::now()).await?;
+                let display_name = offer.map(|offer| offer.display_name).unwrap_or_default();
+                let changed = convert::subscription(&written, &display_name);
+                tx.append(Event::new(
+                    "subscription",
+                    &changed.name,
+                    &written.provider_id,
+                    &pb::LicenseQuantityChanged {
+                        subscription: Some(changed.clone()),
+                        previous_quantity,
+                    },
+                ))
+                .await?;
+                Ok(Reply::new(changed))
+            })
+            .await
     }
 
-    async fn change_reseller_of_record(
+    /// R18: names (or clears) the reseller of record; a PartnerID must pass
+    /// R3 on the partnership service.
+    pub(super) async fn change_reseller_of_record_call(
         &self,
         request: Request<pb::ChangeResellerOfRecordRequest>,
-    ) -> Result<Response<pb::Subscription>, Status> {
-        let caller = provider(&request)?;
+    ) -> Result<pb::Subscription, Error> {
+        let caller = caller(&request)?;
         let request = request.into_inner();
-        let (customer, subscription_id) = subscription_name(&request.name)?;
+        let (customer, subscription_id) = customer_and_id(&request.name)?;
         require_etag(&request.etag)?;
         let partner_id = optional_partner_id(&request.reseller_partner_id, "reseller_partner_id")?;
-        self.domain.authorize_customer(&caller, &customer).await?;
-        Ok(Response::new(
-            self.domain
-                .change_reseller_of_record(
-                    &caller,
-                    &customer,
-                    &subscription_id,
-                    partner_id,
-                    &request.etag,
-                )
-                .await?,
-        ))
+        self.authorize_customer(&caller, &customer).await?;
+        let customer_company_name = self
+            .upstream
+            .customer(&caller, &customer)
+            .await?
+            .company_name;
+        let reseller = match &partner_id {
+            Some(partner_id) => {
+                self.upstream.verify_reseller(&caller, partner_id).await?;
+                Some(self.reseller_contact(partner_id).await?)
+            }
+            None => None,
+        };
+        let expected = convert::expected_version(&request.etag);
+        self.outbox
+            .command(None, async |tx| {
+                let db = &**tx;
+                let mut current = self.subscription(db, &customer, &subscription_id).await?;
+                let previous = current.change_reseller_of_record(partner_id, expected)?;
+                let written = store::subscription::save(db, &current, Utc::now()).await?;
+                let provider_id = written.provider_id.clone();
+                let changed = described_one(db, written).await?;
+                tx.append(Event::new(
+                    "subscription",
+                    &changed.name,
+                    provider_id,
+                    &pb::ResellerOfRecordChanged {
+                        subscription: Some(changed.clone()),
+                        customer_company_name,
+                        reseller,
+                        previous_partner_id: previous.unwrap_or_default(),
+                    },
+                ))
+                .await?;
+                Ok(Reply::new(changed))
+            })
+            .await
     }
 
-    async fn set_support_contact(
+    /// R19: designates (or clears) the support contact, a reseller with an
+    /// active partnership with the provider.
+    pub(super) async fn set_support_contact_call(
         &self,
         request: Request<pb::SetSupportContactRequest>,
-    ) -> Result<Response<pb::Subscription>, Status> {
-        let caller = provider(&request)?;
+    ) -> Result<pb::Subscription, Error> {
+        let caller = caller(&request)?;
         let request = request.into_inner();
-        let (customer, subscription_id) = subscription_name(&request.name)?;
+        let (customer, subscription_id) = customer_and_id(&request.name)?;
         require_etag(&request.etag)?;
         let partner_id = optional_partner_id(
             &request.support_contact_partner_id,
             "support_contact_partner_id",
         )?;
-        self.domain.authorize_customer(&caller, &customer).await?;
-        Ok(Response::new(
-            self.domain
-                .set_support_contact(
-                    &caller,
-                    &customer,
-                    &subscription_id,
-                    partner_id,
-                    &request.etag,
+        self.authorize_customer(&caller, &customer).await?;
+        let provider_id = names::parse::<2>(&customer, &CUSTOMER)
+            .map(|[provider, _]| provider.to_owned())
+            .unwrap_or_default();
+        let customer_company_name = self
+            .upstream
+            .customer(&caller, &customer)
+            .await?
+            .company_name;
+        let (contact, reseller) = match &partner_id {
+            Some(partner_id) => {
+                let active = self
+                    .directory
+                    .active_partner(&provider_id, partner_id)
+                    .await?
+                    .is_some();
+                let contact = SupportContact::designate(partner_id, active)?;
+                (
+                    Some(contact),
+                    Some(self.reseller_contact(partner_id).await?),
                 )
-                .await?,
-        ))
+            }
+            None => (None, None),
+        };
+        let expected = convert::expected_version(&request.etag);
+        self.outbox
+            .command(None, async |tx| {
+                let db = &**tx;
+                let mut current = self.subscription(db, &customer, &subscription_id).await?;
+                let previous = current.set_support_contact(contact, expected)?;
+                let written = store::subscription::save(db, &current, Utc::now()).await?;
+                let provider_id = written.provider_id.clone();
+                let changed = described_one(db, written).await?;
+                tx.append(Event::new(
+                    "subscription",
+                    &changed.name,
+                    provider_id,
+                    &pb::SupportContactChanged {
+                        subscription: Some(changed.clone()),
+                        customer_company_name,
+                        reseller,
+                        previous_partner_id: previous.unwrap_or_default(),
+                    },
+                ))
+                .await?;
+                Ok(Reply::new(changed))
+            })
+            .await
     }
 }

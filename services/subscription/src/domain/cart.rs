@@ -1,394 +1,281 @@
-//! R15/R16: carts, their line items, the indirect-provider attestation,
-//! review and cancel.
+//! R15: a cart for one customer: open while its lines are edited, then
+//! ordered (by checkout) or cancelled, and never changed again.
 
-use chrono::Utc;
-use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder,
-};
-use twotier_platform::auth::Caller;
-use twotier_platform::idempotency::{self, Claim, IdempotencyKey};
-use twotier_platform::names;
-use twotier_proto::subscription as pb;
+use std::collections::{BTreeSet, HashMap};
 
-use super::catalog::{check_quantity, check_terms, offer_for};
-use super::convert::{self, billing_cycle_key, cart_state, term_key};
-use super::{Result, SubscriptionError, Subscriptions};
-use crate::store::entities::{cart, cart_line};
+use chrono::{DateTime, Utc};
+
+use super::{BillingCycle, CartError, Offer, OfferError, Order, OrderLine, Subscription, Term};
 
 /// Most line items a cart holds: review verifies every reseller of record
 /// and checkout creates a subscription per line, so an unbounded cart would
 /// be an unbounded amount of work for one call.
 pub const MAX_LINE_ITEMS: usize = 100;
 
-/// A line item to add or change, validated for form.
-#[derive(Debug, Clone)]
-pub struct LineInput {
+/// Where a cart is in its life.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CartState {
+    /// Lines can be added, changed and removed.
+    Open,
+    /// Checked out into this order.
+    Ordered {
+        /// The order's id.
+        order_id: String,
+    },
+    /// Dropped whole.
+    Cancelled,
+}
+
+/// Who confirmed acting as indirect provider for the cart, and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attestation {
+    /// `sub` of who attested.
+    pub by: String,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// One line item: an offer, a licence quantity and its terms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineItem {
+    /// UUIDv7 given by the cart, so lines order by addition.
+    pub id: String,
     /// The offer id.
     pub offer_id: String,
     /// Licences.
     pub quantity: i32,
     /// Term.
-    pub term: pb::Term,
+    pub term: Term,
     /// Billing cycle.
-    pub billing_cycle: pb::BillingCycle,
+    pub billing_cycle: BillingCycle,
     /// Reseller of record, if any.
     pub reseller_partner_id: Option<String>,
 }
 
-/// A cart as reviewed: the cart, its lines and what review found.
-pub(super) struct Reviewed {
-    pub cart: cart::Model,
-    pub review: pb::CartReview,
-    pub customer_company_name: String,
+/// A provider's cart for one customer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cart {
+    /// UUIDv7.
+    pub id: String,
+    /// The provider's tenant id.
+    pub provider_id: String,
+    /// The customer's resource name.
+    pub customer: String,
+    /// Open, ordered or cancelled.
+    pub state: CartState,
+    /// The indirect-provider attestation, once given.
+    pub attestation: Option<Attestation>,
+    /// Its lines, in the order they were added.
+    pub lines: Vec<LineItem>,
+    /// Creation instant.
+    pub created_at: DateTime<Utc>,
+    /// Last change (stamped by the store with each write).
+    pub updated_at: DateTime<Utc>,
+    /// Optimistic concurrency version, bumped by the store with each write.
+    /// Edits of an open cart are not guarded by it (concurrent edits all
+    /// apply); checkout is, by the version it reviewed.
+    pub version: i64,
 }
 
-impl Subscriptions {
-    /// Starts a cart for `customer`, which must be one of the provider's.
-    pub async fn create_cart(
-        &self,
-        caller: &Caller,
-        provider_id: &str,
-        customer: &str,
-        key: Option<IdempotencyKey>,
-    ) -> Result<pb::Cart> {
-        let db = self.outbox.db();
-        if let Some(replay) = idempotency::peek(db, key.as_ref()).await? {
-            return Ok(replay);
-        }
-        let customer_provider = names::parse::<2>(customer, &["providers", "*", "customers", "*"])
-            .map(|[provider, _]| provider);
-        if customer_provider != Some(provider_id) {
-            return Err(SubscriptionError::CustomerNotFound);
-        }
-        self.dependencies.customer(caller, customer).await?;
-        let tx = self.outbox.begin().await?;
-        if let Claim::Replay(replay) = idempotency::claim(&tx, key.as_ref()).await? {
-            return Ok(replay);
-        }
-        let now = Utc::now();
-        let row = cart::ActiveModel {
-            id: Set(uuid::Uuid::now_v7().to_string()),
-            provider_id: Set(provider_id.to_owned()),
-            customer: Set(customer.to_owned()),
-            state: Set(cart_state::OPEN.to_owned()),
-            attested_by: Set(None),
-            attested_at: Set(None),
-            order_id: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-            version: Set(1),
-        }
-        .insert(&*tx)
-        .await?;
-        let created = convert::cart(row, &[]);
-        idempotency::complete(&tx, key.as_ref(), &created).await?;
-        tx.commit().await?;
-        Ok(created)
+/// What cancelling did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cancellation {
+    /// The open cart is now cancelled.
+    Cancelled,
+    /// It was cancelled already: cancelling twice is harmless.
+    AlreadyCancelled,
+}
+
+impl LineItem {
+    /// The line's offer (from `offer`, looked up by the line's offer id) if
+    /// it exists and allows the line's quantity: what review checks of
+    /// every line, since the line may have been added under other limits.
+    pub fn check<'o>(&self, offer: Option<&'o Offer>) -> Result<&'o Offer, CartError> {
+        let offer = offer.ok_or(OfferError::Unknown {
+            field: "line_item.offer",
+        })?;
+        offer.check_quantity(self.quantity, "line_item.quantity")?;
+        Ok(offer)
     }
 
-    /// Reads one of the provider's carts.
-    pub async fn get_cart(&self, provider_id: &str, cart_id: &str) -> Result<pb::Cart> {
-        let db = self.outbox.db();
-        let row = find_cart(db, provider_id, cart_id).await?;
-        let lines = cart_lines(db, &row.id).await?;
-        Ok(convert::cart(row, &lines))
+    /// A line as it may be put into a cart with `offer`.
+    fn check_with(&self, offer: Option<&Offer>) -> Result<(), CartError> {
+        let offer = self.check(offer)?;
+        Ok(offer.check_terms(self.term, self.billing_cycle)?)
+    }
+}
+
+/// R12: a purchase needs the customer's agreement on record.
+pub fn check_customer_agreement(accepted: bool) -> Result<(), CartError> {
+    if accepted {
+        return Ok(());
+    }
+    Err(CartError::CustomerAgreementMissing)
+}
+
+impl Cart {
+    /// A new, empty, open cart for `customer`.
+    pub fn new(provider_id: &str, customer: &str, now: DateTime<Utc>) -> Self {
+        Self {
+            id: uuid::Uuid::now_v7().to_string(),
+            provider_id: provider_id.to_owned(),
+            customer: customer.to_owned(),
+            state: CartState::Open,
+            attestation: None,
+            lines: Vec::new(),
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        }
     }
 
-    /// Adds a line item to an open cart.
-    pub async fn add_line(
-        &self,
-        provider_id: &str,
-        cart_id: &str,
-        line: LineInput,
-    ) -> Result<pb::Cart> {
-        let tx = self.outbox.begin().await?;
-        let row = open_cart(&*tx, provider_id, cart_id).await?;
-        check_line(&*tx, &line).await?;
-        cart_line::ActiveModel {
-            id: Set(uuid::Uuid::now_v7().to_string()),
-            cart_id: Set(row.id.clone()),
-            offer_id: Set(line.offer_id),
-            quantity: Set(line.quantity),
-            term: Set(term_key(line.term).to_owned()),
-            billing_cycle: Set(billing_cycle_key(line.billing_cycle).to_owned()),
-            reseller_partner_id: Set(line.reseller_partner_id),
+    /// Refuses anything but an open cart.
+    pub fn ensure_open(&self) -> Result<(), CartError> {
+        match self.state {
+            CartState::Open => Ok(()),
+            CartState::Ordered { .. } => Err(CartError::AlreadyOrdered),
+            CartState::Cancelled => Err(CartError::Cancelled),
         }
-        .insert(&*tx)
-        .await?;
-        let changed = touch(&*tx, &row).await?;
-        // Counted under the cart's row lock, so concurrent adds cannot
-        // overshoot; returning drops the transaction and the new line.
-        let lines = cart_lines(&*tx, &row.id).await?;
-        if lines.len() > MAX_LINE_ITEMS {
-            return Err(SubscriptionError::TooManyLineItems {
+    }
+
+    /// Refuses a caller who read another version (`None`: it named none).
+    pub fn ensure_version(&self, expected: Option<i64>) -> Result<(), CartError> {
+        match expected {
+            Some(version) if version != self.version => Err(CartError::Stale),
+            _ => Ok(()),
+        }
+    }
+
+    /// Adds `line` (which gets a new id) if its offer (`None`: not in the
+    /// catalog) allows it and the cart has room; the line as added.
+    pub fn add_line(
+        &mut self,
+        mut line: LineItem,
+        offer: Option<&Offer>,
+    ) -> Result<LineItem, CartError> {
+        self.ensure_open()?;
+        line.check_with(offer)?;
+        if self.lines.len() >= MAX_LINE_ITEMS {
+            return Err(CartError::TooManyLineItems {
                 max: MAX_LINE_ITEMS,
             });
         }
-        tx.commit().await?;
-        Ok(convert::cart(changed, &lines))
+        line.id = uuid::Uuid::now_v7().to_string();
+        self.lines.push(line.clone());
+        Ok(line)
     }
 
-    /// Replaces a line item of an open cart.
-    pub async fn update_line(
-        &self,
-        provider_id: &str,
-        cart_id: &str,
-        line_id: &str,
-        line: LineInput,
-    ) -> Result<pb::Cart> {
-        let tx = self.outbox.begin().await?;
-        let row = open_cart(&*tx, provider_id, cart_id).await?;
-        check_line(&*tx, &line).await?;
-        let updated = cart_line::Entity::update_many()
-            .col_expr(cart_line::Column::OfferId, Expr::value(line.offer_id))
-            .col_expr(cart_line::Column::Quantity, Expr::value(line.quantity))
-            .col_expr(cart_line::Column::Term, Expr::value(term_key(line.term)))
-            .col_expr(
-                cart_line::Column::BillingCycle,
-                Expr::value(billing_cycle_key(line.billing_cycle)),
-            )
-            .col_expr(
-                cart_line::Column::ResellerPartnerId,
-                Expr::value(line.reseller_partner_id),
-            )
-            .filter(cart_line::Column::Id.eq(line_id))
-            .filter(cart_line::Column::CartId.eq(&row.id))
-            .exec(&*tx)
-            .await?;
-        if updated.rows_affected == 0 {
-            return Err(SubscriptionError::LineItemNotFound(line_id.to_owned()));
-        }
-        let changed = touch(&*tx, &row).await?;
-        let lines = cart_lines(&*tx, &row.id).await?;
-        tx.commit().await?;
-        Ok(convert::cart(changed, &lines))
-    }
-
-    /// Removes a line item of an open cart.
-    pub async fn remove_line(
-        &self,
-        provider_id: &str,
-        cart_id: &str,
-        line_id: &str,
-    ) -> Result<pb::Cart> {
-        let tx = self.outbox.begin().await?;
-        let row = open_cart(&*tx, provider_id, cart_id).await?;
-        let removed = cart_line::Entity::delete_many()
-            .filter(cart_line::Column::Id.eq(line_id))
-            .filter(cart_line::Column::CartId.eq(&row.id))
-            .exec(&*tx)
-            .await?;
-        if removed.rows_affected == 0 {
-            return Err(SubscriptionError::LineItemNotFound(line_id.to_owned()));
-        }
-        let changed = touch(&*tx, &row).await?;
-        let lines = cart_lines(&*tx, &row.id).await?;
-        tx.commit().await?;
-        Ok(convert::cart(changed, &lines))
-    }
-
-    /// Records that the provider acts as indirect provider for this cart.
-    pub async fn attest_indirect_provider(
-        &self,
-        caller: &Caller,
-        provider_id: &str,
-        cart_id: &str,
-    ) -> Result<pb::Cart> {
-        let tx = self.outbox.begin().await?;
-        let row = open_cart(&*tx, provider_id, cart_id).await?;
-        let attested = cart::ActiveModel {
-            attested_by: Set(Some(caller.subject.clone())),
-            attested_at: Set(Some(Utc::now())),
-            ..Default::default()
+    /// Replaces the line with `line`'s id, if its offer (`None`: not in
+    /// the catalog) allows it.
+    pub fn update_line(&mut self, line: LineItem, offer: Option<&Offer>) -> Result<(), CartError> {
+        self.ensure_open()?;
+        line.check_with(offer)?;
+        let Some(current) = self.lines.iter_mut().find(|l| l.id == line.id) else {
+            return Err(CartError::LineItemNotFound(line.id));
         };
-        let changed = guarded_update(&*tx, &row, attested).await?;
-        let lines = cart_lines(&*tx, &row.id).await?;
-        tx.commit().await?;
-        Ok(convert::cart(changed, &lines))
+        *current = line;
+        Ok(())
     }
 
-    /// "Cancel": drops the whole cart. Cancelling twice is harmless.
-    pub async fn cancel_cart(&self, provider_id: &str, cart_id: &str) -> Result<pb::Cart> {
-        let tx = self.outbox.begin().await?;
-        let row = find_cart(&*tx, provider_id, cart_id).await?;
-        let changed = match row.state.as_str() {
-            cart_state::ORDERED => return Err(SubscriptionError::CartAlreadyOrdered),
-            cart_state::CANCELLED => row,
-            _ => {
-                let cancelled = cart::ActiveModel {
-                    state: Set(cart_state::CANCELLED.to_owned()),
-                    ..Default::default()
-                };
-                match guarded_update(&*tx, &row, cancelled).await {
-                    // Another cancel won the race: the cart is cancelled.
-                    Err(SubscriptionError::CartCancelled) => {
-                        find_cart(&*tx, provider_id, cart_id).await?
-                    }
-                    outcome => outcome?,
-                }
+    /// Removes the line `line_id`.
+    pub fn remove_line(&mut self, line_id: &str) -> Result<LineItem, CartError> {
+        self.ensure_open()?;
+        let Some(index) = self.lines.iter().position(|l| l.id == line_id) else {
+            return Err(CartError::LineItemNotFound(line_id.to_owned()));
+        };
+        Ok(self.lines.remove(index))
+    }
+
+    /// Records that `by` acts as indirect provider for this cart.
+    pub fn attest(&mut self, by: &str, now: DateTime<Utc>) -> Result<(), CartError> {
+        self.ensure_open()?;
+        self.attestation = Some(Attestation {
+            by: by.to_owned(),
+            at: now,
+        });
+        Ok(())
+    }
+
+    /// "Cancel": drops the whole cart, unless it was ordered.
+    pub fn cancel(&mut self) -> Result<Cancellation, CartError> {
+        match self.state {
+            CartState::Open => {
+                self.state = CartState::Cancelled;
+                Ok(Cancellation::Cancelled)
             }
-        };
-        let lines = cart_lines(&*tx, &changed.id).await?;
-        tx.commit().await?;
-        Ok(convert::cart(changed, &lines))
+            CartState::Cancelled => Ok(Cancellation::AlreadyCancelled),
+            CartState::Ordered { .. } => Err(CartError::AlreadyOrdered),
+        }
     }
 
-    /// "Review": everything checkout checks, nothing changed.
-    pub async fn review_cart(
-        &self,
-        caller: &Caller,
-        provider_id: &str,
-        cart_id: &str,
-    ) -> Result<pb::CartReview> {
-        Ok(self.review(caller, provider_id, cart_id).await?.review)
+    /// What review asks of the cart itself before asking other services:
+    /// open, not empty, attested.
+    pub fn check_ready(&self) -> Result<(), CartError> {
+        self.ensure_open()?;
+        if self.lines.is_empty() {
+            return Err(CartError::Empty);
+        }
+        if self.attestation.is_none() {
+            return Err(CartError::NotAttested);
+        }
+        Ok(())
     }
 
-    /// Checks a cart as checkout would: open, not empty, attested, the
-    /// customer's agreement recorded (fresh from the customer service), each
-    /// line valid and each reseller of record verified (fresh from the
-    /// partnership service).
-    pub(super) async fn review(
-        &self,
-        caller: &Caller,
-        provider_id: &str,
-        cart_id: &str,
-    ) -> Result<Reviewed> {
-        let db = self.outbox.db();
-        let row = open_cart(db, provider_id, cart_id).await?;
-        let lines = cart_lines(db, &row.id).await?;
-        if lines.is_empty() {
-            return Err(SubscriptionError::CartEmpty);
-        }
-        if row.attested_at.is_none() {
-            return Err(SubscriptionError::IndirectProviderNotAttested);
-        }
-        let customer = self.dependencies.customer(caller, &row.customer).await?;
-        if !customer.customer_agreement_accepted {
-            return Err(SubscriptionError::CustomerAgreementMissing);
-        }
-        let mut reviewed = Vec::with_capacity(lines.len());
-        for line in &lines {
-            let offer = offer_for(db, &line.offer_id, "line_item.offer").await?;
-            check_quantity(&offer, line.quantity, "line_item.quantity")?;
-            let company = match &line.reseller_partner_id {
-                Some(partner_id) => {
-                    self.dependencies
-                        .verify_reseller(caller, partner_id)
-                        .await?
-                        .company_name
-                }
-                None => String::new(),
-            };
-            reviewed.push(pb::ReviewedLine {
-                line_item: Some(convert::line_item(line)),
-                offer_display_name: offer.display_name,
-                reseller_partner_id: line.reseller_partner_id.clone().unwrap_or_default(),
-                reseller_company_name: company,
-            });
-        }
-        let review = pb::CartReview {
-            cart: Some(convert::cart(row.clone(), &lines)),
-            lines: reviewed,
+    /// The distinct resellers of record of its lines, by PartnerID.
+    pub fn resellers_of_record(&self) -> BTreeSet<&str> {
+        self.lines
+            .iter()
+            .filter_map(|line| line.reseller_partner_id.as_deref())
+            .collect()
+    }
+
+    /// "Purchase": the order, with one subscription per line, of the cart
+    /// as it was reviewed at `reviewed_version` (with `offers` the offers
+    /// of its lines, by id). The cart is then ordered.
+    pub fn checkout(
+        &mut self,
+        now: DateTime<Utc>,
+        placed_by: &str,
+        reviewed_version: i64,
+        offers: &HashMap<String, Offer>,
+    ) -> Result<Order, CartError> {
+        self.ensure_open()?;
+        // The cart changed between review and now: what was reviewed is not
+        // what would be bought.
+        self.ensure_version(Some(reviewed_version))?;
+        self.check_ready()?;
+        let order_id = uuid::Uuid::now_v7().to_string();
+        let lines = self
+            .lines
+            .iter()
+            .map(|line| {
+                let offer = line.check(offers.get(&line.offer_id))?;
+                Ok(OrderLine {
+                    offer_display_name: offer.display_name.clone(),
+                    subscription: Subscription::purchased(
+                        &self.provider_id,
+                        &self.customer,
+                        &order_id,
+                        line,
+                        now,
+                    ),
+                })
+            })
+            .collect::<Result<Vec<_>, CartError>>()?;
+        self.state = CartState::Ordered {
+            order_id: order_id.clone(),
         };
-        Ok(Reviewed {
-            cart: row,
-            review,
-            customer_company_name: customer.company_name,
+        Ok(Order {
+            id: order_id,
+            provider_id: self.provider_id.clone(),
+            customer: self.customer.clone(),
+            cart_id: self.id.clone(),
+            placed_by: placed_by.to_owned(),
+            created_at: now,
+            lines,
         })
     }
 }
 
-async fn check_line(db: &impl ConnectionTrait, line: &LineInput) -> Result<()> {
-    let offer = offer_for(db, &line.offer_id, "line_item.offer").await?;
-    check_quantity(&offer, line.quantity, "line_item.quantity")?;
-    check_terms(&offer, line.term, line.billing_cycle)
-}
-
-pub(super) async fn find_cart(
-    db: &impl ConnectionTrait,
-    provider_id: &str,
-    cart_id: &str,
-) -> Result<cart::Model> {
-    cart::Entity::find_by_id(cart_id.to_owned())
-        .filter(cart::Column::ProviderId.eq(provider_id))
-        .one(db)
-        .await?
-        .ok_or(SubscriptionError::CartNotFound)
-}
-
-/// The cart if it can still change.
-pub(super) async fn open_cart(
-    db: &impl ConnectionTrait,
-    provider_id: &str,
-    cart_id: &str,
-) -> Result<cart::Model> {
-    let row = find_cart(db, provider_id, cart_id).await?;
-    match row.state.as_str() {
-        cart_state::ORDERED => Err(SubscriptionError::CartAlreadyOrdered),
-        cart_state::CANCELLED => Err(SubscriptionError::CartCancelled),
-        _ => Ok(row),
-    }
-}
-
-pub(super) async fn cart_lines(
-    db: &impl ConnectionTrait,
-    cart_id: &str,
-) -> Result<Vec<cart_line::Model>> {
-    Ok(cart_line::Entity::find()
-        .filter(cart_line::Column::CartId.eq(cart_id))
-        .order_by_asc(cart_line::Column::Id)
-        .all(db)
-        .await?)
-}
-
-/// Bumps the cart's version after a change to its lines.
-async fn touch(db: &impl ConnectionTrait, row: &cart::Model) -> Result<cart::Model> {
-    guarded_update(db, row, Default::default()).await
-}
-
-/// Applies `changes` (and a new version) to the cart if it is still open.
-/// A concurrent checkout or cancel wins; this change then fails and the
-/// caller's transaction changes nothing. Concurrent edits of an open cart
-/// both apply (the row lock orders them); checkout, which is guarded by
-/// the version it reviewed, is what must not miss one.
-async fn guarded_update(
-    db: &impl ConnectionTrait,
-    row: &cart::Model,
-    mut changes: cart::ActiveModel,
-) -> Result<cart::Model> {
-    changes.updated_at = Set(Utc::now());
-    let updated = cart::Entity::update_many()
-        .set(changes)
-        .col_expr(
-            cart::Column::Version,
-            Expr::col(cart::Column::Version).add(1),
-        )
-        .filter(cart::Column::Id.eq(&row.id))
-        .filter(cart::Column::State.eq(cart_state::OPEN))
-        .exec_with_returning(db)
-        .await?
-        .into_iter()
-        .next();
-    match updated {
-        Some(updated) => Ok(updated),
-        None => Err(conflict(db, row).await),
-    }
-}
-
-/// Why a guarded change to the cart lost: it was ordered, cancelled, or
-/// merely changed by someone else meanwhile.
-pub(super) async fn conflict(db: &impl ConnectionTrait, row: &cart::Model) -> SubscriptionError {
-    let current = cart::Entity::find_by_id(row.id.clone()).one(db).await;
-    match current {
-        Ok(Some(current)) if current.state == cart_state::ORDERED => {
-            SubscriptionError::CartAlreadyOrdered
-        }
-        Ok(Some(current)) if current.state == cart_state::CANCELLED => {
-            SubscriptionError::CartCancelled
-        }
-        Ok(_) => SubscriptionError::StaleEtag("the cart"),
-        Err(error) => error.into(),
-    }
-}
+#[cfg(test)]
+mod tests;

@@ -1,102 +1,139 @@
-//! R14: the offer catalog, and checking a line against its offer.
+//! R14: offers of the catalog and what they allow a line or a subscription.
 
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-use twotier_platform::{Error, paging};
-use twotier_proto::subscription as pb;
+use super::OfferError;
 
-use super::convert::{self, billing_cycle_key, term_key};
-use super::{Result, SubscriptionError, Subscriptions};
-use crate::store::entities::offer;
+/// How long a subscription commits to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Term {
+    /// A month at a time.
+    Monthly,
+    /// A year.
+    Annual,
+}
 
-impl Subscriptions {
-    /// Lists offers by id.
-    pub async fn list_offers(
-        &self,
-        page_size: u64,
-        page_token: &str,
-    ) -> Result<(Vec<pb::Offer>, String)> {
-        let fingerprint = paging::fingerprint(&["offers"]);
-        let after: Option<String> = paging::decode_token(page_token, &fingerprint)?;
-        let mut query = offer::Entity::find()
-            .order_by_asc(offer::Column::Id)
-            .limit(page_size + 1);
-        if let Some(after) = after {
-            query = query.filter(offer::Column::Id.gt(after));
+/// How often a subscription is billed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BillingCycle {
+    /// Every month.
+    Monthly,
+    /// Once a year.
+    Annual,
+}
+
+/// One offer of the catalog.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Offer {
+    /// Offer id, e.g. `m365-business-basic`.
+    pub id: String,
+    /// Product name.
+    pub display_name: String,
+    /// Short description.
+    pub description: String,
+    /// Fewest licences.
+    pub min_licenses: i32,
+    /// Most licences.
+    pub max_licenses: i32,
+    /// Terms it is sold with.
+    pub terms: Vec<Term>,
+    /// Billing cycles it is sold with.
+    pub billing_cycles: Vec<BillingCycle>,
+}
+
+impl Offer {
+    /// Refuses a quantity outside the offer's limits, naming `field`.
+    pub fn check_quantity(&self, quantity: i32, field: &'static str) -> Result<(), OfferError> {
+        if (self.min_licenses..=self.max_licenses).contains(&quantity) {
+            return Ok(());
         }
-        let rows = query.all(self.outbox.db()).await?;
-        let (rows, token) =
-            paging::finish_page(rows, page_size, &fingerprint, |row| row.id.clone());
-        Ok((rows.into_iter().map(convert::offer).collect(), token))
-    }
-
-    /// Reads one offer.
-    pub async fn get_offer(&self, offer_id: &str) -> Result<pb::Offer> {
-        let row = offer::Entity::find_by_id(offer_id.to_owned())
-            .one(self.outbox.db())
-            .await?
-            .ok_or_else(|| SubscriptionError::OfferNotFound(offer_id.to_owned()))?;
-        Ok(convert::offer(row))
-    }
-}
-
-/// The offer a line names, or an invalid-argument error on `field`.
-pub(super) async fn offer_for(
-    db: &impl ConnectionTrait,
-    offer_id: &str,
-    field: &str,
-) -> Result<offer::Model> {
-    offer::Entity::find_by_id(offer_id.to_owned())
-        .one(db)
-        .await?
-        .ok_or_else(|| {
-            Error::invalid_field("UNKNOWN_OFFER", field, "is not an offer of the catalog").into()
+        Err(OfferError::QuantityOutOfRange {
+            field,
+            min: self.min_licenses,
+            max: self.max_licenses,
         })
+    }
+
+    /// Refuses a term or billing cycle the offer is not sold with, and an
+    /// annual bill for a monthly term.
+    pub fn check_terms(&self, term: Term, cycle: BillingCycle) -> Result<(), OfferError> {
+        if !self.terms.contains(&term) {
+            return Err(OfferError::TermNotOffered);
+        }
+        if !self.billing_cycles.contains(&cycle)
+            || (term == Term::Monthly && cycle == BillingCycle::Annual)
+        {
+            return Err(OfferError::BillingCycleNotOffered);
+        }
+        Ok(())
+    }
 }
 
-/// Checks a quantity against the offer's limits.
-pub(super) fn check_quantity(
-    offer: &offer::Model,
-    quantity: i32,
-    field: &'static str,
-) -> Result<()> {
-    if (offer.min_licenses..=offer.max_licenses).contains(&quantity) {
-        return Ok(());
-    }
-    Err(SubscriptionError::QuantityOutOfRange {
-        field,
-        min: offer.min_licenses,
-        max: offer.max_licenses,
-    })
-}
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
 
-/// Checks that the offer has the term and billing cycle, and that they fit
-/// together (a monthly term is billed monthly).
-pub(super) fn check_terms(
-    offer: &offer::Model,
-    term: pb::Term,
-    cycle: pb::BillingCycle,
-) -> Result<()> {
-    if !convert::keys(&offer.terms)
-        .iter()
-        .any(|t| t == term_key(term))
-    {
-        return Err(Error::invalid_field(
-            "TERM_NOT_OFFERED",
-            "line_item.term",
-            "is not offered for this offer",
-        )
-        .into());
+    /// An offer for tests: `min..=max` licences, both terms and cycles.
+    pub(crate) fn offer(id: &str, min: i32, max: i32) -> Offer {
+        Offer {
+            id: id.into(),
+            display_name: format!("Offer {id}"),
+            description: String::new(),
+            min_licenses: min,
+            max_licenses: max,
+            terms: vec![Term::Monthly, Term::Annual],
+            billing_cycles: vec![BillingCycle::Monthly, BillingCycle::Annual],
+        }
     }
-    let cycle_offered = convert::keys(&offer.billing_cycles)
-        .iter()
-        .any(|c| c == billing_cycle_key(cycle));
-    if !cycle_offered || (term == pb::Term::Monthly && cycle == pb::BillingCycle::Annual) {
-        return Err(Error::invalid_field(
-            "BILLING_CYCLE_NOT_OFFERED",
-            "line_item.billing_cycle",
-            "is not offered for this offer and term",
-        )
-        .into());
+
+    #[test]
+    fn quantities_are_allowed_within_the_limits_inclusive() {
+        let basic = offer("basic", 1, 300);
+        for allowed in [1, 2, 299, 300] {
+            assert_eq!(basic.check_quantity(allowed, "quantity"), Ok(()));
+        }
+        for refused in [i32::MIN, -1, 0, 301, i32::MAX] {
+            assert_eq!(
+                basic.check_quantity(refused, "quantity"),
+                Err(OfferError::QuantityOutOfRange {
+                    field: "quantity",
+                    min: 1,
+                    max: 300
+                })
+            );
+        }
     }
-    Ok(())
+
+    #[test]
+    fn a_term_must_be_offered_and_a_monthly_term_is_billed_monthly() {
+        let both = offer("basic", 1, 300);
+        assert_eq!(
+            both.check_terms(Term::Annual, BillingCycle::Monthly),
+            Ok(())
+        );
+        assert_eq!(both.check_terms(Term::Annual, BillingCycle::Annual), Ok(()));
+        assert_eq!(
+            both.check_terms(Term::Monthly, BillingCycle::Monthly),
+            Ok(())
+        );
+        assert_eq!(
+            both.check_terms(Term::Monthly, BillingCycle::Annual),
+            Err(OfferError::BillingCycleNotOffered)
+        );
+        let azure = Offer {
+            terms: vec![Term::Monthly],
+            billing_cycles: vec![BillingCycle::Monthly],
+            ..offer("azure-plan", 1, 1)
+        };
+        assert_eq!(
+            azure.check_terms(Term::Annual, BillingCycle::Monthly),
+            Err(OfferError::TermNotOffered)
+        );
+        let annual_billing_only = Offer {
+            billing_cycles: vec![BillingCycle::Annual],
+            ..offer("x", 1, 1)
+        };
+        assert_eq!(
+            annual_billing_only.check_terms(Term::Annual, BillingCycle::Monthly),
+            Err(OfferError::BillingCycleNotOffered)
+        );
+    }
 }

@@ -1,25 +1,72 @@
-//! Everything that can go wrong in the subscription domain, each with its
-//! stable reason.
+//! Everything the subscription rules refuse, each with its code and stable
+//! reason. The messages are what callers read, so they stay as they were.
 
-use twotier_platform::Error;
+use twotier_partners::eligibility::Ineligible;
+use twotier_platform::{ErrorCode, ServiceError};
 
-/// A subscription-domain failure.
-#[derive(Debug, thiserror::Error)]
-pub enum SubscriptionError {
-    /// No such offer.
+/// R14: what the catalog refuses.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OfferError {
+    /// `GetOffer` of an offer the catalog does not have.
     #[error("no offer {0}")]
-    OfferNotFound(String),
-    /// The customer does not exist for this caller.
-    #[error("no such customer")]
-    CustomerNotFound,
-    /// R12: no customer agreement recorded.
-    #[error(
-        "the customer has not accepted the Microsoft Customer Agreement; record it before purchasing"
-    )]
-    CustomerAgreementMissing,
+    NotFound(String),
+    /// A line or subscription names an offer the catalog does not have.
+    #[error("is not an offer of the catalog")]
+    Unknown {
+        /// The field that names it.
+        field: &'static str,
+    },
+    /// A quantity outside the offer's limits.
+    #[error("must be between {min} and {max} for this offer")]
+    QuantityOutOfRange {
+        /// The offending field.
+        field: &'static str,
+        /// The offer's minimum.
+        min: i32,
+        /// The offer's maximum.
+        max: i32,
+    },
+    /// The offer is not sold with this term.
+    #[error("is not offered for this offer")]
+    TermNotOffered,
+    /// The offer is not billed this way, or not for this term.
+    #[error("is not offered for this offer and term")]
+    BillingCycleNotOffered,
+}
+
+impl ServiceError for OfferError {
+    fn error_code(&self) -> ErrorCode {
+        match self {
+            Self::NotFound(_) => ErrorCode::NotFound,
+            Self::Unknown { field } | Self::QuantityOutOfRange { field, .. } => {
+                ErrorCode::InvalidArgument { field }
+            }
+            Self::TermNotOffered => ErrorCode::InvalidArgument {
+                field: "line_item.term",
+            },
+            Self::BillingCycleNotOffered => ErrorCode::InvalidArgument {
+                field: "line_item.billing_cycle",
+            },
+        }
+    }
+
+    fn reason(&self) -> &'static str {
+        match self {
+            Self::NotFound(_) => "OFFER_NOT_FOUND",
+            Self::Unknown { .. } => "UNKNOWN_OFFER",
+            Self::QuantityOutOfRange { .. } => "QUANTITY_OUT_OF_RANGE",
+            Self::TermNotOffered => "TERM_NOT_OFFERED",
+            Self::BillingCycleNotOffered => "BILLING_CYCLE_NOT_OFFERED",
+        }
+    }
+}
+
+/// R15: what a cart refuses.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CartError {
     /// No such cart for this caller.
     #[error("no such cart")]
-    CartNotFound,
+    NotFound,
     /// No such line in the cart.
     #[error("no line item {0} in this cart")]
     LineItemNotFound(String),
@@ -31,98 +78,220 @@ pub enum SubscriptionError {
     },
     /// Checkout of an empty cart.
     #[error("the cart is empty")]
-    CartEmpty,
+    Empty,
     /// The cart was checked out already.
     #[error("the cart was checked out already")]
-    CartAlreadyOrdered,
+    AlreadyOrdered,
     /// The cart was cancelled.
     #[error("the cart was cancelled")]
-    CartCancelled,
+    Cancelled,
     /// Checkout without the indirect-provider attestation.
     #[error("confirm that you act as indirect provider before checkout")]
-    IndirectProviderNotAttested,
-    /// R3 failed for a reseller of record.
+    NotAttested,
+    /// R12: no customer agreement recorded.
+    #[error(
+        "the customer has not accepted the Microsoft Customer Agreement; record it before purchasing"
+    )]
+    CustomerAgreementMissing,
+    /// The cart changed since the caller (or the review) read it.
+    #[error("the cart was changed by someone else; read it again and retry")]
+    Stale,
+    /// A line that its offer refuses.
+    #[error(transparent)]
+    Offer(#[from] OfferError),
+}
+
+impl ServiceError for CartError {
+    fn error_code(&self) -> ErrorCode {
+        match self {
+            Self::NotFound | Self::LineItemNotFound(_) => ErrorCode::NotFound,
+            Self::TooManyLineItems { .. }
+            | Self::Empty
+            | Self::AlreadyOrdered
+            | Self::Cancelled
+            | Self::NotAttested
+            | Self::CustomerAgreementMissing => ErrorCode::FailedPrecondition,
+            Self::Stale => ErrorCode::Aborted,
+            Self::Offer(offer) => offer.error_code(),
+        }
+    }
+
+    fn reason(&self) -> &'static str {
+        match self {
+            Self::NotFound => "CART_NOT_FOUND",
+            Self::LineItemNotFound(_) => "LINE_ITEM_NOT_FOUND",
+            Self::TooManyLineItems { .. } => "TOO_MANY_LINE_ITEMS",
+            Self::Empty => "CART_EMPTY",
+            Self::AlreadyOrdered => "CART_ALREADY_ORDERED",
+            Self::Cancelled => "CART_CANCELLED",
+            Self::NotAttested => "INDIRECT_PROVIDER_NOT_ATTESTED",
+            Self::CustomerAgreementMissing => "CUSTOMER_AGREEMENT_MISSING",
+            Self::Stale => "ETAG_MISMATCH",
+            Self::Offer(offer) => offer.reason(),
+        }
+    }
+}
+
+/// What reading an order refuses.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OrderError {
+    /// No such order for this caller.
+    #[error("no such order")]
+    NotFound,
+}
+
+impl ServiceError for OrderError {
+    fn error_code(&self) -> ErrorCode {
+        ErrorCode::NotFound
+    }
+
+    fn reason(&self) -> &'static str {
+        "ORDER_NOT_FOUND"
+    }
+}
+
+/// R16-R19: what a subscription refuses.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SubscriptionError {
+    /// No such subscription for this caller.
+    #[error("no such subscription")]
+    NotFound,
+    /// The subscription changed since the caller read it.
+    #[error("the subscription was changed by someone else; read it again and retry")]
+    Stale,
+    /// R19: the support contact must be an active partner.
+    #[error("reseller {0} is not an active partner of yours and cannot be the support contact")]
+    SupportContactNotPartner(String),
+    /// A quantity its offer refuses.
+    #[error(transparent)]
+    Offer(#[from] OfferError),
+}
+
+impl ServiceError for SubscriptionError {
+    fn error_code(&self) -> ErrorCode {
+        match self {
+            Self::NotFound => ErrorCode::NotFound,
+            Self::Stale => ErrorCode::Aborted,
+            Self::SupportContactNotPartner(_) => ErrorCode::FailedPrecondition,
+            Self::Offer(offer) => offer.error_code(),
+        }
+    }
+
+    fn reason(&self) -> &'static str {
+        match self {
+            Self::NotFound => "SUBSCRIPTION_NOT_FOUND",
+            Self::Stale => "ETAG_MISMATCH",
+            Self::SupportContactNotPartner(_) => "SUPPORT_CONTACT_NOT_PARTNER",
+            Self::Offer(offer) => offer.reason(),
+        }
+    }
+}
+
+/// What the other services answer about the parties a purchase names: the
+/// customer (customer service) and resellers of record (partnership
+/// service, R3).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PartyError {
+    /// The customer does not exist for this caller.
+    #[error("no such customer")]
+    CustomerNotFound,
+    /// The partnership service refused a reseller of record.
     #[error("reseller of record {partner_id}: {message}")]
     ResellerOfRecordRejected {
         /// The PartnerID.
         partner_id: String,
-        /// The partnership service's reason.
-        reason: &'static str,
-        /// Its message.
+        /// R3's failure, when the partnership service named one.
+        ineligible: Option<Ineligible>,
+        /// The partnership service's message.
         message: String,
     },
-    /// R19: the support contact must be an active partner.
-    #[error("reseller {0} is not an active partner of yours and cannot be the support contact")]
-    SupportContactNotPartner(String),
-    /// No such order for this caller.
-    #[error("no such order")]
-    OrderNotFound,
-    /// No such subscription for this caller.
-    #[error("no such subscription")]
-    SubscriptionNotFound,
-    /// A quantity outside the offer's limits.
-    #[error("{field}: must be between {min} and {max} for this offer")]
-    QuantityOutOfRange {
-        /// The offending field.
-        field: &'static str,
-        /// The offer's minimum.
-        min: i32,
-        /// The offer's maximum.
-        max: i32,
-    },
-    /// A stale etag.
-    #[error("stale etag")]
-    StaleEtag(&'static str),
-    /// Validation, permissions, dependencies and the database.
-    #[error(transparent)]
-    Platform(#[from] Error),
 }
 
-impl From<sea_orm::DbErr> for SubscriptionError {
-    fn from(error: sea_orm::DbErr) -> Self {
-        Self::Platform(error.into())
+/// Reason of a refusal the partnership service gave without an R3 reason
+/// this service passes on.
+const RESELLER_OF_RECORD_INVALID: &str = "RESELLER_OF_RECORD_INVALID";
+
+impl ServiceError for PartyError {
+    fn error_code(&self) -> ErrorCode {
+        match self {
+            Self::CustomerNotFound => ErrorCode::NotFound,
+            // Every refusal of a reseller of record has always been a failed
+            // precondition of the purchase here, whatever code R3 gives it
+            // on the partnership service.
+            Self::ResellerOfRecordRejected { .. } => ErrorCode::FailedPrecondition,
+        }
+    }
+
+    fn reason(&self) -> &'static str {
+        match self {
+            Self::CustomerNotFound => "CUSTOMER_NOT_FOUND",
+            // The request's PartnerID is validated here before the
+            // partnership service is asked, so a malformed one it reports
+            // is not the caller's R3 failure.
+            Self::ResellerOfRecordRejected { ineligible, .. } => match ineligible {
+                Some(Ineligible::Malformed) | None => RESELLER_OF_RECORD_INVALID,
+                Some(ineligible) => ineligible.reason(),
+            },
+        }
     }
 }
 
-impl From<SubscriptionError> for Error {
-    fn from(error: SubscriptionError) -> Self {
-        let message = error.to_string();
-        let not_found = |reason| Error::NotFound {
-            reason,
-            message: message.clone(),
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantity_out_of_range_names_its_field_and_the_limits() {
+        let error = CartError::from(OfferError::QuantityOutOfRange {
+            field: "line_item.quantity",
+            min: 1,
+            max: 300,
+        });
+        assert_eq!(error.reason(), "QUANTITY_OUT_OF_RANGE");
+        assert_eq!(
+            error.error_code(),
+            ErrorCode::InvalidArgument {
+                field: "line_item.quantity"
+            }
+        );
+        assert_eq!(
+            error.to_string(),
+            "must be between 1 and 300 for this offer"
+        );
+    }
+
+    #[test]
+    fn stale_carts_and_subscriptions_are_aborted_etag_mismatches() {
+        assert_eq!(CartError::Stale.reason(), "ETAG_MISMATCH");
+        assert_eq!(CartError::Stale.error_code(), ErrorCode::Aborted);
+        assert_eq!(SubscriptionError::Stale.reason(), "ETAG_MISMATCH");
+        assert_eq!(SubscriptionError::Stale.error_code(), ErrorCode::Aborted);
+    }
+
+    #[test]
+    fn reseller_of_record_refusals_keep_r3_reasons_as_failed_preconditions() {
+        let rejected = |reason: &str| PartyError::ResellerOfRecordRejected {
+            partner_id: "1234567".into(),
+            ineligible: Ineligible::from_reason(reason, "1234567"),
+            message: "upstream says no".into(),
         };
-        let precondition = |reason| Error::FailedPrecondition {
-            reason,
-            message: message.clone(),
-        };
-        match error {
-            SubscriptionError::OfferNotFound(_) => not_found("OFFER_NOT_FOUND"),
-            SubscriptionError::CustomerNotFound => not_found("CUSTOMER_NOT_FOUND"),
-            SubscriptionError::CustomerAgreementMissing => {
-                precondition("CUSTOMER_AGREEMENT_MISSING")
-            }
-            SubscriptionError::CartNotFound => not_found("CART_NOT_FOUND"),
-            SubscriptionError::LineItemNotFound(_) => not_found("LINE_ITEM_NOT_FOUND"),
-            SubscriptionError::CartEmpty => precondition("CART_EMPTY"),
-            SubscriptionError::TooManyLineItems { .. } => precondition("TOO_MANY_LINE_ITEMS"),
-            SubscriptionError::CartAlreadyOrdered => precondition("CART_ALREADY_ORDERED"),
-            SubscriptionError::CartCancelled => precondition("CART_CANCELLED"),
-            SubscriptionError::IndirectProviderNotAttested => {
-                precondition("INDIRECT_PROVIDER_NOT_ATTESTED")
-            }
-            SubscriptionError::ResellerOfRecordRejected { reason, .. } => precondition(reason),
-            SubscriptionError::SupportContactNotPartner(_) => {
-                precondition("SUPPORT_CONTACT_NOT_PARTNER")
-            }
-            SubscriptionError::OrderNotFound => not_found("ORDER_NOT_FOUND"),
-            SubscriptionError::SubscriptionNotFound => not_found("SUBSCRIPTION_NOT_FOUND"),
-            SubscriptionError::QuantityOutOfRange { field, min, max } => Error::invalid_field(
-                "QUANTITY_OUT_OF_RANGE",
-                field,
-                format!("must be between {min} and {max} for this offer"),
+        for (upstream, expected) in [
+            ("PARTNER_ID_NOT_FOUND", "PARTNER_ID_NOT_FOUND"),
+            (
+                "PARTNER_ID_NOT_LOCATION_ACCOUNT",
+                "PARTNER_ID_NOT_LOCATION_ACCOUNT",
             ),
-            SubscriptionError::StaleEtag(resource) => Error::etag_mismatch(resource),
-            SubscriptionError::Platform(inner) => inner,
+            ("PARTNER_MPA_NOT_ACTIVE", "PARTNER_MPA_NOT_ACTIVE"),
+            ("PARTNER_ID_MALFORMED", RESELLER_OF_RECORD_INVALID),
+            ("SOMETHING_ELSE", RESELLER_OF_RECORD_INVALID),
+        ] {
+            let error = rejected(upstream);
+            assert_eq!(error.reason(), expected, "{upstream}");
+            assert_eq!(error.error_code(), ErrorCode::FailedPrecondition);
+            assert_eq!(
+                error.to_string(),
+                "reseller of record 1234567: upstream says no"
+            );
         }
     }
 }

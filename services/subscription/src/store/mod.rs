@@ -1,5 +1,9 @@
-//! The subscription database: tables, migrations and the seeded catalog.
+//! The subscription database: every query, a module per aggregate, and the
+//! migrations with the seeded catalog.
 
+pub mod cart;
 pub mod catalog;
 pub mod entities;
 pub mod migration;
+pub mod order;
+pub mod subscription;

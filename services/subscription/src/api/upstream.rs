@@ -1,7 +1,9 @@
 //! Fresh reads from the customer and partnership services at command time,
-//! on behalf of the caller.
+//! on behalf of the caller, and what their refusals mean here.
 
 use tonic::Code;
+use twotier_partners::eligibility::Ineligible;
+use twotier_platform::Error;
 use twotier_platform::auth::Caller;
 use twotier_platform::upstream::{Upstream, reason_of};
 use twotier_proto::customer::customer_service_client::CustomerServiceClient;
@@ -9,17 +11,18 @@ use twotier_proto::customer::{Customer, GetCustomerRequest};
 use twotier_proto::partnership::reseller_service_client::ResellerServiceClient;
 use twotier_proto::partnership::{VerifyPartnerIdRequest, VerifyPartnerIdResponse};
 
-use super::{Result, SubscriptionError};
+use crate::domain::PartyError;
 
 /// The services the subscription service asks before it acts.
 #[derive(Clone)]
-pub struct Dependencies {
+pub struct Upstreams {
     customers: Upstream,
     partnerships: Upstream,
 }
 
-impl Dependencies {
-    /// Dependencies reached through these upstreams.
+impl Upstreams {
+    /// The customer and partnership services reached through these
+    /// upstreams.
     pub fn new(customers: Upstream, partnerships: Upstream) -> Self {
         Self {
             customers,
@@ -29,7 +32,7 @@ impl Dependencies {
 
     /// The customer `name` as the caller sees it: NOT_FOUND when it does
     /// not exist or is not the caller's (or delegated to the caller).
-    pub async fn customer(&self, caller: &Caller, name: &str) -> Result<Customer> {
+    pub async fn customer(&self, caller: &Caller, name: &str) -> Result<Customer, Error> {
         let request = self.customers.request(
             caller,
             GetCustomerRequest {
@@ -47,18 +50,19 @@ impl Dependencies {
                     Code::NotFound | Code::InvalidArgument | Code::PermissionDenied
                 ) =>
             {
-                Err(SubscriptionError::CustomerNotFound)
+                Err(PartyError::CustomerNotFound.into())
             }
-            Err(status) => Err(self.customers.failure(&status).into()),
+            Err(status) => Err(self.customers.failure(&status)),
         }
     }
 
-    /// R3 for a reseller of record, on the partnership service.
+    /// R3 for a reseller of record, on the partnership service. Its
+    /// refusals are read back into R3's one definition.
     pub async fn verify_reseller(
         &self,
         caller: &Caller,
         partner_id: &str,
-    ) -> Result<VerifyPartnerIdResponse> {
+    ) -> Result<VerifyPartnerIdResponse, Error> {
         let request = self.partnerships.request(
             caller,
             VerifyPartnerIdRequest {
@@ -76,19 +80,16 @@ impl Dependencies {
                     Code::NotFound | Code::FailedPrecondition | Code::InvalidArgument
                 ) =>
             {
-                let reason = match reason_of(&status).as_deref() {
-                    Some("PARTNER_ID_NOT_FOUND") => "PARTNER_ID_NOT_FOUND",
-                    Some("PARTNER_ID_NOT_LOCATION_ACCOUNT") => "PARTNER_ID_NOT_LOCATION_ACCOUNT",
-                    Some("PARTNER_MPA_NOT_ACTIVE") => "PARTNER_MPA_NOT_ACTIVE",
-                    _ => "RESELLER_OF_RECORD_INVALID",
-                };
-                Err(SubscriptionError::ResellerOfRecordRejected {
+                let ineligible = reason_of(&status)
+                    .and_then(|reason| Ineligible::from_reason(&reason, partner_id));
+                Err(PartyError::ResellerOfRecordRejected {
                     partner_id: partner_id.to_owned(),
-                    reason,
+                    ineligible,
                     message: status.message().to_owned(),
-                })
+                }
+                .into())
             }
-            Err(status) => Err(self.partnerships.failure(&status).into()),
+            Err(status) => Err(self.partnerships.failure(&status)),
         }
     }
 }
