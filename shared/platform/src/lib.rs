@@ -24,6 +24,7 @@ pub mod paging;
 pub mod rate_limit;
 pub mod receive;
 pub mod server;
+pub mod service_error;
 pub mod startup;
 pub mod telemetry;
 pub mod time;
@@ -32,4 +33,5 @@ pub mod update_mask;
 pub mod upstream;
 pub mod validate;
 
-pub use error::{Error, ErrorCode, ServiceError, Violations};
+pub use error::{Error, Violations};
+pub use service_error::{ErrorCode, ServiceError};

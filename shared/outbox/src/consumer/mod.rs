@@ -5,13 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use backon::BackoffBuilder;
-use chrono::Utc;
 use futures::FutureExt;
-use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
-    TransactionTrait,
-};
+use sea_orm::{DatabaseConnection, DbErr};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
@@ -21,8 +16,13 @@ use twotier_platform::channel::{ChannelOptions, ClientChannels};
 use twotier_proto::events::event_log_service_client::EventLogServiceClient;
 use twotier_proto::events::{EventEnvelope, SubscribeRequest};
 
-use crate::entity::{consumer_cursor, dead_letter};
 use crate::handler::{EventHandler, HandleError};
+
+mod apply;
+mod cursor;
+mod freshness;
+
+pub use freshness::Freshness;
 
 struct Instruments {
     handled: opentelemetry::metrics::Counter<u64>,
@@ -327,259 +327,5 @@ impl Consumer {
             );
         }
         span
-    }
-
-    /// Applies `events` (in log order) and moves the cursor past the last in
-    /// one transaction. Asks for them to be applied one by one instead,
-    /// having changed nothing, when a handler refused one (so retries and
-    /// dead-lettering apply to it alone) or another replica got to some of
-    /// them first.
-    async fn apply_batch(&self, events: &[&EventEnvelope]) -> Result<Batch, HandleError> {
-        let (Some(first), Some(last)) = (events.first(), events.last()) else {
-            return Ok(Batch::Applied);
-        };
-        if events.len() == 1 {
-            return Ok(Batch::OneByOne { failed: None });
-        }
-        match self.try_batch(events, first.position, last.position).await {
-            Ok(outcome) => Ok(outcome),
-            Err(error) if error.is_transient() => Err(error),
-            // A database error that is not an outage (a deadlock, a
-            // serialisation failure): the one-by-one path counts attempts
-            // and dead-letters, so nothing is retried without bound.
-            Err(error) => {
-                tracing::warn!(%error, "applying a batch failed; retrying one by one");
-                Ok(Batch::OneByOne { failed: None })
-            }
-        }
-    }
-
-    async fn try_batch(
-        &self,
-        events: &[&EventEnvelope],
-        first: u64,
-        last: u64,
-    ) -> Result<Batch, HandleError> {
-        let txn = self.db.begin().await?;
-        if !self.claim_positions(&txn, first, last).await? {
-            txn.rollback().await?;
-            return Ok(Batch::OneByOne { failed: None });
-        }
-        for (index, envelope) in events.iter().enumerate() {
-            if let Err(error) = self
-                .handler
-                .handle(&txn, envelope)
-                .instrument(self.span(envelope))
-                .await
-            {
-                txn.rollback().await?;
-                if error.is_transient() {
-                    return Err(error);
-                }
-                tracing::warn!(%error, event_id = %envelope.event_id, "handling event failed in a batch; retrying one by one");
-                return Ok(Batch::OneByOne {
-                    failed: Some(index),
-                });
-            }
-        }
-        txn.commit().await?;
-        self.applied();
-        Ok(Batch::Applied)
-    }
-
-    fn record_lag(&self, envelope: &EventEnvelope) {
-        let upstream = [opentelemetry::KeyValue::new(
-            "upstream",
-            self.settings.upstream.clone(),
-        )];
-        INSTRUMENTS.handled.add(1, &upstream);
-        if let Some(at) = &envelope.occurred_at {
-            let committed = std::time::UNIX_EPOCH
-                + Duration::from_secs(u64::try_from(at.seconds).unwrap_or_default())
-                + Duration::from_nanos(u64::try_from(at.nanos).unwrap_or_default());
-            if let Ok(lag) = std::time::SystemTime::now().duration_since(committed) {
-                INSTRUMENTS.lag.record(lag.as_secs_f64(), &upstream);
-            }
-        }
-    }
-
-    /// Applies `envelope`, retrying failures; parks it after the last
-    /// attempt. Returns an error only for transient failures, after which the
-    /// consumer resubscribes from its cursor.
-    async fn handle_with_retries(
-        &self,
-        envelope: &EventEnvelope,
-        prior_attempts: u32,
-    ) -> Result<(), HandleError> {
-        let mut delays = self.backoff();
-        let mut attempts = prior_attempts;
-        loop {
-            attempts += 1;
-            let error = match self.apply(envelope).await {
-                Ok(()) => return Ok(()),
-                Err(error) if error.is_transient() => return Err(error),
-                Err(error) => error,
-            };
-            if attempts >= self.settings.max_attempts {
-                tracing::error!(%error, attempts, event_id = %envelope.event_id, "event dead-lettered");
-                INSTRUMENTS.dead_letters.add(
-                    1,
-                    &[opentelemetry::KeyValue::new(
-                        "upstream",
-                        self.settings.upstream.clone(),
-                    )],
-                );
-                return self.park(envelope, &error, attempts).await;
-            }
-            tracing::warn!(%error, attempts, event_id = %envelope.event_id, "handling event failed; retrying");
-            tokio::time::sleep(delays.next().unwrap_or(self.settings.max_backoff)).await;
-        }
-    }
-
-    /// Applies `envelope` and moves the cursor past it in one transaction.
-    async fn apply(&self, envelope: &EventEnvelope) -> Result<(), HandleError> {
-        let txn = self.db.begin().await?;
-        if !self
-            .claim_positions(&txn, envelope.position, envelope.position)
-            .await?
-        {
-            // Another replica of this consumer handled it already.
-            txn.rollback().await?;
-            return Ok(());
-        }
-        self.handler.handle(&txn, envelope).await?;
-        txn.commit().await?;
-        self.applied();
-        Ok(())
-    }
-
-    async fn park(
-        &self,
-        envelope: &EventEnvelope,
-        error: &HandleError,
-        attempts: u32,
-    ) -> Result<(), HandleError> {
-        let txn = self.db.begin().await?;
-        if !self
-            .claim_positions(&txn, envelope.position, envelope.position)
-            .await?
-        {
-            txn.rollback().await?;
-            return Ok(());
-        }
-        let row = dead_letter::ActiveModel {
-            id: Set(uuid::Uuid::now_v7().to_string()),
-            upstream: Set(self.settings.upstream.clone()),
-            position: Set(i64::try_from(envelope.position).unwrap_or(i64::MAX)),
-            event_type: Set(envelope.event_type.clone()),
-            envelope: Set(prost::Message::encode_to_vec(envelope)),
-            error: Set(error.to_string()),
-            attempts: Set(i32::try_from(attempts).unwrap_or(i32::MAX)),
-            state: Set(crate::dead_letters::PARKED.to_owned()),
-            created_at: Set(Utc::now()),
-            replayed_at: Set(None),
-        };
-        dead_letter::Entity::insert(row).exec(&txn).await?;
-        txn.commit().await?;
-        Ok(())
-    }
-
-    /// Moves the cursor from before `first` to `last`, if nobody has moved
-    /// it past `first` yet. On PostgreSQL the row lock serialises replicas of
-    /// this consumer, so exactly one of them applies each event.
-    async fn claim_positions(
-        &self,
-        txn: &sea_orm::DatabaseTransaction,
-        first: u64,
-        last: u64,
-    ) -> Result<bool, DbErr> {
-        let first = i64::try_from(first).unwrap_or(i64::MAX);
-        let last = i64::try_from(last).unwrap_or(i64::MAX);
-        let claimed = consumer_cursor::Entity::update_many()
-            .col_expr(consumer_cursor::Column::Position, Expr::value(last))
-            .col_expr(consumer_cursor::Column::UpdatedAt, Expr::value(Utc::now()))
-            .filter(consumer_cursor::Column::Upstream.eq(&self.settings.upstream))
-            .filter(consumer_cursor::Column::Position.lt(first))
-            .exec(txn)
-            .await?;
-        Ok(claimed.rows_affected == 1)
-    }
-
-    /// Moves the stored cursor forward to `position` (never back).
-    async fn store_cursor(&self, position: u64) -> Result<(), DbErr> {
-        let position = i64::try_from(position).unwrap_or(i64::MAX);
-        consumer_cursor::Entity::update_many()
-            .col_expr(consumer_cursor::Column::Position, Expr::value(position))
-            .col_expr(consumer_cursor::Column::UpdatedAt, Expr::value(Utc::now()))
-            .filter(consumer_cursor::Column::Upstream.eq(&self.settings.upstream))
-            .filter(consumer_cursor::Column::Position.lt(position))
-            .exec(&self.db)
-            .await?;
-        Ok(())
-    }
-
-    async fn load_cursor(&self) -> Result<u64, DbErr> {
-        let row = consumer_cursor::ActiveModel {
-            upstream: Set(self.settings.upstream.clone()),
-            position: Set(0),
-            updated_at: Set(Utc::now()),
-        };
-        consumer_cursor::Entity::insert(row)
-            .on_conflict(
-                OnConflict::column(consumer_cursor::Column::Upstream)
-                    .do_nothing()
-                    .to_owned(),
-            )
-            .exec_without_returning(&self.db)
-            .await?;
-        let cursor = consumer_cursor::Entity::find_by_id(self.settings.upstream.clone())
-            .one(&self.db)
-            .await?
-            .map_or(0, |row| row.position);
-        Ok(u64::try_from(cursor).unwrap_or_default())
-    }
-}
-
-/// Waits until a consumer's projection includes everything its upstream had
-/// sequenced at the time of asking: read-your-writes across services for a
-/// command that just failed a projection check.
-#[derive(Clone)]
-pub struct Freshness {
-    progress: watch::Receiver<u64>,
-    /// The consumer's own channel: asking for the head costs no new
-    /// connection.
-    channel: Option<Channel>,
-    service_tokens: Arc<ServiceTokens>,
-}
-
-impl Freshness {
-    /// Asks the upstream for its head and waits, at most `deadline`, until
-    /// the consumer has handled it. Returns whether it caught up; a failure
-    /// to reach the upstream counts as not caught up.
-    pub async fn catch_up(&self, deadline: Duration) -> bool {
-        let caught_up = async {
-            let Some(head) = self.upstream_head().await else {
-                return false;
-            };
-            let mut progress = self.progress.clone();
-            progress.wait_for(|cursor| *cursor >= head).await.is_ok()
-        };
-        tokio::time::timeout(deadline, caught_up)
-            .await
-            .unwrap_or(false)
-    }
-
-    async fn upstream_head(&self) -> Option<u64> {
-        let channel = self.channel.clone()?;
-        let token = self.service_tokens.token().ok()?;
-        let mut request = tonic::Request::new(twotier_proto::events::GetLogHeadRequest {});
-        request
-            .metadata_mut()
-            .insert("authorization", format!("Bearer {token}").parse().ok()?);
-        let head = EventLogServiceClient::new(channel)
-            .get_log_head(request)
-            .await
-            .ok()?;
-        Some(head.into_inner().head_position)
     }
 }
