@@ -3,7 +3,7 @@
 
 pub mod access;
 mod convert;
-mod notifications;
+mod notification;
 
 use sea_orm::DatabaseConnection;
 use tonic::Request;

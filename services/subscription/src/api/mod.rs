@@ -3,11 +3,11 @@
 //! save and answer. Who may call what is decided in [`access`] alone.
 
 pub mod access;
-mod carts;
+mod cart;
 mod catalog;
 mod convert;
-mod orders;
-mod subscriptions;
+mod order;
+mod subscription;
 mod upstream;
 
 use tonic::{Request, Response, Status};

@@ -9,7 +9,7 @@ use twotier_platform::idempotency::{self, IdempotencyKey};
 use twotier_platform::{Error, names, paging, validate};
 use twotier_proto::subscription as pb;
 
-use super::carts::{CART, CUSTOMER, PROVIDER};
+use super::cart::{CART, CUSTOMER, PROVIDER};
 use super::{Api, caller, convert};
 use crate::domain::{CartError, OrderError};
 use crate::store;

@@ -9,7 +9,7 @@ use twotier_platform::auth::Caller;
 use twotier_platform::{Error, names, paging, validate};
 use twotier_proto::subscription as pb;
 
-use super::carts::CUSTOMER;
+use super::cart::CUSTOMER;
 use super::{Api, caller, convert};
 use crate::domain::{PartyError, Subscription, SubscriptionError, SupportContact};
 use crate::store;
