@@ -10,6 +10,7 @@ pub mod store;
 
 use std::collections::HashMap;
 
+use twotier_outbox::audit::AuditLog;
 use twotier_outbox::{Consumer, ConsumerSettings, DeadLetters, EventLog, Outbox, Sequencer};
 use twotier_partners::PartnerDirectory;
 use twotier_platform::channel::ClientChannels;
@@ -63,16 +64,18 @@ impl ServiceDefinition for CustomerService {
         ctx.spawn(consumer.run(ctx.shutdown.clone()));
         let pages = PageTokens::of(&ctx.identity);
         let dead_letters = DeadLetters::new(
-            db,
+            db.clone(),
             HashMap::from([(twotier_partners::UPSTREAM.to_owned(), partner_events)]),
             pages.clone(),
         );
 
+        let audit = AuditLog::start(ctx, db.clone(), pages.clone());
         let api = Api::new(outbox.clone(), directory, pages);
         let mut grpc = ctx.grpc_server();
         grpc.monitor_database(outbox.db().clone());
         grpc.add_service(CustomerServiceServer::new(api), access::CUSTOMER_RULES)
             .add_service(dead_letters.into_service(), DeadLetters::RULES)
+            .add_service(audit.into_service(), AuditLog::RULES)
             .add_service(
                 EventLog::new(
                     outbox,

@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use tokio::sync::Notify;
+use twotier_outbox::audit::AuditLog;
 use twotier_outbox::{Consumer, ConsumerSettings, DeadLetters, EventHandler};
 use twotier_platform::channel::ClientChannels;
 use twotier_platform::paging::PageTokens;
@@ -100,8 +101,12 @@ impl ServiceDefinition for NotificationService {
             access::NOTIFICATION_RULES,
         )
         .add_service(
-            DeadLetters::new(db, replayable, pages).into_service(),
+            DeadLetters::new(db.clone(), replayable, pages.clone()).into_service(),
             DeadLetters::RULES,
+        )
+        .add_service(
+            AuditLog::start(ctx, db, pages).into_service(),
+            AuditLog::RULES,
         );
         Ok(grpc)
     }

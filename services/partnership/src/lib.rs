@@ -7,6 +7,7 @@ pub mod api;
 pub mod domain;
 pub mod store;
 
+use twotier_outbox::audit::AuditLog;
 use twotier_outbox::{EventLog, Outbox, Sequencer};
 use twotier_platform::paging::PageTokens;
 use twotier_platform::server::GrpcServer;
@@ -44,12 +45,9 @@ impl ServiceDefinition for PartnershipService {
             ctx.shutdown.clone(),
         ));
 
-        let api = Api::new(
-            outbox.clone(),
-            settings,
-            ctx.capabilities.clone(),
-            PageTokens::of(&ctx.identity),
-        );
+        let pages = PageTokens::of(&ctx.identity);
+        let audit = AuditLog::start(ctx, outbox.db().clone(), pages.clone());
+        let api = Api::new(outbox.clone(), settings, ctx.capabilities.clone(), pages);
         let mut grpc = ctx.grpc_server();
         grpc.monitor_database(outbox.db().clone());
         grpc.add_service(
@@ -64,6 +62,7 @@ impl ServiceDefinition for PartnershipService {
             PartnershipServiceServer::new(api),
             access::PARTNERSHIP_RULES,
         )
+        .add_service(audit.into_service(), AuditLog::RULES)
         .add_service(
             EventLog::new(
                 outbox,

@@ -12,6 +12,7 @@ pub mod store;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use twotier_outbox::audit::AuditLog;
 use twotier_outbox::{
     Consumer, ConsumerSettings, DeadLetters, EventHandler, EventLog, Outbox, Sequencer,
 };
@@ -89,6 +90,7 @@ impl ServiceDefinition for SubscriptionService {
                 ctx.service_tokens.clone(),
             )?,
         );
+        let audit = AuditLog::start(ctx, outbox.db().clone(), pages.clone());
         let api = Api::new(outbox.clone(), directory, upstream, pages);
         let mut grpc = ctx.grpc_server();
         grpc.monitor_database(outbox.db().clone());
@@ -97,6 +99,7 @@ impl ServiceDefinition for SubscriptionService {
             access::SUBSCRIPTION_RULES,
         )
         .add_service(dead_letters.into_service(), DeadLetters::RULES)
+        .add_service(audit.into_service(), AuditLog::RULES)
         .add_service(
             EventLog::new(
                 outbox,

@@ -9,6 +9,7 @@
 use prost_reflect::{DynamicMessage, Kind, MethodDescriptor, Value};
 use tonic::Code;
 use tonic::transport::Channel;
+use twotier_outbox::audit::AuditLog;
 use twotier_outbox::{DeadLetters, EventLog};
 use twotier_platform::auth::{Policy, Role, Rule};
 use twotier_platform::upstream::reason_of;
@@ -28,6 +29,7 @@ fn policy() -> Policy {
         twotier_notification::api::access::NOTIFICATION_RULES,
         EventLog::RULES,
         DeadLetters::RULES,
+        AuditLog::RULES,
     ];
     Policy::new(rules.into_iter().flatten())
 }

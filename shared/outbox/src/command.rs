@@ -1,7 +1,7 @@
 //! One unit of work per command: begin; claim the request id (a retry gets
 //! the reply stored by the first attempt and changes nothing); run the
 //! command's writes and append its events; store the reply for retries;
-//! commit. Every command of every service goes through [`Outbox::command`],
+//! record the command in the audit trail; commit. Every command of every service goes through [`Outbox::command`],
 //! so the outbox row and the stored reply are always in the command's own
 //! transaction.
 
@@ -9,7 +9,11 @@ use sea_orm::DbErr;
 use twotier_platform::Error;
 use twotier_platform::idempotency::{self, Claim, IdempotencyKey};
 
+use crate::audit::{self, AuditedError};
 use crate::{Outbox, Tx};
+
+/// The outcome and code of a command that succeeded.
+const OK: &str = "OK";
 
 /// What a command answers: to this call, and to every retry with its
 /// request id.
@@ -39,27 +43,54 @@ impl<R> Reply<R> {
 }
 
 impl Outbox {
-    /// Runs `work` as one command under the request id `key` (none: no
+    /// Runs `work` as one command on `resource` (its resource name, or
+    /// the parent it creates in) under the request id `key` (none: no
     /// retry protection). A retry returns the stored reply without running
     /// `work`; a request id reused for a different request is refused.
-    /// Nothing of `work` is kept unless it succeeds.
+    /// Nothing of `work` is kept unless it succeeds; either way the command
+    /// is recorded in the audit trail.
     pub async fn command<R, E>(
         &self,
+        resource: &str,
         key: Option<&IdempotencyKey>,
         work: impl AsyncFnOnce(&Tx) -> Result<Reply<R>, E>,
     ) -> Result<R, E>
     where
         R: prost::Message + Default,
-        E: From<Error> + From<DbErr>,
+        E: From<Error> + From<DbErr> + AuditedError,
     {
-        let tx = self.begin().await?;
-        if let Claim::Replay(stored) = idempotency::claim(&tx, key).await? {
-            return Ok(stored);
+        let subject = audit::Subject {
+            resource,
+            request_id: key.map(IdempotencyKey::request_id).unwrap_or_default(),
+        };
+        let outcome = async {
+            let tx = self.begin().await?;
+            if let Claim::Replay(stored) = idempotency::claim(&tx, key).await? {
+                return Ok(stored);
+            }
+            let reply = work(&tx).await?;
+            let stored = reply.for_retries.as_ref().unwrap_or(&reply.answer);
+            idempotency::complete(&tx, key, stored).await?;
+            let named = tx.audited_resource();
+            let subject = audit::Subject {
+                resource: named.as_deref().unwrap_or(subject.resource),
+                ..subject.clone()
+            };
+            audit::record(&*tx, &subject, OK, OK).await?;
+            tx.commit().await?;
+            Ok::<R, E>(reply.answer)
         }
-        let reply = work(&tx).await?;
-        let stored = reply.for_retries.as_ref().unwrap_or(&reply.answer);
-        idempotency::complete(&tx, key, stored).await?;
-        tx.commit().await?;
-        Ok(reply.answer)
+        .await;
+        if let Err(error) = &outcome
+            && let Some((reason, code)) = error.audit_outcome()
+        {
+            // The command's own transaction is gone; the refusal is
+            // recorded on its own, best effort (the database may be what
+            // failed).
+            if let Err(failed) = audit::record(self.db(), &subject, &reason, &code).await {
+                tracing::warn!(error = %failed, "cannot record a refused command in the audit trail");
+            }
+        }
+        outcome
     }
 }

@@ -13,6 +13,7 @@
 //!    failing events become dead letters ([`DeadLetters`]) after a bounded
 //!    number of attempts.
 
+pub mod audit;
 mod command;
 mod consumer;
 mod dead_letters;

@@ -143,3 +143,78 @@ impl MigrationTrait for CreateConsumerTables {
             .await
     }
 }
+
+#[derive(DeriveIden)]
+enum AuditRecord {
+    Table,
+    Id,
+    OccurredAt,
+    ActorSubject,
+    ActorTenantId,
+    ActorRoles,
+    ViaService,
+    Rpc,
+    Resource,
+    ResourceTenantId,
+    RequestId,
+    Outcome,
+    Code,
+    TraceId,
+}
+
+/// Creates `audit_record`; every service that runs commands lists it.
+pub struct CreateAuditTable;
+
+impl MigrationName for CreateAuditTable {
+    fn name(&self) -> &str {
+        "m20261125_000005_audit_record"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateAuditTable {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(AuditRecord::Table)
+                    .if_not_exists()
+                    .col(string_len(AuditRecord::Id, 36).primary_key())
+                    .col(timestamp_with_time_zone(AuditRecord::OccurredAt))
+                    .col(string_len(AuditRecord::ActorSubject, 300))
+                    .col(string_len(AuditRecord::ActorTenantId, 63))
+                    .col(string_len(AuditRecord::ActorRoles, 200))
+                    .col(string_len(AuditRecord::ViaService, 100))
+                    .col(string_len(AuditRecord::Rpc, 200))
+                    .col(string_len(AuditRecord::Resource, 300))
+                    .col(string_len(AuditRecord::ResourceTenantId, 63))
+                    .col(string_len(AuditRecord::RequestId, 64))
+                    .col(string_len(AuditRecord::Outcome, 100))
+                    .col(string_len(AuditRecord::Code, 32))
+                    .col(string_len(AuditRecord::TraceId, 32))
+                    .to_owned(),
+            )
+            .await?;
+        for (name, column) in [
+            ("idx_audit_record_occurred_at", AuditRecord::OccurredAt),
+            ("idx_audit_record_actor_tenant", AuditRecord::ActorTenantId),
+            (
+                "idx_audit_record_resource_tenant",
+                AuditRecord::ResourceTenantId,
+            ),
+            ("idx_audit_record_resource", AuditRecord::Resource),
+        ] {
+            manager
+                .create_index(
+                    Index::create()
+                        .if_not_exists()
+                        .name(name)
+                        .table(AuditRecord::Table)
+                        .col(column)
+                        .to_owned(),
+                )
+                .await?;
+        }
+        Ok(())
+    }
+}

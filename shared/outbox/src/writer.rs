@@ -71,6 +71,7 @@ impl Outbox {
             txn: self.db.begin().await?,
             wake: self.wake.clone(),
             appended: AtomicBool::new(false),
+            resource: std::sync::Mutex::new(None),
         })
     }
 
@@ -86,6 +87,7 @@ pub struct Tx {
     txn: DatabaseTransaction,
     wake: Arc<Notify>,
     appended: AtomicBool,
+    resource: std::sync::Mutex<Option<String>>,
 }
 
 impl Tx {
@@ -109,6 +111,22 @@ impl Tx {
         outbox_event::Entity::insert(row).exec(&self.txn).await?;
         self.appended.store(true, Ordering::Relaxed);
         Ok(())
+    }
+
+    /// Names the resource the command turned out to act on (an invitation
+    /// accepted by its token), for its audit record.
+    pub fn audit_as(&self, resource: impl Into<String>) {
+        *self
+            .resource
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(resource.into());
+    }
+
+    pub(crate) fn audited_resource(&self) -> Option<String> {
+        self.resource
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// Commits the command and, if it appended events, wakes the sequencer.

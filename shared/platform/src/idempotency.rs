@@ -76,6 +76,13 @@ impl IdempotencyKey {
     }
 }
 
+impl IdempotencyKey {
+    /// The caller's request id.
+    pub fn request_id(&self) -> &str {
+        &self.request_id
+    }
+}
+
 /// What a command should do with its idempotency key.
 #[derive(Debug)]
 pub enum Claim<R> {

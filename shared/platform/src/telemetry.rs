@@ -134,6 +134,17 @@ pub fn current_trace_context() -> (String, String) {
     )
 }
 
+/// The W3C trace id of the current span, or empty when nothing traces.
+pub fn current_trace_id() -> String {
+    let (traceparent, _) = current_trace_context();
+    traceparent
+        .split('-')
+        .nth(1)
+        .filter(|id| id.chars().any(|c| c != '0'))
+        .unwrap_or_default()
+        .to_owned()
+}
+
 /// Makes `span` a child of the trace an event was written in.
 pub fn set_remote_parent(span: &Span, traceparent: &str, tracestate: &str) {
     if traceparent.is_empty() {

@@ -15,6 +15,7 @@ pub use codec::ERROR_DOMAIN;
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/twotier_descriptor.bin"));
 
+pub use twotier::audit::v1 as audit;
 pub use twotier::customer::v1 as customer;
 pub use twotier::events::v1 as events;
 pub use twotier::notification::v1 as notification;

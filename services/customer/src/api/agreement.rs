@@ -31,7 +31,7 @@ impl Api {
         caller.require_own_provider(provider_id)?;
         let viewer = Viewer::Provider(caller.tenant_id.clone());
         self.outbox
-            .command(None, async |tx| {
+            .command(&request.parent, None, async |tx| {
                 let found = store::customer::find(&**tx, provider_id, customer_id).await?;
                 let customer = viewer.visible(found)?;
                 let agreement =

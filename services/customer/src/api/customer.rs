@@ -88,7 +88,7 @@ impl Api {
 
         let response = self
             .outbox
-            .command(key.as_ref(), async |tx| {
+            .command(&request.parent, key.as_ref(), async |tx| {
                 let customer = store::customer::insert(&**tx, &created.customer).await?;
                 let credentials = AdminCredentials::issue(&customer);
                 let id = customer.id.clone();

@@ -14,6 +14,7 @@ impl MigratorTrait for Migrator {
             Box::new(twotier_platform::idempotency::migration::Migration),
             Box::new(twotier_partners::migration::CreatePartnerDirectory),
             Box::new(CreateCustomerTables),
+            Box::new(twotier_outbox::migration::CreateAuditTable),
         ]
     }
 }

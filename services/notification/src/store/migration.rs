@@ -13,6 +13,7 @@ impl MigratorTrait for Migrator {
             Box::new(CreateNotificationTables),
             Box::new(AddNotificationTraceContext),
             Box::new(AddNotificationSealedLink),
+            Box::new(twotier_outbox::migration::CreateAuditTable),
         ]
     }
 }

@@ -5,6 +5,7 @@
 use chrono::{TimeDelta, Utc};
 use tonic::Request;
 use twotier_outbox::Reply;
+use twotier_outbox::audit::AuditedError;
 use twotier_platform::auth::Caller;
 use twotier_platform::capability;
 use twotier_platform::idempotency::IdempotencyKey;
@@ -35,6 +36,16 @@ enum NotAccepted {
         provider_id: String,
         partner_id: String,
     },
+}
+
+impl AuditedError for NotAccepted {
+    fn audit_outcome(&self) -> Option<(String, String)> {
+        match self {
+            Self::Failed(error) => error.audit_outcome(),
+            // Answered with the winner's partnership, whose own record stands.
+            Self::Raced { .. } => None,
+        }
+    }
 }
 
 impl<E: Into<Error>> From<E> for NotAccepted {
@@ -88,33 +99,37 @@ impl Api {
         };
         let response = self
             .outbox
-            .command(key.as_ref(), async |tx| -> Result<_, Error> {
-                let db = &**tx;
-                let now = Utc::now();
-                let new = Invitation::new(invite, now, ttl);
-                let token = self.invitation_token(&new.id);
-                let created = store::invitation::insert(db, &new, &token).await?;
-                let listing = store::listing::get(db, provider_id).await?;
-                let link = self.invitation_link(&token);
-                let draft = self
-                    .drafts
-                    .invitation(
-                        &created.language_code,
-                        &created.reseller_email,
-                        &provider_display_name(provider_id, listing.as_ref()),
-                        &link,
-                        created.expires_at,
-                    )
-                    .map_err(draft_failed)?;
-                tx.append(convert::invitation_created(&created)).await?;
-                let answer = pb::RequestPartnershipResponse {
-                    invitation: Some(convert::invitation(&created, now)),
-                    invitation_link: link,
-                    email_draft: Some(convert::email_draft(draft)),
-                };
-                let stored = convert::sealed(&answer, &token);
-                Ok(Reply::with_retry(answer, stored))
-            })
+            .command(
+                &request.parent,
+                key.as_ref(),
+                async |tx| -> Result<_, Error> {
+                    let db = &**tx;
+                    let now = Utc::now();
+                    let new = Invitation::new(invite, now, ttl);
+                    let token = self.invitation_token(&new.id);
+                    let created = store::invitation::insert(db, &new, &token).await?;
+                    let listing = store::listing::get(db, provider_id).await?;
+                    let link = self.invitation_link(&token);
+                    let draft = self
+                        .drafts
+                        .invitation(
+                            &created.language_code,
+                            &created.reseller_email,
+                            &provider_display_name(provider_id, listing.as_ref()),
+                            &link,
+                            created.expires_at,
+                        )
+                        .map_err(draft_failed)?;
+                    tx.append(convert::invitation_created(&created)).await?;
+                    let answer = pb::RequestPartnershipResponse {
+                        invitation: Some(convert::invitation(&created, now)),
+                        invitation_link: link,
+                        email_draft: Some(convert::email_draft(draft)),
+                    };
+                    let stored = convert::sealed(&answer, &token);
+                    Ok(Reply::with_retry(answer, stored))
+                },
+            )
             .await?;
         // A retry gets the sealed reply; a first answer holds no marker.
         Ok(convert::unsealed(response, |id| self.invitation_token(id)))
@@ -146,47 +161,51 @@ impl Api {
         );
         self.invitation_emails.check(provider_id)?;
         self.outbox
-            .command(key.as_ref(), async |tx| -> Result<_, Error> {
-                let db = &**tx;
-                let invitation = store::invitation::get(db, provider_id, invitation_id)
-                    .await?
-                    .ok_or(InvitationError::NotFound)?;
-                let now = Utc::now();
-                let token = self.invitation_token(&invitation.id);
-                invitation.check_email(now, &request.body, &self.invitation_link(&token))?;
-                if !store::invitation::lock_pending(db, &invitation.id).await? {
-                    return Err(InvitationError::NO_LONGER_PENDING.into());
-                }
-                let listing = store::listing::get(db, provider_id).await?;
-                let provider_name = provider_display_name(provider_id, listing.as_ref());
-                let subject = if request.subject.is_empty() {
-                    let draft = self.drafts.invitation(
-                        &invitation.language_code,
-                        &invitation.reseller_email,
-                        &provider_name,
-                        "",
-                        invitation.expires_at,
-                    );
-                    draft.map_err(draft_failed)?.subject
-                } else {
-                    request.subject.clone()
-                };
-                // The mailer puts the token back when it sends the email;
-                // the log, and everyone following it, never sees it.
-                let body = capability::seal(&request.body, &token);
-                tx.append(convert::invitation_email_requested(
-                    &invitation,
-                    &subject,
-                    body,
-                    provider_name,
-                ))
-                .await?;
-                Ok(Reply::new(pb::SendInvitationEmailResponse {
-                    to: invitation.reseller_email.clone(),
-                    subject,
-                    invitation: Some(convert::invitation(&invitation, now)),
-                }))
-            })
+            .command(
+                &request.invitation,
+                key.as_ref(),
+                async |tx| -> Result<_, Error> {
+                    let db = &**tx;
+                    let invitation = store::invitation::get(db, provider_id, invitation_id)
+                        .await?
+                        .ok_or(InvitationError::NotFound)?;
+                    let now = Utc::now();
+                    let token = self.invitation_token(&invitation.id);
+                    invitation.check_email(now, &request.body, &self.invitation_link(&token))?;
+                    if !store::invitation::lock_pending(db, &invitation.id).await? {
+                        return Err(InvitationError::NO_LONGER_PENDING.into());
+                    }
+                    let listing = store::listing::get(db, provider_id).await?;
+                    let provider_name = provider_display_name(provider_id, listing.as_ref());
+                    let subject = if request.subject.is_empty() {
+                        let draft = self.drafts.invitation(
+                            &invitation.language_code,
+                            &invitation.reseller_email,
+                            &provider_name,
+                            "",
+                            invitation.expires_at,
+                        );
+                        draft.map_err(draft_failed)?.subject
+                    } else {
+                        request.subject.clone()
+                    };
+                    // The mailer puts the token back when it sends the email;
+                    // the log, and everyone following it, never sees it.
+                    let body = capability::seal(&request.body, &token);
+                    tx.append(convert::invitation_email_requested(
+                        &invitation,
+                        &subject,
+                        body,
+                        provider_name,
+                    ))
+                    .await?;
+                    Ok(Reply::new(pb::SendInvitationEmailResponse {
+                        to: invitation.reseller_email.clone(),
+                        subject,
+                        invitation: Some(convert::invitation(&invitation, now)),
+                    }))
+                },
+            )
             .await
     }
 
@@ -241,17 +260,21 @@ impl Api {
             names::require(&request.get_ref().name, &INVITATION, "name")?;
         caller.require_own_provider(provider_id)?;
         self.outbox
-            .command(None, async |tx| -> Result<_, Error> {
-                let invitation = store::invitation::get(&**tx, provider_id, invitation_id)
-                    .await?
-                    .ok_or(InvitationError::NotFound)?;
-                let now = Utc::now();
-                let revoked = store::invitation::close(&**tx, &invitation.revoke(now)?)
-                    .await?
-                    .ok_or(InvitationError::NO_LONGER_PENDING)?;
-                tx.append(convert::invitation_revoked(&revoked)).await?;
-                Ok(Reply::new(convert::invitation(&revoked, now)))
-            })
+            .command(
+                &request.get_ref().name,
+                None,
+                async |tx| -> Result<_, Error> {
+                    let invitation = store::invitation::get(&**tx, provider_id, invitation_id)
+                        .await?
+                        .ok_or(InvitationError::NotFound)?;
+                    let now = Utc::now();
+                    let revoked = store::invitation::close(&**tx, &invitation.revoke(now)?)
+                        .await?
+                        .ok_or(InvitationError::NO_LONGER_PENDING)?;
+                    tx.append(convert::invitation_revoked(&revoked)).await?;
+                    Ok(Reply::new(convert::invitation(&revoked, now)))
+                },
+            )
             .await
     }
 
@@ -271,7 +294,7 @@ impl Api {
         }
         let accepted = self
             .outbox
-            .command(None, async |tx| -> Result<_, NotAccepted> {
+            .command("", None, async |tx| -> Result<_, NotAccepted> {
                 let db = &**tx;
                 let invitation = store::invitation::of_token(db, token)
                     .await?
@@ -304,6 +327,7 @@ impl Api {
                 let listing = store::listing::get(db, provider_id).await?;
                 let contact = provider_contact(&invitation, listing.as_ref());
                 let answer = convert::partnership(&partnership);
+                tx.audit_as(&answer.name);
                 tx.append(convert::partnership_accepted(
                     &partnership,
                     &answer,

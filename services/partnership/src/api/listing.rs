@@ -160,16 +160,20 @@ impl Api {
         let fields = convert::listing_fields(fields);
         let provider_id = request.provider_id;
         self.outbox
-            .command(key.as_ref(), async |tx| -> Result<_, Error> {
-                let new = Listing::new(&provider_id, fields, Utc::now());
-                let listed = store::listing::insert(&**tx, &new)
-                    .await?
-                    .ok_or_else(|| ListingError::AlreadyExists(provider_id.clone()))?;
-                let answer = convert::listing(&listed);
-                tx.append(convert::listing_changed(&listed, &answer))
-                    .await?;
-                Ok(Reply::new(answer))
-            })
+            .command(
+                &format!("providerListings/{provider_id}"),
+                key.as_ref(),
+                async |tx| -> Result<_, Error> {
+                    let new = Listing::new(&provider_id, fields, Utc::now());
+                    let listed = store::listing::insert(&**tx, &new)
+                        .await?
+                        .ok_or_else(|| ListingError::AlreadyExists(provider_id.clone()))?;
+                    let answer = convert::listing(&listed);
+                    tx.append(convert::listing_changed(&listed, &answer))
+                        .await?;
+                    Ok(Reply::new(answer))
+                },
+            )
             .await
     }
 
@@ -208,7 +212,7 @@ impl Api {
             }
         }
         self.outbox
-            .command(None, async |tx| -> Result<_, Error> {
+            .command(&listing.name, None, async |tx| -> Result<_, Error> {
                 let current = store::listing::get(&**tx, provider_id)
                     .await?
                     .ok_or_else(|| ListingError::NotFound(provider_id.to_owned()))?;

@@ -186,7 +186,7 @@ impl Api {
         caller.require_own_provider(provider_id)?;
         let removed = self
             .outbox
-            .command(None, async |tx| -> Result<_, Error> {
+            .command(&request.name, None, async |tx| -> Result<_, Error> {
                 let db = &**tx;
                 let Some(current) = store::partnership::active(db, provider_id, partner_id).await?
                 else {

@@ -113,29 +113,33 @@ impl Api {
         };
         let onboarded = self
             .outbox
-            .command(key.as_ref(), async |tx| -> Result<_, Error> {
-                let db = &**tx;
-                if store::reseller::get(db, &fields.partner_id)
-                    .await?
-                    .is_some()
-                {
-                    return Err(ResellerError::AlreadyOnboarded(fields.partner_id).into());
-                }
-                if store::reseller::of_tenant(db, &fields.tenant_id)
-                    .await?
-                    .is_some()
-                {
-                    return Err(ResellerError::TenantTaken(fields.tenant_id).into());
-                }
-                let new = Reseller::onboard(fields, Utc::now());
-                let onboarded = store::reseller::insert(db, &new).await?.ok_or_else(|| {
-                    ResellerError::AlreadyOnboarded("this PartnerID or tenant".into())
-                })?;
-                let answer = convert::reseller(&onboarded);
-                tx.append(convert::reseller_onboarded(&onboarded, &answer))
-                    .await?;
-                Ok(Reply::new(answer))
-            })
+            .command(
+                &format!("resellers/{}", fields.partner_id),
+                key.as_ref(),
+                async |tx| -> Result<_, Error> {
+                    let db = &**tx;
+                    if store::reseller::get(db, &fields.partner_id)
+                        .await?
+                        .is_some()
+                    {
+                        return Err(ResellerError::AlreadyOnboarded(fields.partner_id).into());
+                    }
+                    if store::reseller::of_tenant(db, &fields.tenant_id)
+                        .await?
+                        .is_some()
+                    {
+                        return Err(ResellerError::TenantTaken(fields.tenant_id).into());
+                    }
+                    let new = Reseller::onboard(fields, Utc::now());
+                    let onboarded = store::reseller::insert(db, &new).await?.ok_or_else(|| {
+                        ResellerError::AlreadyOnboarded("this PartnerID or tenant".into())
+                    })?;
+                    let answer = convert::reseller(&onboarded);
+                    tx.append(convert::reseller_onboarded(&onboarded, &answer))
+                        .await?;
+                    Ok(Reply::new(answer))
+                },
+            )
             .await?;
         tracing::info!(partner_id = %onboarded.partner_id, "reseller onboarded");
         Ok(onboarded)
@@ -188,7 +192,7 @@ impl Api {
             }
         }
         self.outbox
-            .command(None, async |tx| -> Result<_, Error> {
+            .command(&reseller.name, None, async |tx| -> Result<_, Error> {
                 let db = &**tx;
                 // Locked before renaming its partnerships (see `get_for_update`).
                 let current = store::reseller::get_for_update(db, partner_id)

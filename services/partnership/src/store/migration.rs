@@ -13,6 +13,7 @@ impl MigratorTrait for Migrator {
             Box::new(twotier_outbox::migration::CreateOutbox),
             Box::new(twotier_platform::idempotency::migration::Migration),
             Box::new(CreatePartnershipTables),
+            Box::new(twotier_outbox::migration::CreateAuditTable),
         ]
     }
 }

@@ -112,7 +112,7 @@ impl Api {
         }
         self.upstream.customer(&caller, &customer).await?;
         self.outbox
-            .command(key.as_ref(), async |tx| {
+            .command(&request.parent, key.as_ref(), async |tx| {
                 let cart = Cart::new(provider_id, &customer, Utc::now());
                 let created = store::cart::create(&**tx, &cart).await?;
                 Ok(Reply::new(convert::cart(&created)))
@@ -140,7 +140,7 @@ impl Api {
         let line = convert::line_input(&request.line_item.unwrap_or_default())?;
         caller.require_own_provider(provider_id)?;
         self.outbox
-            .command(None, async |tx| {
+            .command(&request.cart, None, async |tx| {
                 let db = &**tx;
                 let mut cart =
                     store::cart::open_for_edit(db, provider_id, cart_id, Utc::now()).await?;
@@ -165,7 +165,7 @@ impl Api {
         let line = convert::line_input(&line_item)?;
         caller.require_own_provider(provider_id)?;
         self.outbox
-            .command(None, async |tx| {
+            .command(&request.cart, None, async |tx| {
                 let db = &**tx;
                 let mut cart =
                     store::cart::open_for_edit(db, provider_id, cart_id, Utc::now()).await?;
@@ -188,7 +188,7 @@ impl Api {
             .map_err(|d| Error::invalid_field("INVALID_LINE_ITEM", "line_item_id", d))?;
         caller.require_own_provider(provider_id)?;
         self.outbox
-            .command(None, async |tx| {
+            .command(&request.cart, None, async |tx| {
                 let db = &**tx;
                 let mut cart =
                     store::cart::open_for_edit(db, provider_id, cart_id, Utc::now()).await?;
@@ -215,7 +215,7 @@ impl Api {
         }
         caller.require_own_provider(provider_id)?;
         self.outbox
-            .command(None, async |tx| {
+            .command(&request.cart, None, async |tx| {
                 let db = &**tx;
                 let now = Utc::now();
                 let mut cart = store::cart::open_for_edit(db, provider_id, cart_id, now).await?;
@@ -251,7 +251,7 @@ impl Api {
         let [provider_id, cart_id] = names::require(&request.get_ref().cart, &CART, "cart")?;
         caller.require_own_provider(provider_id)?;
         self.outbox
-            .command(None, async |tx| {
+            .command(&request.get_ref().cart, None, async |tx| {
                 let db = &**tx;
                 let mut cart = store::cart::find(db, provider_id, cart_id)
                     .await?

@@ -57,46 +57,50 @@ impl Api {
 
         let order = self
             .outbox
-            .command::<_, Error>(key.as_ref(), async |tx| {
-                let db = &**tx;
-                let mut cart = store::cart::find(db, provider_id, cart_id)
-                    .await?
-                    .ok_or(CartError::NotFound)?;
-                let now = Utc::now();
-                let mut order =
-                    cart.checkout(now, &caller.subject, reviewed.version, &review.offers)?;
-                store::order::insert_subscriptions(db, &mut order).await?;
-                let placed = convert::order(&order);
-                store::order::insert(db, &order, placed.encode_to_vec()).await?;
-                // Guarded by the reviewed version (which checkout held the cart
-                // to): a change or cancel since then makes this one lose.
-                store::cart::save_ordered(db, &cart, now).await?;
-                for line in &order.lines {
-                    let created = convert::created_subscription(line);
+            .command::<_, Error>(
+                &format!("providers/{provider_id}/carts/{cart_id}"),
+                key.as_ref(),
+                async |tx| {
+                    let db = &**tx;
+                    let mut cart = store::cart::find(db, provider_id, cart_id)
+                        .await?
+                        .ok_or(CartError::NotFound)?;
+                    let now = Utc::now();
+                    let mut order =
+                        cart.checkout(now, &caller.subject, reviewed.version, &review.offers)?;
+                    store::order::insert_subscriptions(db, &mut order).await?;
+                    let placed = convert::order(&order);
+                    store::order::insert(db, &order, placed.encode_to_vec()).await?;
+                    // Guarded by the reviewed version (which checkout held the cart
+                    // to): a change or cancel since then makes this one lose.
+                    store::cart::save_ordered(db, &cart, now).await?;
+                    for line in &order.lines {
+                        let created = convert::created_subscription(line);
+                        tx.append(Event::new(
+                            "subscription",
+                            &created.name,
+                            provider_id,
+                            &pb::SubscriptionCreated {
+                                subscription: Some(created.clone()),
+                            },
+                        ))
+                        .await?;
+                    }
                     tx.append(Event::new(
-                        "subscription",
-                        &created.name,
+                        "order",
+                        &order.id,
                         provider_id,
-                        &pb::SubscriptionCreated {
-                            subscription: Some(created.clone()),
+                        &pb::OrderPlaced {
+                            order: Some(placed.clone()),
+                            placed_by_email: caller.email.clone().unwrap_or_default(),
+                            resellers_of_record: resellers,
+                            customer_company_name: review.customer_company_name,
                         },
                     ))
                     .await?;
-                }
-                tx.append(Event::new(
-                    "order",
-                    &order.id,
-                    provider_id,
-                    &pb::OrderPlaced {
-                        order: Some(placed.clone()),
-                        placed_by_email: caller.email.clone().unwrap_or_default(),
-                        resellers_of_record: resellers,
-                        customer_company_name: review.customer_company_name,
-                    },
-                ))
-                .await?;
-                Ok(Reply::new(placed))
-            })
+                    Ok(Reply::new(placed))
+                },
+            )
             .await?;
         tracing::info!(order = %order.name, subscriptions = order.lines.len(), "order placed");
         Ok(order)

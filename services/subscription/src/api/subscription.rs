@@ -149,7 +149,7 @@ impl Api {
         self.authorize_customer(&caller, &customer).await?;
         let expected = convert::expected_version(&request.etag);
         self.outbox
-            .command(None, async |tx| {
+            .command(&request.name, None, async |tx| {
                 let db = &**tx;
                 let mut current = self.subscription(db, &customer, &subscription_id).await?;
                 let offer = store::catalog::find(db, &current.offer_id).await?;
@@ -199,7 +199,7 @@ impl Api {
         };
         let expected = convert::expected_version(&request.etag);
         self.outbox
-            .command(None, async |tx| {
+            .command(&request.name, None, async |tx| {
                 let db = &**tx;
                 let mut current = self.subscription(db, &customer, &subscription_id).await?;
                 let previous = current.change_reseller_of_record(partner_id, expected)?;
@@ -263,7 +263,7 @@ impl Api {
         };
         let expected = convert::expected_version(&request.etag);
         self.outbox
-            .command(None, async |tx| {
+            .command(&request.name, None, async |tx| {
                 let db = &**tx;
                 let mut current = self.subscription(db, &customer, &subscription_id).await?;
                 let previous = current.set_support_contact(contact, expected)?;

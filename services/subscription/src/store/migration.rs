@@ -20,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(twotier_partners::migration::CreatePartnerDirectory),
             Box::new(CreateSubscriptionTables),
             Box::new(SeedCatalog),
+            Box::new(twotier_outbox::migration::CreateAuditTable),
         ]
     }
 }

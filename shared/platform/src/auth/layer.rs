@@ -88,8 +88,12 @@ where
             match authorized {
                 Ok(caller) => {
                     tracing::Span::current().record("enduser.id", caller.subject.as_str());
+                    let call = super::CallContext {
+                        caller: caller.clone(),
+                        rpc: path,
+                    };
                     request.extensions_mut().insert(caller);
-                    inner.call(request).await
+                    super::serve_as(call, inner.call(request)).await
                 }
                 Err(error) => Ok(tonic::Status::from(error).into_http()),
             }

@@ -5,6 +5,7 @@
 //! request extensions.
 
 mod bearer;
+mod call;
 mod caller;
 mod claims;
 mod jwks;
@@ -15,6 +16,7 @@ mod secret;
 mod verifier;
 
 pub use bearer::Bearer;
+pub use call::{CallContext, current_call, serve_as};
 pub use caller::{Caller, Role};
 pub use claims::{Claims, ON_BEHALF_OF_HEADER, SERVICE_ISSUER, SERVICE_TENANT};
 pub use jwks::{Jwks, JwksSettings, KeyError};

@@ -156,6 +156,9 @@ pub struct Settings {
     /// How often log readers look for events sequenced by other replicas.
     #[serde(default = "default_outbox_poll_interval", with = "humantime_serde")]
     pub outbox_poll_interval: Duration,
+    /// How long audit records are kept (R29).
+    #[serde(default = "default_audit_retention", with = "humantime_serde")]
+    pub audit_retention: Duration,
     /// Attempts before a consumer parks an event as dead letter.
     #[serde(default = "default_consumer_max_attempts")]
     pub consumer_max_attempts: u32,
@@ -231,6 +234,9 @@ fn non_empty_path<'de, D: serde::Deserializer<'de>>(
 }
 fn default_shutdown_grace() -> Duration {
     Duration::from_secs(20)
+}
+fn default_audit_retention() -> Duration {
+    Duration::from_secs(400 * 24 * 3600)
 }
 fn default_platform_tenant() -> String {
     "twotier".to_owned()

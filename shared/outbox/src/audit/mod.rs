@@ -1,0 +1,125 @@
+//! The audit trail (R29): every command records who ran it (subject,
+//! tenant, roles, the service it came through), what (RPC, resource,
+//! request id), when, its outcome and its trace id. A command that commits
+//! writes its record in its own transaction ([`crate::Outbox::command`]);
+//! one that is refused leaves a record of the refusal in a transaction of
+//! its own, since its own was rolled back.
+
+pub mod entity;
+mod service;
+
+use chrono::Utc;
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use twotier_platform::Error;
+use twotier_platform::auth::CallContext;
+
+pub use service::AuditLog;
+
+/// How a refused command is recorded: its reason and status code, or
+/// `None` when the refusal is not a refusal to the caller (a lost race the
+/// command answers from the winner's result).
+pub trait AuditedError {
+    /// `(reason, code)` of the refusal, or `None` to record nothing.
+    fn audit_outcome(&self) -> Option<(String, String)>;
+}
+
+impl AuditedError for Error {
+    fn audit_outcome(&self) -> Option<(String, String)> {
+        Some((self.reason().to_owned(), format!("{:?}", self.code())))
+    }
+}
+
+/// What one command is about, for its audit record.
+#[derive(Debug, Clone)]
+pub(crate) struct Subject<'a> {
+    pub resource: &'a str,
+    pub request_id: &'a str,
+}
+
+/// Writes the record of the current call's command with `outcome` and
+/// `code`. Outside a call (a background task) nothing is written: there is
+/// no caller to account for.
+pub(crate) async fn record(
+    db: &impl ConnectionTrait,
+    subject: &Subject<'_>,
+    outcome: &str,
+    code: &str,
+) -> Result<(), DbErr> {
+    let Some(CallContext { caller, rpc }) = twotier_platform::auth::current_call() else {
+        return Ok(());
+    };
+    let roles: Vec<&str> = caller.roles.iter().map(|role| role.as_str()).collect();
+    let row = entity::ActiveModel {
+        id: Set(uuid::Uuid::now_v7().to_string()),
+        occurred_at: Set(Utc::now()),
+        actor_subject: Set(caller.subject.clone()),
+        actor_tenant_id: Set(caller.tenant_id.clone()),
+        actor_roles: Set(roles.join(",")),
+        via_service: Set(caller.via_service.clone().unwrap_or_default()),
+        rpc: Set(rpc),
+        resource: Set(subject.resource.to_owned()),
+        resource_tenant_id: Set(resource_tenant(subject.resource).to_owned()),
+        request_id: Set(subject.request_id.to_owned()),
+        outcome: Set(outcome.to_owned()),
+        code: Set(code.to_owned()),
+        trace_id: Set(twotier_platform::telemetry::current_trace_id()),
+    };
+    entity::Entity::insert(row)
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+/// The provider a resource name belongs to (`providers/{p}/...`).
+fn resource_tenant(resource: &str) -> &str {
+    resource
+        .strip_prefix("providers/")
+        .map(|rest| rest.split('/').next().unwrap_or(rest))
+        .unwrap_or("")
+}
+
+/// Deletes records older than `retention` every hour until `shutdown`.
+pub async fn prune_periodically(
+    db: sea_orm::DatabaseConnection,
+    retention: std::time::Duration,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
+    use sea_orm::ColumnTrait;
+    loop {
+        let cutoff = Utc::now() - chrono::Duration::from_std(retention).unwrap_or_default();
+        match entity::Entity::delete_many()
+            .filter(entity::Column::OccurredAt.lt(cutoff))
+            .exec(&db)
+            .await
+        {
+            Ok(deleted) if deleted.rows_affected > 0 => {
+                tracing::info!(
+                    pruned = deleted.rows_affected,
+                    "pruned expired audit records"
+                );
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "pruning audit records failed"),
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(std::time::Duration::from_secs(3600)) => {},
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resources_of_providers_belong_to_the_provider() {
+        assert_eq!(
+            resource_tenant("providers/contoso/invitations/1"),
+            "contoso"
+        );
+        assert_eq!(resource_tenant("providers/contoso"), "contoso");
+        assert_eq!(resource_tenant("resellers/4567890"), "");
+        assert_eq!(resource_tenant(""), "");
+    }
+}
