@@ -4,6 +4,9 @@
 
 #![allow(dead_code, unused_imports)]
 
+mod requests;
+
+pub use requests::{full_attestation, list, remove};
 use twotier_partnership::PartnershipService;
 use twotier_proto::events::EventEnvelope;
 use twotier_proto::partnership as pb;

@@ -1,0 +1,101 @@
+//! R12 through gRPC: a customer agreement is validated, recorded, read back
+//! and marked on the customer, and only the customer's provider records it.
+
+mod common;
+
+use common::*;
+use tonic::Code;
+use twotier_proto::customer as pb;
+use twotier_testkit::{assert_error, violated_fields};
+
+#[tokio::test]
+async fn customer_agreement_is_recorded_read_back_and_validated() {
+    let h = start().await;
+    let mut client = h.customers(&provider_admin(PROVIDER));
+    let customer = client
+        .create_customer(create(PROVIDER, new_customer("Adatum", "adatum", "")))
+        .await
+        .unwrap()
+        .into_inner()
+        .customer
+        .unwrap();
+    assert!(!customer.customer_agreement_accepted);
+    let agreement_name = format!("{}/customerAgreement", customer.name);
+    assert_error(
+        client
+            .get_customer_agreement(pb::GetCustomerAgreementRequest {
+                name: agreement_name.clone(),
+            })
+            .await,
+        Code::NotFound,
+        "CUSTOMER_AGREEMENT_NOT_FOUND",
+    );
+    let mut agreement = pb::CustomerAgreement {
+        signatory_first_name: "Wendy".into(),
+        signatory_last_name: "Winter".into(),
+        signatory_email: "wendy@adatum.example".into(),
+        signatory_phone: String::new(),
+        date_agreed: "2999-01-01".into(),
+        ..Default::default()
+    };
+    let status = assert_error(
+        client
+            .record_customer_agreement(pb::RecordCustomerAgreementRequest {
+                parent: customer.name.clone(),
+                customer_agreement: Some(agreement.clone()),
+            })
+            .await,
+        Code::InvalidArgument,
+        "INVALID_CUSTOMER_AGREEMENT",
+    );
+    assert_eq!(
+        violated_fields(&status),
+        vec!["customer_agreement.date_agreed"]
+    );
+    agreement.date_agreed = "2026-11-20".into();
+    let recorded = client
+        .record_customer_agreement(pb::RecordCustomerAgreementRequest {
+            parent: customer.name.clone(),
+            customer_agreement: Some(agreement),
+        })
+        .await
+        .expect("record")
+        .into_inner();
+    assert_eq!(recorded.name, agreement_name);
+    assert_eq!(recorded.recorded_by, "alice");
+    let read = client
+        .get_customer_agreement(pb::GetCustomerAgreementRequest {
+            name: agreement_name,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(read, recorded);
+    let customer = client
+        .get_customer(pb::GetCustomerRequest {
+            name: customer.name,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(customer.customer_agreement_accepted);
+    let events = h.events(2).await;
+    assert!(
+        events
+            .iter()
+            .any(|e| e.event_type == "twotier.customer.v1.CustomerAgreementAccepted")
+    );
+
+    let other = h.customers(&provider_admin(OTHER_PROVIDER));
+    let mut other = other;
+    assert_error(
+        other
+            .record_customer_agreement(pb::RecordCustomerAgreementRequest {
+                parent: customer.name.clone(),
+                customer_agreement: Some(read),
+            })
+            .await,
+        Code::NotFound,
+        "PROVIDER_NOT_FOUND",
+    );
+}

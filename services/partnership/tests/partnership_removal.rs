@@ -1,0 +1,162 @@
+//! R7 (removal) through gRPC: removal needs confirmation and the full
+//! attestation and changes nothing without them; a removed reseller leaves the
+//! list, its record and the attestation are kept, and only a new invitation
+//! brings it back. Removal is one event and emails nobody.
+
+mod common;
+
+use common::*;
+use tonic::Code;
+use twotier_proto::partnership as pb;
+use twotier_testkit::{assert_error, violated_fields};
+
+#[tokio::test]
+async fn removal_needs_confirmation_and_full_attestation_and_changes_nothing_without() {
+    let h = start().await;
+    h.onboard(RESELLER_PARTNER_ID, RESELLER_TENANT, "Fabrikam")
+        .await;
+    h.partner(PROVIDER, RESELLER_TENANT).await;
+    let mut client = h.partnerships(&provider_admin(PROVIDER));
+
+    let unconfirmed = pb::RemovePartnershipRequest {
+        confirm: false,
+        ..remove(PROVIDER, RESELLER_PARTNER_ID)
+    };
+    let status = assert_error(
+        client.remove_partnership(unconfirmed).await,
+        Code::InvalidArgument,
+        "REMOVAL_NOT_CONFIRMED",
+    );
+    assert_eq!(violated_fields(&status), vec!["confirm"]);
+    let partial = pb::RemovePartnershipRequest {
+        attestation: Some(pb::RemovalAttestation {
+            indemnifies_platform: false,
+            ..full_attestation()
+        }),
+        ..remove(PROVIDER, RESELLER_PARTNER_ID)
+    };
+    let status = assert_error(
+        client.remove_partnership(partial).await,
+        Code::InvalidArgument,
+        "ATTESTATION_INCOMPLETE",
+    );
+    assert_eq!(
+        violated_fields(&status),
+        vec!["attestation.indemnifies_platform"]
+    );
+    let stale = pb::RemovePartnershipRequest {
+        etag: "W/\"99\"".into(),
+        ..remove(PROVIDER, RESELLER_PARTNER_ID)
+    };
+    assert_error(
+        client.remove_partnership(stale).await,
+        Code::Aborted,
+        "ETAG_MISMATCH",
+    );
+
+    let still = client
+        .list_indirect_resellers(list(PROVIDER))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(still.indirect_resellers.len(), 1, "nothing changed");
+}
+
+#[tokio::test]
+async fn removed_reseller_leaves_the_list_keeps_the_record_and_needs_a_new_invitation() {
+    let h = start().await;
+    h.onboard(RESELLER_PARTNER_ID, RESELLER_TENANT, "Fabrikam")
+        .await;
+    let first = h.invite(PROVIDER, "admin@fabrikam.example").await;
+    let partnership = h
+        .partnerships(&reseller_admin(RESELLER_TENANT))
+        .accept_invitation(pb::AcceptInvitationRequest {
+            token: token_of(&first.invitation_link),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut client = h.partnerships(&provider_admin(PROVIDER));
+
+    let removed = client
+        .remove_partnership(pb::RemovePartnershipRequest {
+            etag: partnership.etag.clone(),
+            ..remove(PROVIDER, RESELLER_PARTNER_ID)
+        })
+        .await
+        .expect("remove")
+        .into_inner();
+    assert_eq!(removed.state, pb::PartnershipState::Removed as i32);
+    let removal = removed.removal.unwrap();
+    assert_eq!(removal.removed_by, "alice");
+    assert!(removal.remove_time.is_some());
+    assert_eq!(
+        removal.attestation,
+        Some(full_attestation()),
+        "the attestation is stored"
+    );
+
+    assert!(
+        client
+            .list_indirect_resellers(list(PROVIDER))
+            .await
+            .unwrap()
+            .into_inner()
+            .indirect_resellers
+            .is_empty()
+    );
+    let one = client
+        .get_indirect_reseller(pb::GetIndirectResellerRequest {
+            name: format!("providers/contoso/indirectResellers/{RESELLER_PARTNER_ID}"),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(one.partnership_state, pb::PartnershipState::Removed as i32);
+    assert_error(
+        client
+            .remove_partnership(remove(PROVIDER, RESELLER_PARTNER_ID))
+            .await,
+        Code::FailedPrecondition,
+        "PARTNERSHIP_NOT_ACTIVE",
+    );
+
+    // The old link does not bring the partnership back; a new invitation does.
+    assert_error(
+        h.partnerships(&reseller_admin(RESELLER_TENANT))
+            .accept_invitation(pb::AcceptInvitationRequest {
+                token: token_of(&first.invitation_link),
+            })
+            .await,
+        Code::FailedPrecondition,
+        "INVITATION_ALREADY_USED",
+    );
+    let renewed = h.partner(PROVIDER, RESELLER_TENANT).await;
+    assert_ne!(renewed.name, partnership.name);
+    assert_eq!(
+        client
+            .list_indirect_resellers(list(PROVIDER))
+            .await
+            .unwrap()
+            .into_inner()
+            .indirect_resellers
+            .len(),
+        1
+    );
+
+    // Removal is one event and nothing else: no email request, no other change.
+    let events = h.events(5).await;
+    let types = event_types(&events);
+    assert_eq!(
+        types
+            .iter()
+            .filter(|t| t.ends_with("PartnershipRemoved"))
+            .count(),
+        1
+    );
+    assert!(
+        !types
+            .iter()
+            .any(|t| t.ends_with("InvitationEmailRequested"))
+    );
+}
