@@ -1,4 +1,4 @@
-//! R9 and R13 through gRPC: only an active partner becomes a customer's
+//! R9, R13 and R6 through gRPC: only an active partner becomes a customer's
 //! reseller, and removing the partnership keeps existing customers and their
 //! delegated access; a reseller admin sees exactly its delegated customers
 //! across providers, a provider lists (all or one reseller's) only its own.

@@ -1,4 +1,6 @@
-//! R17-R19 and R7's effect on subscriptions, through gRPC.
+//! R17 (licence quantity), R18 (reseller of record), R19 (support contact),
+//! R6 (what an active partnership lets a provider do with a subscription)
+//! and R7's effect on subscriptions, through gRPC.
 
 mod common;
 

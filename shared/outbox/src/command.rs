@@ -81,15 +81,8 @@ impl Outbox {
             Ok::<R, E>(reply.answer)
         }
         .await;
-        if let Err(error) = &outcome
-            && let Some((reason, code)) = error.audit_outcome()
-        {
-            // The command's own transaction is gone; the refusal is
-            // recorded on its own, best effort (the database may be what
-            // failed).
-            if let Err(failed) = audit::record(self.db(), &subject, &reason, &code).await {
-                tracing::warn!(error = %failed, "cannot record a refused command in the audit trail");
-            }
+        if let Err(error) = &outcome {
+            audit::record_refusal(self.db(), &subject, error).await;
         }
         outcome
     }

@@ -137,6 +137,11 @@ impl DeadLetters {
                 message: format!("the event still cannot be handled: {error}"),
             });
         }
+        let subject = crate::audit::Subject {
+            resource: &resource_name(id),
+            request_id: "",
+        };
+        crate::audit::record(&txn, &subject, "OK", "OK").await?;
         txn.commit().await?;
         tracing::info!(dead_letter = id, upstream = %row.upstream, position = row.position, "dead letter replayed");
         let replayed = dead_letter::Entity::find_by_id(id.to_owned())
@@ -233,6 +238,14 @@ impl DeadLetterService for DeadLetters {
     ) -> Result<Response<DeadLetter>, Status> {
         authorize(&request)?;
         let [id] = names::require(&request.get_ref().name, &NAME_PATTERN, "name")?;
-        Ok(Response::new(self.replay(id).await?))
+        let replayed = self.replay(id).await;
+        if let Err(error) = &replayed {
+            let subject = crate::audit::Subject {
+                resource: &resource_name(id),
+                request_id: "",
+            };
+            crate::audit::record_refusal(&self.db, &subject, error).await;
+        }
+        Ok(Response::new(replayed?))
     }
 }

@@ -25,7 +25,32 @@ pub trait AuditedError {
 
 impl AuditedError for Error {
     fn audit_outcome(&self) -> Option<(String, String)> {
-        Some((self.reason().to_owned(), format!("{:?}", self.code())))
+        Some((self.reason().to_owned(), code_name(self.code()).to_owned()))
+    }
+}
+
+/// The canonical name of a gRPC status code, as `grpc-status` documents
+/// name them (`FAILED_PRECONDITION`).
+fn code_name(code: tonic::Code) -> &'static str {
+    use tonic::Code::*;
+    match code {
+        Ok => "OK",
+        Cancelled => "CANCELLED",
+        Unknown => "UNKNOWN",
+        InvalidArgument => "INVALID_ARGUMENT",
+        DeadlineExceeded => "DEADLINE_EXCEEDED",
+        NotFound => "NOT_FOUND",
+        AlreadyExists => "ALREADY_EXISTS",
+        PermissionDenied => "PERMISSION_DENIED",
+        ResourceExhausted => "RESOURCE_EXHAUSTED",
+        FailedPrecondition => "FAILED_PRECONDITION",
+        Aborted => "ABORTED",
+        OutOfRange => "OUT_OF_RANGE",
+        Unimplemented => "UNIMPLEMENTED",
+        Internal => "INTERNAL",
+        Unavailable => "UNAVAILABLE",
+        DataLoss => "DATA_LOSS",
+        Unauthenticated => "UNAUTHENTICATED",
     }
 }
 
@@ -68,6 +93,21 @@ pub(crate) async fn record(
         .exec_without_returning(db)
         .await?;
     Ok(())
+}
+
+/// Records a refused command in a transaction of its own (its own was
+/// rolled back), best effort: the database may be what failed.
+pub(crate) async fn record_refusal(
+    db: &impl ConnectionTrait,
+    subject: &Subject<'_>,
+    error: &impl AuditedError,
+) {
+    let Some((reason, code)) = error.audit_outcome() else {
+        return;
+    };
+    if let Err(failed) = record(db, subject, &reason, &code).await {
+        tracing::warn!(error = %failed, "cannot record a refused command in the audit trail");
+    }
 }
 
 /// The provider a resource name belongs to (`providers/{p}/...`).

@@ -12,7 +12,7 @@ use std::time::Duration;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, Statement};
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
 use tokio_util::sync::CancellationToken;
-use twotier_outbox::migration::{CreateConsumerTables, CreateOutbox};
+use twotier_outbox::migration::{CreateAuditTable, CreateConsumerTables, CreateOutbox};
 use twotier_outbox::{
     Consumer, ConsumerSettings, Event, EventHandler, EventLog, HandleError, Outbox, Sequencer,
 };
@@ -40,7 +40,11 @@ struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(CreateOutbox), Box::new(CreateConsumerTables)]
+        vec![
+            Box::new(CreateOutbox),
+            Box::new(CreateConsumerTables),
+            Box::new(CreateAuditTable),
+        ]
     }
 }
 
