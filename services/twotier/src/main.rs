@@ -58,8 +58,9 @@ enum Command {
         #[arg(long)]
         tenant: Option<String>,
         /// Role to grant; repeat for several (GlobalAdmin, SalesAgent,
-        /// BillingAdmin, HelpdeskAgent, ResellerAdmin, PlatformOperator;
-        /// PlatformOperator counts only in the platform tenant).
+        /// BillingAdmin, HelpdeskAgent, ResellerAdmin, CustomerAdmin,
+        /// Integration, PlatformOperator; PlatformOperator counts only in
+        /// the platform tenant).
         #[arg(long = "role")]
         roles: Vec<String>,
         /// Subject (`sub`); defaults to `dev@<tenant>`.

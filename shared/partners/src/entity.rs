@@ -21,6 +21,23 @@ pub mod partner_reseller {
         pub preferred_language: String,
         /// Upstream position of the last change applied.
         pub position: i64,
+        /// Whether the PartnerID is a location account (R3).
+        pub location_account: bool,
+        /// Whether the reseller's Microsoft Partner Agreement is active (R3).
+        pub mpa_active: bool,
+    }
+
+    impl Model {
+        /// R3 on the reseller as last seen: a location account with an
+        /// active MPA, else the same failure `VerifyPartnerId` gives.
+        pub fn eligibility(&self) -> Result<(), crate::eligibility::Ineligible> {
+            let kind = if self.location_account {
+                crate::eligibility::AccountKind::Location
+            } else {
+                crate::eligibility::AccountKind::Global
+            };
+            crate::eligibility::check(&self.partner_id, kind, self.mpa_active)
+        }
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

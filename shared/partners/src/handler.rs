@@ -89,6 +89,7 @@ async fn upsert_reseller(
 ) -> Result<(), HandleError> {
     let reseller =
         reseller.ok_or_else(|| HandleError::Rejected("event carries no reseller".into()))?;
+    let location_account = reseller.account_kind == pb::AccountKind::Location as i32;
     let row = partner_reseller::ActiveModel {
         partner_id: Set(reseller.partner_id),
         tenant_id: Set(reseller.tenant_id),
@@ -96,6 +97,8 @@ async fn upsert_reseller(
         contact_email: Set(reseller.contact_email),
         preferred_language: Set(reseller.preferred_language),
         position: Set(position),
+        location_account: Set(location_account),
+        mpa_active: Set(reseller.mpa_active),
     };
     partner_reseller::Entity::insert(row)
         .on_conflict(
@@ -106,6 +109,8 @@ async fn upsert_reseller(
                     partner_reseller::Column::ContactEmail,
                     partner_reseller::Column::PreferredLanguage,
                     partner_reseller::Column::Position,
+                    partner_reseller::Column::LocationAccount,
+                    partner_reseller::Column::MpaActive,
                 ])
                 .to_owned(),
         )

@@ -84,3 +84,42 @@ impl MigrationTrait for CreatePartnerDirectory {
         Ok(())
     }
 }
+
+#[derive(DeriveIden)]
+enum PartnerResellerEligibility {
+    #[sea_orm(iden = "partner_reseller")]
+    Table,
+    LocationAccount,
+    MpaActive,
+}
+
+/// Adds what R3 needs to `partner_reseller`: the account kind and the MPA
+/// state. Rows projected before it count as eligible until their reseller's
+/// next event, as the partnership service let them become partners.
+pub struct AddResellerEligibility;
+
+impl MigrationName for AddResellerEligibility {
+    fn name(&self) -> &str {
+        "m20261125_000302_partner_reseller_eligibility"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for AddResellerEligibility {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for column in [
+            PartnerResellerEligibility::LocationAccount,
+            PartnerResellerEligibility::MpaActive,
+        ] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(PartnerResellerEligibility::Table)
+                        .add_column(boolean(column).default(true))
+                        .to_owned(),
+                )
+                .await?;
+        }
+        Ok(())
+    }
+}

@@ -15,6 +15,7 @@ impl MigratorTrait for Migrator {
             Box::new(twotier_partners::migration::CreatePartnerDirectory),
             Box::new(CreateCustomerTables),
             Box::new(twotier_outbox::migration::CreateAuditTable),
+            Box::new(twotier_partners::migration::AddResellerEligibility),
         ]
     }
 }

@@ -21,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(CreateSubscriptionTables),
             Box::new(SeedCatalog),
             Box::new(twotier_outbox::migration::CreateAuditTable),
+            Box::new(twotier_partners::migration::AddResellerEligibility),
         ]
     }
 }

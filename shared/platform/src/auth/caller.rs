@@ -17,6 +17,11 @@ pub enum Role {
     ResellerAdmin,
     /// The platform operator, curating listings and onboarding resellers.
     PlatformOperator,
+    /// Administrator of a customer (tenant: its initial domain), who
+    /// consents to reseller relationships.
+    CustomerAdmin,
+    /// A provider's own backend, following the provider's event feed.
+    Integration,
     /// Another twotier service (event log subscriptions, calls between
     /// services). Only service tokens carry it.
     Service,
@@ -24,13 +29,15 @@ pub enum Role {
 
 impl Role {
     /// Every role, in the order they are documented.
-    pub const ALL: [Role; 7] = [
+    pub const ALL: [Role; 9] = [
         Role::GlobalAdmin,
         Role::SalesAgent,
         Role::BillingAdmin,
         Role::HelpdeskAgent,
         Role::ResellerAdmin,
         Role::PlatformOperator,
+        Role::CustomerAdmin,
+        Role::Integration,
         Role::Service,
     ];
 
@@ -43,6 +50,8 @@ impl Role {
             Role::HelpdeskAgent => "HelpdeskAgent",
             Role::ResellerAdmin => "ResellerAdmin",
             Role::PlatformOperator => "PlatformOperator",
+            Role::CustomerAdmin => "CustomerAdmin",
+            Role::Integration => "Integration",
             Role::Service => "Service",
         }
     }
