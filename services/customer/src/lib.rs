@@ -16,7 +16,9 @@ use twotier_partners::PartnerDirectory;
 use twotier_platform::channel::ClientChannels;
 use twotier_platform::paging::PageTokens;
 use twotier_platform::server::GrpcServer;
-use twotier_platform::startup::{ServiceContext, ServiceDefinition, StartError, open_database};
+use twotier_platform::startup::{
+    ServiceContext, ServiceDefinition, StartError, migrate_database, open_database,
+};
 use twotier_proto::customer::customer_service_server::CustomerServiceServer;
 
 use crate::api::{Api, access};
@@ -30,7 +32,7 @@ impl ServiceDefinition for CustomerService {
     const PORT: u16 = 50052;
 
     async fn migrate(ctx: &ServiceContext) -> Result<(), StartError> {
-        open_database::<Migrator>(ctx, Self::NAME).await.map(|_| ())
+        migrate_database::<Migrator>(ctx, Self::NAME).await
     }
 
     async fn build(ctx: &ServiceContext) -> Result<GrpcServer, StartError> {

@@ -19,7 +19,9 @@ use twotier_outbox::{Consumer, ConsumerSettings, DeadLetters, EventHandler};
 use twotier_platform::channel::ClientChannels;
 use twotier_platform::paging::PageTokens;
 use twotier_platform::server::GrpcServer;
-use twotier_platform::startup::{ServiceContext, ServiceDefinition, StartError, open_database};
+use twotier_platform::startup::{
+    ServiceContext, ServiceDefinition, StartError, migrate_database, open_database,
+};
 use twotier_proto::notification::notification_service_server::NotificationServiceServer;
 
 use crate::api::{Api, access};
@@ -36,7 +38,7 @@ impl ServiceDefinition for NotificationService {
     const PORT: u16 = 50054;
 
     async fn migrate(ctx: &ServiceContext) -> Result<(), StartError> {
-        open_database::<Migrator>(ctx, Self::NAME).await.map(|_| ())
+        migrate_database::<Migrator>(ctx, Self::NAME).await
     }
 
     async fn build(ctx: &ServiceContext) -> Result<GrpcServer, StartError> {

@@ -11,7 +11,9 @@ use twotier_outbox::audit::AuditLog;
 use twotier_outbox::{EventLog, Outbox, Sequencer};
 use twotier_platform::paging::PageTokens;
 use twotier_platform::server::GrpcServer;
-use twotier_platform::startup::{ServiceContext, ServiceDefinition, StartError, open_database};
+use twotier_platform::startup::{
+    ServiceContext, ServiceDefinition, StartError, migrate_database, open_database,
+};
 use twotier_proto::partnership::partnership_service_server::PartnershipServiceServer;
 use twotier_proto::partnership::provider_listing_service_server::ProviderListingServiceServer;
 use twotier_proto::partnership::reseller_service_server::ResellerServiceServer;
@@ -27,7 +29,7 @@ impl ServiceDefinition for PartnershipService {
     const PORT: u16 = 50051;
 
     async fn migrate(ctx: &ServiceContext) -> Result<(), StartError> {
-        open_database::<Migrator>(ctx, Self::NAME).await.map(|_| ())
+        migrate_database::<Migrator>(ctx, Self::NAME).await
     }
 
     async fn build(ctx: &ServiceContext) -> Result<GrpcServer, StartError> {

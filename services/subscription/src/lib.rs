@@ -20,7 +20,9 @@ use twotier_partners::PartnerDirectory;
 use twotier_platform::channel::ClientChannels;
 use twotier_platform::paging::PageTokens;
 use twotier_platform::server::GrpcServer;
-use twotier_platform::startup::{ServiceContext, ServiceDefinition, StartError, open_database};
+use twotier_platform::startup::{
+    ServiceContext, ServiceDefinition, StartError, migrate_database, open_database,
+};
 use twotier_platform::upstream::{DEFAULT_DEADLINE, Upstream};
 use twotier_proto::subscription::subscription_service_server::SubscriptionServiceServer;
 
@@ -35,7 +37,7 @@ impl ServiceDefinition for SubscriptionService {
     const PORT: u16 = 50053;
 
     async fn migrate(ctx: &ServiceContext) -> Result<(), StartError> {
-        open_database::<Migrator>(ctx, Self::NAME).await.map(|_| ())
+        migrate_database::<Migrator>(ctx, Self::NAME).await
     }
 
     async fn build(ctx: &ServiceContext) -> Result<GrpcServer, StartError> {

@@ -103,3 +103,73 @@ async fn connections_cut_make_calls_unavailable_fast_and_the_service_recovers_wi
     .await;
     let _ = &mut health;
 }
+
+/// A service started while its database is down stays alive (the liveness
+/// health service answers SERVING) but not ready, answers calls with
+/// UNAVAILABLE SERVICE_STARTING, and migrates and serves by itself once the
+/// database is back: no crash loop.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_started_during_an_outage_waits_alive_and_serves_when_the_database_is_back() {
+    if !twotier_testkit::postgres_configured() {
+        eprintln!(
+            "the database outage test runs on PostgreSQL: set {}",
+            twotier_testkit::POSTGRES_URL_VAR
+        );
+        return;
+    }
+    let db = TestDatabase::new("startup").await;
+    let (scheme_user, rest) = db.url.split_once('@').expect("user@host");
+    let (host_port, name) = rest.split_once('/').expect("host/name");
+    let target: SocketAddr = host_port.parse().expect("host:port");
+    let proxy = ChaosProxy::start(target).await;
+    proxy.cut();
+    let proxied_url = format!("{scheme_user}@{}/{name}", proxy.addr);
+    let server = twotier_testkit::start_service::<PartnershipService>(
+        &db,
+        &[("TWOTIER_DATABASE_URL", &proxied_url)],
+    )
+    .await;
+    let health = tonic_health::pb::health_client::HealthClient::new(server.channel());
+    let status = |service: &'static str| {
+        let mut health = health.clone();
+        async move {
+            health
+                .check(tonic_health::pb::HealthCheckRequest {
+                    service: service.into(),
+                })
+                .await
+                .map(|r| r.into_inner().status)
+                .unwrap_or_default()
+        }
+    };
+    assert_eq!(
+        status("liveness").await,
+        SERVING,
+        "alive without a database"
+    );
+    assert_eq!(
+        status("").await,
+        NOT_SERVING,
+        "not ready without a database"
+    );
+    let token = twotier_testkit::token("anyone", "contoso", &[Role::GlobalAdmin]);
+    let mut client =
+        ProviderListingServiceClient::with_interceptor(server.channel(), Bearer::new(&token));
+    assert_error(
+        client
+            .list_provider_listings(pb::ListProviderListingsRequest::default())
+            .await,
+        Code::Unavailable,
+        "SERVICE_STARTING",
+    );
+
+    proxy.restore();
+    twotier_testkit::wait_until("the service serves", Duration::from_secs(30), || async {
+        status("").await == SERVING
+    })
+    .await;
+    client
+        .list_provider_listings(pb::ListProviderListingsRequest::default())
+        .await
+        .expect("migrated and serving once the database is back");
+}

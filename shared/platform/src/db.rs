@@ -161,16 +161,36 @@ pub async fn ping(db: &DatabaseConnection) -> bool {
 pub fn is_connection_error(error: &DbErr) -> bool {
     match error {
         DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => true,
-        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => matches!(
-            e.as_ref(),
-            sqlx::Error::Io(_)
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            match e.as_ref() {
+                sqlx::Error::Io(_)
                 | sqlx::Error::PoolTimedOut
                 | sqlx::Error::PoolClosed
                 | sqlx::Error::WorkerCrashed
                 | sqlx::Error::Tls(_)
-        ),
+                // The server closed the connection mid-conversation.
+                | sqlx::Error::Protocol(_) => true,
+                sqlx::Error::Database(database) => database
+                    .code()
+                    .is_some_and(|code| is_transient_code(&code)),
+                _ => false,
+            }
+        }
         _ => false,
     }
+}
+
+/// Whether a database error code means "try again": PostgreSQL's
+/// connection exceptions (class 08), a server shutting down or starting
+/// (57P01-57P03), too many connections (53300), and the retryable
+/// transaction outcomes (serialization failure 40001, deadlock 40P01);
+/// SQLite's busy and locked database (5, 6).
+fn is_transient_code(code: &str) -> bool {
+    code.starts_with("08")
+        || matches!(
+            code,
+            "57P01" | "57P02" | "57P03" | "53300" | "40001" | "40P01" | "5" | "6"
+        )
 }
 
 /// Whether `error` is a unique-constraint violation.
@@ -188,6 +208,18 @@ fn sqlx_to_db_err(error: sqlx::Error) -> DbErr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn connection_losses_shutdowns_and_retryable_conflicts_are_transient() {
+        for code in [
+            "08006", "08003", "57P01", "57P03", "53300", "40001", "40P01", "5",
+        ] {
+            assert!(is_transient_code(code), "{code}");
+        }
+        for code in ["23505", "42P01", "22001", "19"] {
+            assert!(!is_transient_code(code), "{code}");
+        }
+    }
 
     #[test]
     fn passwords_in_database_urls_are_redacted() {

@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod names;
 pub mod paging;
 pub mod rate_limit;
+pub mod readiness;
 pub mod receive;
 pub mod server;
 pub mod service_error;
@@ -34,4 +35,9 @@ pub mod upstream;
 pub mod validate;
 
 pub use error::{Error, Violations};
+
+/// The twotier release this binary belongs to (every crate shares the
+/// workspace version): shown by `--version`, sent as the `twotier-version`
+/// response header and reported as `service.version` on telemetry.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub use service_error::{ErrorCode, ServiceError};

@@ -23,6 +23,7 @@ use prost::Message;
 use crate::auth::{AuthLayer, Policy, Rule, TokenVerifier};
 use crate::config::Settings;
 use crate::connections::{ActiveStreamsLayer, ConnectionLimits, Connections};
+use crate::readiness::{self, LIVENESS, ReadyLayer, Schema};
 use crate::receive::ReceiveLayer;
 use crate::tls::{ServerTlsFiles, TlsError};
 
@@ -88,6 +89,7 @@ pub struct GrpcServer {
     health_service:
         tonic_health::pb::health_server::HealthServer<tonic_health::server::HealthService>,
     database: Option<sea_orm::DatabaseConnection>,
+    schema: Schema,
 }
 
 impl GrpcServer {
@@ -106,7 +108,15 @@ impl GrpcServer {
             health,
             health_service,
             database: None,
+            schema: Schema::ready(),
         }
+    }
+
+    /// Serves calls only once `schema` is migrated; until then they answer
+    /// `UNAVAILABLE` and the health statuses NOT_SERVING.
+    pub fn require_schema(&mut self, schema: Schema) -> &mut Self {
+        self.schema = schema;
+        self
     }
 
     /// Reports the services NOT_SERVING while `db` does not answer, and
@@ -180,6 +190,9 @@ impl GrpcServer {
             let mut builder = tonic_reflection::server::Builder::configure()
                 .register_encoded_file_descriptor_set(twotier_proto::FILE_DESCRIPTOR_SET)
                 .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+                // So that grpcurl decodes ErrorInfo, BadRequest and RetryInfo
+                // in error details instead of printing base64.
+                .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
                 .with_service_name("grpc.health.v1.Health")
                 .with_service_name("grpc.reflection.v1.ServerReflection")
                 .with_service_name("grpc.reflection.v1alpha.ServerReflection");
@@ -195,13 +208,16 @@ impl GrpcServer {
             panic!("the compiled-in descriptor sets are valid");
         };
 
-        for name in &self.service_names {
-            self.health
-                .set_service_status(*name, ServingStatus::Serving)
-                .await;
+        let initially = if self.schema.is_ready() {
+            ServingStatus::Serving
+        } else {
+            ServingStatus::NotServing
+        };
+        for name in self.service_names.iter().copied().chain([""]) {
+            self.health.set_service_status(name, initially).await;
         }
         self.health
-            .set_service_status("", ServingStatus::Serving)
+            .set_service_status(LIVENESS, ServingStatus::Serving)
             .await;
 
         let mut routes = self.routes;
@@ -209,14 +225,13 @@ impl GrpcServer {
         routes.add_service(reflection_v1);
         routes.add_service(reflection_v1alpha);
 
-        if let Some(db) = self.database.clone() {
-            tokio::spawn(monitor_database(
-                db,
-                self.health.clone(),
-                self.service_names.clone(),
-                shutdown.clone(),
-            ));
-        }
+        tokio::spawn(readiness::monitor(
+            self.database.clone(),
+            self.schema.clone(),
+            self.health.clone(),
+            self.service_names.clone(),
+            shutdown.clone(),
+        ));
         let health = self.health.clone();
         let names = self.service_names.clone();
         let stop = shutdown.clone();
@@ -253,8 +268,10 @@ impl GrpcServer {
         // it competes for a permit, so neither an anonymous flood nor a
         // caller that never finishes sending can hold one.
         let serving = builder
+            .layer(tower::util::MapResponseLayer::new(with_version))
             .layer(ActiveStreamsLayer)
             .layer(crate::metrics::RequestMetricsLayer)
+            .layer(ReadyLayer::new(self.schema.clone()))
             .layer(AuthLayer::new(self.verifier, policy))
             .layer(ReceiveLayer::new(self.limits.request_receive_timeout))
             .layer(AdmissionLayer::new(
@@ -277,44 +294,14 @@ impl GrpcServer {
     }
 }
 
-/// How often the database is pinged for health reporting.
-const DATABASE_CHECK_EVERY: Duration = Duration::from_secs(1);
-
-async fn monitor_database(
-    db: sea_orm::DatabaseConnection,
-    health: HealthReporter,
-    names: Vec<&'static str>,
-    shutdown: CancellationToken,
-) {
-    let mut serving = true;
-    loop {
-        let reachable = tokio::time::timeout(DATABASE_CHECK_EVERY, crate::db::ping(&db))
-            .await
-            .unwrap_or(false);
-        if shutdown.is_cancelled() {
-            return;
-        }
-        if reachable != serving {
-            serving = reachable;
-            let status = if serving {
-                ServingStatus::Serving
-            } else {
-                ServingStatus::NotServing
-            };
-            if serving {
-                tracing::info!("database reachable again; serving");
-            } else {
-                tracing::warn!("database unreachable; reporting not serving");
-            }
-            for name in names.iter().copied().chain([""]) {
-                health.set_service_status(name, status).await;
-            }
-        }
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            () = tokio::time::sleep(DATABASE_CHECK_EVERY) => {},
-        }
-    }
+/// Every response names the release that answered it, so an operator can
+/// tell which version of a rolling update served a call.
+fn with_version(mut response: http::Response<Body>) -> http::Response<Body> {
+    response.headers_mut().insert(
+        "twotier-version",
+        http::HeaderValue::from_static(crate::VERSION),
+    );
+    response
 }
 
 /// Resolves when the process receives SIGTERM or Ctrl-C.

@@ -15,6 +15,7 @@ use crate::auth::{
 };
 use crate::capability::{CAPABILITY_KEY_PURPOSE, CapabilityTokens};
 use crate::config::{ConfigError, EnvMap, Sensitive, Settings};
+use crate::readiness::Schema;
 use crate::server::{GrpcServer, ServerLimits};
 
 /// Why a service could not start.
@@ -197,6 +198,8 @@ pub struct ServiceContext {
     /// The service's background tasks (sequencer, consumers, dispatcher),
     /// waited for when the process stops.
     pub tasks: TaskTracker,
+    /// Whether the service's schema is migrated (it serves only then).
+    pub schema: Schema,
 }
 
 impl ServiceContext {
@@ -216,6 +219,7 @@ impl ServiceContext {
             identity,
             shutdown,
             tasks: TaskTracker::new(),
+            schema: Schema::pending(),
         })
     }
 
@@ -227,10 +231,12 @@ impl ServiceContext {
 
     /// A gRPC server with this context's limits and verifier.
     pub fn grpc_server(&self) -> GrpcServer {
-        GrpcServer::new(
+        let mut server = GrpcServer::new(
             ServerLimits::from(&self.settings),
             self.identity.verifier.clone(),
-        )
+        );
+        server.require_schema(self.schema.clone());
+        server
     }
 }
 
@@ -275,15 +281,78 @@ pub fn cancel_on_termination(shutdown: CancellationToken) {
     });
 }
 
-/// Connects to the database of service `name` and applies its migrations.
-pub async fn open_database<M: sea_orm_migration::MigratorTrait>(
+/// Connects to the database of service `name` and applies its migrations,
+/// then marks `ctx.schema` ready. A database that cannot be reached yet
+/// does not stop the service: it keeps trying in the background (answering
+/// `UNAVAILABLE` meanwhile, alive but not ready), so a pod that starts
+/// during a database outage waits instead of crash-looping.
+pub async fn open_database<M: sea_orm_migration::MigratorTrait + 'static>(
     ctx: &ServiceContext,
     name: &str,
 ) -> Result<sea_orm::DatabaseConnection, StartError> {
     let url = ctx.settings.database_url_for(name);
     let db = crate::db::connect(&url, ctx.settings.database_max_connections).await?;
-    crate::db::migrate::<M>(&db, name).await?;
+    match crate::db::migrate::<M>(&db, name).await {
+        Ok(()) => ctx.schema.mark_ready(),
+        Err(error) if crate::db::is_connection_error(&error) => {
+            tracing::warn!(%error, service = name, "database unreachable at start; retrying in the background");
+            ctx.spawn(migrate_when_reachable::<M>(
+                db.clone(),
+                name.to_owned(),
+                ctx.schema.clone(),
+                ctx.shutdown.clone(),
+            ));
+        }
+        Err(error) => return Err(error.into()),
+    }
     Ok(db)
+}
+
+async fn migrate_when_reachable<M: sea_orm_migration::MigratorTrait + 'static>(
+    db: sea_orm::DatabaseConnection,
+    name: String,
+    schema: Schema,
+    shutdown: CancellationToken,
+) {
+    use backon::BackoffBuilder;
+    let mut delays = backon::ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(500))
+        .with_max_delay(Duration::from_secs(10))
+        .without_max_times()
+        .build();
+    loop {
+        let delay = delays.next().unwrap_or(Duration::from_secs(10));
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(delay) => {},
+        }
+        match crate::db::migrate::<M>(&db, &name).await {
+            Ok(()) => {
+                tracing::info!(service = %name, "database reachable; schema migrated");
+                schema.mark_ready();
+                return;
+            }
+            Err(error) if crate::db::is_connection_error(&error) => {
+                tracing::warn!(%error, service = %name, "database still unreachable");
+            }
+            Err(error) => {
+                tracing::error!(%error, service = %name, "migration failed; the service stays unavailable");
+                return;
+            }
+        }
+    }
+}
+
+/// Connects to the database of service `name` and applies its migrations,
+/// failing at once when it cannot (the `migrate` command).
+pub async fn migrate_database<M: sea_orm_migration::MigratorTrait>(
+    ctx: &ServiceContext,
+    name: &str,
+) -> Result<(), StartError> {
+    let url = ctx.settings.database_url_for(name);
+    let db = crate::db::connect(&url, ctx.settings.database_max_connections).await?;
+    crate::db::migrate::<M>(&db, name).await?;
+    Ok(())
 }
 
 /// What a service binary can be asked to do.
@@ -297,7 +366,10 @@ pub enum ServiceCommand {
 }
 
 #[derive(Debug, clap::Parser)]
-#[command(about = "A twotier service. Configuration comes from TWOTIER_* environment variables.")]
+#[command(
+    version,
+    about = "A twotier service. Configuration comes from TWOTIER_* environment variables."
+)]
 struct ServiceCli {
     #[command(subcommand)]
     command: Option<ServiceCommand>,

@@ -43,6 +43,10 @@ pub fn init(settings: &TelemetrySettings) -> Result<Telemetry, Box<dyn std::erro
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
     let resource = opentelemetry_sdk::Resource::builder()
         .with_service_name(settings.service_name.clone())
+        .with_attribute(opentelemetry::KeyValue::new(
+            "service.version",
+            crate::VERSION,
+        ))
         .build();
     let mut tracer_builder = SdkTracerProvider::builder().with_resource(resource.clone());
     let mut meter_provider = None;

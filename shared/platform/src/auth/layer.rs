@@ -16,6 +16,13 @@ const PUBLIC_PREFIXES: [&str; 3] = [
     "/grpc.reflection.v1alpha.ServerReflection/",
 ];
 
+/// Whether `path` is reachable without a token (health and reflection).
+pub fn is_public(path: &str) -> bool {
+    PUBLIC_PREFIXES
+        .iter()
+        .any(|prefix| path.starts_with(prefix))
+}
+
 /// Verifies the bearer token of every call (but health and reflection) and
 /// puts the [`super::Caller`] into the request extensions. A call without a
 /// valid token never reaches a service.
@@ -68,10 +75,7 @@ where
 
     fn call(&mut self, mut request: http::Request<Body>) -> Self::Future {
         let path = request.uri().path();
-        if PUBLIC_PREFIXES
-            .iter()
-            .any(|prefix| path.starts_with(prefix))
-        {
+        if is_public(path) {
             return self.inner.call(request).boxed();
         }
         // The inner service was polled ready; the clone takes its place.

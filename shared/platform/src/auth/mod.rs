@@ -20,7 +20,7 @@ pub use call::{CallContext, current_call, serve_as};
 pub use caller::{Caller, Role};
 pub use claims::{Claims, ON_BEHALF_OF_HEADER, SERVICE_ISSUER, SERVICE_TENANT};
 pub use jwks::{Jwks, JwksSettings, KeyError};
-pub use layer::AuthLayer;
+pub use layer::{AuthLayer, is_public};
 pub use minting::{SERVICE_KEY_PURPOSE, ServiceTokens, TokenMinter};
 pub use policy::{Access, PROVIDER, Policy, Rule};
 pub use secret::{MIN_SECRET_BYTES, Secret, SecretError, SecretSource};
