@@ -121,11 +121,11 @@ fn process_identity(env: &EnvMap) -> Result<(Settings, Identity), StartError> {
 
 /// Serves `S`; when it stops (or fails to start) the other services of the
 /// process are told to stop too.
-async fn serve_until_any_stops<S: ServiceDefinition>(
-    ctx: ServiceContext,
+async fn serve_until_any_stops(
+    prepared: startup::Prepared,
+    shutdown: CancellationToken,
 ) -> Result<(), StartError> {
-    let shutdown = ctx.shutdown.clone();
-    let outcome = startup::serve::<S>(ctx).await;
+    let outcome = prepared.serve().await;
     shutdown.cancel();
     outcome
 }
@@ -150,6 +150,8 @@ async fn run(only: &[String]) -> Result<(), StartError> {
     let mut banner = Vec::new();
     let mut services: Vec<BoxFuture<'static, Result<(), StartError>>> = Vec::new();
     let mut background = Vec::new();
+    // Every service is built and bound before any serves, so the banner
+    // shows the addresses really bound and every setting has been read.
     macro_rules! add {
         ($service:ty) => {
             if selected(<$service>::NAME) {
@@ -159,9 +161,10 @@ async fn run(only: &[String]) -> Result<(), StartError> {
                     identity.clone(),
                     shutdown.clone(),
                 )?;
-                banner.push(Endpoint::of::<$service>(&ctx));
+                let prepared = startup::prepare::<$service>(&ctx).await?;
+                banner.push(Endpoint::of::<$service>(&ctx, prepared.addr));
                 background.push(ctx.tasks.clone());
-                services.push(serve_until_any_stops::<$service>(ctx).boxed());
+                services.push(serve_until_any_stops(prepared, shutdown.clone()).boxed());
             }
         };
     }
@@ -170,6 +173,7 @@ async fn run(only: &[String]) -> Result<(), StartError> {
     add!(SubscriptionService);
     add!(NotificationService);
     print_banner(&settings, &banner);
+    twotier_platform::config::report_unknown_variables(&env);
     let outcome = futures::future::join_all(services)
         .await
         .into_iter()
@@ -296,10 +300,10 @@ struct Endpoint {
 }
 
 impl Endpoint {
-    fn of<S: ServiceDefinition>(ctx: &ServiceContext) -> Self {
+    fn of<S: ServiceDefinition>(ctx: &ServiceContext, addr: std::net::SocketAddr) -> Self {
         Self {
             name: S::NAME,
-            addr: ctx.settings.listen_addr_or(S::PORT),
+            addr,
             database: twotier_platform::db::redact_url(&ctx.settings.database_url_for(S::NAME)),
         }
     }
@@ -320,6 +324,29 @@ fn print_banner(settings: &Settings, services: &[Endpoint]) {
             service.name, service.addr, service.database
         );
     }
-    println!("get a token:  cargo run -q -p twotier -- token --tenant contoso --role GlobalAdmin");
-    println!("list APIs:    grpcurl {grpcurl_tls} 127.0.0.1:50051 list");
+    println!(
+        "get a token:  {} token --tenant contoso --role GlobalAdmin",
+        this_command()
+    );
+    if let Some(first) = services.first() {
+        let reachable = std::net::SocketAddr::new(
+            if first.addr.ip().is_unspecified() {
+                std::net::Ipv4Addr::LOCALHOST.into()
+            } else {
+                first.addr.ip()
+            },
+            first.addr.port(),
+        );
+        println!("list APIs:    grpcurl {grpcurl_tls} {reachable} list");
+    }
+}
+
+/// How the user ran this program: `cargo run -q -p twotier --` from a
+/// checkout's target directory, else the binary's own name.
+fn this_command() -> String {
+    let program = std::env::args().next().unwrap_or_else(|| "twotier".into());
+    if program.contains("/target/") {
+        return "cargo run -q -p twotier --".into();
+    }
+    program
 }

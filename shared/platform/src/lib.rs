@@ -18,6 +18,7 @@ pub mod files;
 pub mod guarded;
 pub mod idempotency;
 pub mod like;
+mod log_format;
 pub mod metrics;
 pub mod names;
 pub mod paging;

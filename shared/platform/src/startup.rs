@@ -255,21 +255,56 @@ pub trait ServiceDefinition {
     fn build(ctx: &ServiceContext) -> impl Future<Output = Result<GrpcServer, StartError>> + Send;
 }
 
-/// Builds service `S` and serves it on its configured address until
-/// `ctx.shutdown` is cancelled.
-pub async fn serve<S: ServiceDefinition>(ctx: ServiceContext) -> Result<(), StartError> {
+/// A built service bound to its listener, about to serve.
+pub struct Prepared {
+    name: &'static str,
+    server: GrpcServer,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+    /// The address it listens on (the real port when 0 was configured).
+    pub addr: SocketAddr,
+}
+
+/// Builds service `S` and binds its configured address.
+pub async fn prepare<S: ServiceDefinition>(ctx: &ServiceContext) -> Result<Prepared, StartError> {
     let addr = ctx.settings.listen_addr_or(S::PORT);
-    let server = S::build(&ctx).await?;
+    let server = S::build(ctx).await?;
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|source| StartError::Bind { addr, source })?;
-    let local = listener
+    let addr = listener
         .local_addr()
         .map_err(|source| StartError::Bind { addr, source })?;
-    tracing::info!(service = S::NAME, addr = %local, "serving");
-    server.serve(listener, ctx.shutdown.clone()).await?;
-    tracing::info!(service = S::NAME, "stopped");
-    Ok(())
+    Ok(Prepared {
+        name: S::NAME,
+        server,
+        listener,
+        shutdown: ctx.shutdown.clone(),
+        addr,
+    })
+}
+
+impl Prepared {
+    /// The service's name.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// Serves until the context's shutdown is cancelled.
+    pub async fn serve(self) -> Result<(), StartError> {
+        tracing::info!(service = self.name, addr = %self.addr, "serving");
+        self.server.serve(self.listener, self.shutdown).await?;
+        tracing::info!(service = self.name, "stopped");
+        Ok(())
+    }
+}
+
+/// Builds service `S` and serves it on its configured address until
+/// `ctx.shutdown` is cancelled.
+pub async fn serve<S: ServiceDefinition>(ctx: ServiceContext) -> Result<(), StartError> {
+    let prepared = prepare::<S>(&ctx).await?;
+    crate::config::report_unknown_variables(&ctx.env);
+    prepared.serve().await
 }
 
 /// Cancels `shutdown` on SIGTERM or Ctrl-C.

@@ -84,8 +84,8 @@ pub fn init(settings: &TelemetrySettings) -> Result<Telemetry, Box<dyn std::erro
         LogFormat::Json => registry
             .with(
                 tracing_subscriber::fmt::layer()
-                    .json()
-                    .with_current_span(true),
+                    .fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
+                    .event_format(crate::log_format::JsonWithTrace),
             )
             .try_init()?,
         LogFormat::Human => registry.with(tracing_subscriber::fmt::layer()).try_init()?,
@@ -108,6 +108,7 @@ pub fn grpc_request_span(request: &http::Request<()>) -> Span {
         rpc.method = path,
         enduser.id = tracing::field::Empty,
         trace_id = tracing::field::Empty,
+        span_id = tracing::field::Empty,
     );
     let parent = opentelemetry::global::get_text_map_propagator(|propagator| {
         propagator.extract(&opentelemetry_http::HeaderExtractor(request.headers()))
@@ -117,12 +118,16 @@ pub fn grpc_request_span(request: &http::Request<()>) -> Span {
     span
 }
 
-/// Records the OpenTelemetry trace id on `span` (field `trace_id`) so that
-/// log lines inside it carry it.
+/// Records the OpenTelemetry trace and span ids on `span` (fields
+/// `trace_id` and `span_id`) so that log lines inside it carry them. (A log
+/// formatter cannot ask OpenTelemetry itself: it runs inside the
+/// subscriber, where the current span is out of reach.)
 pub fn record_trace_id(span: &Span) {
-    let trace_id = span.context().span().span_context().trace_id();
-    if trace_id != opentelemetry::trace::TraceId::INVALID {
-        span.record("trace_id", trace_id.to_string());
+    let context = span.context();
+    let span_context = context.span().span_context().clone();
+    if span_context.is_valid() {
+        span.record("trace_id", span_context.trace_id().to_string());
+        span.record("span_id", span_context.span_id().to_string());
     }
 }
 
@@ -152,6 +157,7 @@ pub fn current_trace_id() -> String {
 /// Makes `span` a child of the trace an event was written in.
 pub fn set_remote_parent(span: &Span, traceparent: &str, tracestate: &str) {
     if traceparent.is_empty() {
+        record_trace_id(span);
         return;
     }
     let carrier = HashMap::from([

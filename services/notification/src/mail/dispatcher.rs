@@ -91,6 +91,8 @@ impl Dispatcher {
                 notification = %email.id,
                 template = %email.template,
                 trace_id = tracing::field::Empty,
+                span_id = tracing::field::Empty,
+            span_id = tracing::field::Empty,
             );
             twotier_platform::telemetry::set_remote_parent(
                 &span,

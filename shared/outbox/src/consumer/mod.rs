@@ -318,6 +318,7 @@ impl Consumer {
             event_type = %envelope.event_type,
             position = envelope.position,
             trace_id = tracing::field::Empty,
+            span_id = tracing::field::Empty,
         );
         if let Some(context) = &envelope.trace_context {
             twotier_platform::telemetry::set_remote_parent(

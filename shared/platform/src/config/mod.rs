@@ -46,9 +46,62 @@ pub fn load<T: DeserializeOwned>(env: &EnvMap, service: &str) -> Result<T, Confi
     let source = config::Environment::with_prefix("TWOTIER")
         .prefix_separator("_")
         .try_parsing(true)
-        .source(Some(effective));
+        .source(Some(effective.clone()));
     let loaded = config::Config::builder().add_source(source).build()?;
-    Ok(loaded.try_deserialize()?)
+    let mut ignored = Vec::new();
+    let settings = serde_ignored::deserialize(loaded, |path| ignored.push(path.to_string()))?;
+    let present = effective
+        .keys()
+        .filter_map(|key| key.strip_prefix(prefix))
+        .map(str::to_lowercase);
+    let mut used = USED_KEYS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    used.extend(present.filter(|key| !ignored.contains(key)));
+    Ok(settings)
+}
+
+/// Every `TWOTIER_*` key some settings struct of this process consumed
+/// (lower-case, without the prefix): what is not in it was never read.
+static USED_KEYS: std::sync::Mutex<std::collections::BTreeSet<String>> =
+    std::sync::Mutex::new(std::collections::BTreeSet::new());
+
+/// Service names that may prefix a key for one service only.
+const SERVICE_PREFIXES: [&str; 4] = [
+    "PARTNERSHIP_",
+    "CUSTOMER_",
+    "SUBSCRIPTION_",
+    "NOTIFICATION_",
+];
+
+/// The `TWOTIER_*` variables of `env` that nothing in this process read,
+/// after every service loaded its settings: most likely typos.
+pub fn unknown_variables(env: &EnvMap) -> Vec<String> {
+    let used = USED_KEYS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut unknown: Vec<String> = env
+        .keys()
+        .filter(|key| !key.starts_with("TWOTIER_TEST_"))
+        .filter_map(|key| key.strip_prefix("TWOTIER_").map(|rest| (key, rest)))
+        .filter(|(_, rest)| {
+            let unprefixed = SERVICE_PREFIXES
+                .iter()
+                .find_map(|service| rest.strip_prefix(service));
+            !used.contains(&rest.to_lowercase())
+                && !unprefixed.is_some_and(|rest| used.contains(&rest.to_lowercase()))
+        })
+        .map(|(key, _)| key.clone())
+        .collect();
+    unknown.sort();
+    unknown
+}
+
+/// Warns about every variable [`unknown_variables`] finds.
+pub fn report_unknown_variables(env: &EnvMap) {
+    for variable in unknown_variables(env) {
+        tracing::warn!(%variable, "unknown setting ignored (a typo?); see docs/operations.md");
+    }
 }
 
 /// A configured secret (a password, a key): `Debug` never shows it, so a
@@ -182,6 +235,20 @@ mod tests {
             settings.tls_ca_file.as_deref(),
             Some(std::path::Path::new("/etc/twotier/ca.pem"))
         );
+    }
+
+    #[test]
+    fn variables_no_settings_struct_reads_are_reported_as_unknown() {
+        let env = EnvMap::from([
+            ("TWOTIER_REQUEST_TIMEOUT".into(), "1s".into()),
+            ("TWOTIER_CUSTOMER_REQUEST_TIMEOUT".into(), "2s".into()),
+            ("TWOTIER_PARTNERSHIP_ENDPOINT".into(), "http://x".into()),
+            ("TWOTIER_REQEUST_TIMEOUT".into(), "3s".into()),
+            ("TWOTIER_TEST_DATABASE_URL".into(), "postgres://x".into()),
+            ("OTHER".into(), "x".into()),
+        ]);
+        Settings::load(&env, "customer").unwrap();
+        assert_eq!(unknown_variables(&env), vec!["TWOTIER_REQEUST_TIMEOUT"]);
     }
 
     #[test]
