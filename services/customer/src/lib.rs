@@ -30,6 +30,7 @@ pub struct CustomerService;
 impl ServiceDefinition for CustomerService {
     const NAME: &'static str = "customer";
     const PORT: u16 = 50052;
+    const METRICS_PORT: u16 = 9462;
 
     async fn migrate(ctx: &ServiceContext) -> Result<(), StartError> {
         migrate_database::<Migrator>(ctx, Self::NAME).await

@@ -36,6 +36,7 @@ pub struct NotificationService;
 impl ServiceDefinition for NotificationService {
     const NAME: &'static str = "notification";
     const PORT: u16 = 50054;
+    const METRICS_PORT: u16 = 9464;
 
     async fn migrate(ctx: &ServiceContext) -> Result<(), StartError> {
         migrate_database::<Migrator>(ctx, Self::NAME).await

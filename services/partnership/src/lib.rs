@@ -27,6 +27,7 @@ pub struct PartnershipService;
 impl ServiceDefinition for PartnershipService {
     const NAME: &'static str = "partnership";
     const PORT: u16 = 50051;
+    const METRICS_PORT: u16 = 9461;
 
     async fn migrate(ctx: &ServiceContext) -> Result<(), StartError> {
         migrate_database::<Migrator>(ctx, Self::NAME).await

@@ -35,6 +35,7 @@ pub struct SubscriptionService;
 impl ServiceDefinition for SubscriptionService {
     const NAME: &'static str = "subscription";
     const PORT: u16 = 50053;
+    const METRICS_PORT: u16 = 9463;
 
     async fn migrate(ctx: &ServiceContext) -> Result<(), StartError> {
         migrate_database::<Migrator>(ctx, Self::NAME).await

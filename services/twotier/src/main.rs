@@ -147,6 +147,14 @@ async fn run(only: &[String]) -> Result<(), StartError> {
     startup::cancel_on_termination(shutdown.clone());
 
     let selected = |name: &str| only.is_empty() || only.iter().any(|wanted| wanted == name);
+    // Alone, a service keeps its own binary's metrics port, so `--only`
+    // processes side by side do not collide.
+    let metrics_port = match only {
+        [one] => metrics_port_of(one),
+        _ => ALL_IN_ONE_METRICS_PORT,
+    };
+    let metrics =
+        startup::serve_metrics(&settings, metrics_port, &telemetry, shutdown.clone()).await?;
     let mut banner = Vec::new();
     let mut services: Vec<BoxFuture<'static, Result<(), StartError>>> = Vec::new();
     let mut background = Vec::new();
@@ -172,7 +180,7 @@ async fn run(only: &[String]) -> Result<(), StartError> {
     add!(CustomerService);
     add!(SubscriptionService);
     add!(NotificationService);
-    print_banner(&settings, &banner);
+    print_banner(&settings, &banner, metrics);
     twotier_platform::config::report_unknown_variables(&env);
     let outcome = futures::future::join_all(services)
         .await
@@ -182,6 +190,19 @@ async fn run(only: &[String]) -> Result<(), StartError> {
     startup::join_background(&background, settings.shutdown_grace).await;
     telemetry.shutdown();
     outcome
+}
+
+/// The Prometheus port of a process running every service.
+const ALL_IN_ONE_METRICS_PORT: u16 = 9460;
+
+fn metrics_port_of(service: &str) -> u16 {
+    match service {
+        PartnershipService::NAME => PartnershipService::METRICS_PORT,
+        CustomerService::NAME => CustomerService::METRICS_PORT,
+        SubscriptionService::NAME => SubscriptionService::METRICS_PORT,
+        NotificationService::NAME => NotificationService::METRICS_PORT,
+        _ => ALL_IN_ONE_METRICS_PORT,
+    }
 }
 
 async fn migrate() -> Result<(), StartError> {
@@ -309,7 +330,7 @@ impl Endpoint {
     }
 }
 
-fn print_banner(settings: &Settings, services: &[Endpoint]) {
+fn print_banner(settings: &Settings, services: &[Endpoint], metrics: Option<std::net::SocketAddr>) {
     println!(
         "twotier is starting; data directory: {}",
         settings.data_dir.display()
@@ -323,6 +344,9 @@ fn print_banner(settings: &Settings, services: &[Endpoint]) {
             "  {:<13} {scheme}://{}  (database: {})",
             service.name, service.addr, service.database
         );
+    }
+    if let Some(addr) = metrics {
+        println!("  {:<13} http://{addr}/metrics", "metrics");
     }
     println!(
         "get a token:  {} token --tenant contoso --role GlobalAdmin",

@@ -64,6 +64,7 @@ async fn sigterm_drains_in_flight_calls_refuses_new_ones_and_exits_within_grace(
             "TWOTIER_SERVICE_TOKEN_SECRET",
             twotier_testkit::SERVICE_SECRET,
         )
+        .env("TWOTIER_METRICS_ADDR", "127.0.0.1:0")
         .env("TWOTIER_SHUTDOWN_DRAIN_DELAY", "1s")
         .env("TWOTIER_SHUTDOWN_GRACE", "5s")
         .env("RUST_LOG", "warn")

@@ -1,6 +1,7 @@
 //! What `twotier run` tells an operator at start: the addresses really
-//! bound (port 0 becomes the port the kernel chose), how to get a token,
-//! and every `TWOTIER_*` variable nothing read (a typo).
+//! bound (port 0 becomes the port the kernel chose, the metrics endpoint's
+//! too), how to get a token, and every `TWOTIER_*` variable nothing read
+//! (a typo).
 
 use std::time::{Duration, Instant};
 
@@ -15,6 +16,7 @@ fn the_banner_shows_bound_addresses_and_unknown_variables_are_reported() {
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("TWOTIER_DATA_DIR", dir.path().join("data"))
         .env("TWOTIER_PARTNERSHIP_LISTEN_ADDR", "127.0.0.1:0")
+        .env("TWOTIER_METRICS_ADDR", "127.0.0.1:0")
         .env("TWOTIER_REQEUST_TIMEOUT", "1s")
         .env("TWOTIER_PARTNERSHIP_INVITATION_TTL", "2d")
         .env("RUST_LOG", "warn")
@@ -43,6 +45,14 @@ fn the_banner_shows_bound_addresses_and_unknown_variables_are_reported() {
     assert!(
         !bound.contains("127.0.0.1:0 "),
         "the real port, not 0: {bound}"
+    );
+    let metrics = printed
+        .lines()
+        .find(|line| line.trim_start().starts_with("metrics"))
+        .expect("a banner line for the metrics endpoint");
+    assert!(
+        metrics.contains("http://127.0.0.1:") && !metrics.contains("127.0.0.1:0/"),
+        "the real metrics address: {metrics}"
     );
     assert!(printed.contains("token --tenant contoso --role GlobalAdmin"));
     assert!(

@@ -270,7 +270,7 @@ impl GrpcServer {
         let serving = builder
             .layer(tower::util::MapResponseLayer::new(with_version))
             .layer(ActiveStreamsLayer)
-            .layer(crate::metrics::RequestMetricsLayer)
+            .layer(crate::metrics::RequestMetricsLayer::new(policy.clone()))
             .layer(ReadyLayer::new(self.schema.clone()))
             .layer(AuthLayer::new(self.verifier, policy))
             .layer(ReceiveLayer::new(self.limits.request_receive_timeout))

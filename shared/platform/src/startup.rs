@@ -15,6 +15,7 @@ use crate::auth::{
 };
 use crate::capability::{CAPABILITY_KEY_PURPOSE, CapabilityTokens};
 use crate::config::{ConfigError, EnvMap, Sensitive, Settings};
+use crate::metrics::MetricsEndpoint;
 use crate::readiness::Schema;
 use crate::server::{GrpcServer, ServerLimits};
 
@@ -246,6 +247,8 @@ pub trait ServiceDefinition {
     const NAME: &'static str;
     /// Standard port.
     const PORT: u16;
+    /// Standard port of the Prometheus endpoint when the service runs alone.
+    const METRICS_PORT: u16;
 
     /// Connects to the database and applies migrations, then returns.
     fn migrate(ctx: &ServiceContext) -> impl Future<Output = Result<(), StartError>> + Send;
@@ -305,6 +308,24 @@ pub async fn serve<S: ServiceDefinition>(ctx: ServiceContext) -> Result<(), Star
     let prepared = prepare::<S>(&ctx).await?;
     crate::config::report_unknown_variables(&ctx.env);
     prepared.serve().await
+}
+
+/// Serves the process's Prometheus endpoint as `settings` say (on
+/// `default_port` unless configured) until `shutdown`; the bound address,
+/// or `None` when it is off.
+pub async fn serve_metrics(
+    settings: &Settings,
+    default_port: u16,
+    telemetry: &crate::telemetry::Telemetry,
+    shutdown: CancellationToken,
+) -> Result<Option<SocketAddr>, StartError> {
+    let MetricsEndpoint::On(addr) = settings.metrics_endpoint_or(default_port)? else {
+        return Ok(None);
+    };
+    let bound = crate::metrics::serve_prometheus(addr, telemetry.prometheus_registry(), shutdown)
+        .await
+        .map_err(|source| StartError::Bind { addr, source })?;
+    Ok(Some(bound))
 }
 
 /// Cancels `shutdown` on SIGTERM or Ctrl-C.
@@ -396,7 +417,8 @@ pub enum ServiceCommand {
     /// Apply migrations, then serve until SIGTERM (the default).
     #[default]
     Serve,
-    /// Apply migrations and exit (for a Kubernetes migration Job).
+    /// Apply migrations and exit (serving migrates too; this is for doing
+    /// it ahead of a release).
     Migrate,
 }
 
@@ -445,6 +467,12 @@ async fn run_alone<S: ServiceDefinition>(command: ServiceCommand) -> Result<(), 
     let shutdown = CancellationToken::new();
     let identity = Identity::from_settings(&settings)?;
     let ctx = ServiceContext::new(env, S::NAME, identity, shutdown.clone())?;
+    if matches!(command, ServiceCommand::Serve)
+        && let Some(addr) =
+            serve_metrics(&settings, S::METRICS_PORT, &telemetry, shutdown.clone()).await?
+    {
+        tracing::info!(service = S::NAME, %addr, "metrics at http://{addr}/metrics");
+    }
     let tasks = ctx.tasks.clone();
     let grace = ctx.settings.shutdown_grace;
     let outcome = match command {

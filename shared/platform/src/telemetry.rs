@@ -19,7 +19,8 @@ use crate::config::{LogFormat, TelemetrySettings};
 /// Keeps the exporters of a process alive; flushes them on [`Telemetry::shutdown`].
 pub struct Telemetry {
     tracer_provider: SdkTracerProvider,
-    meter_provider: Option<opentelemetry_sdk::metrics::SdkMeterProvider>,
+    meter_provider: opentelemetry_sdk::metrics::SdkMeterProvider,
+    prometheus: prometheus::Registry,
 }
 
 impl Telemetry {
@@ -28,17 +29,22 @@ impl Telemetry {
         if let Err(error) = self.tracer_provider.shutdown() {
             eprintln!("trace exporter shutdown: {error}");
         }
-        if let Some(meters) = self.meter_provider
-            && let Err(error) = meters.shutdown()
-        {
+        if let Err(error) = self.meter_provider.shutdown() {
             eprintln!("metric exporter shutdown: {error}");
         }
+    }
+
+    /// The registry every instrument of the process reports to, for the
+    /// Prometheus endpoint ([`crate::metrics::serve_prometheus`]).
+    pub fn prometheus_registry(&self) -> prometheus::Registry {
+        self.prometheus.clone()
     }
 }
 
 /// Installs the process-wide subscriber, propagator and providers. Spans
 /// always get trace ids (so logs and the outbox carry them); they leave the
-/// process only when `otlp_endpoint` is set.
+/// process only when `otlp_endpoint` is set. Metrics are always kept for the
+/// Prometheus endpoint, and pushed over OTLP too when it is set.
 pub fn init(settings: &TelemetrySettings) -> Result<Telemetry, Box<dyn std::error::Error>> {
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
     let resource = opentelemetry_sdk::Resource::builder()
@@ -49,7 +55,13 @@ pub fn init(settings: &TelemetrySettings) -> Result<Telemetry, Box<dyn std::erro
         ))
         .build();
     let mut tracer_builder = SdkTracerProvider::builder().with_resource(resource.clone());
-    let mut meter_provider = None;
+    let prometheus = prometheus::Registry::new();
+    let scraped = opentelemetry_prometheus::exporter()
+        .with_registry(prometheus.clone())
+        .build()?;
+    let mut meter_builder = opentelemetry_sdk::metrics::SdkMeterProvider::builder()
+        .with_resource(resource)
+        .with_reader(scraped);
     if let Some(endpoint) = &settings.otlp_endpoint {
         use opentelemetry_otlp::WithExportConfig;
         let spans = opentelemetry_otlp::SpanExporter::builder()
@@ -61,13 +73,10 @@ pub fn init(settings: &TelemetrySettings) -> Result<Telemetry, Box<dyn std::erro
             .with_tonic()
             .with_endpoint(endpoint.clone())
             .build()?;
-        let meters = opentelemetry_sdk::metrics::SdkMeterProvider::builder()
-            .with_resource(resource)
-            .with_periodic_exporter(metrics)
-            .build();
-        opentelemetry::global::set_meter_provider(meters.clone());
-        meter_provider = Some(meters);
+        meter_builder = meter_builder.with_periodic_exporter(metrics);
     }
+    let meter_provider = meter_builder.build();
+    opentelemetry::global::set_meter_provider(meter_provider.clone());
     let tracer_provider = tracer_builder.build();
     opentelemetry::global::set_tracer_provider(tracer_provider.clone());
     let otel_layer = tracing_opentelemetry::layer().with_tracer(tracer_provider.tracer("twotier"));
@@ -93,6 +102,7 @@ pub fn init(settings: &TelemetrySettings) -> Result<Telemetry, Box<dyn std::erro
     Ok(Telemetry {
         tracer_provider,
         meter_provider,
+        prometheus,
     })
 }
 

@@ -19,6 +19,8 @@ pub const SERVICES: [&str; 4] = ["partnership", "customer", "subscription", "not
 pub struct ServiceProcess {
     pub service: &'static str,
     pub port: u16,
+    /// Port of its Prometheus endpoint.
+    pub metrics_port: u16,
     env: Vec<(String, String)>,
     log: PathBuf,
     child: Option<Child>,
@@ -73,6 +75,17 @@ impl ServiceProcess {
 
     pub fn channel(&self) -> Channel {
         twotier_testkit::channel(&self.endpoint())
+    }
+
+    /// What its Prometheus endpoint answers now (empty when it does not).
+    pub async fn scrape(&self) -> String {
+        let url = format!("http://127.0.0.1:{}/metrics", self.metrics_port);
+        match reqwest::get(url).await {
+            Ok(response) if response.status().is_success() => {
+                response.text().await.unwrap_or_default()
+            }
+            _ => String::new(),
+        }
     }
 
     /// The health status reported for the whole server, if it answers.
@@ -186,14 +199,20 @@ impl System {
         for service in SERVICES {
             for replica in 0..replicas {
                 let port = ports[&(service, replica)];
+                let metrics_port = free_port();
                 let mut env = shared.clone();
                 env.push((
                     format!("TWOTIER_{}_LISTEN_ADDR", service.to_uppercase()),
                     format!("127.0.0.1:{port}"),
                 ));
+                env.push((
+                    "TWOTIER_METRICS_ADDR".to_owned(),
+                    format!("127.0.0.1:{metrics_port}"),
+                ));
                 let mut process = ServiceProcess {
                     service,
                     port,
+                    metrics_port,
                     env,
                     log: dir.path().join(format!("{service}-{replica}.log")),
                     child: None,

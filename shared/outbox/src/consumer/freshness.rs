@@ -38,7 +38,7 @@ impl Freshness {
             .unwrap_or(false)
     }
 
-    async fn upstream_head(&self) -> Option<u64> {
+    pub(super) async fn upstream_head(&self) -> Option<u64> {
         let channel = self.channel.clone()?;
         let token = self.service_tokens.token().ok()?;
         let mut request = tonic::Request::new(twotier_proto::events::GetLogHeadRequest {});

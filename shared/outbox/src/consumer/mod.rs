@@ -21,6 +21,7 @@ use crate::handler::{EventHandler, HandleError};
 mod apply;
 mod cursor;
 mod freshness;
+mod gauges;
 
 pub use freshness::Freshness;
 
@@ -31,17 +32,16 @@ struct Instruments {
 }
 
 static INSTRUMENTS: std::sync::LazyLock<Instruments> = std::sync::LazyLock::new(|| {
-    let meter = opentelemetry::global::meter("twotier");
+    let meter = twotier_platform::metrics::meter();
     Instruments {
         handled: meter
             .u64_counter("outbox.consumer.events")
             .with_description("upstream events applied, by upstream")
             .build(),
-        lag: meter
-            .f64_histogram("outbox.consumer.lag")
-            .with_unit("s")
-            .with_description("time from an upstream commit to its effects committed here")
-            .build(),
+        lag: twotier_platform::metrics::seconds_histogram(
+            "outbox.consumer.lag",
+            "time from an upstream commit to its effects committed here",
+        ),
         dead_letters: meter
             .u64_counter("outbox.consumer.dead_letters")
             .with_description("events parked after the last failed attempt, by upstream")
@@ -184,11 +184,19 @@ impl Consumer {
     }
 
     /// Follows the upstream until `shutdown` is cancelled, resubscribing
-    /// from the cursor with backoff whenever the stream breaks.
+    /// from the cursor with backoff whenever the stream breaks; meanwhile
+    /// keeps its gauges up to date.
     pub async fn run(self, shutdown: CancellationToken) {
         let Some(channel) = self.channel.clone() else {
             return;
         };
+        tokio::join!(
+            self.follow_until(channel, shutdown.clone()),
+            self.sample_gauges(shutdown)
+        );
+    }
+
+    async fn follow_until(&self, channel: Channel, shutdown: CancellationToken) {
         let mut delays = self.backoff();
         loop {
             let before = *self.progress.borrow();

@@ -28,6 +28,13 @@ pub fn process_env() -> EnvMap {
 #[error("invalid configuration: {0}")]
 pub struct ConfigError(#[from] config::ConfigError);
 
+impl ConfigError {
+    /// A value that deserialised but means nothing (`why` names the variable).
+    pub fn invalid(why: String) -> Self {
+        Self(config::ConfigError::Message(why))
+    }
+}
+
 /// Deserialises `T` from the `TWOTIER_*` variables of `env` as seen by
 /// `service` (its `TWOTIER_<SERVICE>_*` overrides applied).
 pub fn load<T: DeserializeOwned>(env: &EnvMap, service: &str) -> Result<T, ConfigError> {

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::metrics::MetricsEndpoint;
+
 use super::{ConfigError, EnvMap, LogFormat, Sensitive, load};
 
 /// Settings every service process shares.
@@ -86,6 +88,12 @@ pub struct Settings {
     /// Log format: `human` or `json`.
     #[serde(default)]
     pub log_format: LogFormat,
+    /// Address of the Prometheus endpoint (`/metrics`), or `off`; default
+    /// `0.0.0.0:<the process's metrics port>` (9460 for all services in one
+    /// process, 9461-9464 for partnership, customer, subscription and
+    /// notification alone).
+    #[serde(default)]
+    pub metrics_addr: Option<String>,
     /// The platform's own tenant: only its tokens may carry `PlatformOperator`.
     #[serde(default = "default_platform_tenant")]
     pub platform_tenant: String,
@@ -188,6 +196,20 @@ impl Settings {
     pub fn listen_addr_or(&self, port: u16) -> SocketAddr {
         self.listen_addr
             .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], port)))
+    }
+
+    /// Where to serve `/metrics`: the configured address, else all
+    /// interfaces on `port`.
+    pub fn metrics_endpoint_or(&self, port: u16) -> Result<MetricsEndpoint, ConfigError> {
+        match self.metrics_addr.as_deref().map(str::trim) {
+            None | Some("") => Ok(MetricsEndpoint::On(SocketAddr::from(([0, 0, 0, 0], port)))),
+            Some("off") => Ok(MetricsEndpoint::Off),
+            Some(addr) => addr.parse().map(MetricsEndpoint::On).map_err(|_| {
+                ConfigError::invalid(format!(
+                    "TWOTIER_METRICS_ADDR: {addr:?} is neither an address (host:port) nor off"
+                ))
+            }),
+        }
     }
 }
 

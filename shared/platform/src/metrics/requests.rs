@@ -1,6 +1,5 @@
 //! Request metrics: a count and a latency histogram per gRPC method and
-//! status code, exported with the OpenTelemetry meter provider (a no-op
-//! unless `OTEL_EXPORTER_OTLP_ENDPOINT` is set).
+//! status code.
 
 use std::sync::LazyLock;
 use std::task::{Context, Poll};
@@ -12,35 +11,64 @@ use opentelemetry::metrics::{Counter, Histogram};
 use tonic::body::Body;
 use tower::{Layer, Service};
 
+use crate::auth::Policy;
+
 struct Instruments {
     requests: Counter<u64>,
     duration: Histogram<f64>,
 }
 
-static INSTRUMENTS: LazyLock<Instruments> = LazyLock::new(|| {
-    let meter = opentelemetry::global::meter("twotier");
-    Instruments {
-        requests: meter
-            .u64_counter("rpc.server.requests")
-            .with_description("gRPC calls served, by method and status code")
-            .build(),
-        duration: meter
-            .f64_histogram("rpc.server.duration")
-            .with_unit("s")
-            .with_description("time to the response headers, by method and status code")
-            .build(),
-    }
+static INSTRUMENTS: LazyLock<Instruments> = LazyLock::new(|| Instruments {
+    requests: super::meter()
+        .u64_counter("rpc.server.requests")
+        .with_description("gRPC calls served, by method and status code")
+        .build(),
+    duration: super::seconds_histogram(
+        "rpc.server.duration",
+        "time to the response headers, by method and status code",
+    ),
 });
 
+/// The standard methods every server serves beside its own.
+const STANDARD_METHODS: [&str; 4] = [
+    "/grpc.health.v1.Health/Check",
+    "/grpc.health.v1.Health/Watch",
+    "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+    "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+];
+
+/// The method label of a path: the path itself when the server serves it,
+/// else `other`, so that callers making up paths cannot grow the label set
+/// (and the process's memory) without bound.
+fn method_label(policy: &Policy, path: &str) -> String {
+    if policy.access(path).is_some() || STANDARD_METHODS.contains(&path) {
+        path.to_owned()
+    } else {
+        "other".to_owned()
+    }
+}
+
 /// Records every call's method, status code and duration.
-#[derive(Clone, Copy)]
-pub struct RequestMetricsLayer;
+#[derive(Clone)]
+pub struct RequestMetricsLayer {
+    policy: Policy,
+}
+
+impl RequestMetricsLayer {
+    /// A layer labelling the methods `policy` knows by name.
+    pub fn new(policy: Policy) -> Self {
+        Self { policy }
+    }
+}
 
 impl<S> Layer<S> for RequestMetricsLayer {
     type Service = RequestMetrics<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        RequestMetrics { inner }
+        RequestMetrics {
+            inner,
+            policy: self.policy.clone(),
+        }
     }
 }
 
@@ -48,6 +76,7 @@ impl<S> Layer<S> for RequestMetricsLayer {
 #[derive(Clone)]
 pub struct RequestMetrics<S> {
     inner: S,
+    policy: Policy,
 }
 
 impl<S> Service<http::Request<Body>> for RequestMetrics<S>
@@ -65,7 +94,7 @@ where
     }
 
     fn call(&mut self, request: http::Request<Body>) -> Self::Future {
-        let method = request.uri().path().to_owned();
+        let method = method_label(&self.policy, request.uri().path());
         let started = Instant::now();
         let response = self.inner.call(request);
         async move {
@@ -92,5 +121,29 @@ where
             outcome
         }
         .boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::{Access, Rule};
+
+    #[test]
+    fn made_up_paths_share_one_label() {
+        let policy = Policy::new(&[Rule::new(
+            "twotier.partnership.v1.PartnershipService",
+            "GetPartnership",
+            Access::Authenticated,
+        )]);
+        let served = "/twotier.partnership.v1.PartnershipService/GetPartnership";
+        assert_eq!(method_label(&policy, served), served);
+        assert_eq!(
+            method_label(&policy, "/grpc.health.v1.Health/Check"),
+            "/grpc.health.v1.Health/Check"
+        );
+        for made_up in ["/x.Y/Z", "/grpc.health.v1.Health/Nope", "/"] {
+            assert_eq!(method_label(&policy, made_up), "other");
+        }
     }
 }
