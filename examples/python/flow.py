@@ -5,6 +5,12 @@ Run against a running system (`cargo run -p twotier -- run`):
 
     pip install -r requirements.txt && ./generate.sh && python flow.py
 
+Every endpoint comes from the environment, with the variables the services
+themselves use (defaults: the ports of `twotier run` on 127.0.0.1):
+TWOTIER_PARTNERSHIP_ENDPOINT, TWOTIER_CUSTOMER_ENDPOINT,
+TWOTIER_SUBSCRIPTION_ENDPOINT, e.g. `https://partnership.twotier:50051`
+(verified with TWOTIER_TLS_CA_FILE when set).
+
 Tokens are HS256 JWTs signed with the development secret that `twotier run`
 keeps under its data directory (or TWOTIER_JWT_HS256_SECRET when set).
 """
@@ -18,6 +24,8 @@ from pathlib import Path
 
 import grpc
 import jwt
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 
 sys.path.insert(0, str(Path(__file__).parent / "gen"))
 
@@ -36,7 +44,11 @@ from twotier.subscription.v1 import (  # noqa: E402
     subscription_service_pb2_grpc,
 )
 
-HOST = os.environ.get("TWOTIER_HOST", "127.0.0.1")
+ENDPOINTS = {
+    "partnership": os.environ.get("TWOTIER_PARTNERSHIP_ENDPOINT", "http://127.0.0.1:50051"),
+    "customer": os.environ.get("TWOTIER_CUSTOMER_ENDPOINT", "http://127.0.0.1:50052"),
+    "subscription": os.environ.get("TWOTIER_SUBSCRIPTION_ENDPOINT", "http://127.0.0.1:50053"),
+}
 RUN = uuid.uuid4().hex[:8]
 PROVIDER = f"wingtip-{RUN}"
 RESELLER_TENANT = f"litware-{RUN}"
@@ -66,8 +78,30 @@ def token(tenant: str, *roles: str) -> list:
     return [("authorization", "Bearer " + jwt.encode(claims, secret(), algorithm="HS256"))]
 
 
-def channel(port: int) -> grpc.Channel:
-    return grpc.insecure_channel(f"{HOST}:{port}")
+def channel(service: str) -> grpc.Channel:
+    """A channel to `service` at its configured endpoint: plaintext for
+    http://, TLS for https:// (trusting TWOTIER_TLS_CA_FILE, else the system roots)."""
+    endpoint = ENDPOINTS[service]
+    scheme, _, target = endpoint.partition("://")
+    if scheme == "http":
+        return grpc.insecure_channel(target)
+    if scheme == "https":
+        ca_file = os.environ.get("TWOTIER_TLS_CA_FILE")
+        ca = Path(ca_file).read_bytes() if ca_file else None
+        return grpc.secure_channel(target, grpc.ssl_channel_credentials(root_certificates=ca))
+    raise SystemExit(f"{service} endpoint {endpoint} must start with http:// or https://")
+
+
+def error_info(error: grpc.RpcError) -> error_details_pb2.ErrorInfo:
+    """The google.rpc.ErrorInfo a refused call carries: the stable reason to
+    branch on (the message is for people)."""
+    status = rpc_status.from_call(error)
+    for detail in status.details if status else []:
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+            return info
+    raise SystemExit(f"refused without ErrorInfo: {error}")
 
 
 def main() -> None:
@@ -75,10 +109,10 @@ def main() -> None:
     provider = token(PROVIDER, "GlobalAdmin")
     reseller = token(RESELLER_TENANT, "ResellerAdmin")
 
-    resellers = reseller_pb2_grpc.ResellerServiceStub(channel(50051))
-    partnerships = partnership_service_pb2_grpc.PartnershipServiceStub(channel(50051))
-    customers = customer_service_pb2_grpc.CustomerServiceStub(channel(50052))
-    subscriptions = subscription_service_pb2_grpc.SubscriptionServiceStub(channel(50053))
+    resellers = reseller_pb2_grpc.ResellerServiceStub(channel("partnership"))
+    partnerships = partnership_service_pb2_grpc.PartnershipServiceStub(channel("partnership"))
+    customers = customer_service_pb2_grpc.CustomerServiceStub(channel("customer"))
+    subscriptions = subscription_service_pb2_grpc.SubscriptionServiceStub(channel("subscription"))
 
     # Onboarding (platform operator) and PartnerID verification.
     resellers.OnboardReseller(
@@ -187,7 +221,10 @@ def main() -> None:
         raise SystemExit("a malformed PartnerID must be refused")
     except grpc.RpcError as error:
         assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, error
-        print(f"malformed PartnerID refused: {error.code().name}: {error.details()}")
+        info = error_info(error)
+        assert info.reason == "PARTNER_ID_MALFORMED", info
+        print(f"malformed PartnerID refused: {error.code().name}, reason {info.reason} "
+              f"(domain {info.domain}): {error.details()}")
     print("python flow: ok")
 
 

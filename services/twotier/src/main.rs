@@ -38,6 +38,14 @@ enum Command {
         #[arg(long = "only", value_parser = ["partnership", "customer", "subscription", "notification"])]
         only: Vec<String>,
     },
+    /// Serves one service alone, exactly as its own binary
+    /// (`twotier-<service> serve`) would: listening on `TWOTIER_LISTEN_ADDR`,
+    /// migrations first. What each Kubernetes Deployment runs.
+    Serve {
+        /// The service to serve.
+        #[arg(value_parser = ["partnership", "customer", "subscription", "notification"])]
+        service: String,
+    },
     /// Applies every service's migrations and exits.
     Migrate,
     /// Exits 0 when every given server reports SERVING (a container health
@@ -91,6 +99,7 @@ fn main() -> ExitCode {
     let outcome = runtime.block_on(async {
         match cli.command {
             Command::Run { only } => run(&only).await,
+            Command::Serve { service } => serve(&service).await,
             Command::Migrate => migrate().await,
             Command::Health { addrs } => health(addrs).await,
             Command::Token {
@@ -190,6 +199,17 @@ async fn run(only: &[String]) -> Result<(), StartError> {
     startup::join_background(&background, settings.shutdown_grace).await;
     telemetry.shutdown();
     outcome
+}
+
+async fn serve(service: &str) -> Result<(), StartError> {
+    let serve = startup::ServiceCommand::Serve;
+    match service {
+        PartnershipService::NAME => startup::run_alone::<PartnershipService>(serve).await,
+        CustomerService::NAME => startup::run_alone::<CustomerService>(serve).await,
+        SubscriptionService::NAME => startup::run_alone::<SubscriptionService>(serve).await,
+        NotificationService::NAME => startup::run_alone::<NotificationService>(serve).await,
+        other => Err(StartError::Other(format!("no service {other}"))),
+    }
 }
 
 /// The Prometheus port of a process running every service.

@@ -4,12 +4,40 @@ use std::time::Duration;
 
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 use twotier_outbox::Freshness;
+use twotier_platform::Error;
+use twotier_platform::upstream::DEPENDENCY_UNAVAILABLE;
 
 use crate::entity::{partner_partnership, partner_reseller};
 
 /// How long a command waits for the projection to catch up with the
 /// partnership service before trusting a negative answer.
 const CATCH_UP: Duration = Duration::from_secs(3);
+
+/// Why the directory gave no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum DirectoryError {
+    /// The projection's database failed.
+    #[error(transparent)]
+    Database(#[from] DbErr),
+    /// The projection does not know the answer and could not catch up with
+    /// the partnership service (unreachable, or still behind at the
+    /// deadline): a "no" now could be wrong, so the caller is told to retry
+    /// rather than refused for good.
+    #[error("the partnership service cannot confirm this right now; retry shortly")]
+    Unconfirmed,
+}
+
+impl From<DirectoryError> for Error {
+    fn from(error: DirectoryError) -> Self {
+        match error {
+            DirectoryError::Database(db) => db.into(),
+            DirectoryError::Unconfirmed => Error::Unavailable {
+                reason: DEPENDENCY_UNAVAILABLE,
+                message: error.to_string(),
+            },
+        }
+    }
+}
 
 /// An onboarded reseller as the projection knows it.
 pub type ResellerEntry = partner_reseller::Model;
@@ -41,24 +69,29 @@ impl PartnerDirectory {
 
     /// The reseller with `partner_id`, waiting for the projection to catch up
     /// if it does not know it yet (a reseller onboarded a moment ago).
-    pub async fn known_reseller(&self, partner_id: &str) -> Result<Option<ResellerEntry>, DbErr> {
+    pub async fn known_reseller(
+        &self,
+        partner_id: &str,
+    ) -> Result<Option<ResellerEntry>, DirectoryError> {
         let found = self.reseller(&self.db, partner_id).await?;
-        if found.is_some() || !self.catch_up().await {
+        if found.is_some() {
             return Ok(found);
         }
-        self.reseller(&self.db, partner_id).await
+        self.catch_up().await?;
+        Ok(self.reseller(&self.db, partner_id).await?)
     }
 
     /// The reseller whose admins carry `tenant_id` in their tokens.
     pub async fn reseller_of_tenant(
         &self,
         tenant_id: &str,
-    ) -> Result<Option<ResellerEntry>, DbErr> {
+    ) -> Result<Option<ResellerEntry>, DirectoryError> {
         let found = self.find_by_tenant(tenant_id).await?;
-        if found.is_some() || !self.catch_up().await {
+        if found.is_some() {
             return Ok(found);
         }
-        self.find_by_tenant(tenant_id).await
+        self.catch_up().await?;
+        Ok(self.find_by_tenant(tenant_id).await?)
     }
 
     async fn find_by_tenant(&self, tenant_id: &str) -> Result<Option<ResellerEntry>, DbErr> {
@@ -70,17 +103,18 @@ impl PartnerDirectory {
 
     /// The reseller `partner_id` if it is an active partner of `provider_id`
     /// right now. A "no" is only given once the projection has caught up
-    /// with the partnership service (or that service cannot be reached).
+    /// with the partnership service; when it cannot, [`DirectoryError::Unconfirmed`].
     pub async fn active_partner(
         &self,
         provider_id: &str,
         partner_id: &str,
-    ) -> Result<Option<ResellerEntry>, DbErr> {
+    ) -> Result<Option<ResellerEntry>, DirectoryError> {
         let found = self.find_active_partner(provider_id, partner_id).await?;
-        if found.is_some() || !self.catch_up().await {
+        if found.is_some() {
             return Ok(found);
         }
-        self.find_active_partner(provider_id, partner_id).await
+        self.catch_up().await?;
+        Ok(self.find_active_partner(provider_id, partner_id).await?)
     }
 
     async fn find_active_partner(
@@ -102,10 +136,14 @@ impl PartnerDirectory {
         self.reseller(&self.db, partner_id).await
     }
 
-    async fn catch_up(&self) -> bool {
+    /// Without a partnership log to follow (a directory built for tests),
+    /// the projection is all there is and its answer stands.
+    async fn catch_up(&self) -> Result<(), DirectoryError> {
         match &self.freshness {
-            Some(freshness) => freshness.catch_up(CATCH_UP).await,
-            None => false,
+            Some(freshness) if !freshness.catch_up(CATCH_UP).await => {
+                Err(DirectoryError::Unconfirmed)
+            }
+            _ => Ok(()),
         }
     }
 }

@@ -454,7 +454,10 @@ pub fn run_binary<S: ServiceDefinition>() -> std::process::ExitCode {
     }
 }
 
-async fn run_alone<S: ServiceDefinition>(command: ServiceCommand) -> Result<(), StartError> {
+/// Runs `S` alone as its own binary would: its settings, telemetry named
+/// `twotier-<service>`, its metrics port; for `twotier serve <service>`,
+/// so one image binary can run any service.
+pub async fn run_alone<S: ServiceDefinition>(command: ServiceCommand) -> Result<(), StartError> {
     let env = crate::config::process_env();
     let settings = Settings::load(&env, S::NAME)?;
     let telemetry_settings = crate::config::TelemetrySettings::from_env(

@@ -15,6 +15,11 @@ use crate::auth::{Caller, ON_BEHALF_OF_HEADER, Role, ServiceTokens};
 use crate::channel::{ChannelError, ChannelOptions, ClientChannels};
 use crate::error::Error;
 
+/// The `ErrorInfo.reason` of a call that failed because another service it
+/// needs could not answer (unreachable, slow, overloaded, or not yet caught
+/// up with): transient, answered as `UNAVAILABLE` with `RetryInfo`.
+pub const DEPENDENCY_UNAVAILABLE: &str = "DEPENDENCY_UNAVAILABLE";
+
 /// How long a call to another service may take.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(3);
 
@@ -91,7 +96,7 @@ impl Upstream {
             | Code::Unknown => {
                 tracing::warn!(upstream = self.name, code = ?status.code(), message = status.message(), "upstream unavailable");
                 Error::Unavailable {
-                    reason: "DEPENDENCY_UNAVAILABLE",
+                    reason: DEPENDENCY_UNAVAILABLE,
                     message: format!("the {} service is unavailable; retry later", self.name),
                 }
             }

@@ -58,6 +58,20 @@ impl System {
         Self::start(&SERVICES, extra).await
     }
 
+    /// Adds `service` on a new database to a running system, with `extra`
+    /// variables of its own (which win over the wiring, e.g. to reach an
+    /// upstream through a [`crate::ChaosProxy`]).
+    pub async fn add(&mut self, service: &'static str, extra: &[(&str, &str)]) {
+        self.extra.extend(
+            extra
+                .iter()
+                .map(|(k, v)| (service, (*k).to_owned(), (*v).to_owned())),
+        );
+        let db = TestDatabase::new(service).await;
+        self.databases.insert(service, db);
+        self.restart(service).await;
+    }
+
     /// Starts `service` again on its database (after [`Self::stop`]).
     pub async fn restart(&mut self, service: &'static str) {
         let mut env: Vec<(String, String)> = self

@@ -2,6 +2,10 @@
 //! (synchronous calls, event log subscriptions, log heads, test clients):
 //! `http://` endpoints are plaintext, `https://` endpoints are verified
 //! against the configured CA and present the client certificate, if any.
+//! An endpoint named by host name is balanced across every address the
+//! name resolves to (see [`balanced`]).
+
+mod balanced;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,6 +14,8 @@ use tonic::transport::{Channel, Endpoint};
 
 use crate::config::Settings;
 use crate::tls::{ClientTls, TlsError};
+
+pub use balanced::{Resolve, dns};
 
 /// A client channel that cannot be built.
 #[derive(Debug, thiserror::Error)]
@@ -52,9 +58,30 @@ impl Default for ChannelOptions {
 
 /// Builds channels to other services with this process's TLS material.
 /// Cheap to clone.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone)]
 pub struct ClientChannels {
     tls: Arc<ClientTls>,
+    resolve: Resolve,
+    resolve_every: Duration,
+}
+
+impl Default for ClientChannels {
+    fn default() -> Self {
+        Self {
+            tls: Arc::default(),
+            resolve: dns(),
+            resolve_every: balanced::RESOLVE_EVERY,
+        }
+    }
+}
+
+impl std::fmt::Debug for ClientChannels {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientChannels")
+            .field("tls", &self.tls)
+            .field("resolve_every", &self.resolve_every)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ClientChannels {
@@ -70,18 +97,38 @@ impl ClientChannels {
 
     /// Channels with explicit TLS material.
     pub fn with_tls(tls: ClientTls) -> Self {
-        Self { tls: Arc::new(tls) }
+        Self {
+            tls: Arc::new(tls),
+            ..Self::default()
+        }
+    }
+
+    /// The same channels, resolving host names with `resolve` every
+    /// `every` (tests: a name behind which replicas come and go).
+    pub fn with_resolver(mut self, resolve: Resolve, every: Duration) -> Self {
+        self.resolve = resolve;
+        self.resolve_every = every;
+        self
     }
 
     /// A lazily connected channel to `endpoint` (e.g.
     /// `https://customer:50052`); it connects on its first call and
-    /// reconnects after failures.
+    /// reconnects after failures. A host name is resolved again and again
+    /// and calls are balanced across all its addresses: behind a headless
+    /// Kubernetes Service every replica gets its share, where one HTTP/2
+    /// connection to a virtual IP would pin every call to one pod.
     pub fn connect_lazy(
         &self,
         endpoint: &str,
         options: ChannelOptions,
     ) -> Result<Channel, ChannelError> {
-        Ok(self.endpoint(endpoint, options)?.connect_lazy())
+        let built = self.endpoint(endpoint, options)?;
+        match balanced::Target::of(built.uri()) {
+            Some(target) if tokio::runtime::Handle::try_current().is_ok() => {
+                Ok(balanced::channel(self.clone(), target, built, options))
+            }
+            _ => Ok(built.connect_lazy()),
+        }
     }
 
     /// Connects to `endpoint` now, failing if it cannot.
@@ -99,6 +146,8 @@ impl ClientChannels {
             })
     }
 
+    /// `endpoint` with `options` and, for `https://`, this process's TLS
+    /// material.
     fn endpoint(&self, endpoint: &str, options: ChannelOptions) -> Result<Endpoint, ChannelError> {
         let invalid = |source| ChannelError::Endpoint {
             endpoint: endpoint.to_owned(),
