@@ -95,6 +95,7 @@ impl ServiceDefinition for NotificationService {
             &mail,
         );
         ctx.spawn(dispatcher.run(ctx.shutdown.clone()));
+        ctx.spawn(mail::sample_queue(db.clone(), ctx.shutdown.clone()));
 
         let mut grpc = ctx.grpc_server();
         grpc.monitor_database(db.clone());

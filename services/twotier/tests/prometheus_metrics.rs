@@ -1,6 +1,7 @@
 //! Every service process serves `/metrics` for Prometheus: request counts
 //! and latencies in second-sized buckets, and what an operator watches
-//! between calls (how far each consumer is behind, parked dead letters).
+//! between calls (how far each consumer is behind, parked dead letters,
+//! how many emails wait and for how long).
 
 mod common;
 
@@ -72,4 +73,18 @@ async fn every_service_serves_prometheus_metrics_in_the_units_it_records() {
         )
         .await;
     }
+
+    // The email queue drains: once every email of the workload is out,
+    // nothing waits and the oldest waiting email is no age at all.
+    let notification = &system.replicas("notification")[0];
+    twotier_testkit::wait_until(
+        "the email queue reports empty",
+        Duration::from_secs(60),
+        || async {
+            let scrape = notification.scrape().await;
+            sample(&scrape, "email_queue_depth", "") == Some(0.0)
+                && sample(&scrape, "email_queue_oldest_age_seconds", "") == Some(0.0)
+        },
+    )
+    .await;
 }

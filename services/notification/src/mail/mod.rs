@@ -3,9 +3,11 @@
 //! it hands them to (SMTP, or `.eml` files in a mail folder).
 
 mod dispatcher;
+mod gauges;
 mod mailer;
 mod settings;
 
 pub use dispatcher::Dispatcher;
+pub use gauges::sample_queue;
 pub use mailer::{Mailer, SendError, mailer_from};
 pub use settings::{MailSettings, TlsMode};

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Cond, Expr, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use twotier_platform::guarded::update_guarded;
 use twotier_platform::{Error, paging};
@@ -236,6 +236,30 @@ fn due_at(now: DateTime<Utc>) -> Cond {
         .add(notification::Column::Status.eq(status_key(Status::Pending)))
         .add(notification::Column::NextAttemptAt.lte(now))
         .add(unleased)
+}
+
+/// The emails waiting to be delivered: how many, and since when the oldest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Queue {
+    /// Pending emails.
+    pub depth: u64,
+    /// When the oldest pending email was recorded.
+    pub oldest: Option<DateTime<Utc>>,
+}
+
+/// The delivery queue as it stands.
+pub async fn queue(db: &impl ConnectionTrait) -> Result<Queue, DbErr> {
+    let pending = || {
+        notification::Entity::find()
+            .filter(notification::Column::Status.eq(status_key(Status::Pending)))
+    };
+    let depth = pending().count(db).await?;
+    let oldest = pending()
+        .order_by_asc(notification::Column::CreatedAt)
+        .one(db)
+        .await?
+        .map(|row| row.created_at);
+    Ok(Queue { depth, oldest })
 }
 
 fn status_key(status: Status) -> &'static str {
