@@ -2,7 +2,9 @@
 //! the partnership, customer and subscription services' events (one cursor
 //! per upstream, stored with the effects), rendered from templates in the
 //! recipient's language and delivered by SMTP or, on the embedded default,
-//! written as `.eml` files into a mail folder (R21).
+//! written as `.eml` files into a mail folder (R21). Each delivery attempt
+//! is published in the service's own log (`EmailSent`, `EmailFailed`,
+//! R30), written with the delivery record.
 
 pub mod api;
 pub mod domain;
@@ -15,7 +17,9 @@ use std::sync::Arc;
 
 use tokio::sync::Notify;
 use twotier_outbox::audit::AuditLog;
-use twotier_outbox::{Consumer, ConsumerSettings, DeadLetters, EventHandler};
+use twotier_outbox::{
+    Consumer, ConsumerSettings, DeadLetters, EventHandler, EventLog, Outbox, Sequencer,
+};
 use twotier_platform::channel::ClientChannels;
 use twotier_platform::paging::PageTokens;
 use twotier_platform::server::GrpcServer;
@@ -46,6 +50,13 @@ impl ServiceDefinition for NotificationService {
         let mail: MailSettings = twotier_platform::config::load(&ctx.env, Self::NAME)?;
         let mailer = mailer_from(&mail, &ctx.settings.data_dir).map_err(StartError::Other)?;
         let db = open_database::<Migrator>(ctx, Self::NAME).await?;
+        let outbox = Outbox::new(db.clone());
+        let sequencer = Sequencer::new(
+            outbox.clone(),
+            ctx.settings.outbox_poll_interval,
+            ctx.settings.outbox_retention,
+        );
+        ctx.spawn(sequencer.run(ctx.shutdown.clone()));
         let templates = Arc::new(Templates::new());
         let channels = ClientChannels::from_settings(&ctx.settings)?;
 
@@ -88,7 +99,7 @@ impl ServiceDefinition for NotificationService {
         }
 
         let dispatcher = Dispatcher::new(
-            db.clone(),
+            outbox.clone(),
             mailer,
             ctx.capabilities.clone(),
             recorded,
@@ -111,6 +122,15 @@ impl ServiceDefinition for NotificationService {
         .add_service(
             AuditLog::start(ctx, db, pages).into_service(),
             AuditLog::RULES,
+        )
+        .add_service(
+            EventLog::new(
+                outbox,
+                ctx.settings.outbox_poll_interval,
+                ctx.shutdown.clone(),
+            )
+            .into_service(),
+            EventLog::RULES,
         );
         Ok(grpc)
     }

@@ -120,6 +120,12 @@ fn the_rules_give_no_role_more_than_the_domain_does() {
                 "{path}: services only follow logs and verify PartnerIDs"
             );
         }
+        if access.admits(&[Role::Integration]) {
+            assert!(
+                path.starts_with("/twotier.events.v1.EventLogService/"),
+                "{path}: a provider's backend only follows its tenant's feed (R30)"
+            );
+        }
         if access.admits(&[Role::ResellerAdmin]) && !read {
             assert_eq!(
                 method.name(),

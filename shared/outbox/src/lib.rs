@@ -2,12 +2,15 @@
 //! coordination").
 //!
 //! 1. A command appends its events in its own transaction ([`Outbox::begin`],
-//!    [`Tx::append`]); rows are written without a position.
+//!    [`Tx::append`]); rows are written without a position, each with the
+//!    tenant it concerns.
 //! 2. The [`Sequencer`] gives committed rows strictly increasing, gap-free
 //!    positions in its own short transaction, one sequencer per database at a
 //!    time.
 //! 3. [`EventLog`] serves the log over gRPC (`twotier.events.v1.EventLogService`):
-//!    replay from the table, then follow new positions as they are sequenced.
+//!    replay from the table, then follow new positions as they are sequenced;
+//!    a provider's own backend reads only its tenant's events, redacted
+//!    (the tenant feed, R30).
 //! 4. A [`Consumer`] in another service keeps its cursor in its own database
 //!    and advances it in the transaction that applies the event's effects;
 //!    failing events become dead letters ([`DeadLetters`]) after a bounded
@@ -19,6 +22,7 @@ mod consumer;
 mod dead_letters;
 pub mod entity;
 mod envelope;
+mod feed;
 mod handler;
 mod handlers;
 mod log_server;
@@ -30,6 +34,7 @@ pub use command::Reply;
 pub use consumer::{Consumer, ConsumerSettings, Freshness};
 pub use dead_letters::DeadLetters;
 pub use envelope::decode_payload;
+pub use feed::is_withheld;
 pub use handler::{EventHandler, HandleError};
 pub use handlers::{Handlers, Handles};
 pub use log_server::EventLog;

@@ -12,11 +12,13 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 use twotier_platform::auth::{Access, Caller, Role, Rule};
 use twotier_platform::{Error, Violations, validate};
+
 use twotier_proto::events::event_log_service_server::{EventLogService, EventLogServiceServer};
 use twotier_proto::events::{EventEnvelope, GetLogHeadRequest, LogHead, SubscribeRequest};
 
 use crate::entity::outbox_event;
 use crate::envelope::envelope_of;
+use crate::feed::Audience;
 use crate::writer::Outbox;
 
 /// Most event types a subscription may filter on: every service publishes
@@ -49,8 +51,9 @@ impl EventLog {
         }
     }
 
-    /// Who may follow the log: other twotier services, and the platform
-    /// operator for inspection.
+    /// Who may follow the log: other twotier services and the platform
+    /// operator (every event), and a provider's own backend (its tenant's
+    /// feed, R30).
     pub const RULES: &'static [Rule] = &[
         Rule::new(SERVICE, "Subscribe", Access::AnyOf(READERS)),
         Rule::new(SERVICE, "GetLogHead", Access::AnyOf(READERS)),
@@ -63,7 +66,7 @@ impl EventLog {
 }
 
 const SERVICE: &str = "twotier.events.v1.EventLogService";
-const READERS: &[Role] = &[Role::Service, Role::PlatformOperator];
+const READERS: &[Role] = &[Role::Service, Role::PlatformOperator, Role::Integration];
 fn check_event_types(event_types: &[String]) -> Result<(), Error> {
     let mut violations = Violations::new();
     if event_types.len() > MAX_EVENT_TYPES {
@@ -82,8 +85,19 @@ fn check_event_types(event_types: &[String]) -> Result<(), Error> {
     violations.into_result("INVALID_EVENT_TYPES")
 }
 
-fn authorize<T>(request: &Request<T>) -> Result<(), Error> {
-    Caller::of(request)?.require_any(READERS)
+fn authorize<T>(request: &Request<T>) -> Result<Audience, Error> {
+    Audience::of(Caller::of(request)?)
+}
+
+/// `EVENTS_PRUNED`: what `after` asked for is gone; the status names the
+/// oldest retained position, so the caller can decide where to go on.
+fn pruned(message: String, oldest: i64) -> Status {
+    let error = Error::FailedPrecondition {
+        reason: "EVENTS_PRUNED",
+        message,
+    };
+    let metadata = [("oldest_retained_position".to_owned(), oldest.to_string())];
+    error.into_status_with(metadata.into_iter().collect())
 }
 
 #[tonic::async_trait]
@@ -94,7 +108,7 @@ impl EventLogService for EventLog {
         &self,
         request: Request<SubscribeRequest>,
     ) -> Result<Response<Self::SubscribeStream>, Status> {
-        authorize(&request)?;
+        let audience = authorize(&request)?;
         let SubscribeRequest {
             after_position,
             event_types,
@@ -107,19 +121,19 @@ impl EventLogService for EventLog {
             .await
             .map_err(Error::from)?;
         if oldest > after + 1 && after > 0 {
-            return Err(Error::FailedPrecondition {
-                reason: "EVENTS_PRUNED",
-                message: format!(
+            return Err(pruned(
+                format!(
                     "events after position {after} were pruned; the oldest retained is {oldest}"
                 ),
-            }
-            .into());
+                oldest,
+            ));
         }
         let (sender, receiver) = mpsc::channel(BUFFER);
         let follower = Follower {
             db: self.outbox.db().clone(),
             head: self.outbox.watch_head(),
             event_types,
+            audience,
             poll_interval: self.poll_interval,
             shutdown: self.shutdown.clone(),
             sender,
@@ -158,6 +172,7 @@ struct Follower {
     db: DatabaseConnection,
     head: tokio::sync::watch::Receiver<u64>,
     event_types: Vec<String>,
+    audience: Audience,
     poll_interval: Duration,
     shutdown: CancellationToken,
     sender: mpsc::Sender<Result<EventEnvelope, Status>>,
@@ -166,6 +181,10 @@ struct Follower {
 impl Follower {
     async fn run(mut self, after: i64) {
         let mut cursor = after;
+        // Every position up to here has been looked at; beyond `cursor`
+        // for a filtered reader, which skips events it does not receive.
+        let mut scanned = after;
+        let filtered = !self.event_types.is_empty() || self.audience.tenant().is_some();
         loop {
             // Everything sequenced up to `head_before` is covered by the
             // query below; a later head means there may be more.
@@ -179,27 +198,43 @@ impl Follower {
             };
             // Positions have no gaps: an unfiltered reader that finds one
             // has lost events to pruning and must not silently go on.
-            if self.event_types.is_empty()
+            if !filtered
                 && cursor > 0
                 && let Some(first) = rows.first().and_then(|row| row.position)
                 && first != cursor + 1
             {
-                let pruned = Error::FailedPrecondition {
-                    reason: "EVENTS_PRUNED",
-                    message: format!(
-                        "events after position {cursor} were pruned while this subscriber fell behind"
-                    ),
-                };
-                let _ = self.sender.send(Err(pruned.into())).await;
+                let oldest = oldest_position(&self.db).await.unwrap_or(first);
+                let _ = self.sender.send(Err(lagged(cursor, oldest))).await;
                 return;
+            }
+            // A filtered reader sees no gaps; it has lost events when the
+            // log no longer starts right after what it has looked at.
+            if filtered && scanned > 0 {
+                match oldest_position(&self.db).await {
+                    Ok(oldest) if oldest > scanned + 1 => {
+                        let _ = self.sender.send(Err(lagged(scanned, oldest))).await;
+                        return;
+                    }
+                    Ok(_) => {}
+                    Err(error) => {
+                        let _ = self.sender.send(Err(Error::from(error).into())).await;
+                        return;
+                    }
+                }
             }
             let full = rows.len() as u64 == PAGE;
             for row in rows {
                 cursor = row.position.unwrap_or(cursor);
-                if self.sender.send(Ok(envelope_of(row))).await.is_err() {
+                let envelope = self.audience.present(envelope_of(row));
+                if self.sender.send(Ok(envelope)).await.is_err() {
                     return;
                 }
             }
+            scanned = if full {
+                cursor
+            } else {
+                cursor.max(i64::try_from(head_before).unwrap_or(i64::MAX))
+            };
             if full || *self.head.borrow() > head_before {
                 continue;
             }
@@ -224,8 +259,22 @@ impl Follower {
         if !self.event_types.is_empty() {
             query = query.filter(outbox_event::Column::EventType.is_in(self.event_types.clone()));
         }
+        if let Some(tenant) = self.audience.tenant() {
+            query = query.filter(outbox_event::Column::TenantId.eq(tenant));
+        }
         query.all(&self.db).await
     }
+}
+
+/// `EVENTS_PRUNED` for a subscriber that fell behind pruning after `at`.
+fn lagged(at: i64, oldest: i64) -> Status {
+    pruned(
+        format!(
+            "events after position {at} were pruned while this subscriber fell behind; \
+             the oldest retained is {oldest}"
+        ),
+        oldest,
+    )
 }
 
 /// The lowest retained position, 0 for an empty log.

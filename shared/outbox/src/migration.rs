@@ -1,6 +1,6 @@
 //! Migrations for the outbox tables. A producing service lists
-//! [`CreateOutbox`] in its migrator; a consuming one lists
-//! [`CreateConsumerTables`].
+//! [`CreateOutbox`] and [`IndexOutboxTenant`] in its migrator; a consuming
+//! one lists [`CreateConsumerTables`].
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
@@ -59,6 +59,34 @@ impl MigrationTrait for CreateOutbox {
                     .name("idx_outbox_event_occurred_at")
                     .table(OutboxEvent::Table)
                     .col(OutboxEvent::OccurredAt)
+                    .to_owned(),
+            )
+            .await
+    }
+}
+
+/// Indexes `outbox_event` by tenant and position, so a tenant's feed
+/// (R30) reads its own events without scanning everyone else's. Listed
+/// right after [`CreateOutbox`] by every producing service.
+pub struct IndexOutboxTenant;
+
+impl MigrationName for IndexOutboxTenant {
+    fn name(&self) -> &str {
+        "m20261125_000006_outbox_event_tenant_index"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for IndexOutboxTenant {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_index(
+                Index::create()
+                    .if_not_exists()
+                    .name("idx_outbox_event_tenant_position")
+                    .table(OutboxEvent::Table)
+                    .col(OutboxEvent::TenantId)
+                    .col(OutboxEvent::Position)
                     .to_owned(),
             )
             .await

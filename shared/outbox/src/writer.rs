@@ -24,7 +24,11 @@ pub struct Event {
 
 impl Event {
     /// An event carrying `payload`, about `aggregate_type`/`aggregate_id`,
-    /// made on behalf of `tenant_id`.
+    /// made on behalf of `tenant_id`: the provider tenant the event concerns
+    /// (a reseller's own tenant for its platform record, empty for
+    /// platform-wide changes). That tenant's own backend receives the event
+    /// in its feed (R30), whatever its type, so pass the provider's tenant
+    /// even when someone else (a reseller, a customer admin) made the change.
     pub fn new<M: prost::Name>(
         aggregate_type: &'static str,
         aggregate_id: impl Into<String>,

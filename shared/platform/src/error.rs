@@ -176,6 +176,16 @@ impl Error {
 
 impl From<Error> for Status {
     fn from(error: Error) -> Self {
+        error.into_status_with(std::collections::HashMap::new())
+    }
+}
+
+impl Error {
+    /// This error as a status whose `ErrorInfo` also carries `metadata`,
+    /// facts a caller acts on (e.g. `oldest_retained_position` of a pruned
+    /// log).
+    pub fn into_status_with(self, metadata: std::collections::HashMap<String, String>) -> Status {
+        let error = self;
         let code = error.code();
         let reason = error.reason();
         let retry_after = match &error {
@@ -194,8 +204,7 @@ impl From<Error> for Status {
             }
             other => (other.to_string(), Vec::new()),
         };
-        let mut details =
-            ErrorDetails::with_error_info(reason, ERROR_DOMAIN, std::collections::HashMap::new());
+        let mut details = ErrorDetails::with_error_info(reason, ERROR_DOMAIN, metadata);
         for violation in violations {
             details.add_bad_request_violation(violation.field, violation.description);
         }

@@ -103,3 +103,9 @@ pub fn sales_agent(tenant: &str) -> String {
 pub fn reseller_admin(tenant: &str) -> String {
     token("rita", tenant, &[Role::ResellerAdmin])
 }
+
+/// A provider's own backend's token (`backend` of `tenant`, role
+/// `Integration`), for its tenant's event feed.
+pub fn integration(tenant: &str) -> String {
+    token("backend", tenant, &[Role::Integration])
+}

@@ -2,7 +2,7 @@
 //! (R21).
 
 pub mod access;
-mod convert;
+pub(crate) mod convert;
 mod notification;
 
 use sea_orm::DatabaseConnection;

@@ -8,6 +8,7 @@ mod email;
 mod error;
 mod notification;
 mod profile;
+mod recipient;
 mod templates;
 
 pub use causes::{
@@ -22,4 +23,5 @@ pub use notification::{
     NotificationFilter, Outgoing, Status,
 };
 pub use profile::ProviderProfile;
+pub use recipient::RecipientRole;
 pub use templates::Templates;

@@ -143,6 +143,10 @@ pub struct Outgoing {
     pub body: String,
     /// The link the body's marker stands for.
     pub sealed_link: Option<SealedLink>,
+    /// The provider tenant it concerns.
+    pub tenant_id: String,
+    /// The event it was recorded from.
+    pub source: EventSource,
     /// Its delivery as read.
     pub delivery: Delivery,
     /// W3C `traceparent` of the event handling that recorded it.

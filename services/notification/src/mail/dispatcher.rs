@@ -6,14 +6,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use sea_orm::{DatabaseConnection, DbErr};
+use sea_orm::DbErr;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
+use twotier_outbox::Outbox;
 use twotier_platform::capability::{self, CapabilityTokens};
 
 use super::MailSettings;
 use super::mailer::{Mailer, SendError};
+use crate::api::convert::delivery_report;
 use crate::domain::{Backoff, Outcome, Outgoing};
 use crate::store::notification as store;
 
@@ -22,7 +24,7 @@ const BATCH: u64 = 16;
 
 /// Sends due notifications.
 pub struct Dispatcher {
-    db: DatabaseConnection,
+    outbox: Outbox,
     mailer: Box<dyn Mailer>,
     capabilities: CapabilityTokens,
     wake: Arc<Notify>,
@@ -33,17 +35,18 @@ pub struct Dispatcher {
 
 impl Dispatcher {
     /// A dispatcher sending through `mailer`, putting personal links'
-    /// tokens (from `capabilities`) into the emails it sends; `wake` hurries
-    /// it after new notifications are recorded.
+    /// tokens (from `capabilities`) into the emails it sends, and reporting
+    /// each attempt in `outbox` (the notification log); `wake` hurries it
+    /// after new notifications are recorded.
     pub fn new(
-        db: DatabaseConnection,
+        outbox: Outbox,
         mailer: Box<dyn Mailer>,
         capabilities: CapabilityTokens,
         wake: Arc<Notify>,
         settings: &MailSettings,
     ) -> Self {
         Self {
-            db,
+            outbox,
             mailer,
             capabilities,
             wake,
@@ -74,7 +77,8 @@ impl Dispatcher {
 
     /// Sends the notifications due now; returns how many were tried.
     async fn deliver_due(&self) -> Result<u64, DbErr> {
-        let due = store::due(&self.db, Utc::now(), BATCH).await?;
+        let db = self.outbox.db();
+        let due = store::due(db, Utc::now(), BATCH).await?;
         let tried = due.len() as u64;
         for email in due {
             let now = Utc::now();
@@ -83,7 +87,7 @@ impl Dispatcher {
             let Ok(leased) = email.delivery.claim(now, self.lease) else {
                 continue;
             };
-            if !store::claim(&self.db, &email.id, &leased, now).await? {
+            if !store::claim(db, &email.id, &leased, now).await? {
                 continue;
             }
             let span = tracing::info_span!(
@@ -130,7 +134,8 @@ impl Dispatcher {
         outgoing
     }
 
-    /// Records the attempt and the notification's new state together.
+    /// Records the attempt, the notification's new state and its report in
+    /// the notification log together.
     async fn settle(&self, email: &Outgoing, outcome: Outcome) -> Result<(), DbErr> {
         let settled = match email.delivery.settle(outcome, Utc::now(), self.backoff) {
             Ok(settled) => settled,
@@ -139,7 +144,8 @@ impl Dispatcher {
                 return Ok(());
             }
         };
-        if store::settle(&self.db, &email.id, &email.delivery, &settled)
+        let report = delivery_report(email, &settled);
+        if store::settle(&self.outbox, &email.id, &email.delivery, &settled, report)
             .await?
             .is_none()
         {

@@ -14,6 +14,8 @@ impl MigratorTrait for Migrator {
             Box::new(AddNotificationTraceContext),
             Box::new(AddNotificationSealedLink),
             Box::new(twotier_outbox::migration::CreateAuditTable),
+            Box::new(twotier_outbox::migration::CreateOutbox),
+            Box::new(twotier_outbox::migration::IndexOutboxTenant),
         ]
     }
 }

@@ -5,8 +5,9 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Cond, Expr, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
+use twotier_outbox::{Event, Outbox};
 use twotier_platform::guarded::update_guarded;
 use twotier_platform::{Error, paging};
 
@@ -119,17 +120,19 @@ pub async fn claim(
     Ok(claimed.rows_affected == 1)
 }
 
-/// Records the attempt on email `id` (leased as `from`) and its new state
-/// together; the attempt's number, or `None` when another dispatcher
+/// Records the attempt on email `id` (leased as `from`), its new state and
+/// `report` (its event in the notification log) together; the attempt's
+/// number, or `None` when another dispatcher
 /// settled it first. The attempt count is the delivery's version: each
 /// settled attempt bumps it.
 pub async fn settle(
-    db: &DatabaseConnection,
+    outbox: &Outbox,
     id: &str,
     from: &Delivery,
     settled: &Settled,
+    report: Event,
 ) -> Result<Option<i32>, DbErr> {
-    let txn = db.begin().await?;
+    let txn = outbox.begin().await?;
     let changes = notification::ActiveModel {
         status: Set(status_key(settled.delivery.status).to_owned()),
         last_error: Set(settled.error.clone()),
@@ -144,9 +147,9 @@ pub async fn settle(
     if settled.needs_attempt_unchanged() {
         guard = guard.add(notification::Column::Attempts.eq(from.attempts));
     }
-    let written = update_guarded(&txn, changes, notification::Column::Attempts, guard).await?;
+    let written = update_guarded(&*txn, changes, notification::Column::Attempts, guard).await?;
     let Some(written) = written else {
-        txn.rollback().await?;
+        // Dropping the transaction rolls it back.
         return Ok(None);
     };
     delivery_attempt::Entity::insert(delivery_attempt::ActiveModel {
@@ -156,8 +159,9 @@ pub async fn settle(
         outcome: Set(outcome_key(settled.outcome).to_owned()),
         error: Set(settled.error.clone()),
     })
-    .exec_without_returning(&txn)
+    .exec_without_returning(&*txn)
     .await?;
+    txn.append(report).await?;
     txn.commit().await?;
     Ok(Some(written.attempts))
 }
@@ -307,6 +311,8 @@ fn outgoing(row: notification::Model) -> Outgoing {
     Outgoing {
         delivery: delivery(&row),
         sealed_link: row.sealed_link.as_deref().and_then(SealedLink::parse),
+        source: source(&row),
+        tenant_id: row.tenant_id,
         id: row.id,
         template: row.template,
         recipient: row.recipient,
@@ -317,15 +323,19 @@ fn outgoing(row: notification::Model) -> Outgoing {
     }
 }
 
+fn source(row: &notification::Model) -> EventSource {
+    EventSource {
+        upstream: row.source_upstream.clone(),
+        event_id: row.source_event_id.clone(),
+        event_type: row.source_event_type.clone(),
+        position: u64::try_from(row.source_position).unwrap_or_default(),
+    }
+}
+
 fn read(row: notification::Model) -> Notification {
     Notification {
         status: status_of(&row.status),
-        source: EventSource {
-            upstream: row.source_upstream,
-            event_id: row.source_event_id,
-            event_type: row.source_event_type,
-            position: u64::try_from(row.source_position).unwrap_or_default(),
-        },
+        source: source(&row),
         id: row.id,
         tenant_id: row.tenant_id,
         recipient: row.recipient,

@@ -11,6 +11,7 @@ impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         vec![
             Box::new(twotier_outbox::migration::CreateOutbox),
+            Box::new(twotier_outbox::migration::IndexOutboxTenant),
             Box::new(twotier_platform::idempotency::migration::Migration),
             Box::new(CreatePartnershipTables),
             Box::new(twotier_outbox::migration::CreateAuditTable),
