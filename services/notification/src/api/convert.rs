@@ -32,6 +32,7 @@ fn outcome(value: AttemptOutcome) -> pb::DeliveryOutcome {
         AttemptOutcome::Delivered => pb::DeliveryOutcome::Delivered,
         AttemptOutcome::TransientFailure => pb::DeliveryOutcome::TransientFailure,
         AttemptOutcome::PermanentFailure => pb::DeliveryOutcome::PermanentFailure,
+        AttemptOutcome::Unconfirmed => pb::DeliveryOutcome::Unconfirmed,
     }
 }
 

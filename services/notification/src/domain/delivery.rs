@@ -55,7 +55,8 @@ pub enum Outcome {
 pub struct Delivery {
     /// Pending, sent or failed.
     pub status: Status,
-    /// Attempts settled so far.
+    /// Attempts started so far: a claim starts one, so an attempt cut off by
+    /// a crash or a database outage still counts.
     pub attempts: i32,
     /// When the next attempt is due.
     pub next_attempt_at: DateTime<Utc>,
@@ -111,19 +112,23 @@ impl Delivery {
     }
 
     /// Takes it for `lease` from `now`, so no other dispatcher sends it
-    /// until then.
+    /// until then, and starts the next attempt: it is counted now, before
+    /// the email goes out, so a dispatcher that dies mid-send still leaves
+    /// a truthful count (an email sent twice shows two attempts).
     pub fn claim(&self, now: DateTime<Utc>, lease: Duration) -> Result<Delivery, DeliveryError> {
         if !self.is_due(now) {
             return Err(DeliveryError::NotDue);
         }
         Ok(Delivery {
+            attempts: self.attempts.saturating_add(1),
             lease_until: Some(now + delta(lease)),
             ..*self
         })
     }
 
-    /// The attempt made at `now` ended with `outcome`: count it, and sent,
-    /// failed for good, or pending again after `backoff`; the lease ends.
+    /// The attempt this claim started, made at `now`, ended with
+    /// `outcome`: sent, failed for good, or pending again after `backoff`;
+    /// the lease ends.
     pub fn settle(
         &self,
         outcome: Outcome,
@@ -133,7 +138,7 @@ impl Delivery {
         if self.status != Status::Pending {
             return Err(DeliveryError::AlreadySettled);
         }
-        let attempts = self.attempts.saturating_add(1);
+        let attempts = self.attempts;
         let (status, outcome, error) = match outcome {
             Outcome::Delivered => (Status::Sent, AttemptOutcome::Delivered, String::new()),
             Outcome::Transient(error) => (Status::Pending, AttemptOutcome::TransientFailure, error),
@@ -180,6 +185,8 @@ mod tests {
     fn a_delivered_attempt_sends_it_and_counts() {
         let now = start();
         let settled = Delivery::new(now)
+            .claim(now, LEASE)
+            .unwrap()
             .settle(Outcome::Delivered, now, Backoff::capped_at(BACKOFF))
             .unwrap();
         assert_eq!(settled.delivery.status, Status::Sent);
@@ -197,6 +204,8 @@ mod tests {
     fn a_temporary_failure_keeps_it_pending_until_its_backoff_is_over() {
         let now = start();
         let settled = Delivery::new(now)
+            .claim(now, LEASE)
+            .unwrap()
             .settle(transient(), now, Backoff::capped_at(BACKOFF))
             .unwrap();
         let after = settled.delivery;
@@ -211,6 +220,8 @@ mod tests {
     fn a_permanent_failure_ends_it_and_nothing_settles_it_again() {
         let now = start();
         let failed = Delivery::new(now)
+            .claim(now, LEASE)
+            .unwrap()
             .settle(
                 Outcome::Permanent("550 no such user".into()),
                 now,
@@ -239,6 +250,21 @@ mod tests {
             leased.claim(later, LEASE).is_ok(),
             "a crashed dispatcher's email is taken over"
         );
+    }
+
+    #[test]
+    fn an_attempt_cut_off_mid_send_still_counts_when_another_takes_over() {
+        let now = start();
+        let first = Delivery::new(now).claim(now, LEASE).unwrap();
+        assert_eq!(first.attempts, 1, "counted before the email goes out");
+        // The first dispatcher dies; its lease runs out and another claims.
+        let later = now + TimeDelta::seconds(31);
+        let second = first.claim(later, LEASE).unwrap();
+        let settled = second
+            .settle(Outcome::Delivered, later, Backoff::capped_at(BACKOFF))
+            .unwrap();
+        assert_eq!(settled.delivery.attempts, 2, "both sends are counted");
+        assert_eq!(settled.delivery.status, Status::Sent);
     }
 
     #[test]
@@ -285,7 +311,7 @@ mod tests {
                         Ok(leased) => {
                             prop_assert!(before.is_due(now));
                             prop_assert!(!leased.is_due(now), "a claimed email is not due to others");
-                            prop_assert_eq!(leased.attempts, before.attempts);
+                            prop_assert_eq!(leased.attempts, before.attempts + 1, "a claim starts an attempt");
                             delivery = leased;
                         }
                         Err(refused) => {
@@ -296,7 +322,7 @@ mod tests {
                     Step::Settle(outcome) => match before.settle(outcome, now, backoff) {
                         Ok(settled) => {
                             prop_assert_eq!(before.status, Status::Pending);
-                            prop_assert_eq!(settled.delivery.attempts, before.attempts + 1);
+                            prop_assert_eq!(settled.delivery.attempts, before.attempts, "settling counts nothing more");
                             prop_assert_eq!(settled.delivery.lease_until, None);
                             prop_assert_eq!(settled.sent_at.is_some(), settled.delivery.status == Status::Sent);
                             let wait = settled.delivery.next_attempt_at - now;

@@ -25,6 +25,9 @@ pub enum AttemptOutcome {
     TransientFailure,
     /// Refused for good.
     PermanentFailure,
+    /// Started, and no outcome recorded: still under way, or cut off by a
+    /// crash or a database outage (the email may have gone out).
+    Unconfirmed,
 }
 
 /// The upstream event a notification was recorded from.

@@ -16,7 +16,7 @@ use twotier_platform::capability::{self, CapabilityTokens};
 use super::MailSettings;
 use super::mailer::{Mailer, SendError};
 use crate::api::convert::delivery_report;
-use crate::domain::{Backoff, Outcome, Outgoing};
+use crate::domain::{Backoff, Delivery, Outcome, Outgoing};
 use crate::store::notification as store;
 
 /// Notifications claimed per round.
@@ -96,7 +96,6 @@ impl Dispatcher {
                 template = %email.template,
                 trace_id = tracing::field::Empty,
                 span_id = tracing::field::Empty,
-            span_id = tracing::field::Empty,
             );
             twotier_platform::telemetry::set_remote_parent(
                 &span,
@@ -110,12 +109,11 @@ impl Dispatcher {
                         tracing::info!(notification = %email.id, template = %email.template, "email sent")
                     }
                     Err(failure) => {
-                        let attempt = email.delivery.attempts + 1;
-                        tracing::warn!(notification = %email.id, attempt, error = %failure, "email not sent")
+                        tracing::warn!(notification = %email.id, attempt = leased.attempts, error = %failure, "email not sent")
                     }
                 }
                 let outcome = sent.map_or_else(SendError::outcome, |()| Outcome::Delivered);
-                self.settle(&email, outcome).await
+                self.settle(&email, &leased, outcome).await
             }
             .instrument(span)
             .await?;
@@ -134,10 +132,15 @@ impl Dispatcher {
         outgoing
     }
 
-    /// Records the attempt, the notification's new state and its report in
-    /// the notification log together.
-    async fn settle(&self, email: &Outgoing, outcome: Outcome) -> Result<(), DbErr> {
-        let settled = match email.delivery.settle(outcome, Utc::now(), self.backoff) {
+    /// Records how the attempt `leased` started ended, the notification's
+    /// new state and its report in the notification log together.
+    async fn settle(
+        &self,
+        email: &Outgoing,
+        leased: &Delivery,
+        outcome: Outcome,
+    ) -> Result<(), DbErr> {
+        let settled = match leased.settle(outcome, Utc::now(), self.backoff) {
             Ok(settled) => settled,
             Err(refused) => {
                 tracing::warn!(notification = %email.id, %refused, "attempt not recorded");
@@ -145,12 +148,11 @@ impl Dispatcher {
             }
         };
         let report = delivery_report(email, &settled);
-        if store::settle(&self.outbox, &email.id, &email.delivery, &settled, report)
+        if store::settle(&self.outbox, &email.id, leased, &settled, report)
             .await?
             .is_none()
         {
-            let attempt = email.delivery.attempts + 1;
-            tracing::warn!(notification = %email.id, attempt, "attempt settled by another dispatcher first");
+            tracing::warn!(notification = %email.id, attempt = leased.attempts, "email settled by another dispatcher first");
         }
         Ok(())
     }

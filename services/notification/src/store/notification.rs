@@ -5,10 +5,9 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Cond, Expr, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use twotier_outbox::{Event, Outbox};
-use twotier_platform::guarded::update_guarded;
 use twotier_platform::{Error, paging};
 
 use super::entities::{delivery_attempt, notification};
@@ -97,73 +96,105 @@ pub async fn due(
     Ok(rows.into_iter().map(outgoing).collect())
 }
 
-/// Writes the lease of `leased` on email `id` if it is still due at `now`
-/// and unchanged since it was listed (a replica working through an older
-/// list must not retry what another just tried and backed off); whether
-/// this dispatcher got it.
+/// Writes the lease of `leased` on email `id` and records the attempt it
+/// starts (as unconfirmed until settled), if the email is still due at
+/// `now` and unchanged since it was listed (a replica working through an
+/// older list must not retry what another just tried and backed off);
+/// whether this dispatcher got it. The attempt count is the delivery's
+/// version: each claim bumps it.
 pub async fn claim(
     db: &DatabaseConnection,
     id: &str,
     leased: &Delivery,
     now: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
+    let txn = db.begin().await?;
     let claimed = notification::Entity::update_many()
         .col_expr(
             notification::Column::LeaseUntil,
             Expr::value(leased.lease_until),
         )
+        .col_expr(notification::Column::Attempts, Expr::value(leased.attempts))
         .filter(notification::Column::Id.eq(id))
-        .filter(notification::Column::Attempts.eq(leased.attempts))
+        .filter(notification::Column::Attempts.eq(leased.attempts.saturating_sub(1)))
         .filter(due_at(now))
-        .exec(db)
+        .exec(&txn)
         .await?;
-    Ok(claimed.rows_affected == 1)
+    if claimed.rows_affected != 1 {
+        return Ok(false);
+    }
+    delivery_attempt::Entity::insert(delivery_attempt::ActiveModel {
+        notification_id: Set(id.to_owned()),
+        attempt: Set(leased.attempts),
+        attempted_at: Set(now),
+        outcome: Set(outcome_key(AttemptOutcome::Unconfirmed).to_owned()),
+        error: Set(String::new()),
+    })
+    .exec_without_returning(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(true)
 }
 
-/// Records the attempt on email `id` (leased as `from`), its new state and
-/// `report` (its event in the notification log) together; the attempt's
-/// number, or `None` when another dispatcher
-/// settled it first. The attempt count is the delivery's version: each
-/// settled attempt bumps it.
+/// Records how the attempt `claimed` started on email `id` ended, and the
+/// email's new state with `report` (its event in the notification log)
+/// together; the attempt's number, or `None` when another dispatcher
+/// settled the email first (this attempt's outcome is recorded all the
+/// same: it happened).
 pub async fn settle(
     outbox: &Outbox,
     id: &str,
-    from: &Delivery,
+    claimed: &Delivery,
     settled: &Settled,
     report: Event,
 ) -> Result<Option<i32>, DbErr> {
     let txn = outbox.begin().await?;
-    let changes = notification::ActiveModel {
-        status: Set(status_key(settled.delivery.status).to_owned()),
-        last_error: Set(settled.error.clone()),
-        lease_until: Set(settled.delivery.lease_until),
-        next_attempt_at: Set(settled.delivery.next_attempt_at),
-        sent_at: Set(settled.sent_at),
-        ..Default::default()
-    };
     let mut guard = Cond::all()
         .add(notification::Column::Id.eq(id))
         .add(notification::Column::Status.eq(status_key(Status::Pending)));
     if settled.needs_attempt_unchanged() {
-        guard = guard.add(notification::Column::Attempts.eq(from.attempts));
+        guard = guard.add(notification::Column::Attempts.eq(claimed.attempts));
     }
-    let written = update_guarded(&*txn, changes, notification::Column::Attempts, guard).await?;
-    let Some(written) = written else {
-        // Dropping the transaction rolls it back.
-        return Ok(None);
-    };
-    delivery_attempt::Entity::insert(delivery_attempt::ActiveModel {
-        notification_id: Set(id.to_owned()),
-        attempt: Set(written.attempts),
-        attempted_at: Set(settled.attempted_at),
-        outcome: Set(outcome_key(settled.outcome).to_owned()),
-        error: Set(settled.error.clone()),
-    })
-    .exec_without_returning(&*txn)
-    .await?;
-    txn.append(report).await?;
+    let written = notification::Entity::update_many()
+        .col_expr(
+            notification::Column::Status,
+            Expr::value(status_key(settled.delivery.status)),
+        )
+        .col_expr(
+            notification::Column::LastError,
+            Expr::value(settled.error.clone()),
+        )
+        .col_expr(
+            notification::Column::LeaseUntil,
+            Expr::value(settled.delivery.lease_until),
+        )
+        .col_expr(
+            notification::Column::NextAttemptAt,
+            Expr::value(settled.delivery.next_attempt_at),
+        )
+        .col_expr(notification::Column::SentAt, Expr::value(settled.sent_at))
+        .filter(guard)
+        .exec(&*txn)
+        .await?;
+    delivery_attempt::Entity::update_many()
+        .col_expr(
+            delivery_attempt::Column::Outcome,
+            Expr::value(outcome_key(settled.outcome)),
+        )
+        .col_expr(
+            delivery_attempt::Column::Error,
+            Expr::value(settled.error.clone()),
+        )
+        .filter(delivery_attempt::Column::NotificationId.eq(id))
+        .filter(delivery_attempt::Column::Attempt.eq(claimed.attempts))
+        .exec(&*txn)
+        .await?;
+    let settled_here = written.rows_affected == 1;
+    if settled_here {
+        txn.append(report).await?;
+    }
     txn.commit().await?;
-    Ok(Some(written.attempts))
+    Ok(settled_here.then_some(claimed.attempts))
 }
 
 /// One page of the notifications matching `filter`, newest first, after
@@ -287,6 +318,7 @@ fn outcome_key(outcome: AttemptOutcome) -> &'static str {
         AttemptOutcome::Delivered => "delivered",
         AttemptOutcome::TransientFailure => "transient_failure",
         AttemptOutcome::PermanentFailure => "permanent_failure",
+        AttemptOutcome::Unconfirmed => "unconfirmed",
     }
 }
 
@@ -294,6 +326,7 @@ fn outcome_of(stored: &str) -> AttemptOutcome {
     match stored {
         "delivered" => AttemptOutcome::Delivered,
         "permanent_failure" => AttemptOutcome::PermanentFailure,
+        "unconfirmed" => AttemptOutcome::Unconfirmed,
         _ => AttemptOutcome::TransientFailure,
     }
 }

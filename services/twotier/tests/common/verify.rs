@@ -191,6 +191,23 @@ pub async fn verify(system: &System, items: usize) {
         .collect();
     let raw_count = message_ids.len();
     message_ids.sort();
+    // Every copy the SMTP server received was an attempt the delivery
+    // record counts, including attempts cut off by a kill mid-send.
+    for copies in message_ids.chunk_by(|a, b| a == b) {
+        let id = copies[0]
+            .trim_matches(['<', '>'])
+            .trim_end_matches("@twotier");
+        let attempts = scalar(
+            &notification_db,
+            &format!("SELECT attempts AS n FROM notification WHERE id = '{id}'"),
+        )
+        .await;
+        assert!(
+            attempts >= copies.len() as i64,
+            "notification {id} reached SMTP {} times but records {attempts} attempts",
+            copies.len()
+        );
+    }
     message_ids.dedup();
     check(
         "distinct emails received by SMTP",
