@@ -199,7 +199,7 @@ pub async fn verify(system: &System, items: usize) {
             .trim_end_matches("@twotier");
         let attempts = scalar(
             &notification_db,
-            &format!("SELECT attempts AS n FROM notification WHERE id = '{id}'"),
+            &format!("SELECT CAST(attempts AS BIGINT) AS n FROM notification WHERE id = '{id}'"),
         )
         .await;
         assert!(
