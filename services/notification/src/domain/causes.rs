@@ -7,6 +7,10 @@ use minijinja::context;
 
 use super::{Content, Email, Language, ProviderProfile, SealedLink, Template};
 
+mod lifecycle;
+
+pub use lifecycle::{LifecycleChange, LifecycleNotice};
+
 /// How to reach a reseller, as the event tells it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ResellerContact {

@@ -3,6 +3,7 @@
 use chrono::Utc;
 use tonic::{Request, Response, Status};
 use twotier_outbox::Reply;
+use twotier_partners::eligibility;
 use twotier_platform::auth::{Caller, Role};
 use twotier_platform::idempotency::IdempotencyKey;
 use twotier_platform::update_mask::mask_paths;
@@ -222,7 +223,7 @@ impl Api {
     ) -> Result<pb::VerifyPartnerIdResponse, Error> {
         let caller = Caller::of(&request)?;
         let partner_id = &request.get_ref().partner_id;
-        validate::partner_id(partner_id).map_err(|_| Ineligible::Malformed)?;
+        eligibility::well_formed(partner_id)?;
         let reseller = store::reseller::get(self.db(), partner_id)
             .await?
             .ok_or_else(|| Ineligible::Unknown(partner_id.clone()))?;

@@ -38,8 +38,13 @@ impl DerefMut for Harness {
 }
 
 pub async fn start() -> Harness {
+    start_with(&[]).await
+}
+
+/// The three services, with `extra` variables `(service, key, value)`.
+pub async fn start_with(extra: &[(&'static str, &str, &str)]) -> Harness {
     Harness {
-        system: System::start(&["partnership", "customer", "subscription"], &[]).await,
+        system: System::start(&["partnership", "customer", "subscription"], extra).await,
     }
 }
 

@@ -108,8 +108,14 @@ fn lines_are_changed_and_removed_by_id() {
         id: id.clone(),
         ..line("basic", 7)
     };
-    cart.update_line(changed, Some(&basic)).unwrap();
+    let previous = cart.update_line(changed.clone(), Some(&basic)).unwrap();
+    assert_eq!(previous.changed().map(|l| l.quantity), Some(3));
     assert_eq!(cart.lines[0].quantity, 7);
+    // R25: the line as it is is no change.
+    assert_eq!(
+        cart.update_line(changed, Some(&basic)),
+        Ok(twotier_platform::change::Change::Unchanged)
+    );
     let missing = LineItem {
         id: "other".into(),
         ..line("basic", 7)
@@ -132,14 +138,14 @@ fn checkout_needs_a_line_then_the_attestation() {
     let mut empty = cart();
     empty.attest("alice", now()).unwrap();
     assert_eq!(
-        empty.checkout(now(), "alice", 1, &catalog),
+        empty.checkout(now(), "alice", 1, &catalog, CancellationWindow::DEFAULT),
         Err(CartError::Empty)
     );
     let mut unattested = cart();
     unattested.add_line(line("basic", 1), Some(&basic)).unwrap();
     assert_eq!(unattested.check_ready(), Err(CartError::NotAttested));
     assert_eq!(
-        unattested.checkout(now(), "alice", 1, &catalog),
+        unattested.checkout(now(), "alice", 1, &catalog, CancellationWindow::DEFAULT),
         Err(CartError::NotAttested)
     );
     assert_eq!(unattested.state, CartState::Open);
@@ -151,7 +157,13 @@ fn checkout_buys_only_the_version_that_was_reviewed() {
     let mut cart = ready(&basic);
     let before = cart.clone();
     assert_eq!(
-        cart.checkout(now(), "alice", cart.version + 1, &offers(&[basic])),
+        cart.checkout(
+            now(),
+            "alice",
+            cart.version + 1,
+            &offers(&[basic]),
+            CancellationWindow::DEFAULT
+        ),
         Err(CartError::Stale)
     );
     assert_eq!(cart, before);
@@ -171,7 +183,13 @@ fn checkout_orders_the_cart_with_a_subscription_per_line() {
     cart.add_line(reseller, Some(&e5)).unwrap();
     let at = now();
     let order = cart
-        .checkout(at, "alice", cart.version, &offers(&[basic, e5]))
+        .checkout(
+            at,
+            "alice",
+            cart.version,
+            &offers(&[basic, e5]),
+            CancellationWindow::DEFAULT,
+        )
         .unwrap();
     assert_eq!(
         cart.state,
@@ -208,7 +226,13 @@ fn checkout_refuses_a_line_its_offer_no_longer_allows() {
     let mut cart = ready(&basic);
     let shrunk = offer("basic", 10, 20);
     assert_eq!(
-        cart.checkout(now(), "alice", cart.version, &offers(&[shrunk])),
+        cart.checkout(
+            now(),
+            "alice",
+            cart.version,
+            &offers(&[shrunk]),
+            CancellationWindow::DEFAULT
+        ),
         Err(CartError::Offer(OfferError::QuantityOutOfRange {
             field: "line_item.quantity",
             min: 10,
@@ -216,7 +240,13 @@ fn checkout_refuses_a_line_its_offer_no_longer_allows() {
         }))
     );
     assert_eq!(
-        cart.checkout(now(), "alice", cart.version, &HashMap::new()),
+        cart.checkout(
+            now(),
+            "alice",
+            cart.version,
+            &HashMap::new(),
+            CancellationWindow::DEFAULT
+        ),
         Err(CartError::Offer(OfferError::Unknown {
             field: "line_item.offer"
         }))
@@ -234,7 +264,13 @@ fn cancelling_twice_is_harmless_and_an_ordered_cart_cannot_be_cancelled() {
     assert_eq!(cancelled.attest("alice", now()), Err(CartError::Cancelled));
     let mut ordered = ready(&basic);
     ordered
-        .checkout(now(), "alice", ordered.version, &offers(&[basic]))
+        .checkout(
+            now(),
+            "alice",
+            ordered.version,
+            &offers(&[basic]),
+            CancellationWindow::DEFAULT,
+        )
         .unwrap();
     assert_eq!(ordered.cancel(), Err(CartError::AlreadyOrdered));
     assert_eq!(ordered.check_ready(), Err(CartError::AlreadyOrdered));
@@ -348,7 +384,7 @@ proptest! {
                 Command::Cancel => cart.cancel().map(|_| None),
                 Command::Checkout { stale } => {
                     let version = cart.version + i64::from(stale);
-                    cart.checkout(now(), "alice", version, &by_id).map(Some)
+                    cart.checkout(now(), "alice", version, &by_id, CancellationWindow::DEFAULT).map(Some)
                 }
             };
             if before.state != CartState::Open {
