@@ -38,7 +38,7 @@ fn same_as(result: Result<impl std::fmt::Debug, Status>, expected: &(Code, Strin
 #[tokio::test]
 async fn every_rpc_that_chooses_a_reseller_refuses_it_as_verify_partner_id_does() {
     let h = start().await;
-    h.onboard(RESELLER, RESELLER_TENANT, "Fabrikam", true).await;
+    let (customer, subscription) = h.bought_with_reseller().await;
     flows::onboard_kind(
         h.channel("partnership"),
         GLOBAL,
@@ -50,23 +50,7 @@ async fn every_rpc_that_chooses_a_reseller_refuses_it_as_verify_partner_id_does(
     )
     .await;
     h.onboard(LAPSED, "lapsed", "Lapsed Co", false).await;
-    h.partner(PROVIDER, RESELLER_TENANT).await;
-    let customer = h.customer(PROVIDER, "adatum", RESELLER, true).await;
-    let order = h
-        .buy(
-            PROVIDER,
-            &customer,
-            vec![line("m365-business-basic", 10, RESELLER)],
-        )
-        .await;
     let mut client = h.subscriptions(&provider_admin(PROVIDER));
-    let subscription = client
-        .get_subscription(pb::GetSubscriptionRequest {
-            name: order.lines[0].subscription.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
     let cart = h
         .cart(
             PROVIDER,

@@ -14,23 +14,7 @@ use twotier_testkit::assert_error;
 /// A subscription of 10 licences bought with Fabrikam as reseller of
 /// record.
 async fn bought(h: &Harness) -> pb::Subscription {
-    h.onboard(RESELLER, RESELLER_TENANT, "Fabrikam", true).await;
-    h.partner(PROVIDER, RESELLER_TENANT).await;
-    let customer = h.customer(PROVIDER, "adatum", RESELLER, true).await;
-    let order = h
-        .buy(
-            PROVIDER,
-            &customer,
-            vec![line("m365-business-basic", 10, RESELLER)],
-        )
-        .await;
-    h.subscriptions(&provider_admin(PROVIDER))
-        .get_subscription(pb::GetSubscriptionRequest {
-            name: order.lines[0].subscription.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
+    h.bought_with_reseller().await.1
 }
 
 fn quantity(subscription: &pb::Subscription, quantity: i32) -> pb::ChangeLicenseQuantityRequest {

@@ -15,18 +15,9 @@ use twotier_testkit::assert_error;
 #[tokio::test]
 async fn writing_the_current_values_keeps_the_etag_and_logs_nothing() {
     let h = start().await;
-    h.onboard(RESELLER, RESELLER_TENANT, "Fabrikam", true).await;
-    h.partner(PROVIDER, RESELLER_TENANT).await;
-    let customer = h.customer(PROVIDER, "adatum", RESELLER, true).await;
-    let order = h
-        .buy(
-            PROVIDER,
-            &customer,
-            vec![line("m365-business-basic", 10, RESELLER)],
-        )
-        .await;
+    let (_, bought) = h.bought_with_reseller().await;
     let mut client = h.subscriptions(&provider_admin(PROVIDER));
-    let name = order.lines[0].subscription.clone();
+    let name = bought.name.clone();
     let reader = client.clone();
     let get = || {
         let mut client = reader.clone();
@@ -39,7 +30,6 @@ async fn writing_the_current_values_keeps_the_etag_and_logs_nothing() {
                 .into_inner()
         }
     };
-    let bought = get().await;
     let supported = client
         .set_support_contact(pb::SetSupportContactRequest {
             name: name.clone(),

@@ -174,6 +174,7 @@ mod tests {
         assert_eq!(Ineligible::from_reason("SOMETHING_ELSE", "1"), None);
     }
 
+    /// R24
     #[test]
     fn a_failure_chosen_in_a_field_keeps_r3s_code_and_reason_and_names_the_field() {
         assert_eq!(well_formed("1234567"), Ok(()));

@@ -5,7 +5,7 @@
 use minijinja::context;
 
 use super::super::{Email, ProviderProfile, Template};
-use super::ResellerContact;
+use super::{ResellerContact, SubscriptionFacts};
 
 /// What happened to the subscription.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,20 +48,13 @@ impl LifecycleNotice {
             LifecycleChange::Cancelled => (Template::SubscriptionCancelled, false),
             LifecycleChange::AutoRenew(on) => (Template::AutoRenewChanged, on),
         };
-        vec![Email::rendered(
-            &reseller.contact_email,
-            template,
-            &reseller.language_code,
-            context! {
-                provider_name => &provider.display_name,
-                reseller_company => reseller.company_name,
-                partner_id => reseller.partner_id,
-                customer_company => self.customer_company,
-                offer => self.offer,
-                quantity => self.quantity,
-                auto_renew => auto_renew,
-            },
-        )]
+        let subscription = SubscriptionFacts {
+            customer_company: self.customer_company,
+            offer: self.offer,
+            quantity: self.quantity,
+        };
+        let extra = context! { auto_renew };
+        vec![subscription.email(reseller, template, provider, extra)]
     }
 }
 
