@@ -192,11 +192,23 @@ async fn orders_and_assignments_email_the_provider_and_the_reseller() {
         .await
         .expect("support contact")
         .into_inner();
+    // Fabrikam is reseller of record from the order already: naming it
+    // again would change nothing and email no one (R25), so it is cleared
+    // (which tells no one) and named again.
+    let cleared = subscriptions
+        .change_reseller_of_record(spb::ChangeResellerOfRecordRequest {
+            name: subscription.name.clone(),
+            reseller_partner_id: String::new(),
+            etag: supported.etag,
+        })
+        .await
+        .expect("cleared")
+        .into_inner();
     subscriptions
         .change_reseller_of_record(spb::ChangeResellerOfRecordRequest {
             name: subscription.name.clone(),
             reseller_partner_id: RESELLER.into(),
-            etag: supported.etag,
+            etag: cleared.etag,
         })
         .await
         .expect("reseller of record");

@@ -1,6 +1,6 @@
 //! The subscription service (port 50053): the offer catalog, carts and
-//! checkout, orders and subscriptions with their reseller of record and
-//! support contact (rules R14-R19 of DOMAIN.md). It owns its database,
+//! checkout, orders and subscriptions with their reseller of record,
+//! support contact and lifecycle (rules R14-R19, R24-R28 of DOMAIN.md). It owns its database,
 //! reads the customer and partnership services fresh at command time, keeps
 //! its own projection of partnership events and publishes its events
 //! through its outbox log.
@@ -26,7 +26,7 @@ use twotier_platform::startup::{
 use twotier_platform::upstream::{DEFAULT_DEADLINE, Upstream};
 use twotier_proto::subscription::subscription_service_server::SubscriptionServiceServer;
 
-use crate::api::{Api, Upstreams, access};
+use crate::api::{Api, SubscriptionSettings, Upstreams, access};
 use crate::store::migration::Migrator;
 
 /// The subscription service, as the binaries start it.
@@ -42,6 +42,7 @@ impl ServiceDefinition for SubscriptionService {
     }
 
     async fn build(ctx: &ServiceContext) -> Result<GrpcServer, StartError> {
+        let settings: SubscriptionSettings = twotier_platform::config::load(&ctx.env, Self::NAME)?;
         let db = open_database::<Migrator>(ctx, Self::NAME).await?;
         let outbox = Outbox::new(db.clone());
         let sequencer = Sequencer::new(
@@ -94,7 +95,13 @@ impl ServiceDefinition for SubscriptionService {
             )?,
         );
         let audit = AuditLog::start(ctx, outbox.db().clone(), pages.clone());
-        let api = Api::new(outbox.clone(), directory, upstream, pages);
+        let api = Api::new(
+            outbox.clone(),
+            directory,
+            upstream,
+            pages,
+            settings.window(),
+        );
         let mut grpc = ctx.grpc_server();
         grpc.monitor_database(outbox.db().clone());
         grpc.add_service(

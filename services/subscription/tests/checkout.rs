@@ -212,9 +212,14 @@ async fn checkout_refuses_each_unmet_precondition_and_buys_nothing() {
         "CUSTOMER_AGREEMENT_MISSING",
     );
 
-    for (partner_id, reason) in [
-        ("2222222", "PARTNER_MPA_NOT_ACTIVE"),
-        ("9999999", "PARTNER_ID_NOT_FOUND"),
+    // R24: refused as `VerifyPartnerId` refuses them.
+    for (partner_id, code, reason) in [
+        (
+            "2222222",
+            Code::FailedPrecondition,
+            "PARTNER_MPA_NOT_ACTIVE",
+        ),
+        ("9999999", Code::NotFound, "PARTNER_ID_NOT_FOUND"),
     ] {
         let cart = h
             .cart(PROVIDER, &customer, vec![line("m365-e5", 1, partner_id)])
@@ -225,14 +230,10 @@ async fn checkout_refuses_each_unmet_precondition_and_buys_nothing() {
                     cart: cart.name.clone(),
                 })
                 .await,
-            Code::FailedPrecondition,
+            code,
             reason,
         );
-        assert_error(
-            client.checkout_cart(checkout(&cart)).await,
-            Code::FailedPrecondition,
-            reason,
-        );
+        assert_error(client.checkout_cart(checkout(&cart)).await, code, reason);
     }
 
     let cancelled = h

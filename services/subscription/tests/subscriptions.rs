@@ -124,16 +124,17 @@ async fn reseller_of_record_is_a_partner_or_any_verified_partner_id() {
         client
             .change_reseller_of_record(change("9999999", &other.etag))
             .await,
-        Code::FailedPrecondition,
+        Code::NotFound,
         "PARTNER_ID_NOT_FOUND",
     );
-    assert_error(
+    let status = assert_error(
         client
             .change_reseller_of_record(change("12", &other.etag))
             .await,
         Code::InvalidArgument,
-        "INVALID_PARTNER_ID",
+        "PARTNER_ID_MALFORMED",
     );
+    assert_eq!(violated_fields(&status), vec!["reseller_partner_id"]);
     let cleared = client
         .change_reseller_of_record(change("", &other.etag))
         .await

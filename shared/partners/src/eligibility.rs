@@ -5,7 +5,7 @@
 //! reseller records; the other services decide it from their projection or
 //! read it back from the partnership service's answer.
 
-use twotier_platform::{ErrorCode, ServiceError};
+use twotier_platform::{ErrorCode, ServiceError, validate};
 
 /// The kind of a reseller's partner account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,6 +84,47 @@ impl ServiceError for Ineligible {
     }
 }
 
+/// R3's first question, asked before anyone is looked up: is `partner_id`
+/// a PartnerID at all?
+pub fn well_formed(partner_id: &str) -> Result<(), Ineligible> {
+    validate::partner_id(partner_id).map_err(|_| Ineligible::Malformed)
+}
+
+/// R24: R3's failure about the reseller a request names in `field`. It is
+/// answered with the code and reason `VerifyPartnerId` gives the same
+/// PartnerID; a malformed one names the request's own field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{ineligible}")]
+pub struct IneligibleChoice {
+    /// The request field that names the reseller.
+    pub field: &'static str,
+    /// R3's failure.
+    pub ineligible: Ineligible,
+}
+
+impl Ineligible {
+    /// This failure about the reseller named in `field` of a request.
+    pub fn chosen_in(self, field: &'static str) -> IneligibleChoice {
+        IneligibleChoice {
+            field,
+            ineligible: self,
+        }
+    }
+}
+
+impl ServiceError for IneligibleChoice {
+    fn error_code(&self) -> ErrorCode {
+        match self.ineligible {
+            Ineligible::Malformed => ErrorCode::InvalidArgument { field: self.field },
+            ref other => other.error_code(),
+        }
+    }
+
+    fn reason(&self) -> &'static str {
+        self.ineligible.reason()
+    }
+}
+
 /// R3 for an onboarded reseller: a location account with an active MPA.
 pub fn check(partner_id: &str, kind: AccountKind, mpa_active: bool) -> Result<(), Ineligible> {
     if kind == AccountKind::Global {
@@ -131,5 +172,31 @@ mod tests {
             );
         }
         assert_eq!(Ineligible::from_reason("SOMETHING_ELSE", "1"), None);
+    }
+
+    /// R24
+    #[test]
+    fn a_failure_chosen_in_a_field_keeps_r3s_code_and_reason_and_names_the_field() {
+        assert_eq!(well_formed("1234567"), Ok(()));
+        assert_eq!(well_formed("12-34"), Err(Ineligible::Malformed));
+        let malformed = Ineligible::Malformed.chosen_in("reseller_partner_id");
+        assert_eq!(
+            malformed.error_code(),
+            ErrorCode::InvalidArgument {
+                field: "reseller_partner_id"
+            }
+        );
+        assert_eq!(malformed.reason(), reason::MALFORMED);
+        assert_eq!(malformed.to_string(), Ineligible::Malformed.to_string());
+        for failure in [
+            Ineligible::Unknown("1".into()),
+            Ineligible::GlobalAccount("1".into()),
+            Ineligible::MpaInactive("1".into()),
+        ] {
+            let chosen = failure.clone().chosen_in("support_contact_partner_id");
+            assert_eq!(chosen.error_code(), failure.error_code());
+            assert_eq!(chosen.reason(), failure.reason());
+            assert_eq!(chosen.to_string(), failure.to_string());
+        }
     }
 }

@@ -9,6 +9,7 @@
 pub mod admission;
 pub mod auth;
 pub mod capability;
+pub mod change;
 pub mod channel;
 pub mod config;
 pub mod connections;

@@ -7,6 +7,10 @@ use minijinja::context;
 
 use super::{Content, Email, Language, ProviderProfile, SealedLink, Template};
 
+mod lifecycle;
+
+pub use lifecycle::{LifecycleChange, LifecycleNotice};
+
 /// How to reach a reseller, as the event tells it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ResellerContact {
@@ -236,7 +240,33 @@ impl Assignment {
             AssignmentRole::ResellerOfRecord => Template::ResellerOfRecordAssigned,
             AssignmentRole::SupportContact => Template::SupportContactAssigned,
         };
-        vec![Email::rendered(
+        let subscription = SubscriptionFacts {
+            customer_company: self.customer_company,
+            offer: self.offer,
+            quantity: self.quantity,
+        };
+        vec![subscription.email(reseller, template, provider, context! {})]
+    }
+}
+
+/// What an email to a reseller about one subscription says of it.
+struct SubscriptionFacts {
+    customer_company: String,
+    offer: String,
+    quantity: i32,
+}
+
+impl SubscriptionFacts {
+    /// The email `template` to `reseller` about the subscription, in the
+    /// reseller's language, with `extra` values.
+    fn email(
+        self,
+        reseller: ResellerContact,
+        template: Template,
+        provider: &ProviderProfile,
+        extra: minijinja::Value,
+    ) -> Email {
+        Email::rendered(
             &reseller.contact_email,
             template,
             &reseller.language_code,
@@ -247,8 +277,9 @@ impl Assignment {
                 customer_company => self.customer_company,
                 offer => self.offer,
                 quantity => self.quantity,
+                ..extra
             },
-        )]
+        )
     }
 }
 

@@ -50,6 +50,14 @@ pub enum Template {
     ResellerOfRecordAssigned,
     /// To the new support contact of a subscription.
     SupportContactAssigned,
+    /// To the reseller of record: the subscription was suspended (R28).
+    SubscriptionSuspended,
+    /// To the reseller of record: the subscription was reactivated (R28).
+    SubscriptionReactivated,
+    /// To the reseller of record: the subscription was cancelled (R28).
+    SubscriptionCancelled,
+    /// To the reseller of record: auto-renew was turned on or off (R28).
+    AutoRenewChanged,
 }
 
 impl Template {
@@ -63,6 +71,10 @@ impl Template {
             Self::OrderPlacedReseller => "order_placed_reseller",
             Self::ResellerOfRecordAssigned => "reseller_of_record_assigned",
             Self::SupportContactAssigned => "support_contact_assigned",
+            Self::SubscriptionSuspended => "subscription_suspended",
+            Self::SubscriptionReactivated => "subscription_reactivated",
+            Self::SubscriptionCancelled => "subscription_cancelled",
+            Self::AutoRenewChanged => "auto_renew_changed",
         }
     }
 }

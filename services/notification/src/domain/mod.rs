@@ -12,8 +12,8 @@ mod recipient;
 mod templates;
 
 pub use causes::{
-    Acceptance, Assignment, AssignmentRole, CustomerCreated, InvitationEmail, Order, OrderLine,
-    ProviderContact, ResellerContact,
+    Acceptance, Assignment, AssignmentRole, CustomerCreated, InvitationEmail, LifecycleChange,
+    LifecycleNotice, Order, OrderLine, ProviderContact, ResellerContact,
 };
 pub use delivery::{Backoff, Delivery, Outcome, Settled};
 pub use email::{Content, Email, Language, SealedLink, Template};

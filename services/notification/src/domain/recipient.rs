@@ -19,7 +19,7 @@ pub enum RecipientRole {
 impl Template {
     /// Every kind of email; a new one is added here and to
     /// [`Template::recipient`].
-    pub const ALL: [Template; 7] = [
+    pub const ALL: [Template; 11] = [
         Template::PartnershipInvitation,
         Template::PartnershipAccepted,
         Template::CustomerCreatedForReseller,
@@ -27,6 +27,10 @@ impl Template {
         Template::OrderPlacedReseller,
         Template::ResellerOfRecordAssigned,
         Template::SupportContactAssigned,
+        Template::SubscriptionSuspended,
+        Template::SubscriptionReactivated,
+        Template::SubscriptionCancelled,
+        Template::AutoRenewChanged,
     ];
 
     /// The template recorded as `name`, if this build knows it.
@@ -44,7 +48,11 @@ impl Template {
             Template::CustomerCreatedForReseller
             | Template::OrderPlacedReseller
             | Template::ResellerOfRecordAssigned
-            | Template::SupportContactAssigned => RecipientRole::Reseller,
+            | Template::SupportContactAssigned
+            | Template::SubscriptionSuspended
+            | Template::SubscriptionReactivated
+            | Template::SubscriptionCancelled
+            | Template::AutoRenewChanged => RecipientRole::Reseller,
         }
     }
 }

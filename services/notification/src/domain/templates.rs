@@ -22,6 +22,10 @@ const FILES: &[(&str, &str)] = template_files!(
     "order_placed_reseller",
     "reseller_of_record_assigned",
     "support_contact_assigned",
+    "subscription_suspended",
+    "subscription_reactivated",
+    "subscription_cancelled",
+    "auto_renew_changed",
 );
 
 /// The compiled templates.
@@ -103,13 +107,17 @@ mod tests {
     use crate::domain::{SealedLink, Template};
 
     /// Every template rendered from a file.
-    const ALL: [Template; 6] = [
+    const ALL: [Template; 10] = [
         Template::PartnershipAccepted,
         Template::CustomerCreatedForReseller,
         Template::OrderPlaced,
         Template::OrderPlacedReseller,
         Template::ResellerOfRecordAssigned,
         Template::SupportContactAssigned,
+        Template::SubscriptionSuspended,
+        Template::SubscriptionReactivated,
+        Template::SubscriptionCancelled,
+        Template::AutoRenewChanged,
     ];
 
     #[test]

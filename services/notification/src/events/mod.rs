@@ -49,8 +49,8 @@ pub fn customer(templates: &Arc<Templates>) -> Handlers<CustomerEvents> {
     .on::<cpb::CustomerCreated>()
 }
 
-/// The subscription log: orders, and resellers made reseller of record or
-/// support contact.
+/// The subscription log: orders, resellers made reseller of record or
+/// support contact, and lifecycle changes (R28).
 pub fn subscription(templates: &Arc<Templates>) -> Handlers<SubscriptionEvents> {
     Handlers::new(SubscriptionEvents::new(Emails::new(
         upstream::SUBSCRIPTION,
@@ -59,6 +59,10 @@ pub fn subscription(templates: &Arc<Templates>) -> Handlers<SubscriptionEvents> 
     .on::<spb::OrderPlaced>()
     .on::<spb::ResellerOfRecordChanged>()
     .on::<spb::SupportContactChanged>()
+    .on::<spb::SubscriptionSuspended>()
+    .on::<spb::SubscriptionReactivated>()
+    .on::<spb::SubscriptionCancelled>()
+    .on::<spb::AutoRenewChanged>()
 }
 
 /// Renders the emails an event of one upstream causes and records them in
@@ -157,6 +161,10 @@ mod tests {
                 spb::OrderPlaced::full_name(),
                 spb::ResellerOfRecordChanged::full_name(),
                 spb::SupportContactChanged::full_name(),
+                spb::SubscriptionSuspended::full_name(),
+                spb::SubscriptionReactivated::full_name(),
+                spb::SubscriptionCancelled::full_name(),
+                spb::AutoRenewChanged::full_name(),
             ])
         );
     }

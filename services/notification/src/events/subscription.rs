@@ -1,6 +1,7 @@
 //! The subscription log (R20): an order placed tells the provider and each
 //! reseller of record on it; a reseller made reseller of record or support
-//! contact is told so.
+//! contact is told so; the reseller of record hears of each lifecycle
+//! change of its subscriptions (R28).
 
 use sea_orm::DatabaseTransaction;
 use twotier_outbox::{HandleError, Handles};
@@ -8,7 +9,9 @@ use twotier_proto::events::EventEnvelope;
 use twotier_proto::subscription as pb;
 
 use super::Emails;
-use crate::domain::{Assignment, AssignmentRole, Order, OrderLine, ResellerContact};
+use crate::domain::{
+    Assignment, AssignmentRole, LifecycleChange, LifecycleNotice, Order, OrderLine, ResellerContact,
+};
 use crate::store::provider_profile;
 
 /// Handles the subscription log.
@@ -41,6 +44,30 @@ impl SubscriptionEvents {
         let provider = provider_profile::load(txn, &event.tenant_id).await?;
         self.emails
             .record(txn, event, assignment.emails(&provider))
+            .await
+    }
+
+    /// R28: tells the reseller of record of a lifecycle change.
+    async fn lifecycle(
+        &self,
+        txn: &DatabaseTransaction,
+        event: &EventEnvelope,
+        change: LifecycleChange,
+        subscription: Option<pb::Subscription>,
+        reseller_of_record: Option<pb::ResellerContact>,
+        customer_company: String,
+    ) -> Result<(), HandleError> {
+        let subscription = subscription.unwrap_or_default();
+        let notice = LifecycleNotice {
+            change,
+            reseller_of_record: reseller_of_record.map(contact),
+            customer_company,
+            offer: subscription.offer_display_name,
+            quantity: subscription.quantity,
+        };
+        let provider = provider_profile::load(txn, &event.tenant_id).await?;
+        self.emails
+            .record(txn, event, notice.emails(&provider))
             .await
     }
 }
@@ -130,5 +157,73 @@ impl Handles<pb::SupportContactChanged> for SubscriptionEvents {
             payload.customer_company_name,
         )
         .await
+    }
+}
+
+#[async_trait::async_trait]
+impl Handles<pb::SubscriptionSuspended> for SubscriptionEvents {
+    async fn handle(
+        &self,
+        txn: &DatabaseTransaction,
+        event: &EventEnvelope,
+        payload: pb::SubscriptionSuspended,
+    ) -> Result<(), HandleError> {
+        let change = LifecycleChange::Suspended;
+        let (subscription, reseller) = (payload.subscription, payload.reseller_of_record);
+        let company = payload.customer_company_name;
+        self.lifecycle(txn, event, change, subscription, reseller, company)
+            .await
+    }
+}
+
+#[async_trait::async_trait]
+impl Handles<pb::SubscriptionReactivated> for SubscriptionEvents {
+    async fn handle(
+        &self,
+        txn: &DatabaseTransaction,
+        event: &EventEnvelope,
+        payload: pb::SubscriptionReactivated,
+    ) -> Result<(), HandleError> {
+        let change = LifecycleChange::Reactivated;
+        let (subscription, reseller) = (payload.subscription, payload.reseller_of_record);
+        let company = payload.customer_company_name;
+        self.lifecycle(txn, event, change, subscription, reseller, company)
+            .await
+    }
+}
+
+#[async_trait::async_trait]
+impl Handles<pb::SubscriptionCancelled> for SubscriptionEvents {
+    async fn handle(
+        &self,
+        txn: &DatabaseTransaction,
+        event: &EventEnvelope,
+        payload: pb::SubscriptionCancelled,
+    ) -> Result<(), HandleError> {
+        let change = LifecycleChange::Cancelled;
+        let (subscription, reseller) = (payload.subscription, payload.reseller_of_record);
+        let company = payload.customer_company_name;
+        self.lifecycle(txn, event, change, subscription, reseller, company)
+            .await
+    }
+}
+
+#[async_trait::async_trait]
+impl Handles<pb::AutoRenewChanged> for SubscriptionEvents {
+    async fn handle(
+        &self,
+        txn: &DatabaseTransaction,
+        event: &EventEnvelope,
+        payload: pb::AutoRenewChanged,
+    ) -> Result<(), HandleError> {
+        let on = payload
+            .subscription
+            .as_ref()
+            .is_some_and(|subscription| subscription.auto_renew);
+        let change = LifecycleChange::AutoRenew(on);
+        let (subscription, reseller) = (payload.subscription, payload.reseller_of_record);
+        let company = payload.customer_company_name;
+        self.lifecycle(txn, event, change, subscription, reseller, company)
+            .await
     }
 }

@@ -4,6 +4,7 @@ use chrono::Utc;
 use tonic::{Request, Response, Status};
 use twotier_outbox::Reply;
 use twotier_platform::auth::Caller;
+use twotier_platform::change::Change;
 use twotier_platform::idempotency::IdempotencyKey;
 use twotier_platform::update_mask::mask_paths;
 use twotier_platform::validate::{self, language_or_default};
@@ -217,7 +218,10 @@ impl Api {
                     .await?
                     .ok_or_else(|| ListingError::NotFound(provider_id.to_owned()))?;
                 names::check_etag(&listing.etag, current.version, "the provider listing")?;
-                let changed = current.patched(patch, Utc::now());
+                let Change::Changed(changed) = current.patched(patch, Utc::now()) else {
+                    // R25: nothing to write, no event, the etag stays.
+                    return Ok(Reply::new(convert::listing(&current)));
+                };
                 // The version guard makes a concurrent update lose cleanly.
                 let updated = store::listing::update(&**tx, &changed)
                     .await?

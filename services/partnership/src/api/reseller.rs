@@ -3,7 +3,9 @@
 use chrono::Utc;
 use tonic::{Request, Response, Status};
 use twotier_outbox::Reply;
+use twotier_partners::eligibility;
 use twotier_platform::auth::{Caller, Role};
+use twotier_platform::change::Change;
 use twotier_platform::idempotency::IdempotencyKey;
 use twotier_platform::update_mask::mask_paths;
 use twotier_platform::validate::{self, language_or_default};
@@ -199,10 +201,14 @@ impl Api {
                     .await?
                     .ok_or_else(|| ResellerError::NotFound(partner_id.to_owned()))?;
                 names::check_etag(&reseller.etag, current.version, "the reseller")?;
-                if let Some(name) = &patch.company_name {
-                    store::partnership::rename_reseller(db, partner_id, name).await?;
+                let renamed = patch.company_name.clone();
+                let Change::Changed(changed) = current.patched(patch, Utc::now()) else {
+                    // R25: nothing to write, no event, the etag stays.
+                    return Ok(Reply::new(convert::reseller(&current)));
+                };
+                if let Some(name) = renamed.filter(|name| *name != current.company_name) {
+                    store::partnership::rename_reseller(db, partner_id, &name).await?;
                 }
-                let changed = current.patched(patch, Utc::now());
                 let updated = store::reseller::update(db, &changed)
                     .await?
                     .ok_or_else(|| Error::etag_mismatch("the reseller"))?;
@@ -222,7 +228,7 @@ impl Api {
     ) -> Result<pb::VerifyPartnerIdResponse, Error> {
         let caller = Caller::of(&request)?;
         let partner_id = &request.get_ref().partner_id;
-        validate::partner_id(partner_id).map_err(|_| Ineligible::Malformed)?;
+        eligibility::well_formed(partner_id)?;
         let reseller = store::reseller::get(self.db(), partner_id)
             .await?
             .ok_or_else(|| Ineligible::Unknown(partner_id.clone()))?;

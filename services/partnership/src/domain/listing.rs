@@ -2,6 +2,7 @@
 //! named and reached in the emails about it.
 
 use chrono::{DateTime, Utc};
+use twotier_platform::change::{self, Change};
 
 use super::invitation::Invitation;
 
@@ -99,10 +100,11 @@ impl Listing {
         }
     }
 
-    /// This listing with `patch` applied at `now`.
-    pub fn patched(&self, patch: ListingPatch, now: DateTime<Utc>) -> Self {
+    /// This listing with `patch` applied at `now`; a patch with the values
+    /// it has already is no change (R25).
+    pub fn patched(&self, patch: ListingPatch, now: DateTime<Utc>) -> Change<Self> {
         let current = self.clone();
-        Self {
+        let patched = Self {
             display_name: patch.display_name.unwrap_or(current.display_name),
             markets: patch.markets.unwrap_or(current.markets),
             regions: patch.regions.unwrap_or(current.regions),
@@ -112,8 +114,14 @@ impl Listing {
             preferred_language: patch
                 .preferred_language
                 .unwrap_or(current.preferred_language),
-            updated_at: now,
             ..current
+        };
+        match change::compare(self, patched) {
+            Change::Changed(patched) => Change::Changed(Self {
+                updated_at: now,
+                ..patched
+            }),
+            Change::Unchanged => Change::Unchanged,
         }
     }
 }
@@ -159,18 +167,36 @@ mod tests {
     fn a_patch_changes_only_its_fields_and_the_update_time() {
         let listed = Listing::new("contoso", fields(), DateTime::UNIX_EPOCH);
         let later = DateTime::UNIX_EPOCH + chrono::TimeDelta::hours(1);
-        let patched = listed.patched(
-            ListingPatch {
-                markets: Some(vec!["AT".into()]),
-                ..Default::default()
-            },
-            later,
-        );
+        let patch = ListingPatch {
+            markets: Some(vec!["AT".into()]),
+            ..Default::default()
+        };
+        let Change::Changed(patched) = listed.patched(patch, later) else {
+            panic!("a new market is a change");
+        };
         assert_eq!(patched.markets, ["AT"]);
         assert_eq!(patched.display_name, "Contoso");
         assert_eq!(patched.created_at, listed.created_at);
         assert_eq!(patched.updated_at, later);
         assert_eq!(patched.version, listed.version, "the store bumps it");
+    }
+
+    /// R25
+    #[test]
+    fn a_patch_with_the_current_values_is_no_change() {
+        let listed = Listing::new("contoso", fields(), DateTime::UNIX_EPOCH);
+        let later = DateTime::UNIX_EPOCH + chrono::TimeDelta::hours(1);
+        let same = ListingPatch {
+            display_name: Some(listed.display_name.clone()),
+            markets: Some(listed.markets.clone()),
+            preferred_language: Some(listed.preferred_language.clone()),
+            ..Default::default()
+        };
+        assert_eq!(listed.patched(same, later), Change::Unchanged);
+        assert_eq!(
+            listed.patched(ListingPatch::default(), later),
+            Change::Unchanged
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use twotier_partners::eligibility::{self, Ineligible};
+use twotier_platform::change::{self, Change};
 
 pub use twotier_partners::eligibility::AccountKind;
 
@@ -113,10 +114,11 @@ impl Reseller {
         }
     }
 
-    /// This reseller with `patch` applied at `now`.
-    pub fn patched(&self, patch: ResellerPatch, now: DateTime<Utc>) -> Self {
+    /// This reseller with `patch` applied at `now`; a patch with the
+    /// values it has already is no change (R25).
+    pub fn patched(&self, patch: ResellerPatch, now: DateTime<Utc>) -> Change<Self> {
         let current = self.clone();
-        Self {
+        let patched = Self {
             company_name: patch.company_name.unwrap_or(current.company_name),
             contact_email: patch.contact_email.unwrap_or(current.contact_email),
             country_code: patch.country_code.unwrap_or(current.country_code),
@@ -125,8 +127,14 @@ impl Reseller {
                 .unwrap_or(current.preferred_language),
             account_kind: patch.account_kind.unwrap_or(current.account_kind),
             mpa_active: patch.mpa_active.unwrap_or(current.mpa_active),
-            updated_at: now,
             ..current
+        };
+        match change::compare(self, patched) {
+            Change::Changed(patched) => Change::Changed(Self {
+                updated_at: now,
+                ..patched
+            }),
+            Change::Unchanged => Change::Unchanged,
         }
     }
 }
@@ -177,15 +185,17 @@ pub(crate) mod tests {
     fn restoring_the_mpa_makes_a_reseller_eligible_again() {
         let lapsed = reseller(AccountKind::Location, false);
         let later = DateTime::UNIX_EPOCH + chrono::TimeDelta::days(1);
-        let restored = lapsed.patched(
-            ResellerPatch {
-                mpa_active: Some(true),
-                ..Default::default()
-            },
-            later,
-        );
+        let restore = ResellerPatch {
+            mpa_active: Some(true),
+            ..Default::default()
+        };
+        let Change::Changed(restored) = lapsed.patched(restore.clone(), later) else {
+            panic!("restoring the MPA is a change");
+        };
         assert_eq!(restored.eligibility(), Ok(()));
         assert_eq!(restored.company_name, lapsed.company_name);
         assert_eq!(restored.updated_at, later);
+        // R25: restoring it again changes nothing.
+        assert_eq!(restored.patched(restore, later), Change::Unchanged);
     }
 }

@@ -39,4 +39,9 @@ pub const SUBSCRIPTION_RULES: &[Rule] = &[
     Rule::new(SUBSCRIPTIONS, "ChangeLicenseQuantity", AnyOf(PROVIDER)),
     Rule::new(SUBSCRIPTIONS, "ChangeResellerOfRecord", AnyOf(PROVIDER)),
     Rule::new(SUBSCRIPTIONS, "SetSupportContact", AnyOf(PROVIDER)),
+    // R26-R28: the subscription's lifecycle is the provider's.
+    Rule::new(SUBSCRIPTIONS, "SuspendSubscription", AnyOf(PROVIDER)),
+    Rule::new(SUBSCRIPTIONS, "ReactivateSubscription", AnyOf(PROVIDER)),
+    Rule::new(SUBSCRIPTIONS, "CancelSubscription", AnyOf(PROVIDER)),
+    Rule::new(SUBSCRIPTIONS, "SetAutoRenew", AnyOf(PROVIDER)),
 ];

@@ -54,7 +54,7 @@ impl Api {
             let reseller_company_name = match &line.reseller_partner_id {
                 Some(partner_id) => {
                     self.upstream
-                        .verify_reseller(caller, partner_id)
+                        .verify_reseller(caller, partner_id, "line_item.reseller_partner_id")
                         .await?
                         .company_name
                 }
@@ -167,11 +167,24 @@ impl Api {
         self.outbox
             .command(&request.cart, None, async |tx| {
                 let db = &**tx;
+                let offer = store::catalog::find(db, &line.offer_id).await?;
+                // R25: the line as it is already is no write, and the
+                // cart keeps its etag.
+                let mut current = store::cart::find(db, provider_id, cart_id)
+                    .await?
+                    .ok_or(CartError::NotFound)?;
+                if !current
+                    .update_line(line.clone(), offer.as_ref())?
+                    .is_changed()
+                {
+                    return Ok(Reply::new(convert::cart(&current)));
+                }
                 let mut cart =
                     store::cart::open_for_edit(db, provider_id, cart_id, Utc::now()).await?;
-                let offer = store::catalog::find(db, &line.offer_id).await?;
-                cart.update_line(line.clone(), offer.as_ref())?;
-                store::cart::update_line(db, &cart.id, &line).await?;
+                // Decided again on the cart as held for the edit.
+                if cart.update_line(line.clone(), offer.as_ref())?.is_changed() {
+                    store::cart::update_line(db, &cart.id, &line).await?;
+                }
                 Ok(Reply::new(convert::cart(&cart)))
             })
             .await

@@ -2,13 +2,15 @@
 //! contract's inputs as domain types: the one place where the two meet.
 
 use twotier_partners::ResellerEntry;
+use twotier_partners::eligibility;
 use twotier_platform::names::{self, etag};
 use twotier_platform::time::timestamp;
-use twotier_platform::{Error, Violations, validate};
+use twotier_platform::{Error, Violations};
 use twotier_proto::subscription as pb;
 
 use crate::domain::{
-    BillingCycle, Cart, CartState, LineItem, Offer, Order, OrderLine, Subscription, Term,
+    BillingCycle, Cart, CartState, LineItem, Offer, Order, OrderLine, Subscription,
+    SubscriptionState, Term,
 };
 
 pub fn offer_name(id: &str) -> String {
@@ -56,6 +58,17 @@ fn billing_cycle(cycle: BillingCycle) -> pb::BillingCycle {
     }
 }
 
+pub fn subscription_state(state: SubscriptionState) -> pb::SubscriptionState {
+    match state {
+        SubscriptionState::Active => pb::SubscriptionState::Active,
+        SubscriptionState::Suspended => pb::SubscriptionState::Suspended,
+        SubscriptionState::Cancelled => pb::SubscriptionState::Cancelled,
+    }
+}
+
+/// The field of a line's reseller of record.
+const PARTNER_FIELD: &str = "line_item.reseller_partner_id";
+
 /// A requested line item, checked for form (its offer judges the rest);
 /// its id is the request's (empty for a new line).
 pub fn line_input(line: &pb::LineItem) -> Result<LineItem, Error> {
@@ -83,11 +96,18 @@ pub fn line_input(line: &pb::LineItem) -> Result<LineItem, Error> {
             "must be BILLING_CYCLE_MONTHLY or BILLING_CYCLE_ANNUAL",
         );
     }
-    if !line.reseller_partner_id.is_empty() {
-        violations.check(
-            "line_item.reseller_partner_id",
-            validate::partner_id(&line.reseller_partner_id),
-        );
+    // R24: a malformed reseller alone is refused as `VerifyPartnerId`
+    // refuses it; with other bad fields it is one violation among them.
+    let partner = if line.reseller_partner_id.is_empty() {
+        Ok(())
+    } else {
+        eligibility::well_formed(&line.reseller_partner_id)
+    };
+    if let Err(malformed) = partner {
+        if violations.is_empty() {
+            return Err(malformed.chosen_in(PARTNER_FIELD).into());
+        }
+        violations.add(PARTNER_FIELD, malformed.to_string());
     }
     violations.into_result("INVALID_LINE_ITEM")?;
     match (offer, term, billing_cycle) {
@@ -167,6 +187,9 @@ pub fn subscription(subscription: &Subscription, offer_display_name: &str) -> pb
         create_time: Some(timestamp(subscription.created_at)),
         update_time: Some(timestamp(subscription.updated_at)),
         etag: etag(subscription.version),
+        state: subscription_state(subscription.state).into(),
+        auto_renew: subscription.auto_renew,
+        cancellation_deadline: Some(timestamp(subscription.cancellation_deadline)),
     }
 }
 

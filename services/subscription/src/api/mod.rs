@@ -6,10 +6,14 @@ pub mod access;
 mod cart;
 mod catalog;
 mod convert;
+mod lifecycle;
 mod order;
 mod subscription;
 mod upstream;
 
+use std::time::Duration;
+
+use chrono::TimeDelta;
 use tonic::{Request, Response, Status};
 use twotier_outbox::Outbox;
 use twotier_partners::PartnerDirectory;
@@ -21,6 +25,40 @@ use twotier_proto::subscription::subscription_service_server::SubscriptionServic
 
 pub use upstream::Upstreams;
 
+use crate::domain::CancellationWindow;
+
+/// Settings of the subscription service.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct SubscriptionSettings {
+    /// R27: how long after purchase a subscription may be cancelled and
+    /// its licence quantity decreased (`TWOTIER_SUBSCRIPTION_CANCELLATION_WINDOW`).
+    #[serde(default = "default_cancellation_window", with = "humantime_serde")]
+    pub cancellation_window: Duration,
+}
+
+impl Default for SubscriptionSettings {
+    fn default() -> Self {
+        Self {
+            cancellation_window: default_cancellation_window(),
+        }
+    }
+}
+
+impl SubscriptionSettings {
+    /// The cancellation window; a length beyond what a date can hold means
+    /// "always".
+    pub fn window(&self) -> CancellationWindow {
+        TimeDelta::from_std(self.cancellation_window).map_or(
+            CancellationWindow::new(TimeDelta::MAX),
+            CancellationWindow::new,
+        )
+    }
+}
+
+fn default_cancellation_window() -> Duration {
+    CancellationWindow::DEFAULT.length()
+}
+
 /// Implements `SubscriptionService`.
 #[derive(Clone)]
 pub struct Api {
@@ -28,22 +66,26 @@ pub struct Api {
     directory: PartnerDirectory,
     upstream: Upstreams,
     pages: PageTokens,
+    window: CancellationWindow,
 }
 
 impl Api {
     /// The API over `outbox`'s database, its partner projection and the
-    /// services it asks, sealing page tokens with `pages`.
+    /// services it asks, sealing page tokens with `pages`; subscriptions
+    /// bought through it are cancellable for `window`.
     pub fn new(
         outbox: Outbox,
         directory: PartnerDirectory,
         upstream: Upstreams,
         pages: PageTokens,
+        window: CancellationWindow,
     ) -> Self {
         Self {
             outbox,
             directory,
             upstream,
             pages,
+            window,
         }
     }
 
@@ -205,5 +247,33 @@ impl SubscriptionService for Api {
         request: Request<pb::SetSupportContactRequest>,
     ) -> Result<Response<pb::Subscription>, Status> {
         reply(self.set_support_contact_call(request).await)
+    }
+
+    async fn suspend_subscription(
+        &self,
+        request: Request<pb::SuspendSubscriptionRequest>,
+    ) -> Result<Response<pb::Subscription>, Status> {
+        reply(self.suspend_call(request).await)
+    }
+
+    async fn reactivate_subscription(
+        &self,
+        request: Request<pb::ReactivateSubscriptionRequest>,
+    ) -> Result<Response<pb::Subscription>, Status> {
+        reply(self.reactivate_call(request).await)
+    }
+
+    async fn cancel_subscription(
+        &self,
+        request: Request<pb::CancelSubscriptionRequest>,
+    ) -> Result<Response<pb::Subscription>, Status> {
+        reply(self.cancel_call(request).await)
+    }
+
+    async fn set_auto_renew(
+        &self,
+        request: Request<pb::SetAutoRenewRequest>,
+    ) -> Result<Response<pb::Subscription>, Status> {
+        reply(self.set_auto_renew_call(request).await)
     }
 }

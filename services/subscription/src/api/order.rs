@@ -66,8 +66,13 @@ impl Api {
                         .await?
                         .ok_or(CartError::NotFound)?;
                     let now = Utc::now();
-                    let mut order =
-                        cart.checkout(now, &caller.subject, reviewed.version, &review.offers)?;
+                    let mut order = cart.checkout(
+                        now,
+                        &caller.subject,
+                        reviewed.version,
+                        &review.offers,
+                        self.window,
+                    )?;
                     store::order::insert_subscriptions(db, &mut order).await?;
                     let placed = convert::order(&order);
                     store::order::insert(db, &order, placed.encode_to_vec()).await?;

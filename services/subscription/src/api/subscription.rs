@@ -1,12 +1,15 @@
 //! Subscriptions (R16-R19): reading them, licence quantity, reseller of
-//! record and support contact.
+//! record and support contact; each reseller verified as `VerifyPartnerId`
+//! verifies it (R24), and a change to the current values written nowhere
+//! (R25).
 
 use chrono::Utc;
 use sea_orm::ConnectionTrait;
 use tonic::Request;
 use twotier_outbox::{Event, Reply};
+use twotier_partners::eligibility;
 use twotier_platform::auth::Caller;
-use twotier_platform::{Error, names, paging, validate};
+use twotier_platform::{Error, names, paging};
 use twotier_proto::subscription as pb;
 
 use super::cart::CUSTOMER;
@@ -17,7 +20,7 @@ use crate::store;
 const SUBSCRIPTION: [&str; 6] = ["providers", "*", "customers", "*", "subscriptions", "*"];
 
 /// The customer and subscription id of a subscription name.
-fn customer_and_id(name: &str) -> Result<(String, String), Error> {
+pub(super) fn customer_and_id(name: &str) -> Result<(String, String), Error> {
     let [provider_id, customer_id, subscription_id] = names::require(name, &SUBSCRIPTION, "name")?;
     Ok((
         format!("providers/{provider_id}/customers/{customer_id}"),
@@ -36,12 +39,13 @@ fn require_etag(etag: &str) -> Result<(), Error> {
     Ok(())
 }
 
-fn optional_partner_id(value: &str, field: &str) -> Result<Option<String>, Error> {
+/// A PartnerID the request names in `field`, empty for none; a malformed
+/// one is refused as `VerifyPartnerId` refuses it (R24).
+fn optional_partner_id(value: &str, field: &'static str) -> Result<Option<String>, Error> {
     if value.is_empty() {
         return Ok(None);
     }
-    validate::partner_id(value)
-        .map_err(|d| Error::invalid_field("INVALID_PARTNER_ID", field, d))?;
+    eligibility::well_formed(value).map_err(|malformed| malformed.chosen_in(field))?;
     Ok(Some(value.to_owned()))
 }
 
@@ -64,7 +68,7 @@ async fn described(
 }
 
 /// `subscription` as a resource, with its offer's name.
-async fn described_one(
+pub(super) async fn described_one(
     db: &impl ConnectionTrait,
     subscription: Subscription,
 ) -> Result<pb::Subscription, Error> {
@@ -88,8 +92,19 @@ impl Api {
         self.upstream.customer(caller, customer).await.map(|_| ())
     }
 
+    /// Checks that the caller may see `customer`'s subscriptions, and reads
+    /// its company name fresh for the events of a change.
+    pub(super) async fn customer_company_name(
+        &self,
+        caller: &Caller,
+        customer: &str,
+    ) -> Result<String, Error> {
+        self.authorize_customer(caller, customer).await?;
+        Ok(self.upstream.customer(caller, customer).await?.company_name)
+    }
+
     /// One subscription of `customer`.
-    async fn subscription(
+    pub(super) async fn subscription(
         &self,
         db: &impl ConnectionTrait,
         customer: &str,
@@ -153,9 +168,13 @@ impl Api {
                 let db = &**tx;
                 let mut current = self.subscription(db, &customer, &subscription_id).await?;
                 let offer = store::catalog::find(db, &current.offer_id).await?;
-                let previous_quantity =
-                    current.change_quantity(request.quantity, expected, offer.as_ref())?;
-                let written = store::subscription::save(db, &current, Utc::now()).await?;
+                let now = Utc::now();
+                let change =
+                    current.change_quantity(request.quantity, expected, offer.as_ref(), now)?;
+                let Some(previous_quantity) = change.changed() else {
+                    return Ok(Reply::new(described_one(db, current).await?));
+                };
+                let written = store::subscription::save(db, &current, now).await?;
                 let display_name = offer.map(|offer| offer.display_name).unwrap_or_default();
                 let changed = convert::subscription(&written, &display_name);
                 tx.append(Event::new(
@@ -184,15 +203,12 @@ impl Api {
         let (customer, subscription_id) = customer_and_id(&request.name)?;
         require_etag(&request.etag)?;
         let partner_id = optional_partner_id(&request.reseller_partner_id, "reseller_partner_id")?;
-        self.authorize_customer(&caller, &customer).await?;
-        let customer_company_name = self
-            .upstream
-            .customer(&caller, &customer)
-            .await?
-            .company_name;
+        let customer_company_name = self.customer_company_name(&caller, &customer).await?;
         let reseller = match &partner_id {
             Some(partner_id) => {
-                self.upstream.verify_reseller(&caller, partner_id).await?;
+                self.upstream
+                    .verify_reseller(&caller, partner_id, "reseller_partner_id")
+                    .await?;
                 Some(self.reseller_contact(partner_id).await?)
             }
             None => None,
@@ -202,7 +218,10 @@ impl Api {
             .command(&request.name, None, async |tx| {
                 let db = &**tx;
                 let mut current = self.subscription(db, &customer, &subscription_id).await?;
-                let previous = current.change_reseller_of_record(partner_id, expected)?;
+                let change = current.change_reseller_of_record(partner_id, expected)?;
+                let Some(previous) = change.changed() else {
+                    return Ok(Reply::new(described_one(db, current).await?));
+                };
                 let written = store::subscription::save(db, &current, Utc::now()).await?;
                 let provider_id = written.provider_id.clone();
                 let changed = described_one(db, written).await?;
@@ -223,8 +242,8 @@ impl Api {
             .await
     }
 
-    /// R19: designates (or clears) the support contact, a reseller with an
-    /// active partnership with the provider.
+    /// R19: designates (or clears) the support contact, a reseller that
+    /// passes R3 (R24) with an active partnership with the provider.
     pub(super) async fn set_support_contact_call(
         &self,
         request: Request<pb::SetSupportContactRequest>,
@@ -237,17 +256,15 @@ impl Api {
             &request.support_contact_partner_id,
             "support_contact_partner_id",
         )?;
-        self.authorize_customer(&caller, &customer).await?;
         let provider_id = names::parse::<2>(&customer, &CUSTOMER)
             .map(|[provider, _]| provider.to_owned())
             .unwrap_or_default();
-        let customer_company_name = self
-            .upstream
-            .customer(&caller, &customer)
-            .await?
-            .company_name;
+        let customer_company_name = self.customer_company_name(&caller, &customer).await?;
         let (contact, reseller) = match &partner_id {
             Some(partner_id) => {
+                self.upstream
+                    .verify_reseller(&caller, partner_id, "support_contact_partner_id")
+                    .await?;
                 let active = self
                     .directory
                     .active_partner(&provider_id, partner_id)
@@ -266,7 +283,10 @@ impl Api {
             .command(&request.name, None, async |tx| {
                 let db = &**tx;
                 let mut current = self.subscription(db, &customer, &subscription_id).await?;
-                let previous = current.set_support_contact(contact, expected)?;
+                let change = current.set_support_contact(contact, expected)?;
+                let Some(previous) = change.changed() else {
+                    return Ok(Reply::new(described_one(db, current).await?));
+                };
                 let written = store::subscription::save(db, &current, Utc::now()).await?;
                 let provider_id = written.provider_id.clone();
                 let changed = described_one(db, written).await?;

@@ -56,12 +56,14 @@ impl Upstreams {
         }
     }
 
-    /// R3 for a reseller of record, on the partnership service. Its
-    /// refusals are read back into R3's one definition.
+    /// R3 for a reseller a request names in `field`, on the partnership
+    /// service. Its refusals are read back into R3's one definition and
+    /// answered with the same code and reason (R24).
     pub async fn verify_reseller(
         &self,
         caller: &Caller,
         partner_id: &str,
+        field: &'static str,
     ) -> Result<VerifyPartnerIdResponse, Error> {
         let request = self.partnerships.request(
             caller,
@@ -80,14 +82,16 @@ impl Upstreams {
                     Code::NotFound | Code::FailedPrecondition | Code::InvalidArgument
                 ) =>
             {
-                let ineligible = reason_of(&status)
-                    .and_then(|reason| Ineligible::from_reason(&reason, partner_id));
-                Err(PartyError::ResellerOfRecordRejected {
-                    partner_id: partner_id.to_owned(),
-                    ineligible,
-                    message: status.message().to_owned(),
+                match reason_of(&status)
+                    .and_then(|reason| Ineligible::from_reason(&reason, partner_id))
+                {
+                    Some(ineligible) => Err(ineligible.chosen_in(field).into()),
+                    None => Err(PartyError::ResellerRejected {
+                        partner_id: partner_id.to_owned(),
+                        message: status.message().to_owned(),
+                    }
+                    .into()),
                 }
-                .into())
             }
             Err(status) => Err(self.partnerships.failure(&status)),
         }

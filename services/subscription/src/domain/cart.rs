@@ -4,8 +4,12 @@
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
+use twotier_platform::change::{self, Change};
 
-use super::{BillingCycle, CartError, Offer, OfferError, Order, OrderLine, Subscription, Term};
+use super::{
+    BillingCycle, CancellationWindow, CartError, Offer, OfferError, Order, OrderLine, Subscription,
+    Term,
+};
 
 /// Most line items a cart holds: review verifies every reseller of record
 /// and checkout creates a subscription per line, so an unbounded cart would
@@ -166,15 +170,19 @@ impl Cart {
     }
 
     /// Replaces the line with `line`'s id, if its offer (`None`: not in
-    /// the catalog) allows it.
-    pub fn update_line(&mut self, line: LineItem, offer: Option<&Offer>) -> Result<(), CartError> {
+    /// the catalog) allows it; the line before. The line as it is already
+    /// is no change (R25).
+    pub fn update_line(
+        &mut self,
+        line: LineItem,
+        offer: Option<&Offer>,
+    ) -> Result<Change<LineItem>, CartError> {
         self.ensure_open()?;
         line.check_with(offer)?;
         let Some(current) = self.lines.iter_mut().find(|l| l.id == line.id) else {
             return Err(CartError::LineItemNotFound(line.id));
         };
-        *current = line;
-        Ok(())
+        Ok(change::replace(current, line))
     }
 
     /// Removes the line `line_id`.
@@ -231,13 +239,15 @@ impl Cart {
 
     /// "Purchase": the order, with one subscription per line, of the cart
     /// as it was reviewed at `reviewed_version` (with `offers` the offers
-    /// of its lines, by id). The cart is then ordered.
+    /// of its lines, by id), each cancellable for `window` (R27). The cart
+    /// is then ordered.
     pub fn checkout(
         &mut self,
         now: DateTime<Utc>,
         placed_by: &str,
         reviewed_version: i64,
         offers: &HashMap<String, Offer>,
+        window: CancellationWindow,
     ) -> Result<Order, CartError> {
         self.ensure_open()?;
         // The cart changed between review and now: what was reviewed is not
@@ -258,6 +268,7 @@ impl Cart {
                         &order_id,
                         line,
                         now,
+                        window,
                     ),
                 })
             })

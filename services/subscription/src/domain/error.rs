@@ -1,7 +1,7 @@
 //! Everything the subscription rules refuse, each with its code and stable
 //! reason. The messages are what callers read, so they stay as they were.
 
-use twotier_partners::eligibility::Ineligible;
+use chrono::{DateTime, SecondsFormat, Utc};
 use twotier_platform::{ErrorCode, ServiceError};
 
 /// R14: what the catalog refuses.
@@ -150,7 +150,7 @@ impl ServiceError for OrderError {
     }
 }
 
-/// R16-R19: what a subscription refuses.
+/// R16-R19, R26-R28: what a subscription refuses.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SubscriptionError {
     /// No such subscription for this caller.
@@ -162,9 +162,35 @@ pub enum SubscriptionError {
     /// R19: the support contact must be an active partner.
     #[error("reseller {0} is not an active partner of yours and cannot be the support contact")]
     SupportContactNotPartner(String),
+    /// R26: a suspended subscription keeps its quantity and reseller of
+    /// record.
+    #[error("the subscription is suspended; reactivate it before changing its {what}")]
+    Suspended {
+        /// What the caller tried to change.
+        what: &'static str,
+    },
+    /// R27: a cancelled subscription changes no more.
+    #[error("the subscription is cancelled and cannot be changed")]
+    Cancelled,
+    /// R27: cancelling after the window.
+    #[error("the cancellation window closed at {}; the subscription can no longer be cancelled", rfc3339(.deadline))]
+    CancellationWindowClosed {
+        /// When it closed.
+        deadline: DateTime<Utc>,
+    },
+    /// R27: decreasing the quantity after the window.
+    #[error("the cancellation window closed at {}; the licence quantity can only be increased now", rfc3339(.deadline))]
+    QuantityDecreaseWindowClosed {
+        /// When it closed.
+        deadline: DateTime<Utc>,
+    },
     /// A quantity its offer refuses.
     #[error(transparent)]
     Offer(#[from] OfferError),
+}
+
+fn rfc3339(at: &DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 impl ServiceError for SubscriptionError {
@@ -172,7 +198,11 @@ impl ServiceError for SubscriptionError {
         match self {
             Self::NotFound => ErrorCode::NotFound,
             Self::Stale => ErrorCode::Aborted,
-            Self::SupportContactNotPartner(_) => ErrorCode::FailedPrecondition,
+            Self::SupportContactNotPartner(_)
+            | Self::Suspended { .. }
+            | Self::Cancelled
+            | Self::CancellationWindowClosed { .. }
+            | Self::QuantityDecreaseWindowClosed { .. } => ErrorCode::FailedPrecondition,
             Self::Offer(offer) => offer.error_code(),
         }
     }
@@ -182,56 +212,48 @@ impl ServiceError for SubscriptionError {
             Self::NotFound => "SUBSCRIPTION_NOT_FOUND",
             Self::Stale => "ETAG_MISMATCH",
             Self::SupportContactNotPartner(_) => "SUPPORT_CONTACT_NOT_PARTNER",
+            Self::Suspended { .. } => "SUBSCRIPTION_SUSPENDED",
+            Self::Cancelled => "SUBSCRIPTION_CANCELLED",
+            Self::CancellationWindowClosed { .. } => "CANCELLATION_WINDOW_CLOSED",
+            Self::QuantityDecreaseWindowClosed { .. } => "QUANTITY_DECREASE_WINDOW_CLOSED",
             Self::Offer(offer) => offer.reason(),
         }
     }
 }
 
 /// What the other services answer about the parties a purchase names: the
-/// customer (customer service) and resellers of record (partnership
-/// service, R3).
+/// customer (customer service) and resellers (partnership service). A
+/// reseller that fails R3 is refused with R3's own failure
+/// (`twotier_partners::eligibility::IneligibleChoice`), the same code and
+/// reason as `VerifyPartnerId` (R24); these are the rest.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PartyError {
     /// The customer does not exist for this caller.
     #[error("no such customer")]
     CustomerNotFound,
-    /// The partnership service refused a reseller of record.
-    #[error("reseller of record {partner_id}: {message}")]
-    ResellerOfRecordRejected {
+    /// The partnership service refused a reseller without naming one of
+    /// R3's failures.
+    #[error("reseller {partner_id}: {message}")]
+    ResellerRejected {
         /// The PartnerID.
         partner_id: String,
-        /// R3's failure, when the partnership service named one.
-        ineligible: Option<Ineligible>,
         /// The partnership service's message.
         message: String,
     },
 }
 
-/// Reason of a refusal the partnership service gave without an R3 reason
-/// this service passes on.
-const RESELLER_OF_RECORD_INVALID: &str = "RESELLER_OF_RECORD_INVALID";
-
 impl ServiceError for PartyError {
     fn error_code(&self) -> ErrorCode {
         match self {
             Self::CustomerNotFound => ErrorCode::NotFound,
-            // Every refusal of a reseller of record has always been a failed
-            // precondition of the purchase here, whatever code R3 gives it
-            // on the partnership service.
-            Self::ResellerOfRecordRejected { .. } => ErrorCode::FailedPrecondition,
+            Self::ResellerRejected { .. } => ErrorCode::FailedPrecondition,
         }
     }
 
     fn reason(&self) -> &'static str {
         match self {
             Self::CustomerNotFound => "CUSTOMER_NOT_FOUND",
-            // The request's PartnerID is validated here before the
-            // partnership service is asked, so a malformed one it reports
-            // is not the caller's R3 failure.
-            Self::ResellerOfRecordRejected { ineligible, .. } => match ineligible {
-                Some(Ineligible::Malformed) | None => RESELLER_OF_RECORD_INVALID,
-                Some(ineligible) => ineligible.reason(),
-            },
+            Self::ResellerRejected { .. } => "RESELLER_OF_RECORD_INVALID",
         }
     }
 }
@@ -269,29 +291,36 @@ mod tests {
     }
 
     #[test]
-    fn reseller_of_record_refusals_keep_r3_reasons_as_failed_preconditions() {
-        let rejected = |reason: &str| PartyError::ResellerOfRecordRejected {
+    fn lifecycle_refusals_are_failed_preconditions_with_the_deadline_in_the_message() {
+        let deadline = DateTime::parse_from_rfc3339("2026-12-02T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let closed = SubscriptionError::CancellationWindowClosed { deadline };
+        assert_eq!(closed.reason(), "CANCELLATION_WINDOW_CLOSED");
+        assert_eq!(closed.error_code(), ErrorCode::FailedPrecondition);
+        assert!(closed.to_string().contains("2026-12-02T10:00:00Z"));
+        let decrease = SubscriptionError::QuantityDecreaseWindowClosed { deadline };
+        assert_eq!(decrease.reason(), "QUANTITY_DECREASE_WINDOW_CLOSED");
+        assert!(decrease.to_string().contains("2026-12-02T10:00:00Z"));
+        let suspended = SubscriptionError::Suspended {
+            what: "licence quantity",
+        };
+        assert_eq!(suspended.reason(), "SUBSCRIPTION_SUSPENDED");
+        assert!(suspended.to_string().contains("licence quantity"));
+        assert_eq!(
+            SubscriptionError::Cancelled.reason(),
+            "SUBSCRIPTION_CANCELLED"
+        );
+    }
+
+    #[test]
+    fn a_refusal_without_an_r3_reason_is_a_failed_precondition_of_its_own() {
+        let error = PartyError::ResellerRejected {
             partner_id: "1234567".into(),
-            ineligible: Ineligible::from_reason(reason, "1234567"),
             message: "upstream says no".into(),
         };
-        for (upstream, expected) in [
-            ("PARTNER_ID_NOT_FOUND", "PARTNER_ID_NOT_FOUND"),
-            (
-                "PARTNER_ID_NOT_LOCATION_ACCOUNT",
-                "PARTNER_ID_NOT_LOCATION_ACCOUNT",
-            ),
-            ("PARTNER_MPA_NOT_ACTIVE", "PARTNER_MPA_NOT_ACTIVE"),
-            ("PARTNER_ID_MALFORMED", RESELLER_OF_RECORD_INVALID),
-            ("SOMETHING_ELSE", RESELLER_OF_RECORD_INVALID),
-        ] {
-            let error = rejected(upstream);
-            assert_eq!(error.reason(), expected, "{upstream}");
-            assert_eq!(error.error_code(), ErrorCode::FailedPrecondition);
-            assert_eq!(
-                error.to_string(),
-                "reseller of record 1234567: upstream says no"
-            );
-        }
+        assert_eq!(error.reason(), "RESELLER_OF_RECORD_INVALID");
+        assert_eq!(error.error_code(), ErrorCode::FailedPrecondition);
+        assert_eq!(error.to_string(), "reseller 1234567: upstream says no");
     }
 }

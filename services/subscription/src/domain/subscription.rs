@@ -1,9 +1,14 @@
 //! R16-R19: a customer's subscription, its licence quantity, reseller of
-//! record and support contact.
+//! record and support contact; R25: a change to the values it already has
+//! is no change. Its lifecycle (R26-R28) is in [`super::lifecycle`].
 
 use chrono::{DateTime, Utc};
+use twotier_platform::change::{self, Change};
 
-use super::{BillingCycle, LineItem, Offer, OfferError, SubscriptionError, Term};
+use super::{
+    BillingCycle, CancellationWindow, LineItem, Offer, OfferError, SubscriptionError,
+    SubscriptionState, Term,
+};
 
 /// One subscription of a customer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +33,12 @@ pub struct Subscription {
     pub reseller_of_record: Option<String>,
     /// R19: the support contact's PartnerID.
     pub support_contact: Option<String>,
+    /// R26, R27: active, suspended or cancelled.
+    pub state: SubscriptionState,
+    /// R28: whether it renews at the end of its term.
+    pub auto_renew: bool,
+    /// R27: until when it may be cancelled and its quantity decreased.
+    pub cancellation_deadline: DateTime<Utc>,
     /// Creation instant.
     pub created_at: DateTime<Utc>,
     /// Last change (stamped by the store with each write).
@@ -60,13 +71,15 @@ impl SupportContact {
 }
 
 impl Subscription {
-    /// The subscription a checkout creates for `line` of order `order_id`.
+    /// The subscription a checkout at `now` creates for `line` of order
+    /// `order_id`: active, renewing, cancellable for `window`.
     pub(super) fn purchased(
         provider_id: &str,
         customer: &str,
         order_id: &str,
         line: &LineItem,
         now: DateTime<Utc>,
+        window: CancellationWindow,
     ) -> Self {
         Self {
             id: uuid::Uuid::now_v7().to_string(),
@@ -79,6 +92,9 @@ impl Subscription {
             billing_cycle: line.billing_cycle,
             reseller_of_record: line.reseller_partner_id.clone(),
             support_contact: None,
+            state: SubscriptionState::Active,
+            auto_renew: true,
+            cancellation_deadline: window.deadline(now),
             created_at: now,
             updated_at: now,
             version: 1,
@@ -95,224 +111,63 @@ impl Subscription {
     }
 
     /// R17: a new licence quantity within the limits of `offer` (the
-    /// subscription's own; `None`: no longer in the catalog); the previous
-    /// quantity.
+    /// subscription's own; `None`: no longer in the catalog), at `now`; the
+    /// previous quantity. Not while suspended or cancelled (R26); a
+    /// decrease only within the cancellation window (R27).
     pub fn change_quantity(
         &mut self,
         quantity: i32,
         expected: Option<i64>,
         offer: Option<&Offer>,
-    ) -> Result<i32, SubscriptionError> {
+        now: DateTime<Utc>,
+    ) -> Result<Change<i32>, SubscriptionError> {
         self.ensure_version(expected)?;
+        if quantity == self.quantity {
+            return Ok(Change::Unchanged);
+        }
+        self.ensure_changeable("licence quantity")?;
         let offer = offer.ok_or(OfferError::Unknown { field: "offer" })?;
         offer.check_quantity(quantity, "quantity")?;
-        Ok(std::mem::replace(&mut self.quantity, quantity))
+        if quantity < self.quantity && !self.within_cancellation_window(now) {
+            return Err(SubscriptionError::QuantityDecreaseWindowClosed {
+                deadline: self.cancellation_deadline,
+            });
+        }
+        Ok(change::replace(&mut self.quantity, quantity))
     }
 
     /// R18: names (or clears) the reseller of record, a PartnerID that
-    /// passed R3; the previous one.
+    /// passed R3; the previous one. Not while suspended or cancelled (R26).
     pub fn change_reseller_of_record(
         &mut self,
         partner_id: Option<String>,
         expected: Option<i64>,
-    ) -> Result<Option<String>, SubscriptionError> {
+    ) -> Result<Change<Option<String>>, SubscriptionError> {
         self.ensure_version(expected)?;
-        Ok(std::mem::replace(&mut self.reseller_of_record, partner_id))
+        if partner_id == self.reseller_of_record {
+            return Ok(Change::Unchanged);
+        }
+        self.ensure_changeable("reseller of record")?;
+        Ok(change::replace(&mut self.reseller_of_record, partner_id))
     }
 
     /// R19: designates (or clears) the support contact; the previous one.
+    /// A suspended subscription keeps being supported; a cancelled one
+    /// changes no more.
     pub fn set_support_contact(
         &mut self,
         contact: Option<SupportContact>,
         expected: Option<i64>,
-    ) -> Result<Option<String>, SubscriptionError> {
+    ) -> Result<Change<Option<String>>, SubscriptionError> {
         self.ensure_version(expected)?;
         let partner_id = contact.map(|contact| contact.0);
-        Ok(std::mem::replace(&mut self.support_contact, partner_id))
+        if partner_id == self.support_contact {
+            return Ok(Change::Unchanged);
+        }
+        self.ensure_not_cancelled()?;
+        Ok(change::replace(&mut self.support_contact, partner_id))
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use proptest::prelude::*;
-
-    use super::*;
-    use crate::domain::catalog::tests::offer;
-
-    fn subscription(quantity: i32, version: i64) -> Subscription {
-        let now = Utc::now();
-        Subscription {
-            id: "s1".into(),
-            provider_id: "contoso".into(),
-            customer: "providers/contoso/customers/adatum".into(),
-            order_id: "o1".into(),
-            offer_id: "basic".into(),
-            quantity,
-            term: Term::Annual,
-            billing_cycle: BillingCycle::Monthly,
-            reseller_of_record: None,
-            support_contact: None,
-            created_at: now,
-            updated_at: now,
-            version,
-        }
-    }
-
-    #[test]
-    fn quantity_changes_within_the_offers_limits_and_reports_the_previous_one() {
-        let basic = offer("basic", 1, 300);
-        let mut current = subscription(10, 3);
-        assert_eq!(current.change_quantity(42, Some(3), Some(&basic)), Ok(10));
-        assert_eq!(current.quantity, 42);
-        assert_eq!(
-            current.change_quantity(301, Some(3), Some(&basic)),
-            Err(SubscriptionError::Offer(OfferError::QuantityOutOfRange {
-                field: "quantity",
-                min: 1,
-                max: 300
-            }))
-        );
-        assert_eq!(current.quantity, 42);
-    }
-
-    #[test]
-    fn a_change_from_a_stale_version_is_refused_before_its_values_are_judged() {
-        let basic = offer("basic", 1, 300);
-        let mut current = subscription(10, 3);
-        let before = current.clone();
-        assert_eq!(
-            current.change_quantity(301, Some(2), Some(&basic)),
-            Err(SubscriptionError::Stale)
-        );
-        assert_eq!(
-            current.change_reseller_of_record(Some("1234567".into()), Some(4)),
-            Err(SubscriptionError::Stale)
-        );
-        assert_eq!(
-            current.change_quantity(5, Some(3), None),
-            Err(SubscriptionError::Offer(OfferError::Unknown {
-                field: "offer"
-            }))
-        );
-        assert_eq!(current, before);
-        assert_eq!(current.change_quantity(5, None, Some(&basic)), Ok(10));
-    }
-
-    #[test]
-    fn the_reseller_of_record_is_named_and_cleared() {
-        let mut current = subscription(10, 1);
-        assert_eq!(
-            current.change_reseller_of_record(Some("1234567".into()), Some(1)),
-            Ok(None)
-        );
-        assert_eq!(
-            current.change_reseller_of_record(None, Some(1)),
-            Ok(Some("1234567".into()))
-        );
-        assert_eq!(current.reseller_of_record, None);
-    }
-
-    #[test]
-    fn only_an_active_partner_can_be_designated_support_contact() {
-        assert_eq!(
-            SupportContact::designate("7654321", false),
-            Err(SubscriptionError::SupportContactNotPartner(
-                "7654321".into()
-            ))
-        );
-        let contact = SupportContact::designate("4567890", true).unwrap();
-        assert_eq!(contact.partner_id(), "4567890");
-        let mut current = subscription(10, 1);
-        assert_eq!(
-            current.set_support_contact(Some(contact), Some(1)),
-            Ok(None)
-        );
-        assert_eq!(current.support_contact.as_deref(), Some("4567890"));
-        assert_eq!(
-            current.set_support_contact(None, None),
-            Ok(Some("4567890".into()))
-        );
-    }
-
-    #[derive(Debug, Clone)]
-    enum Change {
-        Quantity(i32),
-        Reseller(Option<String>),
-        Support(Option<String>, bool),
-    }
-
-    fn change() -> impl Strategy<Value = Change> {
-        let partner = proptest::option::of("[0-9]{7}");
-        prop_oneof![
-            (-5..320i32).prop_map(Change::Quantity),
-            partner.clone().prop_map(Change::Reseller),
-            (partner, any::<bool>()).prop_map(|(p, active)| Change::Support(p, active)),
-        ]
-    }
-
-    proptest! {
-        /// Whatever is asked with whichever version: a refused change
-        /// leaves the subscription as it was, a change from another version
-        /// is always refused, the quantity never leaves the offer's limits,
-        /// the support contact is only ever an active partner, and an
-        /// accepted change touches only its own field.
-        #[test]
-        fn changes_keep_the_subscription_within_its_rules(
-            start in 1..=300i32,
-            version in 1..5i64,
-            steps in proptest::collection::vec((change(), proptest::option::of(0..6i64)), 0..24),
-        ) {
-            let basic = offer("basic", 1, 300);
-            let mut current = subscription(start, version);
-            for (change, expected) in steps {
-                let before = current.clone();
-                let stale = expected.is_some_and(|v| v != current.version);
-                let outcome = match change.clone() {
-                    Change::Quantity(quantity) => current
-                        .change_quantity(quantity, expected, Some(&basic))
-                        .map(|_| ()),
-                    Change::Reseller(partner_id) => current
-                        .change_reseller_of_record(partner_id, expected)
-                        .map(|_| ()),
-                    Change::Support(partner_id, active) => {
-                        let contact = partner_id
-                            .as_deref()
-                            .map(|p| SupportContact::designate(p, active))
-                            .transpose();
-                        contact.and_then(|c| current.set_support_contact(c, expected).map(|_| ()))
-                    }
-                };
-                if stale {
-                    let refused_before = matches!(
-                        (&change, &outcome),
-                        (Change::Support(Some(_), false), Err(SubscriptionError::SupportContactNotPartner(_)))
-                    );
-                    prop_assert!(refused_before || outcome == Err(SubscriptionError::Stale));
-                }
-                if outcome.is_err() {
-                    prop_assert_eq!(&current, &before);
-                    continue;
-                }
-                prop_assert!((1..=300).contains(&current.quantity));
-                prop_assert_eq!(current.version, before.version);
-                let mut others = current.clone();
-                match change {
-                    Change::Quantity(q) => {
-                        prop_assert_eq!(current.quantity, q);
-                        others.quantity = before.quantity;
-                    }
-                    Change::Reseller(p) => {
-                        prop_assert_eq!(&current.reseller_of_record, &p);
-                        others.reseller_of_record = before.reseller_of_record.clone();
-                    }
-                    Change::Support(p, active) => {
-                        prop_assert!(p.is_none() || active);
-                        prop_assert_eq!(&current.support_contact, &p);
-                        others.support_contact = before.support_contact.clone();
-                    }
-                }
-                prop_assert_eq!(others, before);
-            }
-        }
-    }
-}
+pub(super) mod tests;

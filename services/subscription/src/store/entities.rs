@@ -132,7 +132,7 @@ pub mod purchase_order {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
-/// `subscription`: customers' subscriptions (R15-R19).
+/// `subscription`: customers' subscriptions (R15-R19, R26-R28).
 pub mod subscription {
     use sea_orm::entity::prelude::*;
 
@@ -161,6 +161,13 @@ pub mod subscription {
         pub reseller_partner_id: Option<String>,
         /// Support contact.
         pub support_contact_partner_id: Option<String>,
+        /// `active`, `suspended` or `cancelled`.
+        pub state: String,
+        /// Whether it renews.
+        pub auto_renew: bool,
+        /// End of the cancellation window; empty only in rows written
+        /// before it existed by a replica that did not know it.
+        pub cancellation_deadline: Option<DateTimeUtc>,
         /// Creation instant.
         pub created_at: DateTimeUtc,
         /// Last change.

@@ -1,12 +1,14 @@
 //! Schema of the subscription database, the same on SQLite and PostgreSQL,
 //! and the seeded catalog.
 
-use sea_orm::{ActiveValue::Set, EntityTrait};
+use chrono::{DateTime, Utc};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
 use super::catalog::OFFERS;
 use super::entities::offer;
+use crate::domain::CancellationWindow;
 
 /// Every migration of the subscription database, in order.
 pub struct Migrator;
@@ -23,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(SeedCatalog),
             Box::new(twotier_outbox::migration::CreateAuditTable),
             Box::new(twotier_partners::migration::AddResellerEligibility),
+            Box::new(AddSubscriptionLifecycle),
         ]
     }
 }
@@ -94,6 +97,17 @@ enum Subscription {
     CreatedAt,
     UpdatedAt,
     Version,
+}
+
+#[derive(DeriveIden)]
+enum SubscriptionLifecycle {
+    #[sea_orm(iden = "subscription")]
+    Table,
+    Id,
+    CreatedAt,
+    State,
+    AutoRenew,
+    CancellationDeadline,
 }
 
 /// Creates offers, carts, orders and subscriptions.
@@ -263,6 +277,64 @@ impl MigrationTrait for SeedCatalog {
             offer::Entity::insert(row)
                 .exec_without_returning(db)
                 .await?;
+        }
+        Ok(())
+    }
+}
+
+/// R26-R28: each subscription's state, auto-renew setting and
+/// cancellation deadline. Existing subscriptions are active, renew, and
+/// were cancellable for the default window after their purchase.
+pub struct AddSubscriptionLifecycle;
+
+impl MigrationName for AddSubscriptionLifecycle {
+    fn name(&self) -> &str {
+        "m20261125_000303_subscription_lifecycle"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for AddSubscriptionLifecycle {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        // One column per statement: SQLite alters one at a time.
+        for column in [
+            string_len(SubscriptionLifecycle::State, 16)
+                .default("active")
+                .to_owned(),
+            boolean(SubscriptionLifecycle::AutoRenew)
+                .default(true)
+                .to_owned(),
+            timestamp_with_time_zone_null(SubscriptionLifecycle::CancellationDeadline),
+        ] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(SubscriptionLifecycle::Table)
+                        .add_column(column)
+                        .to_owned(),
+                )
+                .await?;
+        }
+        let db = manager.get_connection();
+        let bought = db
+            .query_all(
+                Query::select()
+                    .columns([SubscriptionLifecycle::Id, SubscriptionLifecycle::CreatedAt])
+                    .from(SubscriptionLifecycle::Table)
+                    .and_where(Expr::col(SubscriptionLifecycle::CancellationDeadline).is_null()),
+            )
+            .await?;
+        for row in bought {
+            let id: String = row.try_get("", "id")?;
+            let created_at: DateTime<Utc> = row.try_get("", "created_at")?;
+            let deadline = CancellationWindow::DEFAULT.deadline(created_at);
+            db.execute(
+                Query::update()
+                    .table(SubscriptionLifecycle::Table)
+                    .value(SubscriptionLifecycle::CancellationDeadline, deadline)
+                    .and_where(Expr::col(SubscriptionLifecycle::Id).eq(id)),
+            )
+            .await?;
         }
         Ok(())
     }

@@ -1,5 +1,5 @@
-//! R16-R19: customers' subscriptions, loaded as [`Subscription`]s and saved
-//! under the version they were read at.
+//! R16-R19, R26-R28: customers' subscriptions, loaded as [`Subscription`]s
+//! and saved under the version they were read at.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
@@ -11,7 +11,31 @@ use twotier_platform::{Error, paging};
 
 use super::catalog::{billing_cycle, billing_cycle_key, term, term_key};
 use super::entities::subscription;
-use crate::domain::{Subscription, SubscriptionError};
+use crate::domain::{CancellationWindow, Subscription, SubscriptionError, SubscriptionState};
+
+/// Subscription states as stored.
+const ACTIVE: &str = "active";
+const SUSPENDED: &str = "suspended";
+const CANCELLED: &str = "cancelled";
+
+fn state_key(state: SubscriptionState) -> &'static str {
+    match state {
+        SubscriptionState::Active => ACTIVE,
+        SubscriptionState::Suspended => SUSPENDED,
+        SubscriptionState::Cancelled => CANCELLED,
+    }
+}
+
+fn state(key: &str) -> Result<SubscriptionState, DbErr> {
+    match key {
+        ACTIVE => Ok(SubscriptionState::Active),
+        SUSPENDED => Ok(SubscriptionState::Suspended),
+        CANCELLED => Ok(SubscriptionState::Cancelled),
+        other => Err(DbErr::Custom(format!(
+            "unknown subscription state {other:?}"
+        ))),
+    }
+}
 
 /// One subscription of `customer`.
 pub async fn find(
@@ -66,6 +90,9 @@ pub(super) async fn insert(
         billing_cycle: Set(billing_cycle_key(subscription.billing_cycle).to_owned()),
         reseller_partner_id: Set(subscription.reseller_of_record.clone()),
         support_contact_partner_id: Set(subscription.support_contact.clone()),
+        state: Set(state_key(subscription.state).to_owned()),
+        auto_renew: Set(subscription.auto_renew),
+        cancellation_deadline: Set(Some(subscription.cancellation_deadline)),
         created_at: Set(subscription.created_at),
         updated_at: Set(subscription.updated_at),
         version: Set(subscription.version),
@@ -87,6 +114,8 @@ pub async fn save(
         quantity: Set(subscription.quantity),
         reseller_partner_id: Set(subscription.reseller_of_record.clone()),
         support_contact_partner_id: Set(subscription.support_contact.clone()),
+        state: Set(state_key(subscription.state).to_owned()),
+        auto_renew: Set(subscription.auto_renew),
         updated_at: Set(now),
         ..Default::default()
     };
@@ -103,9 +132,17 @@ pub async fn save(
 }
 
 fn from_row(row: subscription::Model) -> Result<Subscription, DbErr> {
+    // A row written by a replica that predates the window: the default
+    // window, as the migration gave the rows before it.
+    let cancellation_deadline = row
+        .cancellation_deadline
+        .unwrap_or_else(|| CancellationWindow::DEFAULT.deadline(row.created_at));
     Ok(Subscription {
         term: term(&row.term)?,
         billing_cycle: billing_cycle(&row.billing_cycle)?,
+        state: state(&row.state)?,
+        auto_renew: row.auto_renew,
+        cancellation_deadline,
         id: row.id,
         provider_id: row.provider_id,
         customer: row.customer,

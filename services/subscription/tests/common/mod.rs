@@ -38,8 +38,13 @@ impl DerefMut for Harness {
 }
 
 pub async fn start() -> Harness {
+    start_with(&[]).await
+}
+
+/// The three services, with `extra` variables `(service, key, value)`.
+pub async fn start_with(extra: &[(&'static str, &str, &str)]) -> Harness {
     Harness {
-        system: System::start(&["partnership", "customer", "subscription"], &[]).await,
+        system: System::start(&["partnership", "customer", "subscription"], extra).await,
     }
 }
 
@@ -90,6 +95,32 @@ impl Harness {
 
     pub async fn buy(&self, provider: &str, customer: &str, lines: Vec<pb::LineItem>) -> pb::Order {
         flows::buy(self.channel("subscription"), provider, customer, lines).await
+    }
+
+    /// Fabrikam onboarded and partnered, Adatum delegated to it with its
+    /// agreement, and 10 licences of Business Basic bought for Adatum with
+    /// Fabrikam as reseller of record: the customer and the subscription.
+    pub async fn bought_with_reseller(&self) -> (String, pb::Subscription) {
+        self.onboard(RESELLER, RESELLER_TENANT, "Fabrikam", true)
+            .await;
+        self.partner(PROVIDER, RESELLER_TENANT).await;
+        let customer = self.customer(PROVIDER, "adatum", RESELLER, true).await;
+        let order = self
+            .buy(
+                PROVIDER,
+                &customer,
+                vec![line("m365-business-basic", 10, RESELLER)],
+            )
+            .await;
+        let subscription = self
+            .subscriptions(&provider_admin(PROVIDER))
+            .get_subscription(pb::GetSubscriptionRequest {
+                name: order.lines[0].subscription.clone(),
+            })
+            .await
+            .expect("the subscription bought")
+            .into_inner();
+        (customer, subscription)
     }
 
     pub async fn events(&self, at_least: usize) -> Vec<EventEnvelope> {

@@ -20,6 +20,28 @@ fn line(offer_id: &str, quantity: i32) -> LineItem {
     }
 }
 
+/// Checkout as Alice, the subscriptions cancellable for the default window.
+trait Buy {
+    /// Checks the cart out at `at` as reviewed at `version`.
+    fn buy(
+        &mut self,
+        at: DateTime<Utc>,
+        version: i64,
+        offers: &HashMap<String, Offer>,
+    ) -> Result<Order, CartError>;
+}
+
+impl Buy for Cart {
+    fn buy(
+        &mut self,
+        at: DateTime<Utc>,
+        version: i64,
+        offers: &HashMap<String, Offer>,
+    ) -> Result<Order, CartError> {
+        self.checkout(at, "alice", version, offers, CancellationWindow::DEFAULT)
+    }
+}
+
 fn offers(list: &[Offer]) -> HashMap<String, Offer> {
     list.iter().map(|o| (o.id.clone(), o.clone())).collect()
 }
@@ -108,8 +130,14 @@ fn lines_are_changed_and_removed_by_id() {
         id: id.clone(),
         ..line("basic", 7)
     };
-    cart.update_line(changed, Some(&basic)).unwrap();
+    let previous = cart.update_line(changed.clone(), Some(&basic)).unwrap();
+    assert_eq!(previous.changed().map(|l| l.quantity), Some(3));
     assert_eq!(cart.lines[0].quantity, 7);
+    // R25: the line as it is is no change.
+    assert_eq!(
+        cart.update_line(changed, Some(&basic)),
+        Ok(twotier_platform::change::Change::Unchanged)
+    );
     let missing = LineItem {
         id: "other".into(),
         ..line("basic", 7)
@@ -131,15 +159,12 @@ fn checkout_needs_a_line_then_the_attestation() {
     let catalog = offers(std::slice::from_ref(&basic));
     let mut empty = cart();
     empty.attest("alice", now()).unwrap();
-    assert_eq!(
-        empty.checkout(now(), "alice", 1, &catalog),
-        Err(CartError::Empty)
-    );
+    assert_eq!(empty.buy(now(), 1, &catalog), Err(CartError::Empty));
     let mut unattested = cart();
     unattested.add_line(line("basic", 1), Some(&basic)).unwrap();
     assert_eq!(unattested.check_ready(), Err(CartError::NotAttested));
     assert_eq!(
-        unattested.checkout(now(), "alice", 1, &catalog),
+        unattested.buy(now(), 1, &catalog),
         Err(CartError::NotAttested)
     );
     assert_eq!(unattested.state, CartState::Open);
@@ -151,7 +176,7 @@ fn checkout_buys_only_the_version_that_was_reviewed() {
     let mut cart = ready(&basic);
     let before = cart.clone();
     assert_eq!(
-        cart.checkout(now(), "alice", cart.version + 1, &offers(&[basic])),
+        cart.buy(now(), cart.version + 1, &offers(&[basic])),
         Err(CartError::Stale)
     );
     assert_eq!(cart, before);
@@ -170,9 +195,7 @@ fn checkout_orders_the_cart_with_a_subscription_per_line() {
     };
     cart.add_line(reseller, Some(&e5)).unwrap();
     let at = now();
-    let order = cart
-        .checkout(at, "alice", cart.version, &offers(&[basic, e5]))
-        .unwrap();
+    let order = cart.buy(at, cart.version, &offers(&[basic, e5])).unwrap();
     assert_eq!(
         cart.state,
         CartState::Ordered {
@@ -208,7 +231,7 @@ fn checkout_refuses_a_line_its_offer_no_longer_allows() {
     let mut cart = ready(&basic);
     let shrunk = offer("basic", 10, 20);
     assert_eq!(
-        cart.checkout(now(), "alice", cart.version, &offers(&[shrunk])),
+        cart.buy(now(), cart.version, &offers(&[shrunk])),
         Err(CartError::Offer(OfferError::QuantityOutOfRange {
             field: "line_item.quantity",
             min: 10,
@@ -216,7 +239,7 @@ fn checkout_refuses_a_line_its_offer_no_longer_allows() {
         }))
     );
     assert_eq!(
-        cart.checkout(now(), "alice", cart.version, &HashMap::new()),
+        cart.buy(now(), cart.version, &HashMap::new()),
         Err(CartError::Offer(OfferError::Unknown {
             field: "line_item.offer"
         }))
@@ -234,7 +257,7 @@ fn cancelling_twice_is_harmless_and_an_ordered_cart_cannot_be_cancelled() {
     assert_eq!(cancelled.attest("alice", now()), Err(CartError::Cancelled));
     let mut ordered = ready(&basic);
     ordered
-        .checkout(now(), "alice", ordered.version, &offers(&[basic]))
+        .buy(now(), ordered.version, &offers(&[basic]))
         .unwrap();
     assert_eq!(ordered.cancel(), Err(CartError::AlreadyOrdered));
     assert_eq!(ordered.check_ready(), Err(CartError::AlreadyOrdered));
@@ -348,7 +371,7 @@ proptest! {
                 Command::Cancel => cart.cancel().map(|_| None),
                 Command::Checkout { stale } => {
                     let version = cart.version + i64::from(stale);
-                    cart.checkout(now(), "alice", version, &by_id).map(Some)
+                    cart.buy(now(), version, &by_id).map(Some)
                 }
             };
             if before.state != CartState::Open {
