@@ -70,6 +70,22 @@ async fn produce(system: &System) {
     }
 }
 
+/// A's reseller is onboarded and accepts A's invitation.
+async fn partner_a(system: &System) {
+    let (provider, reseller, partner_id, _) = PARTIES[0];
+    let partnership = system.channel("partnership");
+    flows::onboard(
+        partnership.clone(),
+        partner_id,
+        reseller,
+        reseller,
+        "en",
+        true,
+    )
+    .await;
+    flows::partner(partnership, provider, reseller).await;
+}
+
 fn positions(events: &[EventEnvelope]) -> Vec<u64> {
     events.iter().map(|event| event.position).collect()
 }
@@ -220,17 +236,7 @@ async fn the_notification_log_reports_a_failed_then_a_sent_email_without_address
         ("notification", "TWOTIER_MAIL_POLL_INTERVAL", "100ms"),
     ])
     .await;
-    let partnership = system.channel("partnership");
-    flows::onboard(
-        partnership.clone(),
-        "4567890",
-        "fabrikam",
-        "Fabrikam",
-        "en",
-        true,
-    )
-    .await;
-    flows::partner(partnership, A, "fabrikam").await;
+    partner_a(&system).await;
     let notifications = system.channel("notification");
 
     // The SMTP server is down: the provider's email fails, for now.
@@ -283,17 +289,7 @@ async fn the_notification_log_reports_a_failed_then_a_sent_email_without_address
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_feed_asking_for_pruned_positions_is_told_the_oldest_retained_one() {
     let system = System::start(&["partnership"], &[]).await;
-    let partnership = system.channel("partnership");
-    flows::onboard(
-        partnership.clone(),
-        "4567890",
-        "fabrikam",
-        "Fabrikam",
-        "en",
-        true,
-    )
-    .await;
-    flows::partner(partnership, A, "fabrikam").await;
+    partner_a(&system).await;
     let service = twotier_testkit::service_token("tenant-feed-test");
     let whole = follow(system.channel("partnership"), &service, 0, &[], 3).await;
     let head = whole.last().expect("events").position;
