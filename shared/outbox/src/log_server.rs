@@ -13,7 +13,6 @@ use tonic::{Request, Response, Status};
 use twotier_platform::auth::{Access, Caller, Role, Rule};
 use twotier_platform::startup::ServiceContext;
 use twotier_platform::{Error, Violations, validate};
-
 use twotier_proto::events::event_log_service_server::{EventLogService, EventLogServiceServer};
 use twotier_proto::events::{EventEnvelope, GetLogHeadRequest, LogHead, SubscribeRequest};
 
