@@ -17,9 +17,7 @@ use std::sync::Arc;
 
 use tokio::sync::Notify;
 use twotier_outbox::audit::AuditLog;
-use twotier_outbox::{
-    Consumer, ConsumerSettings, DeadLetters, EventHandler, EventLog, Outbox, Sequencer,
-};
+use twotier_outbox::{Consumer, ConsumerSettings, DeadLetters, EventHandler, EventLog};
 use twotier_platform::channel::ClientChannels;
 use twotier_platform::paging::PageTokens;
 use twotier_platform::server::GrpcServer;
@@ -50,13 +48,7 @@ impl ServiceDefinition for NotificationService {
         let mail: MailSettings = twotier_platform::config::load(&ctx.env, Self::NAME)?;
         let mailer = mailer_from(&mail, &ctx.settings.data_dir).map_err(StartError::Other)?;
         let db = open_database::<Migrator>(ctx, Self::NAME).await?;
-        let outbox = Outbox::new(db.clone());
-        let sequencer = Sequencer::new(
-            outbox.clone(),
-            ctx.settings.outbox_poll_interval,
-            ctx.settings.outbox_retention,
-        );
-        ctx.spawn(sequencer.run(ctx.shutdown.clone()));
+        let (outbox, log) = EventLog::start(ctx, db.clone());
         let templates = Arc::new(Templates::new());
         let channels = ClientChannels::from_settings(&ctx.settings)?;
 
@@ -123,15 +115,7 @@ impl ServiceDefinition for NotificationService {
             AuditLog::start(ctx, db, pages).into_service(),
             AuditLog::RULES,
         )
-        .add_service(
-            EventLog::new(
-                outbox,
-                ctx.settings.outbox_poll_interval,
-                ctx.shutdown.clone(),
-            )
-            .into_service(),
-            EventLog::RULES,
-        );
+        .add_service(log.into_service(), EventLog::RULES);
         Ok(grpc)
     }
 }

@@ -7,8 +7,8 @@ pub mod api;
 pub mod domain;
 pub mod store;
 
+use twotier_outbox::EventLog;
 use twotier_outbox::audit::AuditLog;
-use twotier_outbox::{EventLog, Outbox, Sequencer};
 use twotier_platform::paging::PageTokens;
 use twotier_platform::server::GrpcServer;
 use twotier_platform::startup::{
@@ -36,13 +36,7 @@ impl ServiceDefinition for PartnershipService {
     async fn build(ctx: &ServiceContext) -> Result<GrpcServer, StartError> {
         let settings: PartnershipSettings = twotier_platform::config::load(&ctx.env, Self::NAME)?;
         let db = open_database::<Migrator>(ctx, Self::NAME).await?;
-        let outbox = Outbox::new(db.clone());
-        let sequencer = Sequencer::new(
-            outbox.clone(),
-            ctx.settings.outbox_poll_interval,
-            ctx.settings.outbox_retention,
-        );
-        ctx.spawn(sequencer.run(ctx.shutdown.clone()));
+        let (outbox, log) = EventLog::start(ctx, db.clone());
         ctx.spawn(twotier_platform::idempotency::prune_periodically(
             db,
             ctx.shutdown.clone(),
@@ -66,15 +60,7 @@ impl ServiceDefinition for PartnershipService {
             access::PARTNERSHIP_RULES,
         )
         .add_service(audit.into_service(), AuditLog::RULES)
-        .add_service(
-            EventLog::new(
-                outbox,
-                ctx.settings.outbox_poll_interval,
-                ctx.shutdown.clone(),
-            )
-            .into_service(),
-            EventLog::RULES,
-        );
+        .add_service(log.into_service(), EventLog::RULES);
         Ok(grpc)
     }
 }

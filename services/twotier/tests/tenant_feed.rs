@@ -22,9 +22,11 @@ use twotier_testkit::{Bearer, SmtpSink, System, assert_error, flows, integration
 const A: &str = "contoso";
 const B: &str = "northwind";
 const LOGS: [&str; 4] = ["partnership", "customer", "subscription", "notification"];
-/// Each provider with its partner's tenant and PartnerID and its
-/// customer's domain prefix.
-const PARTIES: [(&str, &str, &str, &str); 2] = [
+/// A provider with its partner's tenant and PartnerID and its customer's
+/// domain prefix.
+type Party = (&'static str, &'static str, &'static str, &'static str);
+/// The two providers.
+const PARTIES: [Party; 2] = [
     (A, "fabrikam", "4567890", "alpha"),
     (B, "adatum", "5678901", "beta"),
 ];
@@ -36,21 +38,28 @@ const AT_LEAST: [usize; 4] = [6, 6, 4, 8];
 /// Every email address of the tests ends in this domain.
 const ADDRESS: &str = ".example";
 
+/// The reseller of `party` is onboarded and accepts its provider's
+/// invitation.
+async fn partner(system: &System, (provider, reseller, partner_id, _): Party) {
+    let partnership = system.channel("partnership");
+    flows::onboard(
+        partnership.clone(),
+        partner_id,
+        reseller,
+        reseller,
+        "en",
+        true,
+    )
+    .await;
+    flows::partner(partnership, provider, reseller).await;
+}
+
 /// Each provider partners with its reseller, creates a customer for it
 /// and buys with it as reseller of record.
 async fn produce(system: &System) {
-    let partnership = system.channel("partnership");
-    for (provider, reseller, partner_id, prefix) in PARTIES {
-        flows::onboard(
-            partnership.clone(),
-            partner_id,
-            reseller,
-            reseller,
-            "en",
-            true,
-        )
-        .await;
-        flows::partner(partnership.clone(), provider, reseller).await;
+    for party in PARTIES {
+        partner(system, party).await;
+        let (provider, _, partner_id, prefix) = party;
         let customer = flows::customer(
             system.channel("customer"),
             provider,
@@ -207,30 +216,9 @@ async fn each_providers_integration_follows_only_its_own_events_on_every_log_red
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_notification_log_reports_a_failed_then_a_sent_email_without_address_or_text() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
-        .port()
-        .to_string();
-    let system = System::all(&[
-        ("notification", "TWOTIER_SMTP_HOST", "127.0.0.1"),
-        ("notification", "TWOTIER_SMTP_PORT", &port),
-        ("notification", "TWOTIER_SMTP_TLS", "none"),
-        ("notification", "TWOTIER_MAIL_RETRY_MAX_BACKOFF", "300ms"),
-        ("notification", "TWOTIER_MAIL_POLL_INTERVAL", "100ms"),
-    ])
-    .await;
-    let partnership = system.channel("partnership");
-    flows::onboard(
-        partnership.clone(),
-        "4567890",
-        "fabrikam",
-        "Fabrikam",
-        "en",
-        true,
-    )
-    .await;
-    flows::partner(partnership, A, "fabrikam").await;
+    let port = twotier_testkit::smtp::free_port();
+    let system = System::all(&twotier_testkit::smtp::notification_env(&port.to_string())).await;
+    partner(&system, PARTIES[0]).await;
     let notifications = system.channel("notification");
 
     // The SMTP server is down: the provider's email fails, for now.
@@ -248,7 +236,6 @@ async fn the_notification_log_reports_a_failed_then_a_sent_email_without_address
     assert!(failed.next_attempt_time.is_some());
 
     // Back up: it goes out, and the log says so.
-    let port: u16 = port.parse().expect("port");
     let _sink = SmtpSink::start_on(dir.path(), port).await;
     let sent_type = "twotier.notification.v1.EmailSent";
     let service = twotier_testkit::service_token("tenant-feed-test");
@@ -283,17 +270,7 @@ async fn the_notification_log_reports_a_failed_then_a_sent_email_without_address
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_feed_asking_for_pruned_positions_is_told_the_oldest_retained_one() {
     let system = System::start(&["partnership"], &[]).await;
-    let partnership = system.channel("partnership");
-    flows::onboard(
-        partnership.clone(),
-        "4567890",
-        "fabrikam",
-        "Fabrikam",
-        "en",
-        true,
-    )
-    .await;
-    flows::partner(partnership, A, "fabrikam").await;
+    partner(&system, PARTIES[0]).await;
     let service = twotier_testkit::service_token("tenant-feed-test");
     let whole = follow(system.channel("partnership"), &service, 0, &[], 3).await;
     let head = whole.last().expect("events").position;

@@ -11,11 +11,12 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 use twotier_platform::auth::{Access, Caller, Role, Rule};
+use twotier_platform::startup::ServiceContext;
 use twotier_platform::{Error, Violations, validate};
-
 use twotier_proto::events::event_log_service_server::{EventLogService, EventLogServiceServer};
 use twotier_proto::events::{EventEnvelope, GetLogHeadRequest, LogHead, SubscribeRequest};
 
+use crate::Sequencer;
 use crate::entity::outbox_event;
 use crate::envelope::envelope_of;
 use crate::feed::Audience;
@@ -49,6 +50,19 @@ impl EventLog {
             poll_interval,
             shutdown,
         }
+    }
+
+    /// The outbox of `ctx`'s service in `db` with its sequencer running
+    /// (pruning after `ctx.settings.outbox_retention`), and the log server
+    /// over it: everything a producing service starts to publish its log.
+    pub fn start(ctx: &ServiceContext, db: DatabaseConnection) -> (Outbox, Self) {
+        let outbox = Outbox::new(db);
+        let poll_interval = ctx.settings.outbox_poll_interval;
+        let sequencer =
+            Sequencer::new(outbox.clone(), poll_interval, ctx.settings.outbox_retention);
+        ctx.spawn(sequencer.run(ctx.shutdown.clone()));
+        let log = Self::new(outbox.clone(), poll_interval, ctx.shutdown.clone());
+        (outbox, log)
     }
 
     /// Who may follow the log: other twotier services and the platform

@@ -21,11 +21,7 @@ pub struct SmtpSink {
 impl SmtpSink {
     /// Starts a server on a free port, storing mail under `dir`.
     pub async fn start(dir: &Path) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .expect("a free port")
-            .port();
-        Self::start_on(dir, port).await
+        Self::start_on(dir, free_port()).await
     }
 
     /// Starts a server on `port` (e.g. to bring a stopped one back).
@@ -91,6 +87,27 @@ impl SmtpSink {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A loopback port nothing listens on yet (an SMTP server that is down
+/// until [`SmtpSink::start_on`] starts one there).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// The settings of a notification service in a [`crate::System`] that
+/// sends to SMTP on loopback `port`, retrying every 300 ms at most.
+pub fn notification_env(port: &str) -> [(&'static str, &'static str, &str); 5] {
+    [
+        ("notification", "TWOTIER_SMTP_HOST", "127.0.0.1"),
+        ("notification", "TWOTIER_SMTP_PORT", port),
+        ("notification", "TWOTIER_SMTP_TLS", "none"),
+        ("notification", "TWOTIER_MAIL_RETRY_MAX_BACKOFF", "300ms"),
+        ("notification", "TWOTIER_MAIL_POLL_INTERVAL", "100ms"),
+    ]
 }
 
 impl Drop for SmtpSink {

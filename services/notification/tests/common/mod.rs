@@ -48,25 +48,11 @@ impl DerefMut for Harness {
 /// `smtp_port`.
 pub async fn start(smtp_port: u16) -> Harness {
     let port = smtp_port.to_string();
-    let system = System::all(&[
-        ("notification", "TWOTIER_SMTP_HOST", "127.0.0.1"),
-        ("notification", "TWOTIER_SMTP_PORT", &port),
-        ("notification", "TWOTIER_SMTP_TLS", "none"),
-        ("notification", "TWOTIER_MAIL_RETRY_MAX_BACKOFF", "300ms"),
-        ("notification", "TWOTIER_MAIL_POLL_INTERVAL", "100ms"),
-    ])
-    .await;
+    let system = System::all(&twotier_testkit::smtp::notification_env(&port)).await;
     Harness { system, smtp_port }
 }
 
-/// A port nothing listens on yet.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+pub use twotier_testkit::smtp::free_port;
 
 pub fn provider_admin() -> String {
     twotier_testkit::provider_admin(PROVIDER)
