@@ -149,11 +149,7 @@ async fn orders_and_assignments_email_the_provider_and_the_reseller() {
     let dir = tempfile::tempdir().unwrap();
     let sink = SmtpSink::start(dir.path()).await;
     let h = start(sink.port()).await;
-    h.onboard("en").await;
-    let invitation = h.invite().await;
-    h.accept(&invitation).await;
-    let customer = h.customer_for_reseller().await;
-    let order = h.order(&customer).await;
+    let order = h.ordered_through_reseller().await;
     // accepted + customer created + order (provider) + order (reseller)
     let emails = wait_for_emails(&sink, 4).await;
     let to_provider: Vec<_> = emails

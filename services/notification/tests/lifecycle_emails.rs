@@ -16,11 +16,7 @@ async fn lifecycle_changes_email_the_reseller_of_record_and_no_op_writes_email_n
     let dir = tempfile::tempdir().unwrap();
     let sink = SmtpSink::start(dir.path()).await;
     let h = start(sink.port()).await;
-    h.onboard("en").await;
-    let invitation = h.invite().await;
-    h.accept(&invitation).await;
-    let customer = h.customer_for_reseller().await;
-    let order = h.order(&customer).await;
+    let order = h.ordered_through_reseller().await;
     // accepted + customer created + order (provider) + order (reseller)
     wait_for_emails(&sink, 4).await;
 

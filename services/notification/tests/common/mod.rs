@@ -210,6 +210,16 @@ impl Harness {
         .await
     }
 
+    /// Fabrikam (English) partnered with Contoso, Adatum created for it,
+    /// and an order with Fabrikam as reseller of record: four emails.
+    pub async fn ordered_through_reseller(&self) -> spb::Order {
+        self.onboard("en").await;
+        let invitation = self.invite().await;
+        self.accept(&invitation).await;
+        let customer = self.customer_for_reseller().await;
+        self.order(&customer).await
+    }
+
     /// Every notification, as the operator sees them.
     pub async fn all_notifications(&self) -> Vec<pb::Notification> {
         self.notifications(&operator())
