@@ -12,7 +12,7 @@ mod templates;
 
 pub use causes::{
     Acceptance, Assignment, AssignmentRole, CustomerCreated, InvitationEmail, Order, OrderLine,
-    ProviderContact, ResellerContact,
+    ProviderContact, RelationshipAcceptance, RelationshipEmail, ResellerContact,
 };
 pub use delivery::{Backoff, Delivery, Outcome, Settled};
 pub use email::{Content, Email, Language, SealedLink, Template};

@@ -22,6 +22,8 @@ const FILES: &[(&str, &str)] = template_files!(
     "order_placed_reseller",
     "reseller_of_record_assigned",
     "support_contact_assigned",
+    "reseller_relationship_accepted",
+    "reseller_relationship_accepted_provider",
 );
 
 /// The compiled templates.
@@ -103,13 +105,15 @@ mod tests {
     use crate::domain::{SealedLink, Template};
 
     /// Every template rendered from a file.
-    const ALL: [Template; 6] = [
+    const ALL: [Template; 8] = [
         Template::PartnershipAccepted,
         Template::CustomerCreatedForReseller,
         Template::OrderPlaced,
         Template::OrderPlacedReseller,
         Template::ResellerOfRecordAssigned,
         Template::SupportContactAssigned,
+        Template::ResellerRelationshipAccepted,
+        Template::ResellerRelationshipAcceptedProvider,
     ];
 
     #[test]
