@@ -12,8 +12,7 @@ use twotier_proto::customer as cpb;
 use twotier_testkit::{SmtpSink, flows};
 
 #[tokio::test]
-async fn r22_the_request_reaches_the_customer_admin_and_the_acceptance_the_reseller_and_provider()
- {
+async fn r22_the_request_reaches_the_customer_admin_and_the_acceptance_the_reseller_and_provider() {
     let dir = tempfile::tempdir().unwrap();
     let sink = SmtpSink::start(dir.path()).await;
     let h = start(sink.port()).await;
@@ -88,7 +87,11 @@ async fn r22_the_request_reaches_the_customer_admin_and_the_acceptance_the_resel
         .iter()
         .filter(|e| e.to == "alice@contoso.example")
         .collect();
-    assert_eq!(to_provider.len(), 2, "partnership and relationship accepted");
+    assert_eq!(
+        to_provider.len(),
+        2,
+        "partnership and relationship accepted"
+    );
     assert!(
         to_provider[1].subject.contains("accepted Fabrikam GmbH"),
         "{}",
