@@ -1,6 +1,7 @@
 //! The customer service (port 50052): customers added by a provider,
 //! possibly for one of its indirect resellers, delegated admin
-//! relationships and customer agreements (rules R9-R13 of DOMAIN.md). It
+//! relationships and the customer's consent to them, and customer
+//! agreements (rules R9-R13 and R22-R24 of DOMAIN.md). It
 //! owns its database, keeps its own projection of the partnership service's
 //! events, and publishes its events through its outbox log.
 
@@ -21,7 +22,7 @@ use twotier_platform::startup::{
 };
 use twotier_proto::customer::customer_service_server::CustomerServiceServer;
 
-use crate::api::{Api, access};
+use crate::api::{Api, CustomerSettings, access};
 use crate::store::migration::Migrator;
 
 /// The customer service, as the binaries start it.
@@ -37,6 +38,7 @@ impl ServiceDefinition for CustomerService {
     }
 
     async fn build(ctx: &ServiceContext) -> Result<GrpcServer, StartError> {
+        let settings: CustomerSettings = twotier_platform::config::load(&ctx.env, Self::NAME)?;
         let db = open_database::<Migrator>(ctx, Self::NAME).await?;
         let outbox = Outbox::new(db.clone());
         let sequencer = Sequencer::new(
@@ -73,7 +75,13 @@ impl ServiceDefinition for CustomerService {
         );
 
         let audit = AuditLog::start(ctx, db.clone(), pages.clone());
-        let api = Api::new(outbox.clone(), directory, pages);
+        let api = Api::new(
+            outbox.clone(),
+            directory,
+            settings,
+            ctx.capabilities.clone(),
+            pages,
+        );
         let mut grpc = ctx.grpc_server();
         grpc.monitor_database(outbox.db().clone());
         grpc.add_service(CustomerServiceServer::new(api), access::CUSTOMER_RULES)

@@ -133,6 +133,13 @@ fn the_rules_give_no_role_more_than_the_domain_does() {
                 "{path}: a reseller only reads, and accepts invitations"
             );
         }
+        if access.admits(&[Role::CustomerAdmin]) {
+            assert_eq!(
+                method.name(),
+                "AcceptResellerRelationship",
+                "{path}: a customer's admin only consents to a reseller relationship (R22)"
+            );
+        }
         if access.admits(&[Role::PlatformOperator]) && !read {
             assert!(
                 path.contains("ProviderListingService")

@@ -1,6 +1,7 @@
-//! Live secrets stay where they belong. An invitation token is readable in
-//! the response to the provider that asked for it and in the email to the
-//! invitee, and a temporary password in the first response only: this test
+//! Live secrets stay where they belong. An invitation token (R4) and a
+//! reseller relationship token (R22) are readable in the response to the
+//! provider that asked for them and in the email to the invitee or the
+//! customer's admin, and a temporary password in the first response only: this test
 //! runs the whole system (each service its own process, logging at trace
 //! level), follows every event log as a service, reads every table of
 //! every database and every log line, and finds neither.
@@ -59,8 +60,38 @@ async fn whole_log(channel: Channel) -> Vec<u8> {
     bytes
 }
 
+/// A customer of Contoso with domain prefix `prefix`, for `reseller` unless
+/// it is empty.
+fn new_customer(prefix: &str, reseller: &str) -> cpb::CreateCustomerRequest {
+    cpb::CreateCustomerRequest {
+        parent: "providers/contoso".into(),
+        customer: Some(cpb::Customer {
+            company_name: format!("{prefix} Ltd"),
+            domain_prefix: prefix.into(),
+            language_code: "en".into(),
+            indirect_reseller_partner_id: reseller.into(),
+            address: Some(cpb::Address {
+                address_line1: "1 Main St".into(),
+                city: "Berlin".into(),
+                postal_code: "10115".into(),
+                country_code: "DE".into(),
+                ..Default::default()
+            }),
+            primary_contact: Some(cpb::Contact {
+                first_name: "Pat".into(),
+                last_name: "Doe".into(),
+                email: format!("pat@{prefix}.example"),
+                phone: String::new(),
+            }),
+            ..Default::default()
+        }),
+        validate_only: false,
+        request_id: prefix.into(),
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn invitation_tokens_and_passwords_rest_nowhere_but_in_their_response_and_email() {
+async fn link_tokens_and_passwords_rest_nowhere_but_in_their_response_and_email() {
     let system = System::start_with(1, &[("RUST_LOG", "trace")]).await;
     let provider = bearer("alice", "contoso", Role::GlobalAdmin);
     let partnership = system.channel("partnership", 0);
@@ -141,43 +172,92 @@ async fn invitation_tokens_and_passwords_rest_nowhere_but_in_their_response_and_
     })
     .await
     .expect("accept");
-    let created =
-        CustomerServiceClient::with_interceptor(system.channel("customer", 0), provider.clone())
-            .create_customer(cpb::CreateCustomerRequest {
-                parent: "providers/contoso".into(),
-                customer: Some(cpb::Customer {
-                    company_name: "Adatum".into(),
-                    domain_prefix: "adatum".into(),
-                    language_code: "en".into(),
-                    indirect_reseller_partner_id: "4567890".into(),
-                    address: Some(cpb::Address {
-                        address_line1: "1 Main St".into(),
-                        city: "Berlin".into(),
-                        postal_code: "10115".into(),
-                        country_code: "DE".into(),
-                        ..Default::default()
-                    }),
-                    primary_contact: Some(cpb::Contact {
-                        first_name: "Pat".into(),
-                        last_name: "Doe".into(),
-                        email: "pat@adatum.example".into(),
-                        phone: String::new(),
-                    }),
-                    ..Default::default()
-                }),
-                validate_only: false,
-                request_id: "adatum".into(),
-            })
-            .await
-            .expect("customer")
-            .into_inner();
+    let mut customers =
+        CustomerServiceClient::with_interceptor(system.channel("customer", 0), provider.clone());
+    let created = customers
+        .create_customer(new_customer("adatum", "4567890"))
+        .await
+        .expect("customer")
+        .into_inner();
     let password = created
         .admin_credentials
         .expect("credentials")
         .temporary_password;
-    // Every email the flow causes has gone out.
-    twotier_testkit::wait_until("three emails", DEADLINE, || async {
-        system.smtp.messages().len() >= 3
+
+    // R22: the provider asks the admin of another customer to let the
+    // reseller administer it (and retries), has it sent (and retries), and
+    // the customer's admin accepts.
+    let tailspin = customers
+        .create_customer(new_customer("tailspin", ""))
+        .await
+        .expect("customer")
+        .into_inner()
+        .customer
+        .expect("customer");
+    let ask = cpb::RequestResellerRelationshipRequest {
+        parent: tailspin.name,
+        partner_id: "4567890".into(),
+        request_id: "relate-tailspin".into(),
+        ..Default::default()
+    };
+    let requested = customers
+        .request_reseller_relationship(ask.clone())
+        .await
+        .expect("request relationship")
+        .into_inner();
+    let replayed = customers
+        .request_reseller_relationship(ask)
+        .await
+        .expect("retry")
+        .into_inner();
+    assert_eq!(replayed, requested, "a retry answers the same link");
+    let relationship_link = requested.relationship_link.clone();
+    let relationship_token = relationship_link
+        .split("token=")
+        .nth(1)
+        .expect("token")
+        .to_owned();
+    let send = cpb::SendResellerRelationshipEmailRequest {
+        reseller_relationship_request: requested
+            .reseller_relationship_request
+            .clone()
+            .expect("request")
+            .name,
+        subject: "Fabrikam for Tailspin".into(),
+        body: format!("Dear admin,\n\nplease consent: {relationship_link}\n\nAlice"),
+        request_id: "send-tailspin".into(),
+    };
+    customers
+        .send_reseller_relationship_email(send.clone())
+        .await
+        .expect("send");
+    customers
+        .send_reseller_relationship_email(send)
+        .await
+        .expect("send retry");
+    twotier_testkit::wait_until("the relationship email", DEADLINE, || async {
+        system
+            .smtp
+            .messages()
+            .iter()
+            .any(|message| contains(message, &relationship_token))
+    })
+    .await;
+    CustomerServiceClient::with_interceptor(
+        system.channel("customer", 0),
+        bearer("carla", "tailspin.onmicrosoft.com", Role::CustomerAdmin),
+    )
+    .accept_reseller_relationship(cpb::AcceptResellerRelationshipRequest {
+        token: relationship_token.clone(),
+    })
+    .await
+    .expect("accept relationship");
+
+    // Every email the flow causes has gone out: invitation, partnership
+    // accepted, customer created, relationship request, relationship
+    // accepted (reseller and provider).
+    twotier_testkit::wait_until("six emails", DEADLINE, || async {
+        system.smtp.messages().len() >= 6
     })
     .await;
 
@@ -202,6 +282,11 @@ async fn invitation_tokens_and_passwords_rest_nowhere_but_in_their_response_and_
         contains(partnership_log, "please accept"),
         "the search sees the invitation email request"
     );
+    let (_, customer_log) = &logs[1];
+    assert!(
+        contains(customer_log, "please consent"),
+        "the search sees the relationship email request"
+    );
     assert!(
         logs.iter()
             .any(|(what, text)| what.ends_with(" log") && contains(text, "TRACE")),
@@ -213,5 +298,9 @@ async fn invitation_tokens_and_passwords_rest_nowhere_but_in_their_response_and_
             "the {what} holds the invitation token"
         );
         assert!(!contains(text, &password), "the {what} holds the password");
+        assert!(
+            !contains(text, &relationship_token),
+            "the {what} holds the relationship token"
+        );
     }
 }

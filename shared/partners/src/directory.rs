@@ -7,6 +7,7 @@ use twotier_outbox::Freshness;
 use twotier_platform::Error;
 use twotier_platform::upstream::DEPENDENCY_UNAVAILABLE;
 
+use crate::eligibility::Ineligible;
 use crate::entity::{partner_partnership, partner_reseller};
 
 /// How long a command waits for the projection to catch up with the
@@ -41,6 +42,17 @@ impl From<DirectoryError> for Error {
 
 /// An onboarded reseller as the projection knows it.
 pub type ResellerEntry = partner_reseller::Model;
+
+/// How a reseller a provider chooses stands right now (R24).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Choice {
+    /// An active partner of the provider that passes R3.
+    Partner(ResellerEntry),
+    /// Passes R3 but is no active partner of the provider.
+    NotPartner(ResellerEntry),
+    /// Fails R3, with `VerifyPartnerId`'s own failure.
+    Ineligible(Ineligible),
+}
 
 /// The partner directory of one service database.
 #[derive(Clone)]
@@ -115,6 +127,31 @@ impl PartnerDirectory {
         }
         self.catch_up().await?;
         Ok(self.find_active_partner(provider_id, partner_id).await?)
+    }
+
+    /// R24: the reseller `partner_id` as `provider_id` may choose it now:
+    /// first R3 (well-formed, onboarded, a location account with an active
+    /// MPA), then the active partnership.
+    pub async fn choose(
+        &self,
+        provider_id: &str,
+        partner_id: &str,
+    ) -> Result<Choice, DirectoryError> {
+        if twotier_platform::validate::partner_id(partner_id).is_err() {
+            return Ok(Choice::Ineligible(Ineligible::Malformed));
+        }
+        let Some(reseller) = self.known_reseller(partner_id).await? else {
+            return Ok(Choice::Ineligible(Ineligible::Unknown(
+                partner_id.to_owned(),
+            )));
+        };
+        if let Err(ineligible) = reseller.eligibility() {
+            return Ok(Choice::Ineligible(ineligible));
+        }
+        Ok(match self.active_partner(provider_id, partner_id).await? {
+            Some(partner) => Choice::Partner(partner),
+            None => Choice::NotPartner(reseller),
+        })
     }
 
     async fn find_active_partner(

@@ -13,7 +13,7 @@ pub mod entity;
 mod handler;
 pub mod migration;
 
-pub use directory::{DirectoryError, PartnerDirectory, ResellerEntry};
+pub use directory::{Choice, DirectoryError, PartnerDirectory, ResellerEntry};
 pub use handler::{PartnerEvents, handlers};
 
 /// Name of the upstream log in cursors and dead letters.

@@ -67,6 +67,29 @@ pub fn unseal(text: &str, token: &str) -> String {
     text.replace(TOKEN_MARKER, token)
 }
 
+/// `reply` as it may be stored for retries: `token` replaced by the marker
+/// in every text `texts` names (a link, a draft holding it).
+pub fn seal_reply<R: Clone>(
+    reply: &R,
+    token: &str,
+    texts: impl Fn(&mut R) -> Vec<&mut String>,
+) -> R {
+    let mut sealed = reply.clone();
+    for text in texts(&mut sealed) {
+        *text = seal(text, token);
+    }
+    sealed
+}
+
+/// A stored `reply` with `token` put back in every text `texts` names; a
+/// reply without the marker is unchanged.
+pub fn unseal_reply<R>(mut reply: R, token: &str, texts: impl Fn(&mut R) -> Vec<&mut String>) -> R {
+    for text in texts(&mut reply) {
+        *text = unseal(text, token);
+    }
+    reply
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

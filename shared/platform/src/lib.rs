@@ -14,6 +14,7 @@ pub mod channel;
 pub mod config;
 pub mod connections;
 pub mod db;
+pub mod email_draft;
 pub mod error;
 pub mod files;
 pub mod guarded;

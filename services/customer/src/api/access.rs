@@ -31,4 +31,25 @@ pub const CUSTOMER_RULES: &[Rule] = &[
         "GetCustomerAgreement",
         AnyOf(PROVIDER_OR_RESELLER),
     ),
+    Rule::new(CUSTOMERS, "RequestResellerRelationship", AnyOf(PROVIDER)),
+    Rule::new(CUSTOMERS, "SendResellerRelationshipEmail", AnyOf(PROVIDER)),
+    Rule::new(CUSTOMERS, "GetResellerRelationshipRequest", AnyOf(PROVIDER)),
+    Rule::new(
+        CUSTOMERS,
+        "ListResellerRelationshipRequests",
+        AnyOf(PROVIDER),
+    ),
+    Rule::new(
+        CUSTOMERS,
+        "RevokeResellerRelationshipRequest",
+        AnyOf(PROVIDER),
+    ),
+    // R22: the customer's admin consents; which customer is decided by its
+    // tenant (the customer's initial domain) in the handler.
+    Rule::new(
+        CUSTOMERS,
+        "AcceptResellerRelationship",
+        AnyOf(&[Role::CustomerAdmin]),
+    ),
+    Rule::new(CUSTOMERS, "EndDelegatedAdminRelationship", AnyOf(PROVIDER)),
 ];

@@ -10,6 +10,8 @@ use twotier_platform::time::timestamp;
 use twotier_platform::{Violations, validate};
 use twotier_proto::customer as pb;
 
+pub mod relationship;
+
 use crate::domain::{
     Address, AdminCredentials, Attestation, Contact, Customer, CustomerAgreement, DelegatedAdmin,
     NewCustomer, Reseller, Scope, date_agreed, domain_prefix, initial_domain,
@@ -79,13 +81,8 @@ pub fn new_customer(
     );
     let language_code = validate::language_or_default(&customer.language_code);
     violations.check("customer.language_code", validate::language(&language_code));
+    // The PartnerID's form is R3's to judge (R24): see `api::customer`.
     let reseller = customer.indirect_reseller_partner_id;
-    if !reseller.is_empty() {
-        violations.check(
-            "customer.indirect_reseller_partner_id",
-            validate::partner_id(&reseller),
-        );
-    }
     NewCustomer {
         provider_id: provider_id.to_owned(),
         company_name: customer.company_name,

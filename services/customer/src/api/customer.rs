@@ -1,5 +1,6 @@
 //! `CustomerService`: adding, reading and listing customers (R9-R11, R13);
-//! the delegated admin and agreement RPCs are in their own files.
+//! the delegated admin, reseller relationship (R22, R23) and agreement RPCs
+//! are in their own files.
 
 use chrono::Utc;
 use tonic::{Request, Response, Status};
@@ -10,32 +11,11 @@ use twotier_platform::{Error, Violations, names, paging, validate};
 use twotier_proto::customer as pb;
 use twotier_proto::customer::customer_service_server::CustomerService;
 
-use super::{AGGREGATE, Api, CUSTOMER, PROVIDER, RESELLER, convert};
-use crate::domain::{AdminCredentials, CustomerError, Reseller, domain_prefix, initial_domain};
+use super::{AGGREGATE, Api, CUSTOMER, PROVIDER, RESELLER, convert, partner_id_form};
+use crate::domain::{AdminCredentials, CustomerError, domain_prefix, initial_domain};
 use crate::store;
 
 impl Api {
-    /// The provider's active partner `partner_id`, if it is one.
-    async fn active_partner(
-        &self,
-        provider_id: &str,
-        partner_id: Option<&str>,
-    ) -> Result<Option<Reseller>, Error> {
-        let Some(partner_id) = partner_id else {
-            return Ok(None);
-        };
-        let entry = self
-            .directory
-            .active_partner(provider_id, partner_id)
-            .await?;
-        Ok(entry.map(|entry| Reseller {
-            partner_id: entry.partner_id,
-            company_name: entry.company_name,
-            contact_email: entry.contact_email,
-            language_code: entry.preferred_language,
-        }))
-    }
-
     async fn create(
         &self,
         request: Request<pb::CreateCustomerRequest>,
@@ -47,6 +27,15 @@ impl Api {
         let customer = request.customer.clone().unwrap_or_default();
         let new = convert::new_customer(provider_id, customer, &mut violations);
         violations.check("request_id", validate::request_id(&request.request_id));
+        if let Some(partner_id) = &new.reseller_partner_id {
+            // R24: a malformed PartnerID alone fails as R3 fails it; among
+            // other problems it is one more field violation (R10).
+            partner_id_form(
+                partner_id,
+                "customer.indirect_reseller_partner_id",
+                &mut violations,
+            )?;
+        }
         violations.into_result("INVALID_CUSTOMER")?;
         caller.require_own_provider(provider_id)?;
         let key = IdempotencyKey::new(
@@ -65,9 +54,10 @@ impl Api {
         }
         // Asked outside the unit of work: it may wait for the partner
         // projection to catch up, which must not hold a connection.
-        let partner = self
-            .active_partner(provider_id, new.reseller_partner_id.as_deref())
-            .await?;
+        let partner = match new.reseller_partner_id.as_deref() {
+            Some(partner_id) => Some(self.chosen_reseller(provider_id, partner_id).await??),
+            None => None,
+        };
         let created = new.create(&caller.subject, Utc::now(), partner)?;
         if request.validate_only {
             // On submit the unique index decides (also between concurrent
@@ -274,5 +264,58 @@ impl CustomerService for Api {
         request: Request<pb::GetCustomerAgreementRequest>,
     ) -> Result<Response<pb::CustomerAgreement>, Status> {
         Ok(Response::new(self.agreement(request).await?))
+    }
+
+    async fn request_reseller_relationship(
+        &self,
+        request: Request<pb::RequestResellerRelationshipRequest>,
+    ) -> Result<Response<pb::RequestResellerRelationshipResponse>, Status> {
+        Ok(Response::new(self.request_relationship(request).await?))
+    }
+
+    async fn send_reseller_relationship_email(
+        &self,
+        request: Request<pb::SendResellerRelationshipEmailRequest>,
+    ) -> Result<Response<pb::SendResellerRelationshipEmailResponse>, Status> {
+        Ok(Response::new(self.send_relationship_email(request).await?))
+    }
+
+    async fn get_reseller_relationship_request(
+        &self,
+        request: Request<pb::GetResellerRelationshipRequestRequest>,
+    ) -> Result<Response<pb::ResellerRelationshipRequest>, Status> {
+        Ok(Response::new(self.get_relationship_request(request).await?))
+    }
+
+    async fn list_reseller_relationship_requests(
+        &self,
+        request: Request<pb::ListResellerRelationshipRequestsRequest>,
+    ) -> Result<Response<pb::ListResellerRelationshipRequestsResponse>, Status> {
+        Ok(Response::new(
+            self.list_relationship_requests(request).await?,
+        ))
+    }
+
+    async fn revoke_reseller_relationship_request(
+        &self,
+        request: Request<pb::RevokeResellerRelationshipRequestRequest>,
+    ) -> Result<Response<pb::ResellerRelationshipRequest>, Status> {
+        Ok(Response::new(
+            self.revoke_relationship_request(request).await?,
+        ))
+    }
+
+    async fn accept_reseller_relationship(
+        &self,
+        request: Request<pb::AcceptResellerRelationshipRequest>,
+    ) -> Result<Response<pb::DelegatedAdminRelationship>, Status> {
+        Ok(Response::new(self.accept_relationship(request).await?))
+    }
+
+    async fn end_delegated_admin_relationship(
+        &self,
+        request: Request<pb::EndDelegatedAdminRelationshipRequest>,
+    ) -> Result<Response<pb::DelegatedAdminRelationship>, Status> {
+        Ok(Response::new(self.end_relationship(request).await?))
     }
 }

@@ -62,6 +62,36 @@ pub async fn accept_agreement(db: &impl ConnectionTrait, customer_id: &str) -> R
     Ok(())
 }
 
+/// Delegates the customer `customer_id` to `to` (R22) or to no reseller
+/// (R23), if it is still delegated to `from`: a concurrent change makes
+/// this `None` and the caller's command fail. The customer as written, at
+/// a new version.
+pub async fn change_reseller(
+    db: &impl ConnectionTrait,
+    customer_id: &str,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Result<Option<Customer>, DbErr> {
+    let changes = customer::ActiveModel {
+        reseller_partner_id: sea_orm::ActiveValue::Set(to.map(str::to_owned)),
+        ..Default::default()
+    };
+    let current = match from {
+        Some(partner_id) => customer::Column::ResellerPartnerId.eq(partner_id),
+        None => customer::Column::ResellerPartnerId.is_null(),
+    };
+    let written = update_guarded(
+        db,
+        changes,
+        customer::Column::Version,
+        Condition::all()
+            .add(customer::Column::Id.eq(customer_id))
+            .add(current),
+    )
+    .await?;
+    Ok(written.map(from_row))
+}
+
 /// One page of the provider's customers, all or those delegated to
 /// `reseller`, by company name.
 pub async fn list_of_provider(

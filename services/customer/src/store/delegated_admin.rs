@@ -37,6 +37,32 @@ pub async fn list(
     Ok(rows.into_iter().map(from_row).collect())
 }
 
+/// The delegation of the customer `customer_id` to `partner_id`, if any.
+pub async fn find(
+    db: &impl ConnectionTrait,
+    customer_id: &str,
+    partner_id: &str,
+) -> Result<Option<DelegatedAdmin>, DbErr> {
+    let row = delegated_admin::Entity::find_by_id((customer_id.to_owned(), partner_id.to_owned()))
+        .one(db)
+        .await?;
+    Ok(row.map(from_row))
+}
+
+/// Ends the delegation of the customer `customer_id` to `partner_id` (R23);
+/// false when there was none.
+pub async fn delete(
+    db: &impl ConnectionTrait,
+    customer_id: &str,
+    partner_id: &str,
+) -> Result<bool, DbErr> {
+    let deleted =
+        delegated_admin::Entity::delete_by_id((customer_id.to_owned(), partner_id.to_owned()))
+            .exec(db)
+            .await?;
+    Ok(deleted.rows_affected > 0)
+}
+
 fn from_row(row: delegated_admin::Model) -> DelegatedAdmin {
     DelegatedAdmin {
         customer_id: row.customer_id,

@@ -123,3 +123,56 @@ pub mod customer_agreement {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+/// `relationship_request`: a provider's request to a customer's admin for a
+/// reseller relationship (R22). Only the token's hash is stored.
+pub mod relationship_request {
+    use sea_orm::entity::prelude::*;
+
+    /// One request.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "relationship_request")]
+    pub struct Model {
+        /// UUIDv7.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        /// The provider's tenant id.
+        pub provider_id: String,
+        /// The customer.
+        pub customer_id: String,
+        /// SHA-256 of the link's token, hex.
+        #[sea_orm(unique)]
+        pub token_hash: String,
+        /// The reseller's PartnerID.
+        pub partner_id: String,
+        /// The reseller's company name when requested.
+        pub reseller_company_name: String,
+        /// The customer admin's address.
+        pub admin_email: String,
+        /// `en` or `de`.
+        pub language_code: String,
+        /// `sub` of the requesting provider user.
+        pub created_by: String,
+        /// Email of the requesting provider user, may be empty.
+        pub created_by_email: String,
+        /// Creation instant.
+        pub created_at: DateTimeUtc,
+        /// Expiry instant.
+        pub expires_at: DateTimeUtc,
+        /// `pending`, `accepted` or `revoked` (expiry is not stored).
+        pub state: String,
+        /// When accepted.
+        pub accepted_at: Option<DateTimeUtc>,
+        /// `sub` of the accepting customer admin.
+        pub accepted_by: Option<String>,
+        /// When revoked.
+        pub revoked_at: Option<DateTimeUtc>,
+        /// Optimistic concurrency version.
+        pub version: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

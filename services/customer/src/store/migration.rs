@@ -17,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(CreateCustomerTables),
             Box::new(twotier_outbox::migration::CreateAuditTable),
             Box::new(twotier_partners::migration::AddResellerEligibility),
+            Box::new(CreateRelationshipRequests),
         ]
     }
 }
@@ -165,6 +166,84 @@ impl MigrationTrait for CreateCustomerTables {
                     .col(string_len(CustomerAgreement::DateAgreed, 10))
                     .col(string_len(CustomerAgreement::RecordedBy, 200))
                     .col(timestamp_with_time_zone(CustomerAgreement::RecordedAt))
+                    .to_owned(),
+            )
+            .await?;
+        Ok(())
+    }
+}
+
+#[derive(DeriveIden)]
+enum RelationshipRequest {
+    Table,
+    Id,
+    ProviderId,
+    CustomerId,
+    TokenHash,
+    PartnerId,
+    ResellerCompanyName,
+    AdminEmail,
+    LanguageCode,
+    CreatedBy,
+    CreatedByEmail,
+    CreatedAt,
+    ExpiresAt,
+    State,
+    AcceptedAt,
+    AcceptedBy,
+    RevokedAt,
+    Version,
+}
+
+/// Creates reseller relationship requests (R22).
+pub struct CreateRelationshipRequests;
+
+impl MigrationName for CreateRelationshipRequests {
+    fn name(&self) -> &str {
+        "m20261125_000300_relationship_requests"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateRelationshipRequests {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(RelationshipRequest::Table)
+                    .if_not_exists()
+                    .col(string_len(RelationshipRequest::Id, 36).primary_key())
+                    .col(string_len(RelationshipRequest::ProviderId, 63))
+                    .col(string_len(RelationshipRequest::CustomerId, 36))
+                    .col(string_len_uniq(RelationshipRequest::TokenHash, 64))
+                    .col(string_len(RelationshipRequest::PartnerId, 10))
+                    .col(string_len(RelationshipRequest::ResellerCompanyName, 200))
+                    .col(string_len(RelationshipRequest::AdminEmail, 254))
+                    .col(string_len(RelationshipRequest::LanguageCode, 8))
+                    .col(string_len(RelationshipRequest::CreatedBy, 200))
+                    .col(string_len(RelationshipRequest::CreatedByEmail, 254))
+                    .col(timestamp_with_time_zone(RelationshipRequest::CreatedAt))
+                    .col(timestamp_with_time_zone(RelationshipRequest::ExpiresAt))
+                    .col(string_len(RelationshipRequest::State, 16))
+                    .col(timestamp_with_time_zone_null(
+                        RelationshipRequest::AcceptedAt,
+                    ))
+                    .col(string_len_null(RelationshipRequest::AcceptedBy, 200))
+                    .col(timestamp_with_time_zone_null(
+                        RelationshipRequest::RevokedAt,
+                    ))
+                    .col(big_integer(RelationshipRequest::Version))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .if_not_exists()
+                    .name("idx_relationship_request_customer")
+                    .table(RelationshipRequest::Table)
+                    .col(RelationshipRequest::CustomerId)
+                    .col(RelationshipRequest::Id)
                     .to_owned(),
             )
             .await?;

@@ -6,3 +6,4 @@ pub mod customer;
 pub mod delegated_admin;
 pub mod entities;
 pub mod migration;
+pub mod relationship_request;

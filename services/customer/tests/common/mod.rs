@@ -6,6 +6,7 @@
 
 use std::ops::Deref;
 
+use twotier_platform::auth::Role;
 use twotier_proto::customer as pb;
 use twotier_proto::events::EventEnvelope;
 pub use twotier_testkit::system::Authed;
@@ -32,6 +33,41 @@ impl Deref for Harness {
 pub async fn start() -> Harness {
     Harness {
         system: System::start(&["partnership", "customer"], &[]).await,
+    }
+}
+
+/// The partnership and customer services, the customer service with
+/// `extra` settings.
+pub async fn start_with(extra: &[(&str, &str)]) -> Harness {
+    let extra: Vec<_> = extra.iter().map(|(k, v)| ("customer", *k, *v)).collect();
+    Harness {
+        system: System::start(&["partnership", "customer"], &extra).await,
+    }
+}
+
+/// An admin's token of the customer with initial domain `domain` (`carla`).
+pub fn customer_admin(domain: &str) -> String {
+    twotier_testkit::token("carla", domain, &[Role::CustomerAdmin])
+}
+
+/// `provider` asks for a relationship of `customer` with `partner_id`.
+pub fn relationship(customer: &str, partner_id: &str) -> pb::RequestResellerRelationshipRequest {
+    pb::RequestResellerRelationshipRequest {
+        parent: customer.into(),
+        partner_id: partner_id.into(),
+        ..Default::default()
+    }
+}
+
+/// The token of a relationship link.
+pub fn token_of(response: &pb::RequestResellerRelationshipResponse) -> String {
+    twotier_testkit::flows::token_of(&response.relationship_link)
+}
+
+/// Accepting with `token`.
+pub fn accept(token: &str) -> pb::AcceptResellerRelationshipRequest {
+    pb::AcceptResellerRelationshipRequest {
+        token: token.into(),
     }
 }
 
@@ -94,6 +130,33 @@ impl Harness {
         flows::partner(self.channel("partnership"), provider, tenant).await;
     }
 
+    /// A customer of `provider` with domain prefix `prefix`, delegated to
+    /// `reseller` unless it is empty.
+    pub async fn customer(&self, provider: &str, prefix: &str, reseller: &str) -> pb::Customer {
+        self.customers(&provider_admin(provider))
+            .create_customer(create(provider, new_customer(prefix, prefix, reseller)))
+            .await
+            .expect("create customer")
+            .into_inner()
+            .customer
+            .expect("customer")
+    }
+
+    /// `provider` asks the admin of `customer` for a relationship with
+    /// `partner_id` (R22).
+    pub async fn ask(
+        &self,
+        provider: &str,
+        customer: &str,
+        partner_id: &str,
+    ) -> pb::RequestResellerRelationshipResponse {
+        self.customers(&provider_admin(provider))
+            .request_reseller_relationship(relationship(customer, partner_id))
+            .await
+            .expect("request a reseller relationship")
+            .into_inner()
+    }
+
     pub async fn remove_partnership(&self, provider: &str, partner_id: &str) {
         flows::remove_partnership(self.channel("partnership"), provider, partner_id).await;
     }
@@ -103,4 +166,12 @@ impl Harness {
     pub async fn events(&self, at_least: usize) -> Vec<EventEnvelope> {
         self.system.events("customer", at_least).await
     }
+}
+
+/// A started system with Fabrikam partnered with Contoso and Adatum, a
+/// customer of Contoso without a reseller.
+pub async fn partnered_with_customer(h: &Harness) -> pb::Customer {
+    h.onboard(RESELLER, RESELLER_TENANT, "Fabrikam").await;
+    h.partner(PROVIDER, RESELLER_TENANT).await;
+    h.customer(PROVIDER, "adatum", "").await
 }

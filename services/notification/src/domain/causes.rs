@@ -1,11 +1,15 @@
 //! Which emails each upstream event causes, to whom and in which language
-//! (R20, R21). A partnership removal causes none (R7): it is not among the
+//! (R20, R21, and R22's request and acceptance). A partnership removal causes none (R7): it is not among the
 //! events here, and the partnership log's registration does not even
 //! subscribe to it.
 
 use minijinja::context;
 
-use super::{Content, Email, Language, ProviderProfile, SealedLink, Template};
+mod relationship;
+
+pub use relationship::{RelationshipAcceptance, RelationshipEmail};
+
+use super::{Email, ProviderProfile, SealedLink, Template};
 
 mod lifecycle;
 
@@ -54,16 +58,14 @@ pub struct InvitationEmail {
 impl InvitationEmail {
     /// The one email: the provider's text to the invited reseller.
     pub fn emails(self) -> Vec<Email> {
-        vec![Email {
-            recipient: self.to,
-            template: Template::PartnershipInvitation,
-            language: Language::preferred(&self.language_code),
-            content: Content::Written {
-                subject: self.subject,
-                body: self.body,
-                link: SealedLink::invitation(&self.invitation_id),
-            },
-        }]
+        let link = SealedLink::invitation(&self.invitation_id);
+        vec![Email::written(
+            self.to,
+            Template::PartnershipInvitation,
+            &self.language_code,
+            (self.subject, self.body),
+            link,
+        )]
     }
 }
 

@@ -32,8 +32,8 @@ impl Language {
     }
 }
 
-/// Every kind of email; each but the invitation is rendered from its
-/// template.
+/// Every kind of email; each but the invitation and the relationship
+/// request is rendered from its template.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Template {
     /// The provider's invitation text, sent as written (R4).
@@ -58,6 +58,13 @@ pub enum Template {
     SubscriptionCancelled,
     /// To the reseller of record: auto-renew was turned on or off (R28).
     AutoRenewChanged,
+    /// The provider's reseller relationship request to a customer's admin,
+    /// sent as written (R22).
+    ResellerRelationshipRequest,
+    /// To the reseller: a customer's admin accepted a relationship (R22).
+    ResellerRelationshipAccepted,
+    /// To the provider: a customer's admin accepted a relationship (R22).
+    ResellerRelationshipAcceptedProvider,
 }
 
 impl Template {
@@ -75,6 +82,9 @@ impl Template {
             Self::SubscriptionReactivated => "subscription_reactivated",
             Self::SubscriptionCancelled => "subscription_cancelled",
             Self::AutoRenewChanged => "auto_renew_changed",
+            Self::ResellerRelationshipRequest => "reseller_relationship_request",
+            Self::ResellerRelationshipAccepted => "reseller_relationship_accepted",
+            Self::ResellerRelationshipAcceptedProvider => "reseller_relationship_accepted_provider",
         }
     }
 }
@@ -93,8 +103,17 @@ pub struct SealedLink {
 impl SealedLink {
     /// The link of invitation `id`.
     pub fn invitation(id: &str) -> Self {
+        Self::of("invitation", id)
+    }
+
+    /// The link of reseller relationship request `id` (R22).
+    pub fn relationship(id: &str) -> Self {
+        Self::of("relationship", id)
+    }
+
+    fn of(kind: &str, id: &str) -> Self {
         Self {
-            kind: "invitation".to_owned(),
+            kind: kind.to_owned(),
             id: id.to_owned(),
         }
     }
@@ -159,6 +178,27 @@ impl Email {
             template,
             language: Language::preferred(language),
             content: Content::Template(values),
+        }
+    }
+
+    /// An email sent as the provider wrote it (`subject`, `body`), its
+    /// `link` sealed in the body.
+    pub(super) fn written(
+        recipient: String,
+        template: Template,
+        language: &str,
+        (subject, body): (String, String),
+        link: SealedLink,
+    ) -> Self {
+        Self {
+            recipient,
+            template,
+            language: Language::preferred(language),
+            content: Content::Written {
+                subject,
+                body,
+                link,
+            },
         }
     }
 }

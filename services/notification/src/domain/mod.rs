@@ -13,7 +13,8 @@ mod templates;
 
 pub use causes::{
     Acceptance, Assignment, AssignmentRole, CustomerCreated, InvitationEmail, LifecycleChange,
-    LifecycleNotice, Order, OrderLine, ProviderContact, ResellerContact,
+    LifecycleNotice, Order, OrderLine, ProviderContact, RelationshipAcceptance, RelationshipEmail,
+    ResellerContact,
 };
 pub use delivery::{Backoff, Delivery, Outcome, Settled};
 pub use email::{Content, Email, Language, SealedLink, Template};

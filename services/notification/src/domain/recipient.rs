@@ -19,7 +19,7 @@ pub enum RecipientRole {
 impl Template {
     /// Every kind of email; a new one is added here and to
     /// [`Template::recipient`].
-    pub const ALL: [Template; 11] = [
+    pub const ALL: [Template; 14] = [
         Template::PartnershipInvitation,
         Template::PartnershipAccepted,
         Template::CustomerCreatedForReseller,
@@ -31,6 +31,9 @@ impl Template {
         Template::SubscriptionReactivated,
         Template::SubscriptionCancelled,
         Template::AutoRenewChanged,
+        Template::ResellerRelationshipRequest,
+        Template::ResellerRelationshipAccepted,
+        Template::ResellerRelationshipAcceptedProvider,
     ];
 
     /// The template recorded as `name`, if this build knows it.
@@ -44,7 +47,10 @@ impl Template {
     pub fn recipient(self) -> RecipientRole {
         match self {
             Template::PartnershipInvitation => RecipientRole::Invitee,
-            Template::PartnershipAccepted | Template::OrderPlaced => RecipientRole::Provider,
+            Template::PartnershipAccepted
+            | Template::OrderPlaced
+            | Template::ResellerRelationshipAcceptedProvider => RecipientRole::Provider,
+            Template::ResellerRelationshipRequest => RecipientRole::CustomerAdmin,
             Template::CustomerCreatedForReseller
             | Template::OrderPlacedReseller
             | Template::ResellerOfRecordAssigned
@@ -52,7 +58,8 @@ impl Template {
             | Template::SubscriptionSuspended
             | Template::SubscriptionReactivated
             | Template::SubscriptionCancelled
-            | Template::AutoRenewChanged => RecipientRole::Reseller,
+            | Template::AutoRenewChanged
+            | Template::ResellerRelationshipAccepted => RecipientRole::Reseller,
         }
     }
 }

@@ -26,6 +26,8 @@ const FILES: &[(&str, &str)] = template_files!(
     "subscription_reactivated",
     "subscription_cancelled",
     "auto_renew_changed",
+    "reseller_relationship_accepted",
+    "reseller_relationship_accepted_provider",
 );
 
 /// The compiled templates.
@@ -107,7 +109,7 @@ mod tests {
     use crate::domain::{SealedLink, Template};
 
     /// Every template rendered from a file.
-    const ALL: [Template; 10] = [
+    const ALL: [Template; 12] = [
         Template::PartnershipAccepted,
         Template::CustomerCreatedForReseller,
         Template::OrderPlaced,
@@ -118,6 +120,8 @@ mod tests {
         Template::SubscriptionReactivated,
         Template::SubscriptionCancelled,
         Template::AutoRenewChanged,
+        Template::ResellerRelationshipAccepted,
+        Template::ResellerRelationshipAcceptedProvider,
     ];
 
     #[test]

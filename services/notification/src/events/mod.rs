@@ -40,13 +40,16 @@ pub fn partnership(templates: &Arc<Templates>) -> Handlers<PartnershipEvents> {
     .on::<ppb::PartnershipAccepted>()
 }
 
-/// The customer log: customers created for a reseller.
+/// The customer log: customers created for a reseller, reseller
+/// relationship requests to send and their acceptance (R22).
 pub fn customer(templates: &Arc<Templates>) -> Handlers<CustomerEvents> {
     Handlers::new(CustomerEvents::new(Emails::new(
         upstream::CUSTOMER,
         templates,
     )))
     .on::<cpb::CustomerCreated>()
+    .on::<cpb::ResellerRelationshipEmailRequested>()
+    .on::<cpb::ResellerRelationshipAccepted>()
 }
 
 /// The subscription log: orders, resellers made reseller of record or
@@ -153,7 +156,11 @@ mod tests {
         let templates = Arc::new(Templates::new());
         assert_eq!(
             subscribed(&customer(&templates)),
-            names(&[cpb::CustomerCreated::full_name()])
+            names(&[
+                cpb::CustomerCreated::full_name(),
+                cpb::ResellerRelationshipEmailRequested::full_name(),
+                cpb::ResellerRelationshipAccepted::full_name(),
+            ])
         );
         assert_eq!(
             subscribed(&subscription(&templates)),

@@ -3,22 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use minijinja::{Environment, context};
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-
-/// An email the provider may edit and send, or open in its own mail client.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EmailDraft {
-    /// Recipient.
-    pub to: String,
-    /// Subject line.
-    pub subject: String,
-    /// Body text.
-    pub body: String,
-    /// The same email as a `mailto:` URI ("open in email").
-    pub mailto_uri: String,
-    /// Subject and body as one text ("copy to clipboard").
-    pub plain_text: String,
-}
+pub use twotier_platform::email_draft::EmailDraft;
+use twotier_platform::email_draft::expiry_date;
 
 /// A template that did not render: a bug in the templates compiled in.
 #[derive(Debug, thiserror::Error)]
@@ -27,14 +13,6 @@ pub struct DraftError {
     part: &'static str,
     source: minijinja::Error,
 }
-
-/// RFC 6068 allows RFC 3986 unreserved characters unencoded in `mailto:`
-/// header values; everything else is percent-encoded.
-const MAILTO_VALUE: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
 
 /// The compiled invitation templates.
 pub struct EmailDrafts {
@@ -87,10 +65,7 @@ impl EmailDrafts {
         link: &str,
         expires: DateTime<Utc>,
     ) -> Result<EmailDraft, DraftError> {
-        let expires = match language {
-            "de" => expires.format("%d.%m.%Y").to_string(),
-            _ => expires.format("%Y-%m-%d").to_string(),
-        };
+        let expires = expiry_date(expires, language);
         let values = context! { provider_name, link, expires };
         let render = |part: &'static str| {
             self.templates
@@ -100,29 +75,7 @@ impl EmailDrafts {
         };
         let subject = render("subject")?.trim().to_owned();
         let body = render("body")?;
-        Ok(draft(to, subject, body))
-    }
-}
-
-/// A draft of `subject` and `body` to `to`, with its `mailto:` URI and plain
-/// text.
-fn draft(to: &str, subject: String, body: String) -> EmailDraft {
-    let crlf_body = body.replace("\r\n", "\n").replace('\n', "\r\n");
-    let mailto_uri = format!(
-        "mailto:{}?subject={}&body={}",
-        utf8_percent_encode(to, MAILTO_VALUE)
-            .to_string()
-            .replace("%40", "@"),
-        utf8_percent_encode(&subject, MAILTO_VALUE),
-        utf8_percent_encode(&crlf_body, MAILTO_VALUE),
-    );
-    let plain_text = format!("{subject}\n\n{body}");
-    EmailDraft {
-        to: to.to_owned(),
-        subject,
-        body,
-        mailto_uri,
-        plain_text,
+        Ok(EmailDraft::new(to, subject, body))
     }
 }
 

@@ -43,8 +43,9 @@ impl Services {
 
 /// Bearer tokens of every kind of caller that passes authentication, so bad
 /// input reaches the checks behind it: a provider user who is also a
-/// reseller admin (tenant `contoso`), the platform operator and a service.
-pub fn callers() -> [(&'static str, String); 3] {
+/// reseller admin (tenant `contoso`), the platform operator, a service and
+/// a customer's admin (R22).
+pub fn callers() -> [(&'static str, String); 4] {
     let user = twotier_testkit::token(
         "mallory",
         "contoso",
@@ -52,9 +53,12 @@ pub fn callers() -> [(&'static str, String); 3] {
     );
     let operator = twotier_testkit::token("olga", "twotier", &[Role::PlatformOperator]);
     let service = twotier_testkit::service_token("mallory");
+    let customer_admin =
+        twotier_testkit::token("carla", "adatum.onmicrosoft.com", &[Role::CustomerAdmin]);
     [
         ("provider user", format!("Bearer {user}")),
         ("platform operator", format!("Bearer {operator}")),
         ("service", format!("Bearer {service}")),
+        ("customer admin", format!("Bearer {customer_admin}")),
     ]
 }

@@ -1,6 +1,7 @@
 //! The R20 decisions: which emails, to whom, in which language.
 
 use super::*;
+use crate::domain::{Content, Language};
 
 fn provider(language: &str) -> ProviderProfile {
     ProviderProfile {
@@ -208,4 +209,70 @@ fn an_assignment_tells_the_reseller_now_in_the_role_and_a_clearing_no_one() {
         };
         assert!(cleared.emails(&provider("en")).is_empty(), "{role:?}");
     }
+}
+
+#[test]
+fn r22_the_relationship_request_goes_to_the_customer_admin_as_written_with_its_link_sealed() {
+    let emails = RelationshipEmail {
+        request_id: "req-1".into(),
+        to: "admin@adatum.onmicrosoft.com".into(),
+        subject: "Fabrikam for Adatum".into(),
+        body: "accept: [[marker]]".into(),
+        language_code: "de".into(),
+    }
+    .emails();
+    let [email] = emails.as_slice() else {
+        panic!("one email: {emails:?}");
+    };
+    assert_eq!(email.recipient, "admin@adatum.onmicrosoft.com");
+    assert_eq!(email.template, Template::ResellerRelationshipRequest);
+    assert_eq!(email.language, Language::German);
+    let Content::Written { link, body, .. } = &email.content else {
+        panic!("written, not rendered");
+    };
+    assert_eq!(body, "accept: [[marker]]");
+    assert_eq!(link, &SealedLink::relationship("req-1"));
+    assert_eq!(link.to_string(), "relationship:req-1");
+}
+
+#[test]
+fn r22_an_acceptance_tells_the_reseller_and_the_provider_each_in_its_language() {
+    let acceptance = RelationshipAcceptance {
+        reseller: reseller("4567890", "admin@fabrikam.example", "de"),
+        provider_email: "alice@contoso.example".into(),
+        customer_company: "Adatum AG".into(),
+        customer_domain: "adatum.onmicrosoft.com".into(),
+    };
+    let emails = acceptance.clone().emails(&provider("en"));
+    let summary: Vec<_> = emails
+        .iter()
+        .map(|e| (e.recipient.as_str(), e.template, e.language))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (
+                "admin@fabrikam.example",
+                Template::ResellerRelationshipAccepted,
+                Language::German
+            ),
+            (
+                "alice@contoso.example",
+                Template::ResellerRelationshipAcceptedProvider,
+                Language::English
+            ),
+        ]
+    );
+    assert_eq!(
+        value(&emails[1], "customer_domain"),
+        "adatum.onmicrosoft.com"
+    );
+    let unnamed = RelationshipAcceptance {
+        provider_email: String::new(),
+        ..acceptance
+    };
+    assert_eq!(
+        unnamed.emails(&provider("en"))[1].recipient,
+        "sales@contoso.example"
+    );
 }

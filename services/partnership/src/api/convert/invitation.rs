@@ -104,7 +104,7 @@ pub(in crate::api) fn sealed(
     response: &pb::RequestPartnershipResponse,
     token: &str,
 ) -> pb::RequestPartnershipResponse {
-    map_text(response, |text| capability::seal(text, token))
+    capability::seal_reply(response, token, link_texts)
 }
 
 /// A stored reply with its invitation's token, `token_of` its id, put
@@ -119,21 +119,20 @@ pub(in crate::api) fn unsealed(
         .and_then(|invitation| invitation.name.rsplit('/').next())
         .unwrap_or_default();
     let token = token_of(id);
-    map_text(&response, |text| capability::unseal(text, &token))
+    capability::unseal_reply(response, &token, link_texts)
 }
 
-fn map_text(
-    response: &pb::RequestPartnershipResponse,
-    map: impl Fn(&str) -> String,
-) -> pb::RequestPartnershipResponse {
-    let mut mapped = response.clone();
-    mapped.invitation_link = map(&response.invitation_link);
-    if let Some(draft) = mapped.email_draft.as_mut() {
-        draft.body = map(&draft.body);
-        draft.mailto_uri = map(&draft.mailto_uri);
-        draft.plain_text = map(&draft.plain_text);
+/// Every text of the reply that may hold the link.
+fn link_texts(response: &mut pb::RequestPartnershipResponse) -> Vec<&mut String> {
+    let mut texts = vec![&mut response.invitation_link];
+    if let Some(draft) = response.email_draft.as_mut() {
+        texts.extend([
+            &mut draft.body,
+            &mut draft.mailto_uri,
+            &mut draft.plain_text,
+        ]);
     }
-    mapped
+    texts
 }
 
 #[cfg(test)]

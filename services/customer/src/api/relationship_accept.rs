@@ -1,0 +1,117 @@
+//! The customer's side of R22: its admin accepts a reseller relationship
+//! request with the token from the link, and the delegated admin
+//! relationship is recorded with R9's effects.
+
+use chrono::Utc;
+use tonic::Request;
+use twotier_outbox::{Event, Reply};
+use twotier_platform::Error;
+use twotier_platform::auth::Caller;
+use twotier_proto::customer as pb;
+
+use super::convert::{self, relationship as requests};
+use super::{AGGREGATE, Api};
+use crate::domain::{Customer, RelationshipError, RelationshipRequest};
+use crate::store;
+
+impl Api {
+    /// The request `token` opens and its customer, if the caller is an
+    /// admin of that customer (its tenant is the customer's initial
+    /// domain); to anyone else the token opens nothing.
+    async fn opened_by(
+        &self,
+        db: &impl sea_orm::ConnectionTrait,
+        caller: &Caller,
+        token: &str,
+    ) -> Result<(RelationshipRequest, Customer), Error> {
+        let found = store::relationship_request::of_token(db, token)
+            .await?
+            .ok_or(RelationshipError::NotFound)?;
+        let customer = store::customer::find(db, &found.provider_id, &found.customer_id)
+            .await?
+            .filter(|customer| customer.domain() == caller.tenant_id)
+            .ok_or(RelationshipError::NotFound)?;
+        Ok((found, customer))
+    }
+
+    /// R22: the caller, an admin of the customer, accepts the request its
+    /// token opens.
+    pub(super) async fn accept_relationship(
+        &self,
+        request: Request<pb::AcceptResellerRelationshipRequest>,
+    ) -> Result<pb::DelegatedAdminRelationship, Error> {
+        let caller = Caller::of(&request)?.clone();
+        let token = request.get_ref().token.trim();
+        if token.is_empty() || token.len() > 128 {
+            return Err(Error::invalid_field(
+                "INVALID_TOKEN_FORMAT",
+                "token",
+                "must be the token from the reseller relationship link",
+            ));
+        }
+        let db = self.outbox.db();
+        let (found, customer) = self.opened_by(db, &caller, token).await?;
+        // Accepting again once delegated to that reseller answers the
+        // relationship (as R5 answers the partnership).
+        if customer.reseller_partner_id.as_deref() == Some(found.partner_id.as_str())
+            && let Some(existing) =
+                store::delegated_admin::find(db, &customer.id, &found.partner_id).await?
+        {
+            return Ok(convert::relationship(existing));
+        }
+        // A dead link fails as such before the reseller is even looked at.
+        found.check_usable(Utc::now())?;
+        // R24: checked again now, outside the unit of work (it may wait for
+        // the partner projection to catch up).
+        let partner = self
+            .chosen_reseller(&found.provider_id, &found.partner_id)
+            .await?;
+        let reseller = partner.as_ref().ok().map(convert::reseller_contact);
+        self.outbox
+            .command("", None, async |tx| {
+                let (found, customer) = self.opened_by(&**tx, &caller, token).await?;
+                let accepted = found.accept(Utc::now(), &customer, partner, &caller.subject)?;
+                // Single use: only the first acceptance moves the request
+                // out of `pending`.
+                let closed = store::relationship_request::close(&**tx, &accepted.request)
+                    .await?
+                    .ok_or(RelationshipError::AlreadyUsed)?;
+                let partner_id = accepted.grant.partner_id.as_str();
+                store::customer::change_reseller(&**tx, &customer.id, None, Some(partner_id))
+                    .await?
+                    .ok_or_else(|| RelationshipError::AlreadyDelegated(partner_id.to_owned()))?;
+                let grant = store::delegated_admin::insert(&**tx, &accepted.grant).await?;
+                let relationship = convert::relationship(grant);
+                let customer_name = convert::customer_name(&customer.provider_id, &customer.id);
+                tx.audit_as(&relationship.name);
+                let granted = pb::DelegatedAdminGranted {
+                    customer: customer_name,
+                    relationship: Some(relationship.clone()),
+                };
+                tx.append(Event::new(
+                    AGGREGATE,
+                    &customer.id,
+                    &customer.provider_id,
+                    &granted,
+                ))
+                .await?;
+                let event = pb::ResellerRelationshipAccepted {
+                    reseller_relationship_request: Some(requests::request(&closed, Utc::now())),
+                    customer_company_name: customer.company_name.clone(),
+                    customer_domain: customer.domain(),
+                    reseller: reseller.clone(),
+                    provider_contact: Some(pb::ProviderContact {
+                        email: closed.created_by_email.clone(),
+                    }),
+                };
+                tx.append(requests::event(&closed, &event)).await?;
+                tracing::info!(
+                    customer = %customer.id,
+                    partner_id = %closed.partner_id,
+                    "reseller relationship accepted"
+                );
+                Ok::<_, Error>(Reply::new(relationship))
+            })
+            .await
+    }
+}

@@ -1,0 +1,197 @@
+//! R24 (customer side) and R22 through gRPC: a reseller failing R3 is
+//! reported by `CreateCustomer` (review and submit) and
+//! `RequestResellerRelationship` exactly as `VerifyPartnerId` reports it,
+//! and a reseller whose partnership or eligibility lapsed after the request
+//! cannot be accepted.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use tonic::Code;
+use twotier_proto::customer as pb;
+use twotier_proto::partnership as ppb;
+use twotier_testkit::{assert_error, flows, wait_until};
+
+const DOMAIN: &str = "adatum.onmicrosoft.com";
+
+/// Waits until reviewing a new customer for Fabrikam is refused with
+/// `reason`: the partner projection has seen `what` (a review changes
+/// nothing, unlike an acceptance).
+async fn review_refused(h: &Harness, reason: &str, what: &str) {
+    wait_until(what, Duration::from_secs(30), || {
+        let mut client = h.customers(&provider_admin(PROVIDER));
+        async move {
+            let mut review = create(PROVIDER, new_customer("Probe", "probe", RESELLER));
+            review.validate_only = true;
+            client.create_customer(review).await.is_err_and(|status| {
+                twotier_platform::upstream::reason_of(&status).as_deref() == Some(reason)
+            })
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn r22_r24_a_reseller_no_longer_partnered_or_eligible_cannot_be_accepted() {
+    let h = start().await;
+    let adatum = partnered_with_customer(&h).await;
+    let contoso = h.customer(PROVIDER, "contosocust", "").await;
+    let mut provider = h.customers(&provider_admin(PROVIDER));
+    let lapsing = provider
+        .request_reseller_relationship(relationship(&contoso.name, RESELLER))
+        .await
+        .expect("request")
+        .into_inner();
+    let removed = provider
+        .request_reseller_relationship(relationship(&adatum.name, RESELLER))
+        .await
+        .expect("request")
+        .into_inner();
+
+    // The operator lets Fabrikam's MPA lapse: R3 fails at acceptance.
+    let resellers = h.resellers(&operator());
+    let mut reseller = resellers
+        .clone()
+        .get_reseller(ppb::GetResellerRequest {
+            name: format!("resellers/{RESELLER}"),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    reseller.mpa_active = false;
+    let mut reseller = resellers
+        .clone()
+        .update_reseller(ppb::UpdateResellerRequest {
+            reseller: Some(reseller),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["mpa_active".into()],
+            }),
+        })
+        .await
+        .expect("lapse")
+        .into_inner();
+    review_refused(
+        &h,
+        "PARTNER_MPA_NOT_ACTIVE",
+        "the lapse reaches the customer service",
+    )
+    .await;
+    let mut admin = h.customers(&customer_admin("contosocust.onmicrosoft.com"));
+    assert_error(
+        admin
+            .accept_reseller_relationship(accept(&token_of(&lapsing)))
+            .await,
+        Code::FailedPrecondition,
+        "PARTNER_MPA_NOT_ACTIVE",
+    );
+
+    // Restored, but the partnership removed: not a partner any more.
+    reseller.mpa_active = true;
+    resellers
+        .clone()
+        .update_reseller(ppb::UpdateResellerRequest {
+            reseller: Some(reseller),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["mpa_active".into()],
+            }),
+        })
+        .await
+        .expect("restore");
+    h.remove_partnership(PROVIDER, RESELLER).await;
+    review_refused(
+        &h,
+        "RESELLER_NOT_PARTNER",
+        "the removal reaches the customer service",
+    )
+    .await;
+    assert_error(
+        h.customers(&customer_admin(DOMAIN))
+            .accept_reseller_relationship(accept(&token_of(&removed)))
+            .await,
+        Code::FailedPrecondition,
+        "RESELLER_NOT_PARTNER",
+    );
+    // Nothing was delegated.
+    let read = provider
+        .get_customer(pb::GetCustomerRequest {
+            name: adatum.name.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(read.indirect_reseller_partner_id, "");
+    assert_eq!(read.etag, adatum.etag);
+}
+
+#[tokio::test]
+async fn r24_create_customer_and_r22_report_a_failing_reseller_as_verify_partner_id_does() {
+    let h = start().await;
+    let partnership = h.channel("partnership");
+    flows::onboard_kind(
+        partnership.clone(),
+        "7000001",
+        "globex",
+        "Globex",
+        "en",
+        ppb::AccountKind::Global,
+        true,
+    )
+    .await;
+    flows::onboard(partnership, "7000002", "lapsed", "Lapsed", "en", false).await;
+    let adatum = h.customer(PROVIDER, "adatum", "").await;
+    let mut verify = h.resellers(&provider_admin(PROVIDER));
+    let mut customers = h.customers(&provider_admin(PROVIDER));
+    for (partner_id, code, reason) in [
+        ("12", Code::InvalidArgument, "PARTNER_ID_MALFORMED"),
+        ("9999999", Code::NotFound, "PARTNER_ID_NOT_FOUND"),
+        (
+            "7000001",
+            Code::FailedPrecondition,
+            "PARTNER_ID_NOT_LOCATION_ACCOUNT",
+        ),
+        (
+            "7000002",
+            Code::FailedPrecondition,
+            "PARTNER_MPA_NOT_ACTIVE",
+        ),
+    ] {
+        assert_error(
+            verify
+                .verify_partner_id(ppb::VerifyPartnerIdRequest {
+                    partner_id: partner_id.into(),
+                })
+                .await,
+            code,
+            reason,
+        );
+        let prefix = format!("c{partner_id}");
+        let mut review = create(PROVIDER, new_customer("Review", &prefix, partner_id));
+        review.validate_only = true;
+        assert_error(customers.create_customer(review).await, code, reason);
+        assert_error(
+            customers
+                .create_customer(create(PROVIDER, new_customer("New", &prefix, partner_id)))
+                .await,
+            code,
+            reason,
+        );
+        assert_error(
+            customers
+                .request_reseller_relationship(relationship(&adatum.name, partner_id))
+                .await,
+            code,
+            reason,
+        );
+    }
+    // Eligible but not a partner of this provider.
+    h.onboard(RESELLER, RESELLER_TENANT, "Fabrikam").await;
+    assert_error(
+        customers
+            .request_reseller_relationship(relationship(&adatum.name, RESELLER))
+            .await,
+        Code::FailedPrecondition,
+        "RESELLER_NOT_PARTNER",
+    );
+}

@@ -1,0 +1,281 @@
+//! R22 through gRPC: a provider asks an existing customer's admin to let
+//! one of its resellers administer it; the customer's admin accepts with
+//! the token and the reseller reads the customer (R9's effects); unknown,
+//! revoked, used and expired links fail as R5 says; sending needs the exact
+//! link. R23 (ending it) is in `delegated_admin_relationships.rs`, R24 (a
+//! reseller failing R3) in `reseller_eligibility.rs`.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use prost::{Message, Name};
+use tonic::Code;
+use twotier_proto::customer as pb;
+use twotier_testkit::{assert_error, wait_until};
+
+const DOMAIN: &str = "adatum.onmicrosoft.com";
+
+#[tokio::test]
+async fn r22_the_customer_admin_accepts_and_the_reseller_then_reads_the_customer() {
+    let h = start().await;
+    let adatum = partnered_with_customer(&h).await;
+    let mut provider = h.customers(&provider_admin(PROVIDER));
+    let mut reseller = h.customers(&reseller_admin(RESELLER_TENANT));
+    let get = || pb::GetCustomerRequest {
+        name: adatum.name.clone(),
+    };
+    assert_error(
+        reseller.get_customer(get()).await,
+        Code::NotFound,
+        "CUSTOMER_NOT_FOUND",
+    );
+
+    let requested = provider
+        .request_reseller_relationship(relationship(&adatum.name, RESELLER))
+        .await
+        .expect("request")
+        .into_inner();
+    let token = token_of(&requested);
+    assert!(token.len() >= 43, "an unguessable token");
+    let request = requested.reseller_relationship_request.clone().unwrap();
+    assert_eq!(
+        request.state,
+        pb::ResellerRelationshipRequestState::Pending as i32
+    );
+    assert_eq!(request.customer, adatum.name);
+    assert_eq!(request.customer_admin_email, "admin@adatum.onmicrosoft.com");
+    assert_eq!(request.language_code, "de", "the customer's language");
+    let draft = requested.email_draft.clone().unwrap();
+    assert_eq!(draft.to, "admin@adatum.onmicrosoft.com");
+    assert!(draft.body.contains(&requested.relationship_link));
+    assert!(
+        draft
+            .mailto_uri
+            .starts_with("mailto:admin@adatum.onmicrosoft.com?subject=")
+    );
+    assert!(draft.plain_text.contains(&requested.relationship_link));
+
+    // Only an admin of this customer opens it; to anyone else it is unknown.
+    let mut other_admin = h.customers(&customer_admin("northwind.onmicrosoft.com"));
+    assert_error(
+        other_admin
+            .accept_reseller_relationship(accept(&token))
+            .await,
+        Code::NotFound,
+        "RELATIONSHIP_REQUEST_NOT_FOUND",
+    );
+    assert_error(
+        reseller.accept_reseller_relationship(accept(&token)).await,
+        Code::PermissionDenied,
+        "ROLE_NOT_ALLOWED",
+    );
+    let mut admin = h.customers(&customer_admin(DOMAIN));
+    assert_error(
+        admin
+            .accept_reseller_relationship(accept("unknown-token-0123456789"))
+            .await,
+        Code::NotFound,
+        "RELATIONSHIP_REQUEST_NOT_FOUND",
+    );
+    let granted = admin
+        .accept_reseller_relationship(accept(&token))
+        .await
+        .expect("accept")
+        .into_inner();
+    assert_eq!(
+        granted.name,
+        format!("{}/delegatedAdminRelationships/{RESELLER}", adatum.name)
+    );
+    assert_eq!(granted.scopes.len(), 2, "account and subscriptions");
+    let again = admin
+        .accept_reseller_relationship(accept(&token))
+        .await
+        .expect("accepting again answers the relationship")
+        .into_inner();
+    assert_eq!(again, granted);
+
+    // R9's effects: the reseller reads and lists the customer.
+    let read = reseller
+        .get_customer(get())
+        .await
+        .expect("delegated")
+        .into_inner();
+    assert_eq!(read.indirect_reseller_partner_id, RESELLER);
+    assert_ne!(read.etag, adatum.etag, "a new version");
+    let listed = reseller
+        .list_reseller_customers(pb::ListResellerCustomersRequest {
+            parent: format!("resellers/{RESELLER}"),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .customers;
+    assert_eq!(listed, vec![read]);
+    let state = provider
+        .get_reseller_relationship_request(pb::GetResellerRelationshipRequestRequest {
+            name: request.name.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        state.state,
+        pb::ResellerRelationshipRequestState::Accepted as i32
+    );
+    assert_eq!(state.accepted_by, "carla");
+
+    // The events tell the grant and the acceptance, never the token.
+    let events = h.events(4).await;
+    let types: Vec<_> = events.iter().map(|e| e.event_type.as_str()).collect();
+    for expected in [
+        pb::ResellerRelationshipRequested::full_name(),
+        pb::DelegatedAdminGranted::full_name(),
+        pb::ResellerRelationshipAccepted::full_name(),
+    ] {
+        assert!(types.contains(&expected.as_str()), "{types:?}");
+    }
+    for event in &events {
+        let bytes = event.encode_to_vec();
+        assert!(
+            !bytes.windows(token.len()).any(|w| w == token.as_bytes()),
+            "{} holds the token",
+            event.event_type
+        );
+    }
+}
+
+#[tokio::test]
+async fn r22_revoked_and_expired_links_fail_distinctly() {
+    let h = start_with(&[("TWOTIER_RELATIONSHIP_TTL", "3s")]).await;
+    let adatum = partnered_with_customer(&h).await;
+    let mut provider = h.customers(&provider_admin(PROVIDER));
+    let mut admin = h.customers(&customer_admin(DOMAIN));
+
+    let revoked = h.ask(PROVIDER, &adatum.name, RESELLER).await;
+    let name = revoked.reseller_relationship_request.clone().unwrap().name;
+    let revoke = pb::RevokeResellerRelationshipRequestRequest { name: name.clone() };
+    let closed = provider
+        .revoke_reseller_relationship_request(revoke.clone())
+        .await
+        .expect("revoke")
+        .into_inner();
+    assert_eq!(
+        closed.state,
+        pb::ResellerRelationshipRequestState::Revoked as i32
+    );
+    assert_error(
+        provider.revoke_reseller_relationship_request(revoke).await,
+        Code::FailedPrecondition,
+        "RELATIONSHIP_REQUEST_NOT_PENDING",
+    );
+    assert_error(
+        admin
+            .accept_reseller_relationship(accept(&token_of(&revoked)))
+            .await,
+        Code::FailedPrecondition,
+        "RELATIONSHIP_REQUEST_REVOKED",
+    );
+
+    let expiring = h.ask(PROVIDER, &adatum.name, RESELLER).await;
+    let listed = provider
+        .list_reseller_relationship_requests(pb::ListResellerRelationshipRequestsRequest {
+            parent: adatum.name.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .reseller_relationship_requests;
+    assert_eq!(listed.len(), 2, "newest first");
+    assert_eq!(listed[1].name, name);
+    let expiring_request = expiring.reseller_relationship_request.clone().unwrap();
+    let lifetime = expiring_request.expire_time.unwrap().seconds
+        - expiring_request.create_time.unwrap().seconds;
+    assert!(
+        (2..=3).contains(&lifetime),
+        "the configured TTL: {lifetime}s"
+    );
+    let expiring_token = token_of(&expiring);
+    // Expiry is the clock's: the request reads as expired, and so its link
+    // fails (an acceptance attempted before would have succeeded).
+    let get = pb::GetResellerRelationshipRequestRequest {
+        name: expiring_request.name.clone(),
+    };
+    wait_until("the link expires", Duration::from_secs(20), || {
+        let mut provider = provider.clone();
+        let get = get.clone();
+        async move {
+            provider
+                .get_reseller_relationship_request(get)
+                .await
+                .is_ok_and(|read| {
+                    read.into_inner().state == pb::ResellerRelationshipRequestState::Expired as i32
+                })
+        }
+    })
+    .await;
+    assert_error(
+        admin
+            .accept_reseller_relationship(accept(&expiring_token))
+            .await,
+        Code::FailedPrecondition,
+        "RELATIONSHIP_REQUEST_EXPIRED",
+    );
+}
+
+#[tokio::test]
+async fn r22_sending_needs_the_exact_link_and_goes_to_the_customer_admin() {
+    let h = start().await;
+    let adatum = partnered_with_customer(&h).await;
+    let mut provider = h.customers(&provider_admin(PROVIDER));
+    let requested = provider
+        .request_reseller_relationship(pb::RequestResellerRelationshipRequest {
+            customer_admin_email: "it@adatum.example".into(),
+            language_code: "en".into(),
+            ..relationship(&adatum.name, RESELLER)
+        })
+        .await
+        .expect("request")
+        .into_inner();
+    let name = requested
+        .reseller_relationship_request
+        .clone()
+        .unwrap()
+        .name;
+    let token = token_of(&requested);
+    let send = |body: String| pb::SendResellerRelationshipEmailRequest {
+        reseller_relationship_request: name.clone(),
+        subject: String::new(),
+        body,
+        request_id: String::new(),
+    };
+    let status = assert_error(
+        provider
+            .send_reseller_relationship_email(send(format!("only the token {token}")))
+            .await,
+        Code::InvalidArgument,
+        "RELATIONSHIP_LINK_MISSING",
+    );
+    assert_eq!(twotier_testkit::violated_fields(&status), ["body"]);
+    let sent = provider
+        .send_reseller_relationship_email(send(format!(
+            "Dear admin, please accept: {}",
+            requested.relationship_link
+        )))
+        .await
+        .expect("send")
+        .into_inner();
+    assert_eq!(sent.to, "it@adatum.example");
+    assert!(sent.subject.contains("Fabrikam"), "{}", sent.subject);
+    // Another provider's request does not exist for it.
+    assert_error(
+        h.customers(&provider_admin(OTHER_PROVIDER))
+            .send_reseller_relationship_email(send(requested.relationship_link.clone()))
+            .await,
+        Code::NotFound,
+        "PROVIDER_NOT_FOUND",
+    );
+}
