@@ -63,7 +63,7 @@ impl SmtpSink {
         self.addr.port()
     }
 
-    /// Every message received so far, raw.
+    /// Every message received so far, raw, in the order they arrived.
     pub fn messages(&self) -> Vec<Vec<u8>> {
         let mut files: Vec<PathBuf> = ["new", "cur"]
             .iter()
@@ -71,7 +71,7 @@ impl SmtpSink {
             .flatten()
             .filter_map(|entry| entry.ok().map(|e| e.path()))
             .collect();
-        files.sort();
+        files.sort_by_key(|path| arrival(path));
         files
             .iter()
             .filter_map(|path| std::fs::read(path).ok())
@@ -87,6 +87,25 @@ impl SmtpSink {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// When a maildir file arrived, from its name `<secs>.M<micros>P<pid>Q<n>.host`.
+/// The microseconds are not zero-padded, so the name itself does not sort
+/// by time (`.M99999` after `.M100000`).
+fn arrival(path: &Path) -> (u64, u64, String) {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut parts = name.splitn(2, '.');
+    let secs = parts.next().and_then(|s| s.parse().ok()).unwrap_or(u64::MAX);
+    let micros = parts
+        .next()
+        .and_then(|rest| rest.strip_prefix('M'))
+        .and_then(|rest| rest.split('P').next())
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(u64::MAX);
+    (secs, micros, name)
 }
 
 /// A loopback port nothing listens on yet (an SMTP server that is down
@@ -207,4 +226,28 @@ pub async fn wait_for_emails(sink: &SmtpSink, count: usize, deadline: Duration) 
     })
     .await;
     parse(&sink.messages())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::arrival;
+    use std::path::Path;
+
+    #[test]
+    fn maildir_files_sort_by_arrival_not_by_name() {
+        let mut names = [
+            "1764110000.M100000P7Q2.host",
+            "1764110000.M99999P7Q1.host",
+            "1764109999.M999999P7Q0.host",
+        ];
+        names.sort_by_key(|n| arrival(Path::new(n)));
+        assert_eq!(
+            names,
+            [
+                "1764109999.M999999P7Q0.host",
+                "1764110000.M99999P7Q1.host",
+                "1764110000.M100000P7Q2.host",
+            ]
+        );
+    }
 }
