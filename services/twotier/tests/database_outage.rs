@@ -173,3 +173,115 @@ async fn a_service_started_during_an_outage_waits_alive_and_serves_when_the_data
         .await
         .expect("migrated and serving once the database is back");
 }
+
+/// Recovery after a database outage: the customer service's database is cut
+/// for longer than any retry backoff grows, a partnership is accepted
+/// meanwhile, then the database comes back. The consumer of the partnership
+/// log applies the event, and calls succeed again, each within a bound
+/// (reported: the targets are 1 s for consumers and 0.5 s for
+/// calls; the assertion allows for a loaded CI machine).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_the_database_comes_back_consumers_and_calls_resume_within_a_second() {
+    use sea_orm::EntityTrait;
+    use twotier_partners::entity::partner_partnership;
+    if !twotier_testkit::postgres_configured() {
+        eprintln!(
+            "the database outage test runs on PostgreSQL: set {}",
+            twotier_testkit::POSTGRES_URL_VAR
+        );
+        return;
+    }
+    let system = twotier_testkit::System::start(&["partnership"], &[]).await;
+    let db = TestDatabase::new("recovery").await;
+    let (scheme_user, rest) = db.url.split_once('@').expect("user@host");
+    let (host_port, name) = rest.split_once('/').expect("host/name");
+    let proxy = ChaosProxy::start(host_port.parse().expect("host:port")).await;
+    let proxied_url = format!("{scheme_user}@{}/{name}", proxy.addr);
+    let partnership_endpoint = system.server("partnership").endpoint();
+    let customer = twotier_testkit::start_service::<twotier_customer::CustomerService>(
+        &db,
+        &[
+            ("TWOTIER_DATABASE_URL", &proxied_url),
+            ("TWOTIER_PARTNERSHIP_ENDPOINT", &partnership_endpoint),
+        ],
+    )
+    .await;
+    let token = twotier_testkit::token("anyone", "contoso", &[Role::GlobalAdmin]);
+    let customers =
+        twotier_proto::customer::customer_service_client::CustomerServiceClient::with_interceptor(
+            customer.channel(),
+            Bearer::new(&token),
+        );
+    let list = || {
+        let mut customers = customers.clone();
+        async move {
+            customers
+                .list_customers(twotier_proto::customer::ListCustomersRequest {
+                    parent: "providers/contoso".into(),
+                    ..Default::default()
+                })
+                .await
+        }
+    };
+    list().await.expect("works before the outage");
+
+    proxy.cut();
+    twotier_testkit::flows::onboard(
+        system.channel("partnership"),
+        "7100001",
+        "fabrikam",
+        "Fabrikam",
+        "en",
+        true,
+    )
+    .await;
+    twotier_testkit::flows::partner(system.channel("partnership"), "contoso", "fabrikam").await;
+    // Long enough for every retry to back off as far as it goes.
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    assert!(list().await.is_err(), "the database is still cut");
+
+    let direct = twotier_platform::db::connect(&db.url, 2)
+        .await
+        .expect("connect");
+    let projected = || {
+        let direct = direct.clone();
+        async move {
+            partner_partnership::Entity::find_by_id(("contoso".to_owned(), "7100001".to_owned()))
+                .one(&direct)
+                .await
+                .ok()
+                .flatten()
+                .is_some()
+        }
+    };
+    assert!(!projected().await, "not applied during the outage");
+    proxy.restore();
+    let back = Instant::now();
+    let (consumer, call) = tokio::join!(
+        async {
+            twotier_testkit::wait_until(
+                "the consumer applies the event",
+                Duration::from_secs(10),
+                &projected,
+            )
+            .await;
+            back.elapsed()
+        },
+        async {
+            twotier_testkit::wait_until("calls succeed", Duration::from_secs(10), || async {
+                list().await.is_ok()
+            })
+            .await;
+            back.elapsed()
+        }
+    );
+    eprintln!(
+        "recovery after the database came back: consumer {} ms (target < 1000 ms), calls {} ms (target < 500 ms)",
+        consumer.as_millis(),
+        call.as_millis()
+    );
+    assert!(
+        consumer < Duration::from_secs(3) && call < Duration::from_secs(3),
+        "consumer resumed after {consumer:?}, calls after {call:?}"
+    );
+}

@@ -87,7 +87,7 @@ impl Sequencer {
             }
             tokio::select! {
                 () = shutdown.cancelled() => return,
-                () = tokio::time::sleep(Duration::from_secs(1)) => {},
+                () = tokio::time::sleep(Duration::from_millis(250)) => {},
             }
         }
     }
@@ -118,10 +118,13 @@ impl Sequencer {
                 next_prune += PRUNE_EVERY;
                 self.prune().await;
             }
+            // After a failure (the database is down) retry within 400 ms, so
+            // events are numbered, and consumers see them, soon after it is
+            // back; a numbering attempt costs one connection attempt.
             let pause = if failures == 0 {
                 self.poll_interval
             } else {
-                Duration::from_millis(100 * 2u64.pow(failures.min(6)))
+                Duration::from_millis(100 * 2u64.pow(failures.min(2)))
             };
             tokio::select! {
                 () = shutdown.cancelled() => return,

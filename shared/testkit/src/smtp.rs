@@ -98,7 +98,10 @@ fn arrival(path: &Path) -> (u64, u64, String) {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let mut parts = name.splitn(2, '.');
-    let secs = parts.next().and_then(|s| s.parse().ok()).unwrap_or(u64::MAX);
+    let secs = parts
+        .next()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(u64::MAX);
     let micros = parts
         .next()
         .and_then(|rest| rest.strip_prefix('M'))

@@ -19,8 +19,8 @@ use crate::api::convert::delivery_report;
 use crate::domain::{Backoff, Delivery, Outcome, Outgoing};
 use crate::store::notification as store;
 
-/// Notifications claimed per round.
-const BATCH: u64 = 16;
+/// Notifications listed per round.
+const BATCH: u64 = 64;
 
 /// Sends due notifications.
 pub struct Dispatcher {
@@ -31,6 +31,7 @@ pub struct Dispatcher {
     poll_interval: Duration,
     backoff: Backoff,
     lease: Duration,
+    concurrency: usize,
 }
 
 impl Dispatcher {
@@ -53,6 +54,7 @@ impl Dispatcher {
             poll_interval: settings.mail_poll_interval,
             backoff: Backoff::capped_at(settings.mail_retry_max_backoff),
             lease: settings.mail_lease,
+            concurrency: settings.mail_concurrency.max(1),
         }
     }
 
@@ -75,50 +77,63 @@ impl Dispatcher {
         }
     }
 
-    /// Sends the notifications due now; returns how many were tried.
+    /// Sends the notifications due now, `concurrency` at a time (each
+    /// waits on the mail server and two commits, so one at a time would cap
+    /// the rate at the round trips); returns how many were listed. Every
+    /// started delivery runs to its end before an error is returned, so none
+    /// is left holding a lease it could have settled.
     async fn deliver_due(&self) -> Result<u64, DbErr> {
-        let db = self.outbox.db();
-        let due = store::due(db, Utc::now(), BATCH).await?;
-        let tried = due.len() as u64;
-        for email in due {
-            let now = Utc::now();
-            // The rule computes the lease; the guarded write makes it hold
-            // against a replica that took the email since it was listed.
-            let Ok(leased) = email.delivery.claim(now, self.lease) else {
-                continue;
-            };
-            if !store::claim(db, &email.id, &leased, now).await? {
-                continue;
-            }
-            let span = tracing::info_span!(
-                "email.send",
-                notification = %email.id,
-                template = %email.template,
-                trace_id = tracing::field::Empty,
-                span_id = tracing::field::Empty,
-            );
-            twotier_platform::telemetry::set_remote_parent(
-                &span,
-                &email.traceparent,
-                &email.tracestate,
-            );
-            async {
-                let sent = self.mailer.send(&self.unsealed(&email)).await;
-                match &sent {
-                    Ok(()) => {
-                        tracing::info!(notification = %email.id, template = %email.template, "email sent")
-                    }
-                    Err(failure) => {
-                        tracing::warn!(notification = %email.id, attempt = leased.attempts, error = %failure, "email not sent")
-                    }
-                }
-                let outcome = sent.map_or_else(SendError::outcome, |()| Outcome::Delivered);
-                self.settle(&email, &leased, outcome).await
-            }
-            .instrument(span)
-            .await?;
+        use futures::StreamExt;
+        let due = store::due(self.outbox.db(), Utc::now(), BATCH).await?;
+        let listed = due.len() as u64;
+        let outcomes: Vec<Result<(), DbErr>> = futures::stream::iter(due)
+            .map(|email| self.deliver(email))
+            .buffer_unordered(self.concurrency)
+            .collect()
+            .await;
+        outcomes.into_iter().collect::<Result<(), DbErr>>()?;
+        Ok(listed)
+    }
+
+    /// Claims `email`, hands it to the mail system and records the outcome;
+    /// nothing if another dispatcher got it first.
+    async fn deliver(&self, email: Outgoing) -> Result<(), DbErr> {
+        let now = Utc::now();
+        // The rule computes the lease; the guarded write makes it hold
+        // against a replica that took the email since it was listed.
+        let Ok(leased) = email.delivery.claim(now, self.lease) else {
+            return Ok(());
+        };
+        if !store::claim(self.outbox.db(), &email.id, &leased, now).await? {
+            return Ok(());
         }
-        Ok(tried)
+        let span = tracing::info_span!(
+            "email.send",
+            notification = %email.id,
+            template = %email.template,
+            trace_id = tracing::field::Empty,
+            span_id = tracing::field::Empty,
+        );
+        twotier_platform::telemetry::set_remote_parent(
+            &span,
+            &email.traceparent,
+            &email.tracestate,
+        );
+        async {
+            let sent = self.mailer.send(&self.unsealed(&email)).await;
+            match &sent {
+                Ok(()) => {
+                    tracing::info!(notification = %email.id, template = %email.template, "email sent")
+                }
+                Err(failure) => {
+                    tracing::warn!(notification = %email.id, attempt = leased.attempts, error = %failure, "email not sent")
+                }
+            }
+            let outcome = sent.map_or_else(SendError::outcome, |()| Outcome::Delivered);
+            self.settle(&email, &leased, outcome).await
+        }
+        .instrument(span)
+        .await
     }
 
     /// `email` as it goes out: a sealed personal link gets its token back

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use lettre::message::{Mailbox, header::ContentType};
+use lettre::transport::smtp::PoolConfig;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
@@ -68,9 +69,14 @@ pub fn mailer_from(
             AsyncSmtpTransport::<Tokio1Executor>::relay(host).map_err(|e| e.to_string())?
         }
     };
+    // One pooled connection per email in flight, so none waits for a
+    // connection while another dispatcher slot is idle.
+    let pool = PoolConfig::new()
+        .max_size(u32::try_from(settings.mail_concurrency.max(1)).unwrap_or(u32::MAX));
     let mut builder = builder
         .port(settings.smtp_port)
-        .timeout(Some(Duration::from_secs(10)));
+        .timeout(Some(Duration::from_secs(10)))
+        .pool_config(pool);
     if let (Some(user), Some(password)) = (&settings.smtp_username, &settings.smtp_password) {
         builder = builder.credentials(Credentials::new(user.clone(), password.expose().to_owned()));
     }

@@ -53,6 +53,9 @@ pub struct MailSettings {
     /// How often the dispatcher looks for due emails when not woken.
     #[serde(default = "default_poll", with = "humantime_serde")]
     pub mail_poll_interval: Duration,
+    /// Emails handed over at once (and SMTP connections kept open).
+    #[serde(default = "default_concurrency")]
+    pub mail_concurrency: usize,
 }
 
 fn default_smtp_port() -> u16 {
@@ -69,6 +72,10 @@ fn default_max_backoff() -> Duration {
 
 fn default_lease() -> Duration {
     Duration::from_secs(30)
+}
+
+fn default_concurrency() -> usize {
+    16
 }
 
 fn default_poll() -> Duration {

@@ -61,6 +61,10 @@ enum Batch {
     OneByOne { failed: Option<usize> },
 }
 
+/// Longest wait before following the log again after the stream broke
+/// (jitter adds up to as much again).
+const RESUBSCRIBE_MAX_BACKOFF: Duration = Duration::from_millis(300);
+
 /// How one consumer follows one upstream.
 #[derive(Debug, Clone)]
 pub struct ConsumerSettings {
@@ -74,7 +78,8 @@ pub struct ConsumerSettings {
     pub max_attempts: u32,
     /// Shortest wait between retries.
     pub min_backoff: Duration,
-    /// Longest wait between retries.
+    /// Longest wait between retries of a failing event (resubscribing after
+    /// the stream broke waits at most 300 ms, plus jitter).
     pub max_backoff: Duration,
 }
 
@@ -197,7 +202,7 @@ impl Consumer {
     }
 
     async fn follow_until(&self, channel: Channel, shutdown: CancellationToken) {
-        let mut delays = self.backoff();
+        let mut delays = self.resubscribe_backoff();
         loop {
             let before = *self.progress.borrow();
             let outcome = tokio::select! {
@@ -205,7 +210,7 @@ impl Consumer {
                 outcome = self.follow(channel.clone()) => outcome,
             };
             if *self.progress.borrow() > before {
-                delays = self.backoff();
+                delays = self.resubscribe_backoff();
             }
             match outcome {
                 Ok(()) => {
@@ -223,10 +228,24 @@ impl Consumer {
         }
     }
 
+    /// Waits between retries of an event a handler failed on.
     fn backoff(&self) -> impl Iterator<Item = Duration> + use<> {
+        self.backoff_up_to(self.settings.max_backoff)
+    }
+
+    /// Waits between attempts to follow the log again. Capped far below
+    /// `max_backoff`: what broke the stream is usually an outage (of the
+    /// upstream or of this service's database), and an attempt costs one
+    /// connection, so a short cap lets events flow again within a second of
+    /// the outage ending instead of after the longest backoff.
+    fn resubscribe_backoff(&self) -> impl Iterator<Item = Duration> + use<> {
+        self.backoff_up_to(self.settings.max_backoff.min(RESUBSCRIBE_MAX_BACKOFF))
+    }
+
+    fn backoff_up_to(&self, max: Duration) -> impl Iterator<Item = Duration> + use<> {
         backon::ExponentialBuilder::default()
-            .with_min_delay(self.settings.min_backoff)
-            .with_max_delay(self.settings.max_backoff)
+            .with_min_delay(self.settings.min_backoff.min(max))
+            .with_max_delay(max)
             .with_jitter()
             .without_max_times()
             .build()
