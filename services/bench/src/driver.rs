@@ -111,3 +111,50 @@ where
     }
     Measurement::from_samples(name, samples, errors, started.elapsed().as_secs_f64())
 }
+
+/// Starts `op(n)` `rate` times per second for `duration`, whether or not
+/// earlier calls have answered (an open loop: the load a steady stream of
+/// users makes), with at most `max_in_flight` outstanding; returns
+/// (answered OK, failed, skipped because too many were outstanding).
+pub async fn at_rate<F, Fut>(
+    rate: f64,
+    duration: Duration,
+    max_in_flight: usize,
+    op: F,
+) -> (usize, usize, usize)
+where
+    F: Fn(usize) -> Fut,
+    Fut: Future<Output = Result<(), String>> + Send + 'static,
+{
+    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rate.max(0.001)));
+    let in_flight = Arc::new(tokio::sync::Semaphore::new(max_in_flight));
+    let ok = Arc::new(AtomicUsize::new(0));
+    let failed = Arc::new(AtomicUsize::new(0));
+    let mut skipped = 0;
+    let deadline = Instant::now() + duration;
+    let mut n = 0;
+    while Instant::now() < deadline {
+        tick.tick().await;
+        let Ok(permit) = in_flight.clone().try_acquire_owned() else {
+            skipped += 1;
+            continue;
+        };
+        let call = op(n);
+        n += 1;
+        let (ok, failed) = (ok.clone(), failed.clone());
+        tokio::spawn(async move {
+            let counter = if call.await.is_ok() { ok } else { failed };
+            counter.fetch_add(1, Ordering::Relaxed);
+            drop(permit);
+        });
+    }
+    // Every started call is answered before the counts are read.
+    let _ = in_flight
+        .acquire_many(u32::try_from(max_in_flight).unwrap_or(u32::MAX))
+        .await;
+    (
+        ok.load(Ordering::Relaxed),
+        failed.load(Ordering::Relaxed),
+        skipped,
+    )
+}

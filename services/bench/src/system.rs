@@ -46,6 +46,16 @@ pub struct System {
 impl System {
     /// Starts the four services on `backend`.
     pub async fn start(backend: &Backend, run: &str) -> Result<Self, StartError> {
+        Self::start_with(backend, run, &[]).await
+    }
+
+    /// Starts the four services on `backend`, with `extra` variables that
+    /// win over the bench's own (e.g. a concurrency limit, an SMTP server).
+    pub async fn start_with(
+        backend: &Backend,
+        run: &str,
+        extra: &[(&str, &str)],
+    ) -> Result<Self, StartError> {
         let dir = tempfile::tempdir()?;
         let mut database_urls = Vec::new();
         for service in ["partnership", "customer", "subscription", "notification"] {
@@ -90,6 +100,11 @@ impl System {
                 format!("http://{}", addrs[i]),
             );
         }
+        env.extend(
+            extra
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
         let settings = twotier_platform::config::Settings::load(&env, "twotier")?;
         let identity = Identity::from_settings(&settings)?;
         let shutdown = CancellationToken::new();

@@ -17,13 +17,20 @@ use super::system::System;
 type Authed = InterceptedService<Channel, Bearer>;
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
+mod email;
 mod latency;
+mod overload;
 mod reads;
 mod writes;
 
+pub use email::{EmailStep, Handover, email_throughput};
 pub use latency::event_latency;
+pub use overload::overload;
 pub use reads::{list, partnership_read, seed_partnerships};
 pub use writes::{accept, checkout, create_customer};
+
+pub use writes::customer;
+use writes::{checkout_request, prepare_carts, prepare_invitations};
 
 pub const PROVIDER: &str = "bench-provider";
 
@@ -139,6 +146,8 @@ fn partner_base(series: &str) -> usize {
     match series {
         "read" => 3_100_000,
         "accept" => 3_200_000,
+        "mail-reseller" => 3_400_000,
+        "mail-accept" => 3_500_000,
         _ => 3_300_000,
     }
 }

@@ -11,7 +11,8 @@ use crate::driver::{Measurement, drive};
 
 use super::*;
 
-fn customer(prefix: &str, reseller: &str) -> cpb::Customer {
+/// A customer with domain prefix `prefix`, for `reseller` if not empty.
+pub fn customer(prefix: &str, reseller: &str) -> cpb::Customer {
     cpb::Customer {
         company_name: format!("Customer {prefix}"),
         domain_prefix: prefix.to_owned(),
@@ -68,11 +69,51 @@ pub async fn checkout(
     duration: Duration,
     carts: usize,
 ) -> Result<Measurement, Error> {
+    let carts = Arc::new(prepare_carts(clients, workers, carts, "checkoutcustomer").await?);
+    let count = carts.len();
+    let client = clients.subscriptions.clone();
+    Ok(drive(
+        "checkout of a one-line cart",
+        workers,
+        duration,
+        Some(count),
+        move |_, n| {
+            let mut client = client.clone();
+            let cart = carts[n].clone();
+            async move {
+                client
+                    .checkout_cart(checkout_request(cart, n))
+                    .await
+                    .map(|_| ())
+                    .map_err(status)
+            }
+        },
+    )
+    .await)
+}
+
+/// Checking out `cart`, the `n`th checkout of a run.
+pub fn checkout_request(cart: String, n: usize) -> spb::CheckoutCartRequest {
+    spb::CheckoutCartRequest {
+        cart,
+        request_id: format!("bench-{n}"),
+        etag: String::new(),
+    }
+}
+
+/// `count` one-line carts, ready to check out, of a new customer with
+/// domain prefix `prefix` (agreement recorded).
+pub async fn prepare_carts(
+    clients: &Clients,
+    workers: usize,
+    count: usize,
+    prefix: &str,
+) -> Result<Vec<String>, Error> {
     let mut customers = clients.customers.clone();
     let name = customers
         .create_customer(cpb::CreateCustomerRequest {
             parent: format!("providers/{PROVIDER}"),
-            customer: Some(customer("checkoutcustomer", "")),
+            customer: Some(customer(prefix, "")),
             validate_only: false,
             request_id: String::new(),
         })
@@ -93,14 +134,14 @@ pub async fn checkout(
             }),
         })
         .await?;
-    let prepared = Arc::new(tokio::sync::Mutex::new(Vec::with_capacity(carts)));
+    let prepared = Arc::new(tokio::sync::Mutex::new(Vec::with_capacity(count)));
     let client = clients.subscriptions.clone();
     let sink = prepared.clone();
     drive(
         "(setup) prepare carts",
         workers,
         Duration::from_secs(600),
-        Some(carts),
+        Some(count),
         move |_, _| {
             let mut client = client.clone();
             let customer = name.clone();
@@ -145,31 +186,7 @@ pub async fn checkout(
         },
     )
     .await;
-    let carts: Arc<Vec<String>> = Arc::new(std::mem::take(&mut *prepared.lock().await));
-    let count = carts.len();
-    let client = clients.subscriptions.clone();
-    Ok(drive(
-        "checkout of a one-line cart",
-        workers,
-        duration,
-        Some(count),
-        move |_, n| {
-            let mut client = client.clone();
-            let cart = carts[n].clone();
-            async move {
-                client
-                    .checkout_cart(spb::CheckoutCartRequest {
-                        cart,
-                        request_id: format!("bench-{n}"),
-                        etag: String::new(),
-                    })
-                    .await
-                    .map(|_| ())
-                    .map_err(status)
-            }
-        },
-    )
-    .await)
+    Ok(std::mem::take(&mut *prepared.lock().await))
 }
 
 /// `AcceptInvitation` of invitations prepared beforehand.
@@ -179,29 +196,7 @@ pub async fn accept(
     duration: Duration,
     invitations: usize,
 ) -> Measurement {
-    let prepared = Arc::new(tokio::sync::Mutex::new(Vec::new()));
-    let sink = prepared.clone();
-    let setup = clients.clone();
-    drive(
-        "(setup) prepare invitations",
-        workers,
-        Duration::from_secs(600),
-        Some(invitations),
-        move |_, n| {
-            let setup = setup.clone();
-            let sink = sink.clone();
-            async move {
-                let invitation = invitation_for(&setup, n, "accept")
-                    .await
-                    .map_err(|e| e.to_string())?;
-                sink.lock().await.push(invitation);
-                Ok(())
-            }
-        },
-    )
-    .await;
-    let prepared: Arc<Vec<(String, String)>> =
-        Arc::new(std::mem::take(&mut *prepared.lock().await));
+    let prepared = Arc::new(prepare_invitations(clients, workers, invitations, "accept").await);
     let count = prepared.len();
     let clients = clients.clone();
     drive(
@@ -222,4 +217,36 @@ pub async fn accept(
         },
     )
     .await
+}
+
+/// `count` invitations of resellers of `series` onboarded for them:
+/// (reseller tenant, invitation token).
+pub async fn prepare_invitations(
+    clients: &Clients,
+    workers: usize,
+    count: usize,
+    series: &'static str,
+) -> Vec<(String, String)> {
+    let prepared = Arc::new(tokio::sync::Mutex::new(Vec::new()));
+    let sink = prepared.clone();
+    let setup = clients.clone();
+    drive(
+        "(setup) prepare invitations",
+        workers,
+        Duration::from_secs(600),
+        Some(count),
+        move |_, n| {
+            let setup = setup.clone();
+            let sink = sink.clone();
+            async move {
+                let invitation = invitation_for(&setup, n, series)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                sink.lock().await.push(invitation);
+                Ok(())
+            }
+        },
+    )
+    .await;
+    std::mem::take(&mut *prepared.lock().await)
 }
