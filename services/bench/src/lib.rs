@@ -30,7 +30,19 @@ pub struct BenchOptions {
     pub big_list: usize,
     /// Event latency samples.
     pub latency_samples: usize,
+    /// Sections to run (`commands`, `email`, `overload`, `processes`);
+    /// empty runs all.
+    pub only: Vec<String>,
 }
+
+impl BenchOptions {
+    fn wants(&self, section: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|s| s == section)
+    }
+}
+
+/// The sections `--only` may name.
+pub const SECTIONS: [&str; 4] = ["commands", "email", "overload", "processes"];
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -46,13 +58,15 @@ pub async fn run(options: BenchOptions) -> Result<(), Error> {
             .map(|n| n.get())
             .unwrap_or(1)
     );
-    let echo = baselines::echo(options.clients, options.duration).await?;
     let mut backends = vec![Backend::Sqlite];
     if let Some(url) = &options.postgres {
         backends.push(Backend::Postgres(url.clone()));
     }
     for backend in backends {
-        run_backend(&backend, &options, &echo).await?;
+        run_backend(&backend, &options).await?;
+    }
+    if !options.wants("processes") {
+        return Ok(());
     }
     println!("\n## Idle memory per service process\n");
     for (service, kib) in memory::idle_rss().await? {
@@ -70,17 +84,49 @@ fn target(met: bool, what: &str) -> String {
     format!(" ({what}: {})", if met { "met" } else { "MISSED" })
 }
 
-async fn run_backend(
-    backend: &Backend,
-    options: &BenchOptions,
-    echo: &Measurement,
-) -> Result<(), Error> {
+async fn run_backend(backend: &Backend, options: &BenchOptions) -> Result<(), Error> {
     let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
     println!("\n## {}\n", backend.label());
-    let raw = baselines::raw_inserts(backend, &run, options.clients, options.duration)
+    let (c, d) = (options.clients, options.duration);
+    if options.wants("commands") {
+        commands(backend, options, &run).await?;
+    }
+    if options.wants("email") {
+        for (handover, suffix) in [
+            (scenarios::Handover::Smtp, "m"),
+            (scenarios::Handover::Spool, "f"),
+        ] {
+            let steps = scenarios::email_throughput(
+                backend,
+                &format!("{run}{suffix}"),
+                handover,
+                &EMAIL_RATES,
+                c,
+                d,
+            )
+            .await?;
+            print_email_steps(backend, handover, &steps);
+        }
+    }
+    if options.wants("overload") {
+        // Last, on a system of its own: its refusals must not disturb the
+        // scenarios above.
+        scenarios::overload(backend, &format!("{run}o"), d)
+            .await?
+            .print();
+    }
+    Ok(())
+}
+
+/// Reads, commands and event latency, against the bare tonic call and the
+/// raw insert transaction.
+async fn commands(backend: &Backend, options: &BenchOptions, run: &str) -> Result<(), Error> {
+    let (c, d) = (options.clients, options.duration);
+    let echo = baselines::echo(c, d).await?;
+    let raw = baselines::raw_inserts(backend, run, c, d)
         .await
         .map_err(|e| e.to_string())?;
-    let system = System::start(backend, &run)
+    let system = System::start(backend, run)
         .await
         .map_err(|e| e.to_string())?;
     let clients = scenarios::Clients::new(&system);
@@ -89,7 +135,6 @@ async fn run_backend(
     scenarios::seed_partnerships(&partnership_db, 1_000).await?;
     scenarios::seed_partnerships(&partnership_db, options.big_list).await?;
 
-    let (c, d) = (options.clients, options.duration);
     let read = scenarios::partnership_read(&clients, c, d).await?;
     let mut lists = Vec::new();
     for rows in [1_000, options.big_list] {
@@ -111,31 +156,14 @@ async fn run_backend(
     let latency = scenarios::event_latency(&system, &clients, options.latency_samples).await;
     load.abort();
     let (to_projection, to_notification) = latency?;
-    drop(system);
-    let mut email = Vec::new();
-    for (handover, suffix) in [
-        (scenarios::Handover::Smtp, "m"),
-        (scenarios::Handover::Spool, "f"),
-    ] {
-        let steps = scenarios::email_throughput(
-            backend,
-            &format!("{run}{suffix}"),
-            handover,
-            &EMAIL_RATES,
-            c,
-            d,
-        )
-        .await?;
-        email.push((handover, steps));
-    }
 
     println!("| scenario | calls/s | p50 | p90 | p99 | errors | ratio to baseline |");
     println!("|---|---:|---:|---:|---:|---:|---|");
-    row(echo, None);
+    row(&echo, None);
     row(&raw, None);
-    row(&read, Some(("echo", echo)));
+    row(&read, Some(("echo", &echo)));
     for list in &lists {
-        row(list, Some(("echo", echo)));
+        row(list, Some(("echo", &echo)));
     }
     row(&create, Some(("raw insert", &raw)));
     row(&checkout, Some(("raw insert", &raw)));
@@ -156,29 +184,36 @@ async fn run_backend(
         );
     }
 
-    for (handover, steps) in &email {
-        print_email_steps(*handover, steps);
-    }
-
     println!("\nTargets:\n");
     let read_ratio = read.throughput() / echo.throughput();
     println!(
         "- read RPC vs echo: {read_ratio:.2}x{}",
         target(read_ratio >= 0.5, "target >= 0.5x")
     );
+    let list_ratio = lists[0].throughput() / echo.throughput();
+    println!(
+        "- list page of 50 vs echo: {list_ratio:.2}x{}",
+        target(list_ratio >= 0.2, "target >= 0.2x")
+    );
     let create_ratio = create.throughput() / raw.throughput();
-    let create_note = if matches!(backend, Backend::Postgres(_)) {
+    let postgres = matches!(backend, Backend::Postgres(_));
+    let create_note = if postgres {
         "target >= 0.5x on PostgreSQL"
     } else {
         "target applies to PostgreSQL"
     };
     println!(
         "- create customer vs raw insert: {create_ratio:.2}x{}",
-        target(
-            create_ratio >= 0.5 || matches!(backend, Backend::Sqlite),
-            create_note
-        )
+        target(create_ratio >= 0.5 || !postgres, create_note)
     );
+    for command in [&checkout, &accept] {
+        let ratio = command.throughput() / raw.throughput();
+        println!(
+            "- {} vs raw insert: {ratio:.2}x{}",
+            command.name,
+            target(ratio >= 0.3, "target >= 0.3x")
+        );
+    }
     let p99 = to_projection.p99.max(to_notification.p99);
     println!(
         "- event latency p99 at half load: {}{}",
@@ -196,38 +231,39 @@ async fn run_backend(
             target(growth <= 1.5, "target <= 1.5x")
         );
     }
-    // Last, on a system of its own: its refusals must not disturb the
-    // scenarios above.
-    scenarios::overload(backend, &format!("{run}o"), d)
-        .await?
-        .print();
     Ok(())
 }
 
 /// Commands per second the email workload is run at, one step each.
-const EMAIL_RATES: [f64; 4] = [125.0, 250.0, 500.0, 1000.0];
+const EMAIL_RATES: [f64; 6] = [125.0, 250.0, 500.0, 600.0, 750.0, 1000.0];
 
-fn print_email_steps(handover: scenarios::Handover, steps: &[scenarios::EmailStep]) {
+fn print_email_steps(
+    backend: &Backend,
+    handover: scenarios::Handover,
+    steps: &[scenarios::EmailStep],
+) {
     println!(
         "\nEmail throughput, handed over by {}: event committed -> {}:\n",
         handover.label(),
         handover.destination()
     );
     println!(
-        "| commands/s started | acknowledged/s | emails/s | p50 | p90 | p99 | last email after the load stopped | never sent | kept pace |"
+        "| commands/s started | acknowledged/s | failed or not started | emails/s | p50 | p90 | p99 | last email after the last answer | never sent | sent twice | kept pace |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
     for step in steps {
         println!(
-            "| {:.0} | {:.0} | {:.0} | {} | {} | {} | {} | {} | {} |",
+            "| {:.0} | {:.0} | {} | {:.0} | {} | {} | {} | {} | {} | {} | {} |",
             step.rate,
             step.acknowledged,
+            step.failed,
             step.emails_per_second,
             ms(step.latency.p50),
             ms(step.latency.p90),
             ms(step.latency.p99),
             ms(step.drain),
             step.missing,
+            step.duplicates,
             if step.sustained() { "yes" } else { "no" }
         );
     }
@@ -236,10 +272,12 @@ fn print_email_steps(handover: scenarios::Handover, steps: &[scenarios::EmailSte
         .filter(|s| s.sustained())
         .map(|s| s.emails_per_second)
         .fold(0.0, f64::max);
-    println!(
-        "\nHighest sustained rate: {best:.0} emails/s{}",
-        target(best >= 500.0, "target >= 500 emails/s on PostgreSQL")
-    );
+    let verdict = if matches!(backend, Backend::Postgres(_)) {
+        target(best >= 500.0, "target >= 500 emails/s")
+    } else {
+        " (the target applies to PostgreSQL)".to_owned()
+    };
+    println!("\nHighest sustained rate: {best:.0} emails/s{verdict}");
 }
 
 fn ms(d: Duration) -> String {

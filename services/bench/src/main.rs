@@ -30,6 +30,9 @@ struct Cli {
     /// Event latency samples.
     #[arg(long, default_value_t = 200)]
     latency_samples: usize,
+    /// Run only these sections (comma-separated); all when absent.
+    #[arg(long, value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(twotier_bench::SECTIONS))]
+    only: Vec<String>,
 }
 
 fn main() -> ExitCode {
@@ -47,6 +50,7 @@ fn main() -> ExitCode {
         postgres: cli.postgres,
         big_list: cli.big_list,
         latency_samples: cli.latency_samples,
+        only: cli.only,
     };
     match runtime.block_on(twotier_bench::run(options)) {
         Ok(()) => ExitCode::SUCCESS,

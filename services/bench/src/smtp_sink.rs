@@ -10,8 +10,9 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 
-/// Notification id -> when its message was accepted.
-type Arrivals = Arc<Mutex<HashMap<String, SystemTime>>>;
+/// Notification id -> when its message was first accepted, and how many
+/// times it came.
+type Arrivals = Arc<Mutex<HashMap<String, (SystemTime, usize)>>>;
 
 /// A running sink on a loopback port; stops when dropped.
 pub struct SmtpSink {
@@ -46,12 +47,24 @@ impl SmtpSink {
         })
     }
 
-    /// Every message accepted so far: notification id -> arrival.
+    /// Every message accepted so far: notification id -> first arrival.
     pub fn arrivals(&self) -> HashMap<String, SystemTime> {
         self.arrivals
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+            .iter()
+            .map(|(id, (at, _))| (id.clone(), *at))
+            .collect()
+    }
+
+    /// Messages that came more than once (a resend after a lost outcome).
+    pub fn duplicates(&self) -> usize {
+        self.arrivals
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .map(|(_, copies)| copies - 1)
+            .sum()
     }
 }
 
@@ -94,7 +107,9 @@ async fn session(stream: TcpStream, arrivals: Arrivals) -> std::io::Result<()> {
                     arrivals
                         .lock()
                         .unwrap_or_else(PoisonError::into_inner)
-                        .insert(id, SystemTime::now());
+                        .entry(id)
+                        .or_insert((SystemTime::now(), 0))
+                        .1 += 1;
                 }
                 b"250 accepted\r\n"
             }

@@ -181,7 +181,7 @@ async fn a_service_started_during_an_outage_waits_alive_and_serves_when_the_data
 /// (reported: the targets are 1 s for consumers and 0.5 s for
 /// calls; the assertion allows for a loaded CI machine).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn after_the_database_comes_back_consumers_and_calls_resume_within_a_second() {
+async fn after_the_database_comes_back_consumers_and_calls_resume_promptly() {
     use sea_orm::EntityTrait;
     use twotier_partners::entity::partner_partnership;
     if !twotier_testkit::postgres_configured() {

@@ -27,6 +27,13 @@ pub(crate) const HEAD_CHANNEL: &str = "twotier_outbox_head";
 /// How often old events are pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
+/// How long to wait after `failures` failed numbering attempts in a row:
+/// at most 400 ms, so events are numbered (and consumers see them) soon
+/// after the database is back; an attempt costs one connection attempt.
+fn pause_after(failures: u32) -> Duration {
+    Duration::from_millis(100 * 2u64.pow(failures.min(2)))
+}
+
 /// Numbers committed outbox rows and prunes old ones.
 pub struct Sequencer {
     outbox: Outbox,
@@ -118,13 +125,10 @@ impl Sequencer {
                 next_prune += PRUNE_EVERY;
                 self.prune().await;
             }
-            // After a failure (the database is down) retry within 400 ms, so
-            // events are numbered, and consumers see them, soon after it is
-            // back; a numbering attempt costs one connection attempt.
             let pause = if failures == 0 {
                 self.poll_interval
             } else {
-                Duration::from_millis(100 * 2u64.pow(failures.min(2)))
+                pause_after(failures)
             };
             tokio::select! {
                 () = shutdown.cancelled() => return,
@@ -244,5 +248,17 @@ pub(crate) async fn head_position(db: &impl ConnectionTrait) -> Result<i64, DbEr
     match row {
         Some(row) => row.try_get::<i64>("", "head"),
         None => Ok(0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbering_resumes_within_400_ms_however_long_the_database_was_down() {
+        let pauses: Vec<_> = (1..100).map(pause_after).collect();
+        assert_eq!(pauses[0], Duration::from_millis(200));
+        assert!(pauses.iter().all(|p| *p <= Duration::from_millis(400)));
     }
 }

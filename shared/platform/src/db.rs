@@ -93,9 +93,13 @@ async fn connect_sqlite(url: &str) -> Result<DatabaseConnection, DbErr> {
             DbErr::Custom(format!("cannot create database {}: {e}", file.display()))
         })?;
     }
+    // No ping before handing the connection out: it is a file in this
+    // process and cannot go stale, and each ping is a round trip to the
+    // connection's worker thread on every statement's path.
     let pool = sqlite::SqlitePoolOptions::new()
         .max_connections(1)
         .min_connections(1)
+        .test_before_acquire(false)
         .acquire_timeout(ACQUIRE_TIMEOUT)
         .connect_with(options)
         .await

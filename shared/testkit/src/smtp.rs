@@ -89,26 +89,25 @@ impl SmtpSink {
     }
 }
 
-/// When a maildir file arrived, from its name `<secs>.M<micros>P<pid>Q<n>.host`.
-/// The microseconds are not zero-padded, so the name itself does not sort
-/// by time (`.M99999` after `.M100000`).
-fn arrival(path: &Path) -> (u64, u64, String) {
+/// When a maildir file arrived, from its name `<secs>.M<micros>P<pid>Q<n>.host`:
+/// seconds, microseconds, then the server's message counter for files of
+/// the same microsecond. None of the numbers is zero-padded, so the name
+/// itself does not sort by time (`.M99999` after `.M100000`).
+fn arrival(path: &Path) -> (u64, u64, u64, String) {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let mut parts = name.splitn(2, '.');
-    let secs = parts
-        .next()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(u64::MAX);
-    let micros = parts
-        .next()
-        .and_then(|rest| rest.strip_prefix('M'))
-        .and_then(|rest| rest.split('P').next())
-        .and_then(|m| m.parse().ok())
-        .unwrap_or(u64::MAX);
-    (secs, micros, name)
+    let number = |text: Option<&str>| text.and_then(|t| t.parse().ok()).unwrap_or(u64::MAX);
+    let (secs, rest) = name.split_once('.').unwrap_or((&name, ""));
+    let micros = rest.strip_prefix('M').and_then(|r| r.split('P').next());
+    let counter = rest.split_once('Q').and_then(|(_, q)| q.split('.').next());
+    (
+        number(Some(secs)),
+        number(micros),
+        number(counter),
+        name.clone(),
+    )
 }
 
 /// A loopback port nothing listens on yet (an SMTP server that is down
@@ -239,7 +238,8 @@ mod tests {
     #[test]
     fn maildir_files_sort_by_arrival_not_by_name() {
         let mut names = [
-            "1764110000.M100000P7Q2.host",
+            "1764110000.M100000P7Q10.host",
+            "1764110000.M100000P7Q9.host",
             "1764110000.M99999P7Q1.host",
             "1764109999.M999999P7Q0.host",
         ];
@@ -249,7 +249,8 @@ mod tests {
             [
                 "1764109999.M999999P7Q0.host",
                 "1764110000.M99999P7Q1.host",
-                "1764110000.M100000P7Q2.host",
+                "1764110000.M100000P7Q9.host",
+                "1764110000.M100000P7Q10.host",
             ]
         );
     }

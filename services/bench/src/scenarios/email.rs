@@ -50,16 +50,20 @@ pub struct EmailStep {
     pub rate: f64,
     /// Commands acknowledged per second.
     pub acknowledged: f64,
+    /// Commands that failed or were not started (too many outstanding).
+    pub failed: usize,
     /// Emails caused by the commands of the step, delivered per second of
     /// the step.
     pub emails_per_second: f64,
     /// Event committed -> handed over, over the step's emails.
     pub latency: Measurement,
-    /// How long after the load stopped the last of the step's emails went
-    /// out: a backlog that grew during the step shows here.
+    /// How long after the step's last command was answered the last of its
+    /// emails went out: a backlog that grew during the step shows here.
     pub drain: Duration,
     /// Emails recorded for the step that never went out within the wait.
     pub missing: usize,
+    /// Emails the SMTP server received more than once, so far.
+    pub duplicates: usize,
 }
 
 impl EmailStep {
@@ -126,7 +130,7 @@ pub async fn email_throughput(
     for &rate in rates {
         let started = SystemTime::now();
         let step_started = Instant::now();
-        let (ok, _, _) = at_rate(rate, duration, 512, |_| {
+        let (ok, failed, skipped) = at_rate(rate, duration, 512, |_| {
             let n = series.fetch_add(1, Ordering::Relaxed);
             let clients = clients.clone();
             let (carts, invitations) = (carts.clone(), invitations.clone());
@@ -196,6 +200,7 @@ pub async fn email_throughput(
         steps.push(EmailStep {
             rate,
             acknowledged: ok as f64 / seconds,
+            failed: failed + skipped,
             emails_per_second: latencies.len() as f64 / seconds,
             latency: Measurement::from_samples(
                 &format!("email at {rate:.0} commands/s"),
@@ -205,6 +210,7 @@ pub async fn email_throughput(
             ),
             drain: last.duration_since(stopped).unwrap_or_default(),
             missing,
+            duplicates: sink.duplicates(),
         });
     }
     Ok(steps)

@@ -21,6 +21,10 @@ use crate::store::notification as store;
 
 /// Notifications listed per round.
 const BATCH: u64 = 64;
+/// Tries at recording an attempt's outcome after the first, while the
+/// database connection fails, and the wait between them.
+const SETTLE_RETRIES: u32 = 3;
+const SETTLE_RETRY_AFTER: Duration = Duration::from_millis(200);
 
 /// Sends due notifications.
 pub struct Dispatcher {
@@ -162,13 +166,28 @@ impl Dispatcher {
                 return Ok(());
             }
         };
-        let report = delivery_report(email, &settled);
-        if store::settle(&self.outbox, &email.id, leased, &settled, report)
-            .await?
-            .is_none()
-        {
-            tracing::warn!(notification = %email.id, attempt = leased.attempts, "email settled by another dispatcher first");
+        // A sent email that cannot be recorded goes out again once its
+        // lease ends, so a passing database fault is worth a few retries.
+        let mut retries = SETTLE_RETRIES;
+        let recorded = loop {
+            let report = delivery_report(email, &settled);
+            match store::settle(&self.outbox, &email.id, leased, &settled, report).await {
+                Err(error) if retries > 0 && twotier_platform::db::is_connection_error(&error) => {
+                    retries -= 1;
+                    tokio::time::sleep(SETTLE_RETRY_AFTER).await;
+                }
+                outcome => break outcome,
+            }
+        };
+        match &recorded {
+            Ok(Some(_)) => {}
+            Ok(None) => {
+                tracing::warn!(notification = %email.id, attempt = leased.attempts, "email settled by another dispatcher first")
+            }
+            Err(error) => {
+                tracing::warn!(notification = %email.id, attempt = leased.attempts, %error, "attempt not recorded; the email goes out again after its lease")
+            }
         }
-        Ok(())
+        recorded.map(|_| ())
     }
 }

@@ -69,8 +69,9 @@ pub fn mailer_from(
             AsyncSmtpTransport::<Tokio1Executor>::relay(host).map_err(|e| e.to_string())?
         }
     };
-    // One pooled connection per email in flight, so none waits for a
-    // connection while another dispatcher slot is idle.
+    // Keep open as many connections as emails go out at once, so each
+    // handover reuses one instead of opening a new one (lettre opens extra
+    // connections beyond the pool and closes them after use).
     let pool = PoolConfig::new()
         .max_size(u32::try_from(settings.mail_concurrency.max(1)).unwrap_or(u32::MAX));
     let mut builder = builder

@@ -103,6 +103,16 @@ impl ConsumerSettings {
     }
 }
 
+/// Waits growing from `min` to `max`, each with jitter of up to as much again.
+fn delays(min: Duration, max: Duration) -> backon::ExponentialBackoff {
+    backon::ExponentialBuilder::default()
+        .with_min_delay(min.min(max))
+        .with_max_delay(max)
+        .with_jitter()
+        .without_max_times()
+        .build()
+}
+
 /// Why following the log stopped (it is then resumed from the cursor).
 #[derive(Debug, thiserror::Error)]
 enum FollowError {
@@ -114,6 +124,28 @@ enum FollowError {
     Handling(#[from] HandleError),
     #[error("cannot mint the service token: {0}")]
     Token(String),
+}
+
+impl FollowError {
+    /// Whether something is down (the upstream, this service's database)
+    /// rather than refusing: that ends with the outage, so it is worth
+    /// trying again soon; a refusal (a rejected token, a pruned cursor) is
+    /// retried with the long backoff instead of twice a second forever.
+    fn is_outage(&self) -> bool {
+        match self {
+            Self::Database(error) => twotier_platform::db::is_connection_error(error),
+            Self::Upstream(status) => matches!(
+                status.code(),
+                tonic::Code::Unavailable
+                    | tonic::Code::Unknown
+                    | tonic::Code::Cancelled
+                    | tonic::Code::DeadlineExceeded
+                    | tonic::Code::Aborted
+            ),
+            Self::Handling(error) => error.is_transient(),
+            Self::Token(_) => false,
+        }
+    }
 }
 
 /// Follows one upstream log and applies its events through a handler, with
@@ -202,7 +234,8 @@ impl Consumer {
     }
 
     async fn follow_until(&self, channel: Channel, shutdown: CancellationToken) {
-        let mut delays = self.resubscribe_backoff();
+        let mut outage_delays = self.resubscribe_backoff();
+        let mut refusal_delays = self.backoff();
         loop {
             let before = *self.progress.borrow();
             let outcome = tokio::select! {
@@ -210,16 +243,23 @@ impl Consumer {
                 outcome = self.follow(channel.clone()) => outcome,
             };
             if *self.progress.borrow() > before {
-                delays = self.resubscribe_backoff();
+                outage_delays = self.resubscribe_backoff();
+                refusal_delays = self.backoff();
             }
-            match outcome {
+            let delays = match &outcome {
                 Ok(()) => {
-                    tracing::info!(upstream = %self.settings.upstream, "upstream log ended; resubscribing")
+                    tracing::info!(upstream = %self.settings.upstream, "upstream log ended; resubscribing");
+                    &mut outage_delays
                 }
                 Err(error) => {
-                    tracing::warn!(upstream = %self.settings.upstream, %error, "following upstream log failed; resubscribing")
+                    tracing::warn!(upstream = %self.settings.upstream, %error, "following upstream log failed; resubscribing");
+                    if error.is_outage() {
+                        &mut outage_delays
+                    } else {
+                        &mut refusal_delays
+                    }
                 }
-            }
+            };
             let delay = delays.next().unwrap_or(self.settings.max_backoff);
             tokio::select! {
                 () = shutdown.cancelled() => return,
@@ -229,7 +269,7 @@ impl Consumer {
     }
 
     /// Waits between retries of an event a handler failed on.
-    fn backoff(&self) -> impl Iterator<Item = Duration> + use<> {
+    fn backoff(&self) -> backon::ExponentialBackoff {
         self.backoff_up_to(self.settings.max_backoff)
     }
 
@@ -238,17 +278,12 @@ impl Consumer {
     /// upstream or of this service's database), and an attempt costs one
     /// connection, so a short cap lets events flow again within a second of
     /// the outage ending instead of after the longest backoff.
-    fn resubscribe_backoff(&self) -> impl Iterator<Item = Duration> + use<> {
+    fn resubscribe_backoff(&self) -> backon::ExponentialBackoff {
         self.backoff_up_to(self.settings.max_backoff.min(RESUBSCRIBE_MAX_BACKOFF))
     }
 
-    fn backoff_up_to(&self, max: Duration) -> impl Iterator<Item = Duration> + use<> {
-        backon::ExponentialBuilder::default()
-            .with_min_delay(self.settings.min_backoff.min(max))
-            .with_max_delay(max)
-            .with_jitter()
-            .without_max_times()
-            .build()
+    fn backoff_up_to(&self, max: Duration) -> backon::ExponentialBackoff {
+        delays(self.settings.min_backoff, max)
     }
 
     async fn follow(&self, channel: Channel) -> Result<(), FollowError> {
@@ -355,5 +390,30 @@ impl Consumer {
             );
         }
         span
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn after_an_outage_the_consumer_tries_again_within_600_ms_however_long_it_lasted() {
+        let waits: Vec<_> = delays(Duration::from_millis(50), RESUBSCRIBE_MAX_BACKOFF)
+            .take(50)
+            .collect();
+        assert!(
+            waits.iter().all(|w| *w <= 2 * RESUBSCRIBE_MAX_BACKOFF),
+            "{waits:?}"
+        );
+    }
+
+    #[test]
+    fn a_refused_subscription_backs_off_like_a_failing_event() {
+        let outage = FollowError::Upstream(tonic::Status::unavailable("down"));
+        let refusal = FollowError::Upstream(tonic::Status::permission_denied("no"));
+        assert!(outage.is_outage());
+        assert!(!refusal.is_outage());
+        assert!(!FollowError::Token("no key".into()).is_outage());
     }
 }
