@@ -18,7 +18,7 @@ use twotier_platform::channel::ClientChannels;
 use twotier_platform::paging::PageTokens;
 use twotier_platform::server::GrpcServer;
 use twotier_platform::startup::{
-    ServiceContext, ServiceDefinition, StartError, migrate_database, open_database,
+    ServiceContext, ServiceDefinition, StartError, migrate_database, open_database, open_readers,
 };
 use twotier_proto::customer::customer_service_server::CustomerServiceServer;
 
@@ -40,7 +40,8 @@ impl ServiceDefinition for CustomerService {
     async fn build(ctx: &ServiceContext) -> Result<GrpcServer, StartError> {
         let settings: CustomerSettings = twotier_platform::config::load(&ctx.env, Self::NAME)?;
         let db = open_database::<Migrator>(ctx, Self::NAME).await?;
-        let outbox = Outbox::new(db.clone());
+        let reads = open_readers(ctx, Self::NAME, &db).await?;
+        let outbox = Outbox::new(db.clone()).with_reads(reads);
         let sequencer = Sequencer::new(
             outbox.clone(),
             ctx.settings.outbox_poll_interval,

@@ -12,7 +12,7 @@ use twotier_outbox::audit::AuditLog;
 use twotier_platform::paging::PageTokens;
 use twotier_platform::server::GrpcServer;
 use twotier_platform::startup::{
-    ServiceContext, ServiceDefinition, StartError, migrate_database, open_database,
+    ServiceContext, ServiceDefinition, StartError, migrate_database, open_database, open_readers,
 };
 use twotier_proto::partnership::partnership_service_server::PartnershipServiceServer;
 use twotier_proto::partnership::provider_listing_service_server::ProviderListingServiceServer;
@@ -36,7 +36,9 @@ impl ServiceDefinition for PartnershipService {
     async fn build(ctx: &ServiceContext) -> Result<GrpcServer, StartError> {
         let settings: PartnershipSettings = twotier_platform::config::load(&ctx.env, Self::NAME)?;
         let db = open_database::<Migrator>(ctx, Self::NAME).await?;
+        let reads = open_readers(ctx, Self::NAME, &db).await?;
         let (outbox, log) = EventLog::start(ctx, db.clone());
+        let outbox = outbox.with_reads(reads);
         ctx.spawn(twotier_platform::idempotency::prune_periodically(
             db,
             ctx.shutdown.clone(),

@@ -50,6 +50,7 @@ impl Event {
 #[derive(Clone)]
 pub struct Outbox {
     db: DatabaseConnection,
+    reads: DatabaseConnection,
     pub(crate) wake: Arc<Notify>,
     pub(crate) head: Arc<watch::Sender<u64>>,
 }
@@ -58,6 +59,7 @@ impl Outbox {
     /// The outbox of the service database `db`.
     pub fn new(db: DatabaseConnection) -> Self {
         Self {
+            reads: db.clone(),
             db,
             wake: Arc::new(Notify::new()),
             head: Arc::new(watch::Sender::new(0)),
@@ -67,6 +69,19 @@ impl Outbox {
     /// The service database.
     pub fn db(&self) -> &DatabaseConnection {
         &self.db
+    }
+
+    /// This outbox, answering [`Outbox::reads`] from `reads` (connections
+    /// to the same database that see every committed command).
+    pub fn with_reads(mut self, reads: DatabaseConnection) -> Self {
+        self.reads = reads;
+        self
+    }
+
+    /// Where queries that write nothing go: the read pool beside the
+    /// writer on SQLite, the same pool on PostgreSQL.
+    pub fn reads(&self) -> &DatabaseConnection {
+        &self.reads
     }
 
     /// Starts the transaction of one command.

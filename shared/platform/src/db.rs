@@ -41,6 +41,38 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
     )))
 }
 
+/// Connections for reads beside `writer`, the pool [`connect`] opened for
+/// `url`. On SQLite, whose one writing connection serialises every
+/// statement, a read-only pool of `readers` connections reads in parallel:
+/// in WAL mode a reader sees every transaction committed before its read
+/// began, so a read after a write still returns it. PostgreSQL's pool
+/// serves reads already: it is returned as is.
+pub async fn connect_readers(
+    url: &str,
+    writer: &DatabaseConnection,
+    readers: u32,
+) -> Result<DatabaseConnection, DbErr> {
+    if !url.starts_with("sqlite:") {
+        return Ok(writer.clone());
+    }
+    let options = sqlite::SqliteConnectOptions::from_str(url)
+        .map_err(sqlx_to_db_err)?
+        .read_only(true)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(5));
+    if options.get_filename() == Path::new(":memory:") {
+        // A private in-memory database exists only on the writer's
+        // connection.
+        return Ok(writer.clone());
+    }
+    let pool = sqlite::SqlitePoolOptions::new()
+        .max_connections(readers.max(1))
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .test_before_acquire(false)
+        .connect_lazy_with(options);
+    Ok(SqlxSqliteConnector::from_sqlx_sqlite_pool(pool))
+}
+
 /// `url` with any password replaced by `***`, for banners, logs and errors.
 pub fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {

@@ -364,6 +364,21 @@ pub async fn open_database<M: sea_orm_migration::MigratorTrait + 'static>(
     Ok(db)
 }
 
+/// Connections for the reads of service `name` beside `writer`, the
+/// database [`open_database`] opened (see [`crate::db::connect_readers`]).
+pub async fn open_readers(
+    ctx: &ServiceContext,
+    name: &str,
+    writer: &sea_orm::DatabaseConnection,
+) -> Result<sea_orm::DatabaseConnection, StartError> {
+    let url = ctx.settings.database_url_for(name);
+    Ok(crate::db::connect_readers(&url, writer, SQLITE_READERS).await?)
+}
+
+/// Read connections of a SQLite database: reads mostly wait on the thread
+/// hop to their connection, not on the CPU, so a few more than the cores.
+const SQLITE_READERS: u32 = 4;
+
 async fn migrate_when_reachable<M: sea_orm_migration::MigratorTrait + 'static>(
     db: sea_orm::DatabaseConnection,
     name: String,

@@ -128,7 +128,7 @@ impl Api {
         let viewer = self.viewer(&request).await?;
         let [provider_id, customer_id] =
             names::require(&request.get_ref().name, &CUSTOMER, "name")?;
-        let found = store::customer::find(self.outbox.db(), provider_id, customer_id).await?;
+        let found = store::customer::find(self.outbox.reads(), provider_id, customer_id).await?;
         Ok(convert::customer(viewer.visible(found)?))
     }
 
@@ -153,7 +153,7 @@ impl Api {
             .list::<pb::ListCustomersRequest>(&caller.tenant_id)
             .serve(&request.page_token, async |token| {
                 store::customer::list_of_provider(
-                    self.outbox.db(),
+                    self.outbox.reads(),
                     provider_id,
                     reseller,
                     page_size,
@@ -184,7 +184,7 @@ impl Api {
             .pages
             .list::<pb::ListResellerCustomersRequest>(&caller.tenant_id)
             .serve(&request.page_token, async |token| {
-                store::customer::list_of_reseller(self.outbox.db(), partner_id, page_size, token)
+                store::customer::list_of_reseller(self.outbox.reads(), partner_id, page_size, token)
                     .await
             })
             .await?;
@@ -199,7 +199,7 @@ impl Api {
         request: Request<pb::CheckDomainPrefixRequest>,
     ) -> Result<pb::CheckDomainPrefixResponse, Error> {
         let prefix = domain_prefix(&request.get_ref().domain_prefix)?;
-        let taken = store::customer::prefix_taken(self.outbox.db(), &prefix).await?;
+        let taken = store::customer::prefix_taken(self.outbox.reads(), &prefix).await?;
         Ok(pb::CheckDomainPrefixResponse {
             domain: initial_domain(&prefix),
             domain_prefix: prefix,

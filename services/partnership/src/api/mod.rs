@@ -97,9 +97,10 @@ impl Api {
         }
     }
 
-    /// The database, for queries; commands run in [`Outbox::command`].
+    /// Connections for queries (see [`Outbox::reads`]); commands run in
+    /// [`Outbox::command`].
     fn db(&self) -> &DatabaseConnection {
-        self.outbox.db()
+        self.outbox.reads()
     }
 }
 

@@ -89,8 +89,10 @@ impl Api {
         }
     }
 
+    /// Connections for queries (see [`Outbox::reads`]); commands run in
+    /// [`Outbox::command`].
     fn db(&self) -> &sea_orm::DatabaseConnection {
-        self.outbox.db()
+        self.outbox.reads()
     }
 
     /// Where to reach a reseller, from the partner projection. Callers ask
