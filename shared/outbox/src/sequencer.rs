@@ -182,42 +182,38 @@ pub(crate) async fn sequence_batch(outbox: &Outbox) -> Result<i64, DbErr> {
     let db = outbox.db();
     let backend = db.get_database_backend();
     let txn = db.begin().await?;
-    if backend == DbBackend::Postgres {
+    let numbered = if backend == DbBackend::Postgres {
+        // The lock is a statement of its own: the numbering statement's
+        // snapshot must be taken after it is held.
         let key = twotier_platform::db::advisory_key("outbox-sequencer");
-        txn.execute_raw(Statement::from_string(
+        txn.execute_raw(Statement::from_sql_and_values(
             backend,
-            format!("SELECT pg_advisory_xact_lock({key})"),
+            "SELECT pg_advisory_xact_lock($1)",
+            [key.into()],
         ))
         .await?;
-    }
-    let head = head_position(&txn).await?;
-    // One statement numbers the batch: ROW_NUMBER over the oldest
-    // unpositioned rows, added to the current head. Both values are
-    // integers produced here, never caller input.
-    let numbered = txn
-        .execute_raw(Statement::from_string(
-            backend,
-            format!(
-                "UPDATE outbox_event SET position = {head} + numbered.rn \
-                 FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS rn \
-                       FROM outbox_event WHERE position IS NULL ORDER BY id LIMIT {BATCH}) AS numbered \
-                 WHERE outbox_event.id = numbered.id"
-            ),
-        ))
-        .await?
-        .rows_affected();
-    let numbered = i64::try_from(numbered).unwrap_or(i64::MAX);
+        number_and_announce(&txn).await?
+    } else {
+        let head = head_position(&txn).await?;
+        let numbered = txn
+            .execute_raw(Statement::from_sql_and_values(
+                backend,
+                format!(
+                    "UPDATE outbox_event SET position = ? + numbered.rn FROM {} \
+                     WHERE outbox_event.id = numbered.id",
+                    unpositioned("?")
+                ),
+                [head.into(), BATCH.into()],
+            ))
+            .await?
+            .rows_affected();
+        let numbered = i64::try_from(numbered).unwrap_or(i64::MAX);
+        (numbered, head + numbered)
+    };
+    let (numbered, new_head) = numbered;
     if numbered == 0 {
         txn.rollback().await?;
         return Ok(0);
-    }
-    let new_head = head + numbered;
-    if backend == DbBackend::Postgres {
-        txn.execute_raw(Statement::from_string(
-            backend,
-            format!("SELECT pg_notify('{HEAD_CHANNEL}', '{new_head}')"),
-        ))
-        .await?;
     }
     txn.commit().await?;
     let new_head = u64::try_from(new_head).unwrap_or_default();
@@ -226,6 +222,48 @@ pub(crate) async fn sequence_batch(outbox: &Outbox) -> Result<i64, DbErr> {
         .send_if_modified(|current| raise(current, new_head));
     tracing::trace!(numbered, head = new_head, "sequenced outbox events");
     Ok(numbered)
+}
+
+/// The oldest `limit` unpositioned rows, numbered from 1 in id order, as
+/// a derived table `numbered (id, rn)`; `limit` is the placeholder bound
+/// to [`BATCH`].
+fn unpositioned(limit: &str) -> String {
+    format!(
+        "(SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS rn FROM outbox_event \
+         WHERE position IS NULL ORDER BY id LIMIT {limit}) AS numbered"
+    )
+}
+
+/// PostgreSQL: reads the head, numbers a batch after it and announces the
+/// new head to other replicas' readers, in one statement (one round trip,
+/// and one prepared statement reused by every batch, where values written
+/// into the text made each batch prepare new ones); returns (rows numbered,
+/// new head), (0, 0) when nothing was waiting.
+async fn number_and_announce(txn: &impl ConnectionTrait) -> Result<(i64, i64), DbErr> {
+    let row = txn
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            format!(
+                "WITH head AS (SELECT COALESCE(MAX(position), 0) AS at FROM outbox_event), \
+                 numbered_rows AS (UPDATE outbox_event SET position = head.at + numbered.rn \
+                 FROM head, {} WHERE outbox_event.id = numbered.id RETURNING position), \
+                 summary AS (SELECT COUNT(*) AS numbered, COALESCE(MAX(position), 0) AS new_head \
+                 FROM numbered_rows) \
+                 SELECT summary.numbered, summary.new_head FROM summary \
+                 CROSS JOIN LATERAL (SELECT pg_notify($1, summary.new_head::text) \
+                 WHERE summary.numbered > 0) AS announced",
+                unpositioned("$2")
+            ),
+            [HEAD_CHANNEL.into(), BATCH.into()],
+        ))
+        .await?;
+    let Some(row) = row else {
+        return Ok((0, 0));
+    };
+    Ok((
+        row.try_get::<i64>("", "numbered")?,
+        row.try_get::<i64>("", "new_head")?,
+    ))
 }
 
 /// Raises `current` to `candidate`; true if it changed.
