@@ -67,9 +67,10 @@ pub struct EmailStep {
 }
 
 impl EmailStep {
-    /// Kept pace: every email out within a second of the load stopping.
+    /// Kept pace: every command taken and every email out within a second
+    /// of the last command's answer.
     pub fn sustained(&self) -> bool {
-        self.missing == 0 && self.drain < Duration::from_secs(1)
+        self.failed == 0 && self.missing == 0 && self.drain < Duration::from_secs(1)
     }
 }
 
