@@ -9,7 +9,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use sea_orm::entity::prelude::*;
-use sea_orm::{ActiveValue::Set, DatabaseTransaction, TransactionTrait};
+use sea_orm::{ActiveValue::Set, DatabaseTransaction};
 use sha2::Digest;
 
 use crate::error::Error;
@@ -93,19 +93,19 @@ pub enum Claim<R> {
 }
 
 /// Claims `key` inside `txn`. Call before doing any work.
+///
+/// One statement in the common case: an insert that does nothing when the
+/// key exists (a concurrent first attempt's uncommitted insert makes it
+/// wait for that transaction, as the primary key would). Only then is the
+/// stored response read.
 pub async fn claim<R: prost::Message + Default>(
     txn: &DatabaseTransaction,
     key: Option<&IdempotencyKey>,
 ) -> Result<Claim<R>, Error> {
+    use sea_orm::sea_query::OnConflict;
     let Some(key) = key else {
         return Ok(Claim::Fresh);
     };
-    if let Some(stored) = find(txn, key).await? {
-        return replay(key, stored);
-    }
-    // A savepoint keeps the command's transaction usable if a concurrent
-    // retry inserted the key first.
-    let savepoint = txn.begin().await?;
     let row = entity::ActiveModel {
         scope: Set(key.scope.to_owned()),
         tenant_id: Set(key.tenant_id.clone()),
@@ -114,20 +114,25 @@ pub async fn claim<R: prost::Message + Default>(
         response: Set(Vec::new()),
         created_at: Set(Utc::now()),
     };
-    match entity::Entity::insert(row).exec(&savepoint).await {
-        Ok(_) => {
-            savepoint.commit().await?;
-            Ok(Claim::Fresh)
-        }
-        Err(error) if crate::db::is_unique_violation(&error) => {
-            savepoint.rollback().await?;
-            let stored = find(txn, key).await?.ok_or_else(|| {
-                Error::Internal("idempotency key vanished after a conflict".into())
-            })?;
-            replay(key, stored)
-        }
-        Err(error) => Err(error.into()),
+    let inserted = entity::Entity::insert(row)
+        .on_conflict(
+            OnConflict::columns([
+                entity::Column::Scope,
+                entity::Column::TenantId,
+                entity::Column::RequestId,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_without_returning(txn)
+        .await?;
+    if inserted == 1 {
+        return Ok(Claim::Fresh);
     }
+    let stored = find(txn, key)
+        .await?
+        .ok_or_else(|| Error::Internal("idempotency key vanished after a conflict".into()))?;
+    replay(key, stored)
 }
 
 /// The stored response to `key`, read outside any transaction: lets a
