@@ -276,4 +276,35 @@ mod tests {
             "sqlite://data/customer.db?mode=rwc"
         );
     }
+
+    #[tokio::test]
+    async fn a_read_on_the_sqlite_read_pool_right_after_a_write_returns_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let writer = connect(&url, 1).await.unwrap();
+        let readers = connect_readers(&url, &writer, 4).await.unwrap();
+        writer
+            .execute_unprepared("CREATE TABLE t (n INTEGER PRIMARY KEY)")
+            .await
+            .unwrap();
+        for n in 0..200 {
+            writer
+                .execute_unprepared(&format!("INSERT INTO t (n) VALUES ({n})"))
+                .await
+                .unwrap();
+            let seen = readers
+                .query_one_raw(Statement::from_string(
+                    DbBackend::Sqlite,
+                    "SELECT MAX(n) AS n FROM t",
+                ))
+                .await
+                .unwrap()
+                .and_then(|row| row.try_get::<i64>("", "n").ok());
+            assert_eq!(seen, Some(n), "read after write {n}");
+        }
+        let refused = readers
+            .execute_unprepared("INSERT INTO t (n) VALUES (-1)")
+            .await;
+        assert!(refused.is_err(), "the read pool cannot write");
+    }
 }
