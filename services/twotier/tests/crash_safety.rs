@@ -29,11 +29,7 @@ impl Lcg {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn services_killed_with_sigkill_mid_workload_lose_nothing_and_apply_every_event_once() {
-    if !twotier_testkit::postgres_configured() {
-        eprintln!(
-            "crash safety runs on PostgreSQL: set {}",
-            twotier_testkit::POSTGRES_URL_VAR
-        );
+    if twotier_testkit::skip_without_postgres("crash safety") {
         return;
     }
     let mut system = System::start(1).await;

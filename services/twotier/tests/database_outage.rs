@@ -2,7 +2,6 @@
 //! calls answer UNAVAILABLE quickly, health reports NOT_SERVING, and the
 //! service recovers by itself when the database is back.
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use tonic::Code;
@@ -17,20 +16,13 @@ const NOT_SERVING: i32 = tonic_health::pb::health_check_response::ServingStatus:
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_cut_make_calls_unavailable_fast_and_the_service_recovers_without_restart() {
-    if !twotier_testkit::postgres_configured() {
-        eprintln!(
-            "the database outage test runs on PostgreSQL: set {}",
-            twotier_testkit::POSTGRES_URL_VAR
-        );
+    if twotier_testkit::skip_without_postgres("the database outage test") {
         return;
     }
     let db = TestDatabase::new("outage").await;
     // postgres://user@host:port/name -> the same through the proxy.
-    let (scheme_user, rest) = db.url.split_once('@').expect("user@host");
-    let (host_port, name) = rest.split_once('/').expect("host/name");
-    let target: SocketAddr = host_port.parse().expect("host:port");
-    let proxy = ChaosProxy::start(target).await;
-    let proxied_url = format!("{scheme_user}@{}/{name}", proxy.addr);
+    let proxy = ChaosProxy::start(db.server()).await;
+    let proxied_url = db.url_via(proxy.addr);
     let server = twotier_testkit::start_service::<PartnershipService>(
         &db,
         &[("TWOTIER_DATABASE_URL", &proxied_url)],
@@ -110,20 +102,13 @@ async fn connections_cut_make_calls_unavailable_fast_and_the_service_recovers_wi
 /// database is back: no crash loop.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_service_started_during_an_outage_waits_alive_and_serves_when_the_database_is_back() {
-    if !twotier_testkit::postgres_configured() {
-        eprintln!(
-            "the database outage test runs on PostgreSQL: set {}",
-            twotier_testkit::POSTGRES_URL_VAR
-        );
+    if twotier_testkit::skip_without_postgres("the database outage test") {
         return;
     }
     let db = TestDatabase::new("startup").await;
-    let (scheme_user, rest) = db.url.split_once('@').expect("user@host");
-    let (host_port, name) = rest.split_once('/').expect("host/name");
-    let target: SocketAddr = host_port.parse().expect("host:port");
-    let proxy = ChaosProxy::start(target).await;
+    let proxy = ChaosProxy::start(db.server()).await;
     proxy.cut();
-    let proxied_url = format!("{scheme_user}@{}/{name}", proxy.addr);
+    let proxied_url = db.url_via(proxy.addr);
     let server = twotier_testkit::start_service::<PartnershipService>(
         &db,
         &[("TWOTIER_DATABASE_URL", &proxied_url)],
@@ -184,19 +169,13 @@ async fn a_service_started_during_an_outage_waits_alive_and_serves_when_the_data
 async fn after_the_database_comes_back_consumers_and_calls_resume_promptly() {
     use sea_orm::EntityTrait;
     use twotier_partners::entity::partner_partnership;
-    if !twotier_testkit::postgres_configured() {
-        eprintln!(
-            "the database outage test runs on PostgreSQL: set {}",
-            twotier_testkit::POSTGRES_URL_VAR
-        );
+    if twotier_testkit::skip_without_postgres("the database outage test") {
         return;
     }
     let system = twotier_testkit::System::start(&["partnership"], &[]).await;
     let db = TestDatabase::new("recovery").await;
-    let (scheme_user, rest) = db.url.split_once('@').expect("user@host");
-    let (host_port, name) = rest.split_once('/').expect("host/name");
-    let proxy = ChaosProxy::start(host_port.parse().expect("host:port")).await;
-    let proxied_url = format!("{scheme_user}@{}/{name}", proxy.addr);
+    let proxy = ChaosProxy::start(db.server()).await;
+    let proxied_url = db.url_via(proxy.addr);
     let partnership_endpoint = system.server("partnership").endpoint();
     let customer = twotier_testkit::start_service::<twotier_customer::CustomerService>(
         &db,

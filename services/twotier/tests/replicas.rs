@@ -14,11 +14,7 @@ const ITEMS: usize = 6;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_of_every_service_give_the_same_results_as_one() {
-    if !twotier_testkit::postgres_configured() {
-        eprintln!(
-            "replicas share one PostgreSQL: set {}",
-            twotier_testkit::POSTGRES_URL_VAR
-        );
+    if twotier_testkit::skip_without_postgres("the replica test") {
         return;
     }
     let system = System::start(2).await;

@@ -44,11 +44,37 @@ impl TestDatabase {
     pub fn data_dir(&self) -> PathBuf {
         self.dir.path().to_path_buf()
     }
+
+    /// PostgreSQL: the address of the server holding this database.
+    pub fn server(&self) -> std::net::SocketAddr {
+        self.host_port().parse().expect("host:port")
+    }
+
+    /// PostgreSQL: this database's URL, reaching its server at `proxy`
+    /// instead (a [`crate::ChaosProxy`] in front of [`Self::server`]).
+    pub fn url_via(&self, proxy: std::net::SocketAddr) -> String {
+        self.url.replacen(self.host_port(), &proxy.to_string(), 1)
+    }
+
+    fn host_port(&self) -> &str {
+        let (_, rest) = self.url.split_once('@').expect("postgres://user@host/name");
+        rest.split_once('/').expect("host:port/name").0
+    }
 }
 
 /// Whether tests run against PostgreSQL.
 pub fn postgres_configured() -> bool {
     std::env::var(POSTGRES_URL_VAR).is_ok_and(|url| !url.is_empty())
+}
+
+/// For a test that needs PostgreSQL: true, after saying why `what` is
+/// skipped, when none is configured.
+pub fn skip_without_postgres(what: &str) -> bool {
+    if postgres_configured() {
+        return false;
+    }
+    eprintln!("{what} runs on PostgreSQL: set {POSTGRES_URL_VAR}");
+    true
 }
 
 async fn create_postgres_database(admin_url: &str, label: &str) -> String {

@@ -19,7 +19,9 @@ pub mod smtp;
 pub mod system;
 mod tokens;
 
-pub use database::{POSTGRES_URL_VAR, TestDatabase, postgres_configured, row_counts};
+pub use database::{
+    POSTGRES_URL_VAR, TestDatabase, postgres_configured, row_counts, skip_without_postgres,
+};
 pub use jwks::JwksServer;
 pub use proxy::ChaosProxy;
 pub use server::{RunningServer, channel, env, settings, start_service, start_service_with_env};
