@@ -16,11 +16,11 @@ use twotier_platform::capability::{self, CapabilityTokens};
 use super::MailSettings;
 use super::mailer::{Mailer, SendError};
 use crate::api::convert::delivery_report;
-use crate::domain::{Backoff, Delivery, Outcome, Outgoing, Settled};
+use crate::domain::{Backoff, Delivery, Outcome, Outgoing};
 use crate::store::notification as store;
 
-/// Most notifications listed per round.
-const BATCH: usize = 64;
+/// Notifications listed per round.
+const BATCH: u64 = 64;
 /// Tries at recording an attempt's outcome after the first, while the
 /// database connection fails, and the wait between them.
 const SETTLE_RETRIES: u32 = 3;
@@ -67,7 +67,7 @@ impl Dispatcher {
         tracing::info!(mail = %self.mailer.describe(), "notification dispatcher started");
         loop {
             match self.deliver_due().await {
-                Ok(sent) if sent == self.batch() => continue,
+                Ok(sent) if sent == BATCH => continue,
                 Ok(_) => {}
                 Err(error) => {
                     tracing::warn!(%error, "dispatching notifications failed; will retry")
@@ -81,63 +81,36 @@ impl Dispatcher {
         }
     }
 
-    /// Sends up to [`Self::batch`] notifications due now: claims them in one
-    /// commit, hands them over all at once (each waits on the mail server),
-    /// and records the outcomes of those that finished together in one
-    /// commit, so an email costs a share of two commits instead of two.
-    /// Returns how many were listed. Every started delivery runs to its end
-    /// before an error is returned, so none is left holding a lease it could
-    /// have settled.
-    async fn deliver_due(&self) -> Result<usize, DbErr> {
+    /// Sends the notifications due now, `concurrency` at a time (each
+    /// waits on the mail server and two commits, so one at a time would cap
+    /// the rate at the round trips); returns how many were listed. Every
+    /// started delivery runs to its end before an error is returned, so none
+    /// is left holding a lease it could have settled.
+    async fn deliver_due(&self) -> Result<u64, DbErr> {
         use futures::StreamExt;
-        let now = Utc::now();
-        let due = store::due(self.outbox.db(), now, self.batch() as u64).await?;
-        let listed = due.len();
-        // The rule computes each lease; the guarded writes make them hold
-        // against a replica that took an email since it was listed.
-        let leased: Vec<(Outgoing, Delivery)> = due
-            .into_iter()
-            .filter_map(|email| {
-                let leased = email.delivery.claim(now, self.lease).ok()?;
-                Some((email, leased))
-            })
-            .collect();
-        let claims: Vec<(&str, &Delivery)> = leased
-            .iter()
-            .map(|(email, leased)| (email.id.as_str(), leased))
-            .collect();
-        let got = store::claim_all(self.outbox.db(), &claims, now).await?;
-        let claimed: Vec<(Outgoing, Delivery)> = leased
-            .into_iter()
-            .zip(got)
-            .filter_map(|(claim, got)| got.then_some(claim))
-            .collect();
-        let mut finished = futures::stream::iter(claimed)
-            .map(|(email, leased)| async move {
-                let outcome = self.send(&email, &leased).await;
-                (email, leased, outcome)
-            })
+        let due = store::due(self.outbox.db(), Utc::now(), BATCH).await?;
+        let listed = due.len() as u64;
+        let outcomes: Vec<Result<(), DbErr>> = futures::stream::iter(due)
+            .map(|email| self.deliver(email))
             .buffer_unordered(self.concurrency)
-            .ready_chunks(self.concurrency);
-        let mut first_error = None;
-        while let Some(outcomes) = finished.next().await {
-            if let Err(error) = self.settle_all(outcomes).await {
-                first_error.get_or_insert(error);
-            }
+            .collect()
+            .await;
+        outcomes.into_iter().collect::<Result<(), DbErr>>()?;
+        Ok(listed)
+    }
+
+    /// Claims `email`, hands it to the mail system and records the outcome;
+    /// nothing if another dispatcher got it first.
+    async fn deliver(&self, email: Outgoing) -> Result<(), DbErr> {
+        let now = Utc::now();
+        // The rule computes the lease; the guarded write makes it hold
+        // against a replica that took the email since it was listed.
+        let Ok(leased) = email.delivery.claim(now, self.lease) else {
+            return Ok(());
+        };
+        if !store::claim(self.outbox.db(), &email.id, &leased, now).await? {
+            return Ok(());
         }
-        first_error.map_or(Ok(listed), Err)
-    }
-
-    /// Emails claimed per round: no more than go out at once, so every
-    /// claimed email is handed over at once and its lease (longer than the
-    /// SMTP timeout) outlasts its handover even when the server stalls.
-    fn batch(&self) -> usize {
-        self.concurrency.min(BATCH)
-    }
-
-    /// Hands `email` (claimed as `leased`) to the mail system, in a span
-    /// joining the trace of the event that caused it.
-    async fn send(&self, email: &Outgoing, leased: &Delivery) -> Outcome {
         let span = tracing::info_span!(
             "email.send",
             notification = %email.id,
@@ -151,7 +124,7 @@ impl Dispatcher {
             &email.tracestate,
         );
         async {
-            let sent = self.mailer.send(&self.unsealed(email)).await;
+            let sent = self.mailer.send(&self.unsealed(&email)).await;
             match &sent {
                 Ok(()) => {
                     tracing::info!(notification = %email.id, template = %email.template, "email sent")
@@ -160,7 +133,8 @@ impl Dispatcher {
                     tracing::warn!(notification = %email.id, attempt = leased.attempts, error = %failure, "email not sent")
                 }
             }
-            sent.map_or_else(SendError::outcome, |()| Outcome::Delivered)
+            let outcome = sent.map_or_else(SendError::outcome, |()| Outcome::Delivered);
+            self.settle(&email, &leased, outcome).await
         }
         .instrument(span)
         .await
@@ -177,37 +151,27 @@ impl Dispatcher {
         outgoing
     }
 
-    /// Records how the attempts in `outcomes` ended, each email's new state
-    /// and its report in the notification log, together.
-    async fn settle_all(&self, outcomes: Vec<(Outgoing, Delivery, Outcome)>) -> Result<(), DbErr> {
-        let now = Utc::now();
-        let settled: Vec<(Outgoing, Delivery, Settled)> = outcomes
-            .into_iter()
-            .filter_map(|(email, leased, outcome)| {
-                match leased.settle(outcome, now, self.backoff) {
-                    Ok(settled) => Some((email, leased, settled)),
-                    Err(refused) => {
-                        tracing::warn!(notification = %email.id, %refused, "attempt not recorded");
-                        None
-                    }
-                }
-            })
-            .collect();
-        // Sent emails whose outcome cannot be recorded go out again once
-        // their lease ends, so a passing database fault is worth a few
-        // retries.
+    /// Records how the attempt `leased` started ended, the notification's
+    /// new state and its report in the notification log together.
+    async fn settle(
+        &self,
+        email: &Outgoing,
+        leased: &Delivery,
+        outcome: Outcome,
+    ) -> Result<(), DbErr> {
+        let settled = match leased.settle(outcome, Utc::now(), self.backoff) {
+            Ok(settled) => settled,
+            Err(refused) => {
+                tracing::warn!(notification = %email.id, %refused, "attempt not recorded");
+                return Ok(());
+            }
+        };
+        // A sent email that cannot be recorded goes out again once its
+        // lease ends, so a passing database fault is worth a few retries.
         let mut retries = SETTLE_RETRIES;
         let recorded = loop {
-            let settlements = settled
-                .iter()
-                .map(|(email, leased, settled)| store::Settlement {
-                    id: &email.id,
-                    claimed: leased,
-                    settled,
-                    report: delivery_report(email, settled),
-                })
-                .collect();
-            match store::settle_all(&self.outbox, settlements).await {
+            let report = delivery_report(email, &settled);
+            match store::settle(&self.outbox, &email.id, leased, &settled, report).await {
                 Err(error) if retries > 0 && twotier_platform::db::is_connection_error(&error) => {
                     retries -= 1;
                     tokio::time::sleep(SETTLE_RETRY_AFTER).await;
@@ -216,17 +180,12 @@ impl Dispatcher {
             }
         };
         match &recorded {
-            Ok(attempts) => {
-                for ((email, leased, _), attempt) in settled.iter().zip(attempts) {
-                    if attempt.is_none() {
-                        tracing::warn!(notification = %email.id, attempt = leased.attempts, "email settled by another dispatcher first");
-                    }
-                }
+            Ok(Some(_)) => {}
+            Ok(None) => {
+                tracing::warn!(notification = %email.id, attempt = leased.attempts, "email settled by another dispatcher first")
             }
             Err(error) => {
-                for (email, leased, _) in &settled {
-                    tracing::warn!(notification = %email.id, attempt = leased.attempts, %error, "attempt not recorded; the email goes out again after its lease");
-                }
+                tracing::warn!(notification = %email.id, attempt = leased.attempts, %error, "attempt not recorded; the email goes out again after its lease")
             }
         }
         recorded.map(|_| ())

@@ -4,10 +4,10 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Cond, Expr, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
-use twotier_outbox::{Event, Outbox, Tx};
+use twotier_outbox::{Event, Outbox};
 use twotier_platform::{Error, paging};
 
 use super::entities::{delivery_attempt, notification};
@@ -96,32 +96,19 @@ pub async fn due(
     Ok(rows.into_iter().map(outgoing).collect())
 }
 
-/// Writes the lease of each `(id, leased)` and records the attempt it
+/// Writes the lease of `leased` on email `id` and records the attempt it
 /// starts (as unconfirmed until settled), if the email is still due at
 /// `now` and unchanged since it was listed (a replica working through an
-/// older list must not retry what another just tried and backed off); all
-/// in one transaction. Returns, in order, whether this dispatcher got each.
-/// The attempt count is the delivery's version: each claim bumps it.
-pub async fn claim_all(
+/// older list must not retry what another just tried and backed off);
+/// whether this dispatcher got it. The attempt count is the delivery's
+/// version: each claim bumps it.
+pub async fn claim(
     db: &DatabaseConnection,
-    claims: &[(&str, &Delivery)],
-    now: DateTime<Utc>,
-) -> Result<Vec<bool>, DbErr> {
-    let txn = db.begin().await?;
-    let mut got = Vec::with_capacity(claims.len());
-    for (id, leased) in claims {
-        got.push(claim_in(&txn, id, leased, now).await?);
-    }
-    txn.commit().await?;
-    Ok(got)
-}
-
-async fn claim_in(
-    txn: &DatabaseTransaction,
     id: &str,
     leased: &Delivery,
     now: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
+    let txn = db.begin().await?;
     let claimed = notification::Entity::update_many()
         .col_expr(
             notification::Column::LeaseUntil,
@@ -131,7 +118,7 @@ async fn claim_in(
         .filter(notification::Column::Id.eq(id))
         .filter(notification::Column::Attempts.eq(leased.attempts.saturating_sub(1)))
         .filter(due_at(now))
-        .exec(txn)
+        .exec(&txn)
         .await?;
     if claimed.rows_affected != 1 {
         return Ok(false);
@@ -143,45 +130,25 @@ async fn claim_in(
         outcome: Set(outcome_key(AttemptOutcome::Unconfirmed).to_owned()),
         error: Set(String::new()),
     })
-    .exec_without_returning(txn)
+    .exec_without_returning(&txn)
     .await?;
+    txn.commit().await?;
     Ok(true)
 }
 
-/// How one attempt ended, to be recorded by [`settle_all`]: the email, the
-/// claim the attempt started with, the settled delivery and the report
-/// (its event in the notification log).
-pub struct Settlement<'a> {
-    pub id: &'a str,
-    pub claimed: &'a Delivery,
-    pub settled: &'a Settled,
-    pub report: Event,
-}
-
-/// Records how each attempt ended, each email's new state and its report,
-/// all in one transaction; returns, in order, each attempt's number, or
-/// `None` when another dispatcher settled that email first (the attempt's
-/// outcome is recorded all the same: it happened).
-pub async fn settle_all(
+/// Records how the attempt `claimed` started on email `id` ended, and the
+/// email's new state with `report` (its event in the notification log)
+/// together; the attempt's number, or `None` when another dispatcher
+/// settled the email first (this attempt's outcome is recorded all the
+/// same: it happened).
+pub async fn settle(
     outbox: &Outbox,
-    settlements: Vec<Settlement<'_>>,
-) -> Result<Vec<Option<i32>>, DbErr> {
+    id: &str,
+    claimed: &Delivery,
+    settled: &Settled,
+    report: Event,
+) -> Result<Option<i32>, DbErr> {
     let txn = outbox.begin().await?;
-    let mut recorded = Vec::with_capacity(settlements.len());
-    for settlement in settlements {
-        recorded.push(settle_in(&txn, settlement).await?);
-    }
-    txn.commit().await?;
-    Ok(recorded)
-}
-
-async fn settle_in(txn: &Tx, settlement: Settlement<'_>) -> Result<Option<i32>, DbErr> {
-    let Settlement {
-        id,
-        claimed,
-        settled,
-        report,
-    } = settlement;
     let mut guard = Cond::all()
         .add(notification::Column::Id.eq(id))
         .add(notification::Column::Status.eq(status_key(Status::Pending)));
@@ -207,7 +174,7 @@ async fn settle_in(txn: &Tx, settlement: Settlement<'_>) -> Result<Option<i32>, 
         )
         .col_expr(notification::Column::SentAt, Expr::value(settled.sent_at))
         .filter(guard)
-        .exec(&**txn)
+        .exec(&*txn)
         .await?;
     delivery_attempt::Entity::update_many()
         .col_expr(
@@ -220,12 +187,13 @@ async fn settle_in(txn: &Tx, settlement: Settlement<'_>) -> Result<Option<i32>, 
         )
         .filter(delivery_attempt::Column::NotificationId.eq(id))
         .filter(delivery_attempt::Column::Attempt.eq(claimed.attempts))
-        .exec(&**txn)
+        .exec(&*txn)
         .await?;
     let settled_here = written.rows_affected == 1;
     if settled_here {
         txn.append(report).await?;
     }
+    txn.commit().await?;
     Ok(settled_here.then_some(claimed.attempts))
 }
 
