@@ -55,22 +55,27 @@ pub async fn connect_readers(
     if !url.starts_with("sqlite:") {
         return Ok(writer.clone());
     }
+    if is_in_memory(url) {
+        // An in-memory database exists only on the writer's connection.
+        return Ok(writer.clone());
+    }
     let options = sqlite::SqliteConnectOptions::from_str(url)
         .map_err(sqlx_to_db_err)?
         .read_only(true)
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(5));
-    if options.get_filename() == Path::new(":memory:") {
-        // A private in-memory database exists only on the writer's
-        // connection.
-        return Ok(writer.clone());
-    }
     let pool = sqlite::SqlitePoolOptions::new()
         .max_connections(readers.max(1))
         .acquire_timeout(ACQUIRE_TIMEOUT)
         .test_before_acquire(false)
         .connect_lazy_with(options);
     Ok(SqlxSqliteConnector::from_sqlx_sqlite_pool(pool))
+}
+
+/// Whether SQLite `url` names an in-memory database. Decided from the URL:
+/// sqlx renames such a database to a generated file name when it parses it.
+fn is_in_memory(url: &str) -> bool {
+    url.contains(":memory:") || url.contains("mode=memory")
 }
 
 /// `url` with any password replaced by `***`, for banners, logs and errors.
@@ -114,7 +119,7 @@ async fn connect_sqlite(url: &str) -> Result<DatabaseConnection, DbErr> {
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(5));
     let file = options.get_filename();
-    if file != std::path::Path::new(":memory:") {
+    if !is_in_memory(url) {
         // Tenants' data: readable by this service's user only.
         if let Some(parent) = file.parent() {
             crate::files::create_private_dir(parent).map_err(|e| {
@@ -275,6 +280,22 @@ mod tests {
             redact_url("sqlite://data/customer.db?mode=rwc"),
             "sqlite://data/customer.db?mode=rwc"
         );
+    }
+
+    #[tokio::test]
+    async fn an_in_memory_database_is_read_on_its_writer() {
+        let writer = connect("sqlite::memory:", 1).await.unwrap();
+        writer
+            .execute_unprepared("CREATE TABLE t (n INTEGER)")
+            .await
+            .unwrap();
+        let readers = connect_readers("sqlite::memory:", &writer, 4)
+            .await
+            .unwrap();
+        readers
+            .execute_unprepared("SELECT n FROM t")
+            .await
+            .expect("the writer's table");
     }
 
     #[tokio::test]
