@@ -270,20 +270,19 @@ impl Consumer {
 
     /// Waits between retries of an event a handler failed on.
     fn backoff(&self) -> backon::ExponentialBackoff {
-        self.backoff_up_to(self.settings.max_backoff)
+        delays(self.settings.min_backoff, self.settings.max_backoff)
     }
 
-    /// Waits between attempts to follow the log again. Capped far below
-    /// `max_backoff`: what broke the stream is usually an outage (of the
-    /// upstream or of this service's database), and an attempt costs one
-    /// connection, so a short cap lets events flow again within a second of
-    /// the outage ending instead of after the longest backoff.
+    /// Waits between attempts to follow the log again after an outage (of
+    /// the upstream or of this service's database). Capped far below
+    /// `max_backoff`: an attempt costs one connection, and a short cap lets
+    /// events flow again within a second of the outage ending instead of
+    /// after the longest backoff.
     fn resubscribe_backoff(&self) -> backon::ExponentialBackoff {
-        self.backoff_up_to(self.settings.max_backoff.min(RESUBSCRIBE_MAX_BACKOFF))
-    }
-
-    fn backoff_up_to(&self, max: Duration) -> backon::ExponentialBackoff {
-        delays(self.settings.min_backoff, max)
+        delays(
+            self.settings.min_backoff,
+            self.settings.max_backoff.min(RESUBSCRIBE_MAX_BACKOFF),
+        )
     }
 
     async fn follow(&self, channel: Channel) -> Result<(), FollowError> {
