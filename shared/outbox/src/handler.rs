@@ -30,6 +30,15 @@ pub trait EventHandler: Send + Sync + 'static {
     /// filters out the rest.
     fn event_types(&self) -> Vec<String>;
 
+    /// Whether `event` (of a type in [`EventHandler::event_types`]) can
+    /// change anything here. One that cannot is passed without opening a
+    /// transaction, like an event of a type not handled: under load most
+    /// events of a type may be of no concern (a customer created without a
+    /// reseller emails no one).
+    fn affects(&self, _event: &EventEnvelope) -> bool {
+        true
+    }
+
     /// Applies the effects of `event` inside `txn`. The consumer commits
     /// `txn` together with its cursor, so the effects happen exactly once
     /// even though an event may be delivered more than once.

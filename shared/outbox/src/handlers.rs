@@ -23,6 +23,13 @@ pub trait Handles<M: Send + 'static>: Send + Sync + 'static {
         event: &EventEnvelope,
         payload: M,
     ) -> Result<(), HandleError>;
+
+    /// Whether `payload` can change anything here; when it cannot, the
+    /// event is passed without a transaction. Decide from the payload
+    /// alone: this runs before any read.
+    fn affects(&self, _payload: &M) -> bool {
+        true
+    }
 }
 
 type Dispatch<H> = for<'a> fn(
@@ -31,10 +38,18 @@ type Dispatch<H> = for<'a> fn(
     &'a EventEnvelope,
 ) -> BoxFuture<'a, Result<(), HandleError>>;
 
+type Affects<H> = fn(&H, &EventEnvelope) -> bool;
+
+/// How events of one type reach the handler.
+struct Route<H> {
+    dispatch: Dispatch<H>,
+    affects: Affects<H>,
+}
+
 /// A handler and the event types it is registered for.
 pub struct Handlers<H> {
     handler: Arc<H>,
-    routes: HashMap<String, Dispatch<H>>,
+    routes: HashMap<String, Route<H>>,
 }
 
 impl<H: Send + Sync + 'static> Handlers<H> {
@@ -52,7 +67,11 @@ impl<H: Send + Sync + 'static> Handlers<H> {
         M: prost::Name + Default + Send + 'static,
         H: Handles<M>,
     {
-        self.routes.insert(M::full_name(), dispatch::<H, M>);
+        let route = Route {
+            dispatch: dispatch::<H, M>,
+            affects: affects::<H, M>,
+        };
+        self.routes.insert(M::full_name(), route);
         self
     }
 }
@@ -72,6 +91,16 @@ where
     })
 }
 
+fn affects<H, M>(handler: &H, event: &EventEnvelope) -> bool
+where
+    M: prost::Name + Default + Send + 'static,
+    H: Handles<M>,
+{
+    // A payload that does not decode is handled, so that the handler's
+    // refusal retries and dead-letters it like any other.
+    decode_payload::<M>(event).map_or(true, |payload| handler.affects(&payload))
+}
+
 #[async_trait::async_trait]
 impl<H: Send + Sync + 'static> EventHandler for Handlers<H> {
     fn event_types(&self) -> Vec<String> {
@@ -84,9 +113,84 @@ impl<H: Send + Sync + 'static> EventHandler for Handlers<H> {
         event: &EventEnvelope,
     ) -> Result<(), HandleError> {
         match self.routes.get(&event.event_type) {
-            Some(dispatch) => dispatch(&self.handler, txn, event).await,
+            Some(route) => (route.dispatch)(&self.handler, txn, event).await,
             // Subscriptions filter by type; an unregistered type is nobody's.
             None => Ok(()),
         }
+    }
+
+    fn affects(&self, event: &EventEnvelope) -> bool {
+        self.routes
+            .get(&event.event_type)
+            .is_some_and(|route| (route.affects)(&self.handler, event))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use prost::Name;
+    use twotier_proto::events::TraceContext;
+
+    use super::*;
+
+    /// Handles trace contexts; only those with a traceparent matter.
+    struct Traces;
+
+    #[async_trait::async_trait]
+    impl Handles<TraceContext> for Traces {
+        async fn handle(
+            &self,
+            _txn: &DatabaseTransaction,
+            _event: &EventEnvelope,
+            _payload: TraceContext,
+        ) -> Result<(), HandleError> {
+            Ok(())
+        }
+
+        fn affects(&self, payload: &TraceContext) -> bool {
+            !payload.traceparent.is_empty()
+        }
+    }
+
+    fn envelope(event_type: &str, payload: Option<prost_types::Any>) -> EventEnvelope {
+        EventEnvelope {
+            event_type: event_type.to_owned(),
+            payload,
+            ..Default::default()
+        }
+    }
+
+    fn trace(traceparent: &str) -> EventEnvelope {
+        let payload = TraceContext {
+            traceparent: traceparent.to_owned(),
+            tracestate: String::new(),
+        };
+        envelope(
+            &TraceContext::full_name(),
+            Some(prost_types::Any::from_msg(&payload).expect("encodes")),
+        )
+    }
+
+    #[test]
+    fn the_handler_decides_from_the_payload_whether_an_event_affects_anything() {
+        let handlers = Handlers::new(Traces).on::<TraceContext>();
+        assert!(handlers.affects(&trace("00-abc-def-01")));
+        assert!(!handlers.affects(&trace("")));
+    }
+
+    #[test]
+    fn an_undecodable_payload_is_handled_so_that_it_is_refused_and_dead_lettered() {
+        let handlers = Handlers::new(Traces).on::<TraceContext>();
+        let broken = prost_types::Any {
+            type_url: "type.googleapis.com/other".into(),
+            value: vec![0xff],
+        };
+        assert!(handlers.affects(&envelope(&TraceContext::full_name(), Some(broken))));
+    }
+
+    #[test]
+    fn an_unregistered_type_affects_nothing() {
+        let handlers = Handlers::new(Traces).on::<TraceContext>();
+        assert!(!handlers.affects(&envelope("other.Type", None)));
     }
 }

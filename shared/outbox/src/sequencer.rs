@@ -4,8 +4,10 @@
 //! a smaller id can commit after a row with a larger one, and a reader that
 //! followed ids would skip it. The sequencer instead numbers rows only once
 //! they are committed and visible, in one short transaction holding an
-//! advisory lock (SQLite serialises writers anyway), so positions become
-//! visible in increasing order without gaps.
+//! advisory lock, so positions become visible in increasing order without
+//! gaps. SQLite runs one writing transaction at a time, so there a command
+//! numbers its own rows before it commits ([`crate::Tx::commit`]); the
+//! sequencer numbers only rows written some other way.
 
 use std::time::Duration;
 
@@ -194,21 +196,7 @@ pub(crate) async fn sequence_batch(outbox: &Outbox) -> Result<i64, DbErr> {
         .await?;
         number_and_announce(&txn).await?
     } else {
-        let head = head_position(&txn).await?;
-        let numbered = txn
-            .execute_raw(Statement::from_sql_and_values(
-                backend,
-                format!(
-                    "UPDATE outbox_event SET position = ? + numbered.rn FROM {} \
-                     WHERE outbox_event.id = numbered.id",
-                    unpositioned("?")
-                ),
-                [head.into(), BATCH.into()],
-            ))
-            .await?
-            .rows_affected();
-        let numbered = i64::try_from(numbered).unwrap_or(i64::MAX);
-        (numbered, head + numbered)
+        number_on_sqlite(&txn).await?
     };
     let (numbered, new_head) = numbered;
     if numbered == 0 {
@@ -222,6 +210,29 @@ pub(crate) async fn sequence_batch(outbox: &Outbox) -> Result<i64, DbErr> {
         .send_if_modified(|current| raise(current, new_head));
     tracing::trace!(numbered, head = new_head, "sequenced outbox events");
     Ok(numbered)
+}
+
+/// SQLite: numbers up to [`BATCH`] unpositioned rows after the head, in
+/// `txn`; returns (rows numbered, new head). SQLite lets one transaction
+/// write at a time, so the head read here cannot move before `txn` ends:
+/// a command's own transaction can number its rows this way (see
+/// [`crate::Tx::commit`]), saving the sequencer's commit.
+pub(crate) async fn number_on_sqlite(txn: &impl ConnectionTrait) -> Result<(i64, i64), DbErr> {
+    let head = head_position(txn).await?;
+    let numbered = txn
+        .execute_raw(Statement::from_sql_and_values(
+            DbBackend::Sqlite,
+            format!(
+                "UPDATE outbox_event SET position = ? + numbered.rn FROM {} \
+                 WHERE outbox_event.id = numbered.id",
+                unpositioned("?")
+            ),
+            [head.into(), BATCH.into()],
+        ))
+        .await?
+        .rows_affected();
+    let numbered = i64::try_from(numbered).unwrap_or(i64::MAX);
+    Ok((numbered, head + numbered))
 }
 
 /// The oldest `limit` unpositioned rows, numbered from 1 in id order, as

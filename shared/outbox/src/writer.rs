@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveValue::Set, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, TransactionTrait,
+    ActiveValue::Set, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    EntityTrait, TransactionTrait,
 };
 use tokio::sync::{Notify, watch};
 
@@ -89,6 +90,7 @@ impl Outbox {
         Ok(Tx {
             txn: self.db.begin().await?,
             wake: self.wake.clone(),
+            head: self.head.clone(),
             appended: AtomicBool::new(false),
             resource: std::sync::Mutex::new(None),
         })
@@ -105,6 +107,7 @@ impl Outbox {
 pub struct Tx {
     txn: DatabaseTransaction,
     wake: Arc<Notify>,
+    head: Arc<watch::Sender<u64>>,
     appended: AtomicBool,
     resource: std::sync::Mutex<Option<String>>,
 }
@@ -148,12 +151,29 @@ impl Tx {
             .clone()
     }
 
-    /// Commits the command and, if it appended events, wakes the sequencer.
+    /// Commits the command and makes the events it appended readable.
+    ///
+    /// On SQLite the events are numbered in this transaction: SQLite runs
+    /// one writing transaction at a time, so positions assigned before
+    /// commit become visible in order, and the command's commit is the
+    /// only one (the sequencer would otherwise commit the numbering
+    /// separately). On PostgreSQL transactions commit concurrently and in
+    /// any order, so the sequencer numbers the rows once they are
+    /// committed; it is woken here.
     pub async fn commit(self) -> Result<(), DbErr> {
-        self.txn.commit().await?;
-        if self.appended.load(Ordering::Relaxed) {
-            self.wake.notify_one();
+        if !self.appended.load(Ordering::Relaxed) {
+            return self.txn.commit().await;
         }
+        if self.txn.get_database_backend() != DbBackend::Sqlite {
+            self.txn.commit().await?;
+            self.wake.notify_one();
+            return Ok(());
+        }
+        let (_, head) = crate::sequencer::number_on_sqlite(&self.txn).await?;
+        self.txn.commit().await?;
+        let head = u64::try_from(head).unwrap_or_default();
+        self.head
+            .send_if_modified(|current| crate::sequencer::raise(current, head));
         Ok(())
     }
 }

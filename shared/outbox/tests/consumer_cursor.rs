@@ -1,7 +1,8 @@
 //! Consumers of the outbox read as a log, end to end through gRPC, each test
 //! named for the fault it injects: a consumer killed or an upstream restarted
 //! mid-stream still handles every event exactly once and in order, and events
-//! the handler ignores still move the stored cursor.
+//! the handler ignores, or that affect nothing, still move the stored
+//! cursor.
 
 mod common;
 
@@ -134,4 +135,44 @@ async fn events_the_handler_ignores_still_move_the_stored_cursor() {
         "the stored cursor passed the ignored events, so pruning them cannot strand it"
     );
     assert_eq!(received(&consumer_db).await, vec![1, 2]);
+}
+
+#[tokio::test]
+async fn events_that_affect_nothing_are_passed_without_handling_and_move_the_stored_cursor() {
+    let (_producer_db_guard, producer_db) = database("producer").await;
+    let (_consumer_db_guard, consumer_db) = database("consumer").await;
+    let producer = start_producer(&producer_db, None).await;
+    write_events(&producer.outbox, 2, "a").await;
+    write_events(&producer.outbox, 3, "quiet").await;
+    write_events(&producer.outbox, 2, "b").await;
+    write_events(&producer.outbox, 3, "quiet-tail").await;
+    let recorder = Recorder {
+        unaffected_prefix: Some("quiet".into()),
+        ..Recorder::new()
+    };
+    let follower = consumer(&consumer_db, Arc::new(recorder), &producer.server.endpoint());
+    let mut progress = follower.progress();
+    let stop = CancellationToken::new();
+    tokio::spawn(follower.run(stop.clone()));
+    tokio::time::timeout(DEADLINE, progress.wait_for(|p| *p >= 10))
+        .await
+        .expect("progress")
+        .expect("watch");
+    stop.cancel();
+    assert_eq!(
+        received(&consumer_db).await,
+        vec![1, 2, 6, 7],
+        "the handler saw only the events that affect something"
+    );
+    let stored = consumer_db
+        .query_one_raw(Statement::from_string(
+            consumer_db.get_database_backend(),
+            "SELECT position FROM consumer_cursor",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get::<i64>("", "position")
+        .unwrap();
+    assert_eq!(stored, 10, "the stored cursor passed the trailing ones");
 }

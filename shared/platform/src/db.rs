@@ -17,6 +17,14 @@ use sea_orm_migration::MigratorTrait;
 /// UNAVAILABLE, so an outage fails fast instead of stalling callers.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// A PostgreSQL connection idle for longer than this is pinged before it is
+/// handed out. One in steady use is not: sqlx already pings every
+/// connection when it is returned (and closes it if that fails), so a ping
+/// on acquire too would add a round trip to every read and command for a
+/// connection known alive moments ago. A connection that broke since fails
+/// its statement, which answers as transient, and is then closed.
+const PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
+
 /// Opens a pool for `url` (`sqlite://path` or `postgres://...`).
 ///
 /// SQLite runs in WAL mode with `synchronous=FULL`, so an acknowledged commit
@@ -31,6 +39,15 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
         let pool = PgPoolOptions::new()
             .max_connections(max_connections.max(2))
             .acquire_timeout(ACQUIRE_TIMEOUT)
+            .test_before_acquire(false)
+            .before_acquire(|connection, meta| {
+                Box::pin(async move {
+                    if meta.idle_for > PING_IF_IDLE_FOR {
+                        sqlx::Connection::ping(connection).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_lazy(url)
             .map_err(sqlx_to_db_err)?;
         return Ok(SqlxPostgresConnector::from_sqlx_postgres_pool(pool));

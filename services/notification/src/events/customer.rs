@@ -47,6 +47,11 @@ impl Handles<pb::CustomerCreated> for CustomerEvents {
             .record(txn, event, created.emails(&provider))
             .await
     }
+
+    /// A direct customer emails no one (R20 concerns resellers' customers).
+    fn affects(&self, payload: &pb::CustomerCreated) -> bool {
+        payload.indirect_reseller.is_some()
+    }
 }
 
 #[async_trait::async_trait]

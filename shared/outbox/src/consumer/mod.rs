@@ -296,10 +296,11 @@ impl Consumer {
             .service_tokens
             .token()
             .map_err(|e| FollowError::Token(e.to_string()))?;
-        // Every event is received, also those the handler ignores, so that
-        // progress reaches the upstream head (see `Freshness`). Ignored
-        // events move the cursor in memory only: redelivering them after a
-        // restart costs nothing.
+        // Every event is received, also those the handler ignores or that
+        // affect nothing here, so that progress reaches the upstream head
+        // (see `Freshness`). Such events move the cursor without a
+        // transaction of their own: redelivering them after a restart
+        // costs nothing.
         let handled = self.handler.event_types();
         let mut request = tonic::Request::new(SubscribeRequest {
             after_position: cursor,
@@ -332,7 +333,11 @@ impl Consumer {
             }
             let due: Vec<&EventEnvelope> = batch
                 .iter()
-                .filter(|e| e.position > cursor && handled.contains(&e.event_type))
+                .filter(|e| {
+                    e.position > cursor
+                        && handled.contains(&e.event_type)
+                        && self.handler.affects(e)
+                })
                 .collect();
             if let Batch::OneByOne { failed } = self.apply_batch(&due).await? {
                 for (index, envelope) in due.iter().enumerate() {

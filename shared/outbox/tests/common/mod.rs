@@ -130,6 +130,8 @@ pub async fn write_events(outbox: &Outbox, count: usize, tag: &str) {
 /// already recorded (which would be a duplicate or a reordering).
 pub struct Recorder {
     pub poisoned_value: Option<String>,
+    /// Events whose value starts with this affect nothing here.
+    pub unaffected_prefix: Option<String>,
     pub poison_fixed: AtomicBool,
     pub attempts_on_poison: AtomicU32,
 }
@@ -138,6 +140,7 @@ impl Recorder {
     pub fn new() -> Self {
         Self {
             poisoned_value: None,
+            unaffected_prefix: None,
             poison_fixed: AtomicBool::new(false),
             attempts_on_poison: AtomicU32::new(0),
         }
@@ -148,6 +151,14 @@ impl Recorder {
 impl EventHandler for Recorder {
     fn event_types(&self) -> Vec<String> {
         vec![<Note as prost::Name>::full_name()]
+    }
+
+    fn affects(&self, event: &EventEnvelope) -> bool {
+        let Some(prefix) = &self.unaffected_prefix else {
+            return true;
+        };
+        twotier_outbox::decode_payload::<Note>(event)
+            .map_or(true, |payload| !payload.value.starts_with(prefix.as_str()))
     }
 
     async fn handle(
