@@ -35,13 +35,12 @@ impl Api {
             &request.request_id,
             &request,
         );
-        if let Some(order) = idempotency::peek(self.db(), key.as_ref()).await? {
-            return Ok(order);
-        }
         let reviewed = self.cart(provider_id, cart_id).await?;
         if reviewed.ensure_open() == Err(CartError::AlreadyOrdered) {
-            // A concurrent retry with this request id may have just ordered
-            // the cart: answer with its order.
+            // A retry with this request id (or a concurrent one) ordered
+            // the cart: answer with its order. A retry that finds the cart
+            // still open is answered by the command's claim of the request
+            // id, so a first attempt does not pay for a lookup here.
             return idempotency::peek(self.db(), key.as_ref())
                 .await?
                 .ok_or_else(|| CartError::AlreadyOrdered.into());
@@ -62,9 +61,11 @@ impl Api {
                 key.as_ref(),
                 async |tx| {
                     let db = &**tx;
-                    let mut cart = store::cart::find(db, provider_id, cart_id)
-                        .await?
-                        .ok_or(CartError::NotFound)?;
+                    // The cart as reviewed, not read again: saving it
+                    // ordered is guarded by the reviewed version, so if it
+                    // changed, was ordered or cancelled since, this command
+                    // loses and nothing it wrote is kept.
+                    let mut cart = reviewed.clone();
                     let now = Utc::now();
                     let mut order = cart.checkout(
                         now,
