@@ -17,12 +17,12 @@ use std::sync::Arc;
 
 use tokio::sync::Notify;
 use twotier_outbox::audit::AuditLog;
-use twotier_outbox::{Consumer, ConsumerSettings, DeadLetters, EventHandler, EventLog};
+use twotier_outbox::{Consumer, ConsumerSettings, DeadLetters, EventHandler, EventLog, Outbox};
 use twotier_platform::channel::ClientChannels;
 use twotier_platform::paging::PageTokens;
 use twotier_platform::server::GrpcServer;
 use twotier_platform::startup::{
-    ServiceContext, ServiceDefinition, StartError, migrate_database, open_database,
+    ServiceContext, ServiceDefinition, StartError, migrate_database, open_database, open_readers,
 };
 use twotier_proto::notification::notification_service_server::NotificationServiceServer;
 
@@ -48,7 +48,9 @@ impl ServiceDefinition for NotificationService {
         let mail: MailSettings = twotier_platform::config::load(&ctx.env, Self::NAME)?;
         let mailer = mailer_from(&mail, &ctx.settings.data_dir).map_err(StartError::Other)?;
         let db = open_database::<Migrator>(ctx, Self::NAME).await?;
-        let (outbox, log) = EventLog::start(ctx, db.clone());
+        let reads = open_readers(ctx, Self::NAME, &db).await?;
+        let outbox = Outbox::new(db.clone()).with_reads(reads);
+        let log = EventLog::start(ctx, &outbox);
         let templates = Arc::new(Templates::new());
         let channels = ClientChannels::from_settings(&ctx.settings)?;
 

@@ -7,8 +7,8 @@ pub mod api;
 pub mod domain;
 pub mod store;
 
-use twotier_outbox::EventLog;
 use twotier_outbox::audit::AuditLog;
+use twotier_outbox::{EventLog, Outbox};
 use twotier_platform::paging::PageTokens;
 use twotier_platform::server::GrpcServer;
 use twotier_platform::startup::{
@@ -37,8 +37,8 @@ impl ServiceDefinition for PartnershipService {
         let settings: PartnershipSettings = twotier_platform::config::load(&ctx.env, Self::NAME)?;
         let db = open_database::<Migrator>(ctx, Self::NAME).await?;
         let reads = open_readers(ctx, Self::NAME, &db).await?;
-        let (outbox, log) = EventLog::start(ctx, db.clone());
-        let outbox = outbox.with_reads(reads);
+        let outbox = Outbox::new(db.clone()).with_reads(reads);
+        let log = EventLog::start(ctx, &outbox);
         ctx.spawn(twotier_platform::idempotency::prune_periodically(
             db,
             ctx.shutdown.clone(),

@@ -13,9 +13,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use twotier_outbox::audit::AuditLog;
-use twotier_outbox::{
-    Consumer, ConsumerSettings, DeadLetters, EventHandler, EventLog, Outbox, Sequencer,
-};
+use twotier_outbox::{Consumer, ConsumerSettings, DeadLetters, EventHandler, EventLog, Outbox};
 use twotier_partners::PartnerDirectory;
 use twotier_platform::channel::ClientChannels;
 use twotier_platform::paging::PageTokens;
@@ -46,12 +44,7 @@ impl ServiceDefinition for SubscriptionService {
         let db = open_database::<Migrator>(ctx, Self::NAME).await?;
         let reads = open_readers(ctx, Self::NAME, &db).await?;
         let outbox = Outbox::new(db.clone()).with_reads(reads);
-        let sequencer = Sequencer::new(
-            outbox.clone(),
-            ctx.settings.outbox_poll_interval,
-            ctx.settings.outbox_retention,
-        );
-        ctx.spawn(sequencer.run(ctx.shutdown.clone()));
+        let log = EventLog::start(ctx, &outbox);
         ctx.spawn(twotier_platform::idempotency::prune_periodically(
             db.clone(),
             ctx.shutdown.clone(),
@@ -111,15 +104,7 @@ impl ServiceDefinition for SubscriptionService {
         )
         .add_service(dead_letters.into_service(), DeadLetters::RULES)
         .add_service(audit.into_service(), AuditLog::RULES)
-        .add_service(
-            EventLog::new(
-                outbox,
-                ctx.settings.outbox_poll_interval,
-                ctx.shutdown.clone(),
-            )
-            .into_service(),
-            EventLog::RULES,
-        );
+        .add_service(log.into_service(), EventLog::RULES);
         Ok(grpc)
     }
 }

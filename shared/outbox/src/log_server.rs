@@ -52,17 +52,15 @@ impl EventLog {
         }
     }
 
-    /// The outbox of `ctx`'s service in `db` with its sequencer running
-    /// (pruning after `ctx.settings.outbox_retention`), and the log server
-    /// over it: everything a producing service starts to publish its log.
-    pub fn start(ctx: &ServiceContext, db: DatabaseConnection) -> (Outbox, Self) {
-        let outbox = Outbox::new(db);
+    /// The log server over `outbox`, with its sequencer running (pruning
+    /// after `ctx.settings.outbox_retention`): everything a producing
+    /// service starts to publish its log.
+    pub fn start(ctx: &ServiceContext, outbox: &Outbox) -> Self {
         let poll_interval = ctx.settings.outbox_poll_interval;
         let sequencer =
             Sequencer::new(outbox.clone(), poll_interval, ctx.settings.outbox_retention);
         ctx.spawn(sequencer.run(ctx.shutdown.clone()));
-        let log = Self::new(outbox.clone(), poll_interval, ctx.shutdown.clone());
-        (outbox, log)
+        Self::new(outbox.clone(), poll_interval, ctx.shutdown.clone())
     }
 
     /// Who may follow the log: other twotier services and the platform
@@ -131,7 +129,7 @@ impl EventLogService for EventLog {
             Error::invalid_field("INVALID_POSITION", "after_position", "is too large")
         })?;
         check_event_types(&event_types)?;
-        let oldest = oldest_position(self.outbox.db())
+        let oldest = oldest_position(self.outbox.reads())
             .await
             .map_err(Error::from)?;
         if oldest > after + 1 && after > 0 {
@@ -143,8 +141,10 @@ impl EventLogService for EventLog {
             ));
         }
         let (sender, receiver) = mpsc::channel(BUFFER);
+        // Followers read committed, sequenced rows only: the read pool
+        // serves them (on SQLite beside the one writer).
         let follower = Follower {
-            db: self.outbox.db().clone(),
+            db: self.outbox.reads().clone(),
             head: self.outbox.watch_head(),
             event_types,
             audience,

@@ -150,7 +150,11 @@ async fn events_that_affect_nothing_are_passed_without_handling_and_move_the_sto
         unaffected_prefix: Some("quiet".into()),
         ..Recorder::new()
     };
-    let follower = consumer(&consumer_db, Arc::new(recorder), &producer.server.endpoint());
+    let follower = consumer(
+        &consumer_db,
+        Arc::new(recorder),
+        &producer.server.endpoint(),
+    );
     let mut progress = follower.progress();
     let stop = CancellationToken::new();
     tokio::spawn(follower.run(stop.clone()));

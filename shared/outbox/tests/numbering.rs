@@ -18,7 +18,10 @@ async fn positions(db: &sea_orm::DatabaseConnection) -> Vec<Option<i64>> {
     .await
     .expect("read outbox")
     .iter()
-    .map(|row| row.try_get::<Option<i64>>("", "position").expect("position"))
+    .map(|row| {
+        row.try_get::<Option<i64>>("", "position")
+            .expect("position")
+    })
     .collect()
 }
 
