@@ -153,7 +153,10 @@ where
         let permit = match self.limits.admit(&caller.tenant_id) {
             Ok(permit) => permit,
             Err(error) => {
-                tracing::warn!(
+                // Debug, not warn: under overload a line per refusal would
+                // add writing thousands of log lines a second to the load
+                // being shed; `rpc.server.requests` counts refusals by code.
+                tracing::debug!(
                     path = request.uri().path(),
                     tenant = %caller.tenant_id,
                     reason = error.reason(),
