@@ -174,7 +174,22 @@ pub mod partnership {
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
+    pub enum Relation {
+        /// The reseller partnered with, read with the partnership when a
+        /// list shows both.
+        #[sea_orm(
+            belongs_to = "super::reseller::Entity",
+            from = "Column::PartnerId",
+            to = "super::reseller::Column::PartnerId"
+        )]
+        Reseller,
+    }
+
+    impl Related<super::reseller::Entity> for Entity {
+        fn to() -> RelationDef {
+            Relation::Reseller.def()
+        }
+    }
 
     impl ActiveModelBehavior for ActiveModel {}
 }

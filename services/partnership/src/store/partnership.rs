@@ -143,19 +143,21 @@ pub async fn page_indirect_resellers(
             key,
         ));
     }
-    let rows = query.all(db).await?;
-    let (rows, next) = paging::finish_page(rows, page_size, &fingerprint, |row| {
+    // One query for the page and its resellers: a second one for the
+    // resellers would cost another round trip and connection checkout.
+    let rows = query
+        .find_also_related(super::entities::reseller::Entity)
+        .all(db)
+        .await?;
+    let (rows, next) = paging::finish_page(rows, page_size, &fingerprint, |(row, _)| {
         (row.company_name_key.clone(), row.partner_id.clone())
     });
-    let partner_ids = rows.iter().map(|row| row.partner_id.clone()).collect();
-    let mut resellers = reseller::of_partners(db, partner_ids).await?;
     let listed = rows
         .into_iter()
-        .filter_map(|row| {
-            let reseller = resellers.remove(&row.partner_id)?;
+        .filter_map(|(row, reseller)| {
             Some(IndirectReseller {
+                reseller: reseller::reseller(reseller?),
                 partnership: partnership(row),
-                reseller,
             })
         })
         .collect();

@@ -1,7 +1,5 @@
 //! Queries of onboarded resellers (R2, R3).
 
-use std::collections::HashMap;
-
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
     QueryFilter, QuerySelect,
@@ -63,21 +61,6 @@ pub async fn of_tenant_for_share(
     Ok(row.map(reseller))
 }
 
-/// The resellers of `partner_ids`, by PartnerID.
-pub async fn of_partners(
-    db: &impl ConnectionTrait,
-    partner_ids: Vec<String>,
-) -> Result<HashMap<String, Reseller>, DbErr> {
-    let rows = Entity::find()
-        .filter(Column::PartnerId.is_in(partner_ids))
-        .all(db)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| (row.partner_id.clone(), reseller(row)))
-        .collect())
-}
-
 /// Saves a newly onboarded reseller; `None` when its PartnerID or tenant is
 /// onboarded already (a concurrent onboarding too).
 pub async fn insert(db: &impl ConnectionTrait, new: &Reseller) -> Result<Option<Reseller>, DbErr> {
@@ -125,7 +108,7 @@ fn changes(reseller: &Reseller) -> ActiveModel {
     }
 }
 
-fn reseller(row: Model) -> Reseller {
+pub(super) fn reseller(row: Model) -> Reseller {
     Reseller {
         // Only ever written from an `AccountKind`; anything else is not a
         // location account, so R3 fails closed.
