@@ -24,6 +24,7 @@ mod log_format;
 pub mod metrics;
 pub mod names;
 pub mod paging;
+pub mod personal_link;
 pub mod rate_limit;
 pub mod readiness;
 pub mod receive;

@@ -11,7 +11,7 @@ use twotier_proto::customer as pb;
 
 use super::convert::{self, relationship as requests};
 use super::{AGGREGATE, Api};
-use crate::domain::{Customer, RelationshipError, RelationshipRequest};
+use crate::domain::{Customer, PersonalLink, RelationshipError, RelationshipRequest};
 use crate::store;
 
 impl Api {
@@ -60,7 +60,9 @@ impl Api {
             return Ok(convert::relationship(existing));
         }
         // A dead link fails as such before the reseller is even looked at.
-        found.check_usable(Utc::now())?;
+        found
+            .check_usable(Utc::now())
+            .map_err(RelationshipError::from)?;
         // R24: checked again now, outside the unit of work (it may wait for
         // the partner projection to catch up).
         let partner = self

@@ -16,8 +16,8 @@ use twotier_proto::customer as pb;
 use super::convert::relationship as convert;
 use super::{Api, CUSTOMER, RELATIONSHIP_REQUEST, partner_id_form};
 use crate::domain::{
-    Customer, DraftError, NewRelationshipRequest, RelationshipError, RelationshipRequest, Viewer,
-    relationship_request,
+    Customer, DraftError, NewRelationshipRequest, PersonalLink, RelationshipError,
+    RelationshipRequest, Viewer, relationship_request,
 };
 use crate::store;
 
@@ -164,7 +164,9 @@ impl Api {
                         .ok_or(RelationshipError::NotFound)?;
                 let now = Utc::now();
                 let token = self.relationship_token(&found.id);
-                found.check_email(now, &request.body, &self.relationship_link(&token))?;
+                found
+                    .check_email(now, &request.body, &self.relationship_link(&token))
+                    .map_err(RelationshipError::from)?;
                 if !store::relationship_request::lock_pending(db, &found.id).await? {
                     return Err(RelationshipError::NO_LONGER_PENDING.into());
                 }

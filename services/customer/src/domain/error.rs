@@ -2,6 +2,7 @@
 //! and stable reason.
 
 use twotier_partners::eligibility::Ineligible;
+use twotier_platform::personal_link::LinkRefusal;
 use twotier_platform::{ErrorCode, ServiceError};
 
 /// Why a customer cannot be added, read or listed.
@@ -96,6 +97,18 @@ impl RelationshipError {
     /// A concurrent revoke or acceptance committed between reading the
     /// request and writing it.
     pub const NO_LONGER_PENDING: Self = Self::NotPending("no longer pending");
+}
+
+impl From<LinkRefusal> for RelationshipError {
+    fn from(refusal: LinkRefusal) -> Self {
+        match refusal {
+            LinkRefusal::Expired => Self::Expired,
+            LinkRefusal::Revoked => Self::Revoked,
+            LinkRefusal::AlreadyUsed => Self::AlreadyUsed,
+            LinkRefusal::NotPending(state) => Self::NotPending(state),
+            LinkRefusal::LinkMissing => Self::LinkMissing,
+        }
+    }
 }
 
 impl ServiceError for RelationshipError {

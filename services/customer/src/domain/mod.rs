@@ -23,3 +23,4 @@ pub use password::AdminCredentials;
 pub use relationship_request::{
     Accepted, NewRelationshipRequest, RelationshipRequest, RequestState,
 };
+pub use twotier_platform::personal_link::PersonalLink;

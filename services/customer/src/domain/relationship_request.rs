@@ -5,52 +5,18 @@
 //! records the delegated admin relationship of R9.
 
 use chrono::{DateTime, TimeDelta, Utc};
+use twotier_platform::personal_link::{self, LinkState, PersonalLink};
 
 use super::customer::{Customer, Reseller};
 use super::delegated_admin::DelegatedAdmin;
 use super::error::{CustomerError, RelationshipError};
 
 /// Where a request stands at some instant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RequestState {
-    /// Open: may be accepted, revoked or sent.
-    Pending,
-    /// Accepted by the customer's admin.
-    Accepted,
-    /// Withdrawn by the provider.
-    Revoked,
-    /// Never used before its time ran out.
-    Expired,
-}
+pub type RequestState = LinkState;
 
-impl RequestState {
-    /// The state in a sentence ("the request is ...").
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Accepted => "accepted",
-            Self::Revoked => "revoked",
-            Self::Expired => "expired",
-        }
-    }
-}
-
-/// How a request was closed for good.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Closed {
-    /// Accepted at `at` by the customer admin `by`.
-    Accepted {
-        /// When.
-        at: DateTime<Utc>,
-        /// Subject of the customer admin.
-        by: String,
-    },
-    /// Revoked by the provider at `at`.
-    Revoked {
-        /// When.
-        at: DateTime<Utc>,
-    },
-}
+/// How a request was closed for good: accepted (recording the subject of
+/// the customer admin who accepted) or revoked.
+pub type Closed = personal_link::Closed<String>;
 
 /// A provider's request to a customer's admin for a reseller relationship.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -154,27 +120,6 @@ impl RelationshipRequest {
         })
     }
 
-    /// The state at `now`.
-    pub fn state_at(&self, now: DateTime<Utc>) -> RequestState {
-        match &self.closed {
-            Some(Closed::Accepted { .. }) => RequestState::Accepted,
-            Some(Closed::Revoked { .. }) => RequestState::Revoked,
-            None if now >= self.expires_at => RequestState::Expired,
-            None => RequestState::Pending,
-        }
-    }
-
-    /// Whether the token may still be used at `now`: the R5-like failure
-    /// of a revoked, used or expired request.
-    pub fn check_usable(&self, now: DateTime<Utc>) -> Result<(), RelationshipError> {
-        match self.state_at(now) {
-            RequestState::Pending => Ok(()),
-            RequestState::Revoked => Err(RelationshipError::Revoked),
-            RequestState::Accepted => Err(RelationshipError::AlreadyUsed),
-            RequestState::Expired => Err(RelationshipError::Expired),
-        }
-    }
-
     /// R22: the admin `accepted_by` of `customer` accepts at `now`. Only a
     /// pending request is accepted, only once; `partner` is the reseller as
     /// it may be chosen right now (still an active partner that passes R3,
@@ -195,7 +140,7 @@ impl RelationshipRequest {
         let request = Self {
             closed: Some(Closed::Accepted {
                 at: now,
-                by: accepted_by.to_owned(),
+                acceptance: accepted_by.to_owned(),
             }),
             ..self.clone()
         };
@@ -204,58 +149,30 @@ impl RelationshipRequest {
 
     /// The provider withdraws the request at `now`; only a pending one.
     pub fn revoke(&self, now: DateTime<Utc>) -> Result<Self, RelationshipError> {
-        self.require_pending(now)?;
         Ok(Self {
-            closed: Some(Closed::Revoked { at: now }),
+            closed: Some(self.revocation(now)?),
             ..self.clone()
         })
     }
+}
 
-    /// R22 (as R4): whether an email with `body` may go out at `now` for
-    /// this request, whose link is `link`: only while it is pending, and
-    /// only with the exact link in the body.
-    pub fn check_email(
-        &self,
-        now: DateTime<Utc>,
-        body: &str,
-        link: &str,
-    ) -> Result<(), RelationshipError> {
-        self.require_pending(now)?;
-        if !body.contains(link) {
-            return Err(RelationshipError::LinkMissing);
-        }
-        Ok(())
+/// R22: a relationship request is a personal link; its rules are the
+/// link's. Its acceptance records the accepting admin's subject.
+impl PersonalLink for RelationshipRequest {
+    type Acceptance = String;
+
+    fn expires_at(&self) -> DateTime<Utc> {
+        self.expires_at
     }
 
-    /// When it was accepted and by whom, if it was.
-    pub fn acceptance(&self) -> Option<(DateTime<Utc>, &str)> {
-        match &self.closed {
-            Some(Closed::Accepted { at, by }) => Some((*at, by)),
-            _ => None,
-        }
-    }
-
-    /// When it was revoked, if it was.
-    pub fn revoked_at(&self) -> Option<DateTime<Utc>> {
-        match &self.closed {
-            Some(Closed::Revoked { at }) => Some(*at),
-            _ => None,
-        }
-    }
-
-    fn require_pending(&self, now: DateTime<Utc>) -> Result<(), RelationshipError> {
-        match self.state_at(now) {
-            RequestState::Pending => Ok(()),
-            state => Err(RelationshipError::NotPending(state.as_str())),
-        }
+    fn closed(&self) -> Option<&Closed> {
+        self.closed.as_ref()
     }
 }
 
 /// The link a customer's admin opens to accept: `base` with the token
 /// appended.
-pub fn link(base: &str, token: &str) -> String {
-    format!("{base}?token={token}")
-}
+pub use twotier_platform::personal_link::link;
 
 #[cfg(test)]
 mod tests;

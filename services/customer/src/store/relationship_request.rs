@@ -11,8 +11,8 @@ use twotier_platform::guarded::update_guarded;
 use twotier_platform::{Error, paging};
 
 use super::entities::relationship_request::{ActiveModel, Column, Entity, Model};
-use crate::domain::RelationshipRequest;
 use crate::domain::relationship_request::Closed;
+use crate::domain::{PersonalLink, RelationshipRequest};
 
 /// States as stored; expiry is not stored but decided by time.
 const PENDING: &str = "pending";
@@ -143,7 +143,7 @@ fn request(row: Model) -> RelationshipRequest {
     let closed = match row.state.as_str() {
         ACCEPTED => Some(Closed::Accepted {
             at: row.accepted_at.unwrap_or(row.created_at),
-            by: row.accepted_by.unwrap_or_default(),
+            acceptance: row.accepted_by.unwrap_or_default(),
         }),
         REVOKED => Some(Closed::Revoked {
             at: row.revoked_at.unwrap_or(row.created_at),

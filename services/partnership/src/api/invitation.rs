@@ -16,7 +16,8 @@ use twotier_proto::partnership as pb;
 use super::{Api, convert};
 use crate::domain::listing::{provider_contact, provider_display_name};
 use crate::domain::{
-    DraftError, Invitation, InvitationError, InvitationRequest, ResellerError, invitation,
+    DraftError, Invitation, InvitationError, InvitationRequest, PersonalLink, ResellerError,
+    invitation,
 };
 use crate::store;
 
@@ -171,7 +172,9 @@ impl Api {
                         .ok_or(InvitationError::NotFound)?;
                     let now = Utc::now();
                     let token = self.invitation_token(&invitation.id);
-                    invitation.check_email(now, &request.body, &self.invitation_link(&token))?;
+                    invitation
+                        .check_email(now, &request.body, &self.invitation_link(&token))
+                        .map_err(InvitationError::from)?;
                     if !store::invitation::lock_pending(db, &invitation.id).await? {
                         return Err(InvitationError::NO_LONGER_PENDING.into());
                     }

@@ -4,6 +4,7 @@
 //! definition every service reports.
 
 use twotier_partners::eligibility::Ineligible;
+use twotier_platform::personal_link::LinkRefusal;
 use twotier_platform::{ErrorCode, ServiceError};
 
 /// A provider listing failure (R1).
@@ -107,6 +108,18 @@ impl InvitationError {
     /// A concurrent revoke or acceptance committed between reading the
     /// invitation and writing it.
     pub const NO_LONGER_PENDING: Self = Self::NotPending("no longer pending");
+}
+
+impl From<LinkRefusal> for InvitationError {
+    fn from(refusal: LinkRefusal) -> Self {
+        match refusal {
+            LinkRefusal::Expired => Self::Expired,
+            LinkRefusal::Revoked => Self::Revoked,
+            LinkRefusal::AlreadyUsed => Self::AlreadyUsed,
+            LinkRefusal::NotPending(state) => Self::NotPending(state),
+            LinkRefusal::LinkMissing => Self::LinkMissing,
+        }
+    }
 }
 
 impl ServiceError for InvitationError {

@@ -3,52 +3,18 @@
 //! decides it.
 
 use chrono::{DateTime, TimeDelta, Utc};
+use twotier_platform::personal_link::{self, LinkState, PersonalLink};
 
 use super::error::InvitationError;
 use super::partnership::Partnership;
 use super::reseller::Reseller;
 
 /// Where an invitation stands at some instant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InvitationState {
-    /// Open: may be accepted, revoked or sent.
-    Pending,
-    /// Used by a reseller.
-    Accepted,
-    /// Withdrawn by the provider.
-    Revoked,
-    /// Never used before its time ran out.
-    Expired,
-}
+pub type InvitationState = LinkState;
 
-impl InvitationState {
-    /// The state in a sentence ("the invitation is ...").
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Accepted => "accepted",
-            Self::Revoked => "revoked",
-            Self::Expired => "expired",
-        }
-    }
-}
-
-/// How an invitation was closed for good.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Closed {
-    /// Accepted at `at`, creating partnership `partnership_id`.
-    Accepted {
-        /// When.
-        at: DateTime<Utc>,
-        /// The partnership it created.
-        partnership_id: String,
-    },
-    /// Revoked by the provider at `at`.
-    Revoked {
-        /// When.
-        at: DateTime<Utc>,
-    },
-}
+/// How an invitation was closed for good: accepted (recording the
+/// partnership it created) or revoked.
+pub type Closed = personal_link::Closed<String>;
 
 /// A provider's invitation of a reseller to partner.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,16 +83,6 @@ impl Invitation {
         }
     }
 
-    /// The state at `now`.
-    pub fn state_at(&self, now: DateTime<Utc>) -> InvitationState {
-        match &self.closed {
-            Some(Closed::Accepted { .. }) => InvitationState::Accepted,
-            Some(Closed::Revoked { .. }) => InvitationState::Revoked,
-            None if now >= self.expires_at => InvitationState::Expired,
-            None => InvitationState::Pending,
-        }
-    }
-
     /// R5: `reseller` accepts at `now` (as user `accepted_by`). Only a
     /// pending invitation is accepted, only once, and only by a reseller
     /// that passes R3.
@@ -136,18 +92,13 @@ impl Invitation {
         reseller: &Reseller,
         accepted_by: &str,
     ) -> Result<Accepted, InvitationError> {
-        match self.state_at(now) {
-            InvitationState::Pending => {}
-            InvitationState::Revoked => return Err(InvitationError::Revoked),
-            InvitationState::Accepted => return Err(InvitationError::AlreadyUsed),
-            InvitationState::Expired => return Err(InvitationError::Expired),
-        }
+        self.check_usable(now)?;
         reseller.eligibility()?;
         let partnership = Partnership::accepted(self, reseller, accepted_by, now);
         let invitation = Self {
             closed: Some(Closed::Accepted {
                 at: now,
-                partnership_id: partnership.id.clone(),
+                acceptance: partnership.id.clone(),
             }),
             ..self.clone()
         };
@@ -159,65 +110,39 @@ impl Invitation {
 
     /// The provider withdraws the invitation at `now`; only a pending one.
     pub fn revoke(&self, now: DateTime<Utc>) -> Result<Self, InvitationError> {
-        self.require_pending(now)?;
         Ok(Self {
-            closed: Some(Closed::Revoked { at: now }),
+            closed: Some(self.revocation(now)?),
             ..self.clone()
         })
     }
 
-    /// R4: whether an email with `body` may go out at `now` for this
-    /// invitation, whose link is `link`: only while it is pending, and only
-    /// with the exact link in the body.
-    pub fn check_email(
-        &self,
-        now: DateTime<Utc>,
-        body: &str,
-        link: &str,
-    ) -> Result<(), InvitationError> {
-        self.require_pending(now)?;
-        if !body.contains(link) {
-            return Err(InvitationError::LinkMissing);
-        }
-        Ok(())
-    }
-
     /// When it was accepted, if it was.
     pub fn accepted_at(&self) -> Option<DateTime<Utc>> {
-        match &self.closed {
-            Some(Closed::Accepted { at, .. }) => Some(*at),
-            _ => None,
-        }
+        self.acceptance().map(|(at, _)| at)
     }
 
     /// The partnership its acceptance created, if any.
     pub fn partnership_id(&self) -> Option<&str> {
-        match &self.closed {
-            Some(Closed::Accepted { partnership_id, .. }) => Some(partnership_id),
-            _ => None,
-        }
+        self.acceptance()
+            .map(|(_, partnership_id)| partnership_id.as_str())
+    }
+}
+
+/// R4, R5: an invitation is a personal link; its rules are the link's.
+impl PersonalLink for Invitation {
+    type Acceptance = String;
+
+    fn expires_at(&self) -> DateTime<Utc> {
+        self.expires_at
     }
 
-    /// When it was revoked, if it was.
-    pub fn revoked_at(&self) -> Option<DateTime<Utc>> {
-        match &self.closed {
-            Some(Closed::Revoked { at }) => Some(*at),
-            _ => None,
-        }
-    }
-
-    fn require_pending(&self, now: DateTime<Utc>) -> Result<(), InvitationError> {
-        match self.state_at(now) {
-            InvitationState::Pending => Ok(()),
-            state => Err(InvitationError::NotPending(state.as_str())),
-        }
+    fn closed(&self) -> Option<&Closed> {
+        self.closed.as_ref()
     }
 }
 
 /// The link a reseller opens to accept: `base` with the token appended.
-pub fn link(base: &str, token: &str) -> String {
-    format!("{base}?token={token}")
-}
+pub use twotier_platform::personal_link::link;
 
 #[cfg(test)]
 pub(crate) mod tests;

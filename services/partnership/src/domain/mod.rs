@@ -19,3 +19,4 @@ pub use partnership::{
 };
 pub use reseller::{AccountKind, Reseller, ResellerFields, ResellerPatch, ResellerStatus};
 pub use twotier_partners::eligibility::Ineligible;
+pub use twotier_platform::personal_link::PersonalLink;

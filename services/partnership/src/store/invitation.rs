@@ -10,7 +10,7 @@ use twotier_platform::guarded::update_guarded;
 use twotier_platform::{Error, paging};
 
 use super::entities::invitation::{ActiveModel, Column, Entity, Model};
-use crate::domain::{Closed, Invitation};
+use crate::domain::{Closed, Invitation, PersonalLink};
 
 /// Invitation states as stored; expiry is not stored but decided by time.
 const PENDING: &str = "pending";
@@ -133,7 +133,7 @@ fn invitation(row: Model) -> Invitation {
     let closed = match row.state.as_str() {
         ACCEPTED => Some(Closed::Accepted {
             at: row.accepted_at.unwrap_or(row.created_at),
-            partnership_id: row.partnership_id.unwrap_or_default(),
+            acceptance: row.partnership_id.unwrap_or_default(),
         }),
         REVOKED => Some(Closed::Revoked {
             at: row.revoked_at.unwrap_or(row.created_at),

@@ -10,7 +10,7 @@ use twotier_platform::time::{optional_timestamp, timestamp};
 use twotier_proto::customer as pb;
 
 use super::customer_name;
-use crate::domain::{RelationshipRequest, RequestState};
+use crate::domain::{PersonalLink, RelationshipRequest, RequestState};
 
 /// The aggregate type of a request's events.
 const AGGREGATE: &str = "relationship_request";

@@ -5,6 +5,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use proptest::prelude::*;
 use twotier_partners::eligibility::Ineligible;
+use twotier_platform::personal_link::LinkRefusal;
 
 use super::*;
 use crate::domain::customer::tests::{new_customer, reseller};
@@ -87,7 +88,10 @@ fn acceptance_records_r9s_delegation_once() {
     let accepted = request
         .accept(at(10), &adatum, Ok(reseller("4567890")), "carla")
         .unwrap();
-    assert_eq!(accepted.request.acceptance(), Some((at(10), "carla")));
+    assert_eq!(
+        accepted.request.acceptance(),
+        Some((at(10), &"carla".to_owned()))
+    );
     assert_eq!(accepted.grant.customer_id, adatum.id);
     assert_eq!(accepted.grant.partner_id, "4567890");
     assert_eq!(
@@ -150,11 +154,11 @@ fn an_email_goes_out_only_while_pending_and_with_the_exact_link() {
     );
     assert_eq!(
         request.check_email(at(1), "open tok", &link),
-        Err(RelationshipError::LinkMissing)
+        Err(LinkRefusal::LinkMissing)
     );
     assert_eq!(
         request.check_email(at(TTL_SECONDS), &link, &link),
-        Err(RelationshipError::NotPending("expired"))
+        Err(LinkRefusal::NotPending("expired"))
     );
 }
 
@@ -206,7 +210,8 @@ fn run(operations: &[Operation]) -> Vec<Step> {
             Operation::Revoke { at: t } => request.revoke(at(t)),
             Operation::Email { at: t } => request
                 .check_email(at(t), "link", "link")
-                .map(|()| request.clone()),
+                .map(|()| request.clone())
+                .map_err(RelationshipError::from),
         };
         steps.push((request.clone(), operation.clone(), outcome.clone()));
         if let Ok(next) = outcome {

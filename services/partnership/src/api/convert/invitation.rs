@@ -9,7 +9,7 @@ use twotier_platform::time::{optional_timestamp, timestamp};
 use twotier_proto::partnership as pb;
 
 use super::{invitation_name, partnership_name};
-use crate::domain::{EmailDraft, Invitation, InvitationState};
+use crate::domain::{EmailDraft, Invitation, InvitationState, PersonalLink};
 
 fn invitation_state(state: InvitationState) -> pb::InvitationState {
     match state {

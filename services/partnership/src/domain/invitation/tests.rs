@@ -4,6 +4,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use proptest::prelude::*;
 use twotier_partners::eligibility::Ineligible;
+use twotier_platform::personal_link::LinkRefusal;
 
 use super::*;
 use crate::domain::reseller::AccountKind;
@@ -141,13 +142,13 @@ fn an_email_goes_out_only_while_pending_and_only_with_the_exact_link() {
     ] {
         assert_eq!(
             invitation.check_email(at(1), &body, &link),
-            Err(InvitationError::LinkMissing)
+            Err(LinkRefusal::LinkMissing)
         );
     }
     let revoked = invitation.revoke(at(2)).expect("pending");
     assert_eq!(
         revoked.check_email(at(3), &link, &link),
-        Err(InvitationError::NotPending("revoked"))
+        Err(LinkRefusal::NotPending("revoked"))
     );
 }
 
@@ -189,7 +190,8 @@ fn run(operations: &[Operation]) -> (Vec<Step>, Invitation) {
             Operation::Revoke { at: t } => invitation.revoke(at(t)),
             Operation::Email { at: t } => invitation
                 .check_email(at(t), "link", "link")
-                .map(|()| invitation.clone()),
+                .map(|()| invitation.clone())
+                .map_err(InvitationError::from),
         };
         steps.push((invitation.clone(), operation.clone(), outcome.clone()));
         if let Ok(next) = outcome {

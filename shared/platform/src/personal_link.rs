@@ -1,0 +1,234 @@
+//! A personal link: a token sent to one person that works once. It is
+//! pending until it is accepted (once), revoked by whoever issued it, or it
+//! expires; expiry is never stored, the clock alone decides it. A
+//! provider's invitation of a reseller (R4, R5) and its request to a
+//! customer's admin for a reseller relationship (R22) are both such links;
+//! each service names its own refusals (`From<LinkRefusal>`).
+
+use chrono::{DateTime, Utc};
+
+/// Where a link stands at some instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkState {
+    /// Open: may be accepted, revoked or sent.
+    Pending,
+    /// Used by the person it was sent to.
+    Accepted,
+    /// Withdrawn by its issuer.
+    Revoked,
+    /// Never used before its time ran out.
+    Expired,
+}
+
+impl LinkState {
+    /// The state in a sentence ("the invitation is ...").
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Accepted => "accepted",
+            Self::Revoked => "revoked",
+            Self::Expired => "expired",
+        }
+    }
+}
+
+/// How a link was closed for good; `A` is what its acceptance recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Closed<A> {
+    /// Accepted at `at`.
+    Accepted {
+        /// When.
+        at: DateTime<Utc>,
+        /// What the acceptance recorded (the partnership it created, the
+        /// admin who accepted).
+        acceptance: A,
+    },
+    /// Revoked by its issuer at `at`.
+    Revoked {
+        /// When.
+        at: DateTime<Utc>,
+    },
+}
+
+/// Why a link cannot be used, revoked or sent now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkRefusal {
+    /// Its time ran out.
+    Expired,
+    /// Its issuer withdrew it.
+    Revoked,
+    /// It was accepted already.
+    AlreadyUsed,
+    /// Only a pending link may be revoked or sent; it is in this state.
+    NotPending(&'static str),
+    /// An email for it must carry its exact link.
+    LinkMissing,
+}
+
+/// What a personal link is made of: when it expires and how it was closed.
+/// The rules over them are the provided methods.
+pub trait PersonalLink {
+    /// What an acceptance records.
+    type Acceptance;
+
+    /// From this instant on, a pending link is expired.
+    fn expires_at(&self) -> DateTime<Utc>;
+
+    /// How it was closed, if it was.
+    fn closed(&self) -> Option<&Closed<Self::Acceptance>>;
+
+    /// The state at `now`.
+    fn state_at(&self, now: DateTime<Utc>) -> LinkState {
+        match self.closed() {
+            Some(Closed::Accepted { .. }) => LinkState::Accepted,
+            Some(Closed::Revoked { .. }) => LinkState::Revoked,
+            None if now >= self.expires_at() => LinkState::Expired,
+            None => LinkState::Pending,
+        }
+    }
+
+    /// Whether the token may still be used at `now` (R5): why not for a
+    /// revoked, used or expired link.
+    fn check_usable(&self, now: DateTime<Utc>) -> Result<(), LinkRefusal> {
+        match self.state_at(now) {
+            LinkState::Pending => Ok(()),
+            LinkState::Revoked => Err(LinkRefusal::Revoked),
+            LinkState::Accepted => Err(LinkRefusal::AlreadyUsed),
+            LinkState::Expired => Err(LinkRefusal::Expired),
+        }
+    }
+
+    /// Only a pending link may be revoked or sent.
+    fn require_pending(&self, now: DateTime<Utc>) -> Result<(), LinkRefusal> {
+        match self.state_at(now) {
+            LinkState::Pending => Ok(()),
+            state => Err(LinkRefusal::NotPending(state.as_str())),
+        }
+    }
+
+    /// How the link closes when its issuer revokes it at `now`; only a
+    /// pending one.
+    fn revocation(&self, now: DateTime<Utc>) -> Result<Closed<Self::Acceptance>, LinkRefusal> {
+        self.require_pending(now)?;
+        Ok(Closed::Revoked { at: now })
+    }
+
+    /// R4, R22: whether an email with `body` may go out at `now` for this
+    /// link, whose URL is `link`: only while it is pending, and only with
+    /// the exact link in the body.
+    fn check_email(&self, now: DateTime<Utc>, body: &str, link: &str) -> Result<(), LinkRefusal> {
+        self.require_pending(now)?;
+        if !body.contains(link) {
+            return Err(LinkRefusal::LinkMissing);
+        }
+        Ok(())
+    }
+
+    /// When it was accepted and what that recorded, if it was.
+    fn acceptance(&self) -> Option<(DateTime<Utc>, &Self::Acceptance)> {
+        match self.closed() {
+            Some(Closed::Accepted { at, acceptance }) => Some((*at, acceptance)),
+            _ => None,
+        }
+    }
+
+    /// When it was revoked, if it was.
+    fn revoked_at(&self) -> Option<DateTime<Utc>> {
+        match self.closed() {
+            Some(Closed::Revoked { at }) => Some(*at),
+            _ => None,
+        }
+    }
+}
+
+/// The link its recipient opens to accept: `base` with the token appended.
+pub fn link(base: &str, token: &str) -> String {
+    format!("{base}?token={token}")
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeDelta;
+
+    use super::*;
+
+    struct Link {
+        expires_at: DateTime<Utc>,
+        closed: Option<Closed<String>>,
+    }
+
+    impl PersonalLink for Link {
+        type Acceptance = String;
+
+        fn expires_at(&self) -> DateTime<Utc> {
+            self.expires_at
+        }
+
+        fn closed(&self) -> Option<&Closed<String>> {
+            self.closed.as_ref()
+        }
+    }
+
+    fn at(minutes: i64) -> DateTime<Utc> {
+        DateTime::<Utc>::UNIX_EPOCH + TimeDelta::minutes(minutes)
+    }
+
+    fn open_until(minutes: i64) -> Link {
+        Link {
+            expires_at: at(minutes),
+            closed: None,
+        }
+    }
+
+    #[test]
+    fn a_link_is_pending_until_the_instant_it_expires() {
+        let link = open_until(10);
+        assert_eq!(link.state_at(at(9)), LinkState::Pending);
+        assert_eq!(link.state_at(at(10)), LinkState::Expired);
+        assert_eq!(link.check_usable(at(10)), Err(LinkRefusal::Expired));
+    }
+
+    #[test]
+    fn a_closed_link_stays_closed_whatever_the_clock_says() {
+        let accepted = Link {
+            closed: Some(Closed::Accepted {
+                at: at(1),
+                acceptance: "carla".into(),
+            }),
+            ..open_until(10)
+        };
+        assert_eq!(accepted.state_at(at(20)), LinkState::Accepted);
+        assert_eq!(accepted.check_usable(at(2)), Err(LinkRefusal::AlreadyUsed));
+        assert_eq!(accepted.acceptance(), Some((at(1), &"carla".to_owned())));
+        let revoked = Link {
+            closed: Some(Closed::Revoked { at: at(3) }),
+            ..open_until(10)
+        };
+        assert_eq!(revoked.check_usable(at(4)), Err(LinkRefusal::Revoked));
+        assert_eq!(revoked.revoked_at(), Some(at(3)));
+        assert_eq!(
+            revoked.revocation(at(4)),
+            Err(LinkRefusal::NotPending("revoked"))
+        );
+    }
+
+    #[test]
+    fn only_a_pending_link_is_revoked_or_sent_and_only_with_its_exact_link() {
+        let link = open_until(10);
+        assert_eq!(link.revocation(at(5)), Ok(Closed::Revoked { at: at(5) }));
+        let url = super::link("https://x.example/accept", "t0k3n");
+        assert_eq!(url, "https://x.example/accept?token=t0k3n");
+        assert_eq!(
+            link.check_email(at(5), &format!("open {url}"), &url),
+            Ok(())
+        );
+        assert_eq!(
+            link.check_email(at(5), "open it", &url),
+            Err(LinkRefusal::LinkMissing)
+        );
+        assert_eq!(
+            link.check_email(at(11), &url, &url),
+            Err(LinkRefusal::NotPending("expired"))
+        );
+    }
+}
