@@ -120,16 +120,7 @@ async fn events_the_handler_ignores_still_move_the_stored_cursor() {
         .expect("progress")
         .expect("watch");
     stop.cancel();
-    let stored = consumer_db
-        .query_one_raw(Statement::from_string(
-            consumer_db.get_database_backend(),
-            "SELECT position FROM consumer_cursor",
-        ))
-        .await
-        .unwrap()
-        .unwrap()
-        .try_get::<i64>("", "position")
-        .unwrap();
+    let stored = stored_cursor(&consumer_db).await;
     assert_eq!(
         stored, 5,
         "the stored cursor passed the ignored events, so pruning them cannot strand it"
@@ -168,15 +159,18 @@ async fn events_that_affect_nothing_are_passed_without_handling_and_move_the_sto
         vec![1, 2, 6, 7],
         "the handler saw only the events that affect something"
     );
-    let stored = consumer_db
-        .query_one_raw(Statement::from_string(
-            consumer_db.get_database_backend(),
-            "SELECT position FROM consumer_cursor",
-        ))
-        .await
-        .unwrap()
-        .unwrap()
-        .try_get::<i64>("", "position")
-        .unwrap();
+    let stored = stored_cursor(&consumer_db).await;
     assert_eq!(stored, 10, "the stored cursor passed the trailing ones");
+}
+
+async fn stored_cursor(db: &sea_orm::DatabaseConnection) -> i64 {
+    db.query_one_raw(Statement::from_string(
+        db.get_database_backend(),
+        "SELECT position FROM consumer_cursor",
+    ))
+    .await
+    .expect("read cursor")
+    .expect("a cursor row")
+    .try_get::<i64>("", "position")
+    .expect("position")
 }

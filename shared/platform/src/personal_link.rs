@@ -146,6 +146,59 @@ pub fn link(base: &str, token: &str) -> String {
     format!("{base}?token={token}")
 }
 
+/// How a link's state is stored: a state column plus the instants and the
+/// acceptance it closed with. Expiry is not stored but decided by time.
+pub mod stored {
+    use chrono::{DateTime, Utc};
+
+    use super::Closed;
+
+    /// Not closed (it may have expired since).
+    pub const PENDING: &str = "pending";
+    /// Closed by its acceptance.
+    pub const ACCEPTED: &str = "accepted";
+    /// Closed by its issuer.
+    pub const REVOKED: &str = "revoked";
+
+    /// The stored state of a link closed as `closed`.
+    pub fn state<A>(closed: Option<&Closed<A>>) -> &'static str {
+        match closed {
+            None => PENDING,
+            Some(Closed::Accepted { .. }) => ACCEPTED,
+            Some(Closed::Revoked { .. }) => REVOKED,
+        }
+    }
+
+    /// The columns a link stored as closed records.
+    #[derive(Debug)]
+    pub struct Columns<A> {
+        /// The stored state.
+        pub state: String,
+        /// When it was accepted, if it was.
+        pub accepted_at: Option<DateTime<Utc>>,
+        /// What its acceptance recorded, if it was accepted.
+        pub acceptance: Option<A>,
+        /// When it was revoked, if it was.
+        pub revoked_at: Option<DateTime<Utc>>,
+        /// When it was made: stands in for an instant a row lacks.
+        pub created_at: DateTime<Utc>,
+    }
+
+    /// How a link stored with `columns` was closed, if it was.
+    pub fn closed<A: Default>(columns: Columns<A>) -> Option<Closed<A>> {
+        match columns.state.as_str() {
+            ACCEPTED => Some(Closed::Accepted {
+                at: columns.accepted_at.unwrap_or(columns.created_at),
+                acceptance: columns.acceptance.unwrap_or_default(),
+            }),
+            REVOKED => Some(Closed::Revoked {
+                at: columns.revoked_at.unwrap_or(columns.created_at),
+            }),
+            _ => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::TimeDelta;
@@ -230,5 +283,23 @@ mod tests {
             link.check_email(at(11), &url, &url),
             Err(LinkRefusal::NotPending("expired"))
         );
+    }
+
+    #[test]
+    fn a_closed_link_reads_back_as_it_was_stored() {
+        let accepted = Closed::Accepted {
+            at: at(2),
+            acceptance: "partnership-1".to_owned(),
+        };
+        for closed in [None, Some(accepted), Some(Closed::Revoked { at: at(3) })] {
+            let columns = stored::Columns {
+                state: stored::state(closed.as_ref()).to_owned(),
+                accepted_at: Some(at(2)),
+                acceptance: Some("partnership-1".to_owned()),
+                revoked_at: Some(at(3)),
+                created_at: at(0),
+            };
+            assert_eq!(stored::closed(columns), closed);
+        }
     }
 }

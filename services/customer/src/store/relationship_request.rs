@@ -8,16 +8,11 @@ use sea_orm::{
 };
 use twotier_platform::capability::CapabilityTokens;
 use twotier_platform::guarded::update_guarded;
+use twotier_platform::personal_link::stored::{self, PENDING};
 use twotier_platform::{Error, paging};
 
 use super::entities::relationship_request::{ActiveModel, Column, Entity, Model};
-use crate::domain::relationship_request::Closed;
 use crate::domain::{PersonalLink, RelationshipRequest};
-
-/// States as stored; expiry is not stored but decided by time.
-const PENDING: &str = "pending";
-const ACCEPTED: &str = "accepted";
-const REVOKED: &str = "revoked";
 
 /// Saves a new request, findable by `token` from then on.
 pub async fn insert(
@@ -124,14 +119,9 @@ pub async fn close(
 
 /// The columns that record how `request` was closed.
 fn closing(request: &RelationshipRequest) -> ActiveModel {
-    let state = match request.closed {
-        None => PENDING,
-        Some(Closed::Accepted { .. }) => ACCEPTED,
-        Some(Closed::Revoked { .. }) => REVOKED,
-    };
     let accepted = request.acceptance();
     ActiveModel {
-        state: Set(state.to_owned()),
+        state: Set(stored::state(request.closed.as_ref()).to_owned()),
         accepted_at: Set(accepted.map(|(at, _)| at)),
         accepted_by: Set(accepted.map(|(_, by)| by.to_owned())),
         revoked_at: Set(request.revoked_at()),
@@ -140,16 +130,13 @@ fn closing(request: &RelationshipRequest) -> ActiveModel {
 }
 
 fn request(row: Model) -> RelationshipRequest {
-    let closed = match row.state.as_str() {
-        ACCEPTED => Some(Closed::Accepted {
-            at: row.accepted_at.unwrap_or(row.created_at),
-            acceptance: row.accepted_by.unwrap_or_default(),
-        }),
-        REVOKED => Some(Closed::Revoked {
-            at: row.revoked_at.unwrap_or(row.created_at),
-        }),
-        _ => None,
-    };
+    let closed = stored::closed(stored::Columns {
+        state: row.state,
+        accepted_at: row.accepted_at,
+        acceptance: row.accepted_by,
+        revoked_at: row.revoked_at,
+        created_at: row.created_at,
+    });
     RelationshipRequest {
         id: row.id,
         provider_id: row.provider_id,

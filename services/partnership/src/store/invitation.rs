@@ -7,15 +7,11 @@ use sea_orm::{
 };
 use twotier_platform::capability::CapabilityTokens;
 use twotier_platform::guarded::update_guarded;
+use twotier_platform::personal_link::stored::{self, PENDING};
 use twotier_platform::{Error, paging};
 
 use super::entities::invitation::{ActiveModel, Column, Entity, Model};
-use crate::domain::{Closed, Invitation, PersonalLink};
-
-/// Invitation states as stored; expiry is not stored but decided by time.
-const PENDING: &str = "pending";
-const ACCEPTED: &str = "accepted";
-const REVOKED: &str = "revoked";
+use crate::domain::{Invitation, PersonalLink};
 
 /// Saves a new invitation, findable by `token` from then on.
 pub async fn insert(
@@ -115,13 +111,8 @@ pub async fn close(
 
 /// The columns that record how `invitation` was closed.
 fn closing(invitation: &Invitation) -> ActiveModel {
-    let state = match invitation.closed {
-        None => PENDING,
-        Some(Closed::Accepted { .. }) => ACCEPTED,
-        Some(Closed::Revoked { .. }) => REVOKED,
-    };
     ActiveModel {
-        state: Set(state.to_owned()),
+        state: Set(stored::state(invitation.closed.as_ref()).to_owned()),
         accepted_at: Set(invitation.accepted_at()),
         partnership_id: Set(invitation.partnership_id().map(str::to_owned)),
         revoked_at: Set(invitation.revoked_at()),
@@ -130,16 +121,13 @@ fn closing(invitation: &Invitation) -> ActiveModel {
 }
 
 fn invitation(row: Model) -> Invitation {
-    let closed = match row.state.as_str() {
-        ACCEPTED => Some(Closed::Accepted {
-            at: row.accepted_at.unwrap_or(row.created_at),
-            acceptance: row.partnership_id.unwrap_or_default(),
-        }),
-        REVOKED => Some(Closed::Revoked {
-            at: row.revoked_at.unwrap_or(row.created_at),
-        }),
-        _ => None,
-    };
+    let closed = stored::closed(stored::Columns {
+        state: row.state,
+        accepted_at: row.accepted_at,
+        acceptance: row.partnership_id,
+        revoked_at: row.revoked_at,
+        created_at: row.created_at,
+    });
     Invitation {
         id: row.id,
         provider_id: row.provider_id,
