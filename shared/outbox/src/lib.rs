@@ -7,7 +7,7 @@
 //! 2. The [`Sequencer`] gives committed rows strictly increasing, gap-free
 //!    positions in its own short transaction, one sequencer per database at a
 //!    time. On SQLite, whose transactions write one at a time, a command
-//!    numbers its rows itself as it commits ([`Tx::commit`]).
+//!    numbers each row as it writes it ([`Tx::append`]).
 //! 3. [`EventLog`] serves the log over gRPC (`twotier.events.v1.EventLogService`):
 //!    replay from the table, then follow new positions as they are sequenced;
 //!    a provider's own backend reads only its tenant's events, redacted

@@ -6,8 +6,8 @@
 //! they are committed and visible, in one short transaction holding an
 //! advisory lock, so positions become visible in increasing order without
 //! gaps. SQLite runs one writing transaction at a time, so there a command
-//! numbers its own rows before it commits ([`crate::Tx::commit`]); the
-//! sequencer numbers only rows written some other way.
+//! numbers each row as it writes it ([`crate::Tx::append`]); the sequencer
+//! numbers only rows written unnumbered (before this was so).
 
 use std::time::Duration;
 
@@ -213,10 +213,8 @@ pub(crate) async fn sequence_batch(outbox: &Outbox) -> Result<i64, DbErr> {
 }
 
 /// SQLite: numbers up to [`BATCH`] unpositioned rows after the head, in
-/// `txn`; returns (rows numbered, new head). SQLite lets one transaction
-/// write at a time, so the head read here cannot move before `txn` ends:
-/// a command's own transaction can number its rows this way (see
-/// [`crate::Tx::commit`]), saving the sequencer's commit.
+/// `txn`; returns (rows numbered, new head). Commands number their own rows
+/// ([`crate::Tx::append`]); this numbers rows written unnumbered before.
 pub(crate) async fn number_on_sqlite(txn: &impl ConnectionTrait) -> Result<(i64, i64), DbErr> {
     let head = head_position(txn).await?;
     let numbered = txn

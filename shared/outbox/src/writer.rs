@@ -2,12 +2,12 @@
 
 use std::ops::Deref;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use chrono::Utc;
+use sea_orm::sea_query::{Expr, Query, Value};
 use sea_orm::{
-    ActiveValue::Set, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
-    EntityTrait, TransactionTrait,
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, TransactionTrait,
 };
 use tokio::sync::{Notify, watch};
 
@@ -92,6 +92,7 @@ impl Outbox {
             wake: self.wake.clone(),
             head: self.head.clone(),
             appended: AtomicBool::new(false),
+            numbered: AtomicU64::new(0),
             resource: std::sync::Mutex::new(None),
         })
     }
@@ -109,28 +110,73 @@ pub struct Tx {
     wake: Arc<Notify>,
     head: Arc<watch::Sender<u64>>,
     appended: AtomicBool,
+    /// The highest position an append numbered (SQLite), 0 if none did.
+    numbered: AtomicU64,
     resource: std::sync::Mutex<Option<String>>,
 }
 
 impl Tx {
     /// Writes `event` into the outbox, in this transaction. It carries the
     /// current span's trace context.
+    ///
+    /// On SQLite the event gets its log position here: SQLite runs one
+    /// writing transaction at a time, so the next position cannot be taken
+    /// by anyone else before this one commits, and positions become
+    /// visible in order without a numbering transaction of their own (one
+    /// statement, where the sequencer's numbering costs four and a commit).
+    /// On PostgreSQL transactions commit concurrently and in any order, so
+    /// the row is written unnumbered and the sequencer numbers it once it
+    /// is committed.
     pub async fn append(&self, event: Event) -> Result<(), DbErr> {
+        use outbox_event::Column;
         let (traceparent, tracestate) = twotier_platform::telemetry::current_trace_context();
-        let row = outbox_event::ActiveModel {
-            event_id: Set(uuid::Uuid::now_v7().to_string()),
-            position: Set(None),
-            event_type: Set(event.event_type),
-            aggregate_type: Set(event.aggregate_type.to_owned()),
-            aggregate_id: Set(event.aggregate_id),
-            tenant_id: Set(event.tenant_id),
-            occurred_at: Set(Utc::now()),
-            traceparent: Set(traceparent),
-            tracestate: Set(tracestate),
-            payload: Set(event.payload),
-            ..Default::default()
+        let backend = self.txn.get_database_backend();
+        let numbered_here = backend == DbBackend::Sqlite;
+        let position = if numbered_here {
+            Expr::cust("(SELECT COALESCE(MAX(position), 0) + 1 FROM outbox_event)")
+        } else {
+            Expr::val(Value::BigInt(None))
         };
-        outbox_event::Entity::insert(row).exec(&self.txn).await?;
+        let mut insert = Query::insert();
+        insert
+            .into_table(outbox_event::Entity)
+            .columns([
+                Column::EventId,
+                Column::Position,
+                Column::EventType,
+                Column::AggregateType,
+                Column::AggregateId,
+                Column::TenantId,
+                Column::OccurredAt,
+                Column::Traceparent,
+                Column::Tracestate,
+                Column::Payload,
+            ])
+            .values([
+                Expr::val(uuid::Uuid::now_v7().to_string()),
+                position,
+                Expr::val(event.event_type),
+                Expr::val(event.aggregate_type),
+                Expr::val(event.aggregate_id),
+                Expr::val(event.tenant_id),
+                Expr::val(Utc::now()),
+                Expr::val(traceparent),
+                Expr::val(tracestate),
+                Expr::val(event.payload),
+            ])
+            .map_err(|error| DbErr::Custom(format!("outbox insert: {error}")))?;
+        if numbered_here {
+            insert.returning_col(Column::Position);
+            let row = self.txn.query_one_raw(backend.build(&insert)).await?;
+            let position = row
+                .map(|row| row.try_get::<i64>("", "position"))
+                .transpose()?
+                .ok_or_else(|| DbErr::Custom("outbox insert returned no position".into()))?;
+            self.numbered
+                .fetch_max(u64::try_from(position).unwrap_or_default(), Ordering::Relaxed);
+        } else {
+            self.txn.execute_raw(backend.build(&insert)).await?;
+        }
         self.appended.store(true, Ordering::Relaxed);
         Ok(())
     }
@@ -151,29 +197,22 @@ impl Tx {
             .clone()
     }
 
-    /// Commits the command and makes the events it appended readable.
-    ///
-    /// On SQLite the events are numbered in this transaction: SQLite runs
-    /// one writing transaction at a time, so positions assigned before
-    /// commit become visible in order, and the command's commit is the
-    /// only one (the sequencer would otherwise commit the numbering
-    /// separately). On PostgreSQL transactions commit concurrently and in
-    /// any order, so the sequencer numbers the rows once they are
-    /// committed; it is woken here.
+    /// Commits the command and makes the events it appended readable: on
+    /// SQLite they are numbered already (see [`Tx::append`]), so readers
+    /// are told the new head; on PostgreSQL the sequencer is woken to
+    /// number them.
     pub async fn commit(self) -> Result<(), DbErr> {
+        self.txn.commit().await?;
         if !self.appended.load(Ordering::Relaxed) {
-            return self.txn.commit().await;
-        }
-        if self.txn.get_database_backend() != DbBackend::Sqlite {
-            self.txn.commit().await?;
-            self.wake.notify_one();
             return Ok(());
         }
-        let (_, head) = crate::sequencer::number_on_sqlite(&self.txn).await?;
-        self.txn.commit().await?;
-        let head = u64::try_from(head).unwrap_or_default();
-        self.head
-            .send_if_modified(|current| crate::sequencer::raise(current, head));
+        let numbered = self.numbered.load(Ordering::Relaxed);
+        if numbered > 0 {
+            self.head
+                .send_if_modified(|current| crate::sequencer::raise(current, numbered));
+        } else {
+            self.wake.notify_one();
+        }
         Ok(())
     }
 }
