@@ -52,6 +52,10 @@ static INSTRUMENTS: std::sync::LazyLock<Instruments> = std::sync::LazyLock::new(
 /// Events applied in one transaction at most.
 const BATCH: usize = 64;
 
+/// How far behind the cursor in memory the stored one may fall while
+/// events that change nothing here are passed.
+const CURSOR_LAG: Duration = Duration::from_secs(1);
+
 /// How a batch of events went.
 enum Batch {
     /// Applied, cursor moved past the last.
@@ -315,7 +319,27 @@ impl Consumer {
             .await?
             .into_inner();
         tracing::info!(upstream = %self.settings.upstream, after = cursor, "subscribed to upstream log");
-        while let Some(first) = stream.message().await? {
+        // When the stored cursor last passed events without a transaction,
+        // and whether the cursor in memory is past the stored one since.
+        let mut passed_stored_at: Option<tokio::time::Instant> = None;
+        let mut unstored = false;
+        loop {
+            let next = if unstored {
+                match tokio::time::timeout(CURSOR_LAG, stream.message()).await {
+                    Ok(next) => next?,
+                    Err(_quiet) => {
+                        self.store_cursor(cursor).await?;
+                        passed_stored_at = Some(tokio::time::Instant::now());
+                        unstored = false;
+                        continue;
+                    }
+                }
+            } else {
+                stream.message().await?
+            };
+            let Some(first) = next else {
+                break;
+            };
             // Whatever else has already arrived is applied together, in one
             // transaction: under load a consumer commits once per batch, not
             // once per event.
@@ -358,12 +382,21 @@ impl Consumer {
                 .max()
                 .unwrap_or(cursor)
                 .max(cursor);
-            // Events the handler ignores are not claimed one by one; the
-            // stored cursor still moves past them, or a quiet week of
-            // irrelevant events would be pruned upstream while the stored
-            // cursor pointed before them, and resubscribing would fail.
+            // Events passed without a transaction are not claimed one by
+            // one; the stored cursor still moves past them, or a quiet week
+            // of irrelevant events would be pruned upstream while the stored
+            // cursor pointed before them, and resubscribing would fail. It
+            // moves at most once per `CURSOR_LAG` (and when the stream goes
+            // quiet that long): a write per batch of events that change
+            // nothing would cost a commit each under load.
+            unstored = false;
             if due.last().is_none_or(|e| e.position < cursor) {
-                self.store_cursor(cursor).await?;
+                if passed_stored_at.is_none_or(|at| at.elapsed() >= CURSOR_LAG) {
+                    self.store_cursor(cursor).await?;
+                    passed_stored_at = Some(tokio::time::Instant::now());
+                } else {
+                    unstored = true;
+                }
             }
             self.progress.send_replace(cursor);
             if let Some(status) = broken {
