@@ -42,7 +42,7 @@ impl ServiceDefinition for CustomerService {
         let db = open_database::<Migrator>(ctx, Self::NAME).await?;
         let reads = open_readers(ctx, Self::NAME, &db).await?;
         let outbox = Outbox::new(db.clone()).with_reads(reads);
-        let log = EventLog::start(ctx, &outbox);
+        let log = EventLog::start(ctx, &outbox).await?;
         ctx.spawn(twotier_platform::idempotency::prune_periodically(
             db.clone(),
             ctx.shutdown.clone(),

@@ -50,7 +50,7 @@ impl ServiceDefinition for NotificationService {
         let db = open_database::<Migrator>(ctx, Self::NAME).await?;
         let reads = open_readers(ctx, Self::NAME, &db).await?;
         let outbox = Outbox::new(db.clone()).with_reads(reads);
-        let log = EventLog::start(ctx, &outbox);
+        let log = EventLog::start(ctx, &outbox).await?;
         let templates = Arc::new(Templates::new());
         let channels = ClientChannels::from_settings(&ctx.settings)?;
 

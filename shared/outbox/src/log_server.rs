@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Statement,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Statement,
 };
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -55,12 +55,24 @@ impl EventLog {
     /// The log server over `outbox`, with its sequencer running (pruning
     /// after `ctx.settings.outbox_retention`): everything a producing
     /// service starts to publish its log.
-    pub fn start(ctx: &ServiceContext, outbox: &Outbox) -> Self {
+    ///
+    /// On SQLite, commands number their own events as they write them
+    /// ([`crate::Tx::append`]); rows written unnumbered before (by a version
+    /// that left all numbering to the sequencer) are numbered here first,
+    /// so no command can take a position ahead of them.
+    pub async fn start(ctx: &ServiceContext, outbox: &Outbox) -> Result<Self, DbErr> {
+        if outbox.db().get_database_backend() == DbBackend::Sqlite {
+            while crate::sequencer::sequence_batch(outbox).await? > 0 {}
+        }
         let poll_interval = ctx.settings.outbox_poll_interval;
         let sequencer =
             Sequencer::new(outbox.clone(), poll_interval, ctx.settings.outbox_retention);
         ctx.spawn(sequencer.run(ctx.shutdown.clone()));
-        Self::new(outbox.clone(), poll_interval, ctx.shutdown.clone())
+        Ok(Self::new(
+            outbox.clone(),
+            poll_interval,
+            ctx.shutdown.clone(),
+        ))
     }
 
     /// Who may follow the log: other twotier services and the platform

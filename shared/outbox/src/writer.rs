@@ -172,8 +172,10 @@ impl Tx {
                 .map(|row| row.try_get::<i64>("", "position"))
                 .transpose()?
                 .ok_or_else(|| DbErr::Custom("outbox insert returned no position".into()))?;
-            self.numbered
-                .fetch_max(u64::try_from(position).unwrap_or_default(), Ordering::Relaxed);
+            self.numbered.fetch_max(
+                u64::try_from(position).unwrap_or_default(),
+                Ordering::Relaxed,
+            );
         } else {
             self.txn.execute_raw(backend.build(&insert)).await?;
         }

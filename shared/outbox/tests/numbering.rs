@@ -48,3 +48,39 @@ async fn a_command_on_sqlite_numbers_its_events_as_it_commits_and_postgres_waits
     assert_eq!(positions(&db).await, vec![Some(1), Some(2), Some(3)]);
     assert_eq!(*head.borrow(), 3);
 }
+
+#[tokio::test]
+async fn on_sqlite_rows_left_unnumbered_are_numbered_before_the_log_starts_so_no_command_overtakes_them()
+ {
+    let (guard, db) = database("upgrade").await;
+    if db.get_database_backend() != DbBackend::Sqlite {
+        return;
+    }
+    // A row an earlier version wrote and left for its sequencer.
+    db.execute_raw(Statement::from_string(
+        DbBackend::Sqlite,
+        "INSERT INTO outbox_event (event_id, position, event_type, aggregate_type, aggregate_id, \
+         tenant_id, occurred_at, traceparent, tracestate, payload) VALUES ('left-over', NULL, \
+         'test.Note', 'test', 'x', 'tenant-a', '2026-01-01T00:00:00Z', '', '', x'')",
+    ))
+    .await
+    .expect("unnumbered row");
+    let env = twotier_testkit::env(&guard, &[]);
+    let settings = twotier_platform::config::Settings::load(&env, "test").expect("settings");
+    let identity = twotier_platform::startup::Identity::from_settings(&settings).expect("identity");
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let ctx =
+        twotier_platform::startup::ServiceContext::new(env, "test", identity, shutdown.clone())
+            .expect("context");
+    let outbox = Outbox::new(db.clone());
+    let _log = twotier_outbox::EventLog::start(&ctx, &outbox)
+        .await
+        .expect("log starts");
+    write_events(&outbox, 1, "new").await;
+    shutdown.cancel();
+    assert_eq!(
+        positions(&db).await,
+        vec![Some(1), Some(2)],
+        "the row written first keeps its place in the log"
+    );
+}

@@ -291,11 +291,11 @@ impl Consumer {
 
     async fn follow(&self, channel: Channel) -> Result<(), FollowError> {
         let mut cursor = self.load_cursor().await?;
-        self.progress.send_if_modified(|current| {
-            let changed = *current != cursor;
-            *current = cursor;
-            changed
-        });
+        // The stored cursor may trail the progress made before (events
+        // passed without a transaction are stored at most once per
+        // `CURSOR_LAG`); progress never goes back.
+        self.progress
+            .send_if_modified(|current| crate::sequencer::raise(current, cursor));
         let token = self
             .service_tokens
             .token()
