@@ -215,7 +215,7 @@ pub(crate) async fn sequence_batch(outbox: &Outbox) -> Result<i64, DbErr> {
 /// SQLite: numbers up to [`BATCH`] unpositioned rows after the head, in
 /// `txn`; returns (rows numbered, new head). Commands number their own rows
 /// ([`crate::Tx::append`]); this numbers rows written unnumbered before.
-pub(crate) async fn number_on_sqlite(txn: &impl ConnectionTrait) -> Result<(i64, i64), DbErr> {
+async fn number_on_sqlite(txn: &impl ConnectionTrait) -> Result<(i64, i64), DbErr> {
     let head = head_position(txn).await?;
     let numbered = txn
         .execute_raw(Statement::from_sql_and_values(
