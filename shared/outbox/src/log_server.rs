@@ -61,7 +61,11 @@ impl EventLog {
     /// that left all numbering to the sequencer) are numbered here first,
     /// so no command can take a position ahead of them.
     pub async fn start(ctx: &ServiceContext, outbox: &Outbox) -> Result<Self, DbErr> {
-        if outbox.db().get_database_backend() == DbBackend::Sqlite {
+        // Only when such rows exist: a write here would contend with the
+        // other processes starting on the same file.
+        if outbox.db().get_database_backend() == DbBackend::Sqlite
+            && crate::sequencer::has_unnumbered(outbox.db()).await?
+        {
             while crate::sequencer::sequence_batch(outbox).await? > 0 {}
         }
         let poll_interval = ctx.settings.outbox_poll_interval;

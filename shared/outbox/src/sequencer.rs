@@ -284,6 +284,17 @@ pub(crate) fn raise(current: &mut u64, candidate: u64) -> bool {
     false
 }
 
+/// Whether any committed row still waits for its position.
+pub(crate) async fn has_unnumbered(db: &impl ConnectionTrait) -> Result<bool, DbErr> {
+    let row = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT 1 AS waiting FROM outbox_event WHERE position IS NULL LIMIT 1",
+        ))
+        .await?;
+    Ok(row.is_some())
+}
+
 /// The highest sequenced position, 0 for an empty log.
 pub(crate) async fn head_position(db: &impl ConnectionTrait) -> Result<i64, DbErr> {
     let row = db
