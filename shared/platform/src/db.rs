@@ -299,6 +299,26 @@ mod tests {
         );
     }
 
+    /// `.cargo/config.toml` compiles the bundled SQLite; without these
+    /// options every statement with `LIMIT ?` is prepared again on every
+    /// run and every allocation takes a process-wide mutex.
+    #[tokio::test]
+    async fn the_bundled_sqlite_plans_without_bound_values_and_allocates_without_statistics() {
+        let db = connect("sqlite::memory:", 1).await.unwrap();
+        for option in ["ENABLE_QPSG", "DEFAULT_MEMSTATUS=0"] {
+            let used = db
+                .query_one_raw(Statement::from_sql_and_values(
+                    DbBackend::Sqlite,
+                    "SELECT sqlite_compileoption_used(?) AS used",
+                    [option.into()],
+                ))
+                .await
+                .unwrap()
+                .and_then(|row| row.try_get::<i64>("", "used").ok());
+            assert_eq!(used, Some(1), "SQLite is built without {option}");
+        }
+    }
+
     #[tokio::test]
     async fn an_in_memory_database_is_read_on_its_writer() {
         let writer = connect("sqlite::memory:", 1).await.unwrap();

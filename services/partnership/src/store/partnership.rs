@@ -1,6 +1,6 @@
 //! Queries of partnerships and of a provider's indirect resellers (R5-R8).
 
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
     QueryFilter, QueryOrder, QuerySelect, Select,
@@ -16,6 +16,15 @@ use crate::domain::{Attestation, IndirectReseller, Partnership, Removal};
 const ACTIVE: &str = "active";
 const REMOVED: &str = "removed";
 
+/// `state = 'active'` with the state written into the statement, not
+/// bound: the unique index of active partnerships is partial on exactly
+/// this condition, and SQLite prepares a statement again on every run when
+/// a bound value decides whether a partial index applies (a tenth of a
+/// list page's time went to parsing).
+fn is_active() -> Expr {
+    Expr::col((Entity, Column::State)).eq(Expr::cust(format!("'{ACTIVE}'")))
+}
+
 /// The active partnership of `provider_id` with `partner_id`.
 pub async fn active(
     db: &impl ConnectionTrait,
@@ -23,7 +32,7 @@ pub async fn active(
     partner_id: &str,
 ) -> Result<Option<Partnership>, DbErr> {
     let row = between(provider_id, partner_id)
-        .filter(Column::State.eq(ACTIVE))
+        .filter(is_active())
         .one(db)
         .await?;
     Ok(row.map(partnership))
@@ -130,7 +139,7 @@ pub async fn page_indirect_resellers(
     let after: Option<(String, String)> = paging::decode_token(token, &fingerprint)?;
     let mut query = Entity::find()
         .filter(Column::ProviderId.eq(provider_id))
-        .filter(Column::State.eq(ACTIVE))
+        .filter(is_active())
         .order_by_asc(Column::CompanyNameKey)
         .order_by_asc(Column::PartnerId)
         .limit(page_size + 1);

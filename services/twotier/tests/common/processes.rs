@@ -178,6 +178,14 @@ impl System {
             ("TWOTIER_MAIL_POLL_INTERVAL".to_owned(), "100ms".to_owned()),
             ("TWOTIER_MAIL_LEASE".to_owned(), "2s".to_owned()),
             ("RUST_LOG".to_owned(), "warn".to_owned()),
+            // Up to eight processes share one test PostgreSQL server (100
+            // connections by default) with the tests running beside them:
+            // at the default 16 per process a busy moment ran out of
+            // connections ("too many clients").
+            (
+                "TWOTIER_DATABASE_MAX_CONNECTIONS".to_owned(),
+                "6".to_owned(),
+            ),
         ];
         shared.extend(
             extra
