@@ -114,6 +114,12 @@ pub struct CustomerCreated {
 }
 
 impl CustomerCreated {
+    /// Whether anyone is told: the reseller it was created for (R20); a
+    /// direct customer's creation emails no one.
+    pub fn tells_anyone(&self) -> bool {
+        self.reseller.is_some()
+    }
+
     /// One email to the reseller it was created for; none for a direct
     /// customer.
     pub fn emails(self, provider: &ProviderProfile) -> Vec<Email> {

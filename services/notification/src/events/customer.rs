@@ -31,26 +31,30 @@ impl Handles<pb::CustomerCreated> for CustomerEvents {
         event: &EventEnvelope,
         payload: pb::CustomerCreated,
     ) -> Result<(), HandleError> {
-        let customer = payload.customer.unwrap_or_default();
-        let created = CustomerCreated {
-            reseller: payload.indirect_reseller.map(|reseller| ResellerContact {
-                partner_id: reseller.partner_id,
-                company_name: reseller.company_name,
-                contact_email: reseller.contact_email,
-                language_code: reseller.language_code,
-            }),
-            customer_company: customer.company_name,
-            customer_domain: customer.domain,
-        };
         let provider = provider_profile::load(txn, &event.tenant_id).await?;
         self.emails
-            .record(txn, event, created.emails(&provider))
+            .record(txn, event, customer_created(payload).emails(&provider))
             .await
     }
 
-    /// A direct customer emails no one (R20 concerns resellers' customers).
+    /// Asked without a transaction: most customers are created without a
+    /// reseller, and their events are passed without one.
     fn affects(&self, payload: &pb::CustomerCreated) -> bool {
-        payload.indirect_reseller.is_some()
+        customer_created(payload.clone()).tells_anyone()
+    }
+}
+
+fn customer_created(payload: pb::CustomerCreated) -> CustomerCreated {
+    let customer = payload.customer.unwrap_or_default();
+    CustomerCreated {
+        reseller: payload.indirect_reseller.map(|reseller| ResellerContact {
+            partner_id: reseller.partner_id,
+            company_name: reseller.company_name,
+            contact_email: reseller.contact_email,
+            language_code: reseller.language_code,
+        }),
+        customer_company: customer.company_name,
+        customer_domain: customer.domain,
     }
 }
 

@@ -96,6 +96,7 @@ fn a_customer_created_for_a_reseller_tells_that_reseller_and_a_direct_one_no_one
         customer_company: "Adatum AG".into(),
         customer_domain: "adatum.onmicrosoft.com".into(),
     };
+    assert!(created.tells_anyone());
     let emails = created.clone().emails(&provider("en"));
     assert_eq!(emails.len(), 1);
     assert_eq!(emails[0].recipient, "admin@fabrikam.example");
@@ -107,6 +108,7 @@ fn a_customer_created_for_a_reseller_tells_that_reseller_and_a_direct_one_no_one
         reseller: None,
         ..created
     };
+    assert!(!direct.tells_anyone());
     assert!(direct.emails(&provider("en")).is_empty());
 }
 
