@@ -82,35 +82,76 @@ impl Dispatcher {
     }
 
     /// Sends the notifications due now, `concurrency` at a time (each
-    /// waits on the mail server and two commits, so one at a time would cap
-    /// the rate at the round trips); returns how many were listed. Every
-    /// started delivery runs to its end before an error is returned, so none
-    /// is left holding a lease it could have settled.
+    /// waits on the mail server and a commit, so one at a time would cap
+    /// the rate at the round trips); returns how many were listed. They are
+    /// claimed in rounds of `concurrency`, one commit each, the next round
+    /// once the previous one is under way: a claimed email waits for at
+    /// most one handover (bounded by the SMTP timeout) before its own
+    /// begins, well within its lease.
+    /// Every started delivery runs to its end before an error is returned,
+    /// so none is left holding a lease it could have settled.
     async fn deliver_due(&self) -> Result<u64, DbErr> {
         use futures::StreamExt;
         let due = store::due(self.outbox.db(), Utc::now(), BATCH).await?;
         let listed = due.len() as u64;
-        let outcomes: Vec<Result<(), DbErr>> = futures::stream::iter(due)
-            .map(|email| self.deliver(email))
-            .buffer_unordered(self.concurrency)
-            .collect()
-            .await;
-        outcomes.into_iter().collect::<Result<(), DbErr>>()?;
-        Ok(listed)
+        let mut in_flight = futures::stream::FuturesUnordered::new();
+        let mut failure = None;
+        for round in due.chunks(self.concurrency) {
+            let claimed = match self.claim(round).await {
+                Ok(claimed) => claimed,
+                Err(error) => {
+                    failure = Some(error);
+                    break;
+                }
+            };
+            for (email, leased) in claimed {
+                if in_flight.len() >= self.concurrency
+                    && let Some(Err(error)) = in_flight.next().await
+                {
+                    failure = Some(error);
+                }
+                in_flight.push(self.deliver(email, leased));
+            }
+        }
+        while let Some(outcome) = in_flight.next().await {
+            if let Err(error) = outcome {
+                failure = Some(error);
+            }
+        }
+        match failure {
+            Some(error) => Err(error),
+            None => Ok(listed),
+        }
     }
 
-    /// Claims `email`, hands it to the mail system and records the outcome;
-    /// nothing if another dispatcher got it first.
-    async fn deliver(&self, email: Outgoing) -> Result<(), DbErr> {
+    /// Claims the emails of `round` the rule lets this dispatcher take now;
+    /// those it got, each with the delivery its claim started. One another
+    /// dispatcher took since it was listed is left to that one.
+    async fn claim<'a>(
+        &self,
+        round: &'a [Outgoing],
+    ) -> Result<Vec<(&'a Outgoing, Delivery)>, DbErr> {
         let now = Utc::now();
-        // The rule computes the lease; the guarded write makes it hold
+        // The rule computes each lease; the guarded write makes it hold
         // against a replica that took the email since it was listed.
-        let Ok(leased) = email.delivery.claim(now, self.lease) else {
-            return Ok(());
-        };
-        if !store::claim(self.outbox.db(), &email.id, &leased, now).await? {
-            return Ok(());
-        }
+        let leases: Vec<(&Outgoing, Delivery)> = round
+            .iter()
+            .filter_map(|email| Some((email, email.delivery.claim(now, self.lease).ok()?)))
+            .collect();
+        let ids: Vec<(&str, Delivery)> = leases
+            .iter()
+            .map(|(email, leased)| (email.id.as_str(), *leased))
+            .collect();
+        let claimed = store::claim(self.outbox.db(), &ids, now).await?;
+        Ok(leases
+            .into_iter()
+            .filter(|(email, _)| claimed.contains(&email.id))
+            .collect())
+    }
+
+    /// Hands `email`, claimed as `leased`, to the mail system and records
+    /// the outcome.
+    async fn deliver(&self, email: &Outgoing, leased: Delivery) -> Result<(), DbErr> {
         let span = tracing::info_span!(
             "email.send",
             notification = %email.id,
@@ -124,7 +165,7 @@ impl Dispatcher {
             &email.tracestate,
         );
         async {
-            let sent = self.mailer.send(&self.unsealed(&email)).await;
+            let sent = self.mailer.send(&self.unsealed(email)).await;
             match &sent {
                 Ok(()) => {
                     tracing::info!(notification = %email.id, template = %email.template, "email sent")
@@ -134,7 +175,7 @@ impl Dispatcher {
                 }
             }
             let outcome = sent.map_or_else(SendError::outcome, |()| Outcome::Delivered);
-            self.settle(&email, &leased, outcome).await
+            self.settle(email, &leased, outcome).await
         }
         .instrument(span)
         .await

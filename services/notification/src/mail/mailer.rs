@@ -2,14 +2,13 @@
 //! `.eml` files in the mail folder.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
+use lettre::Message;
 use lettre::message::{Mailbox, header::ContentType};
-use lettre::transport::smtp::PoolConfig;
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use super::settings::{MailSettings, TlsMode};
+use super::settings::MailSettings;
+use super::smtp::{SmtpPool, SmtpServer};
 use crate::domain::{Outcome, Outgoing};
 
 /// Why an email was not handed over.
@@ -60,29 +59,21 @@ pub fn mailer_from(
             .map_err(|e| format!("cannot create mail folder {}: {e}", dir.display()))?;
         return Ok(Box::new(FileMailer { dir, from }));
     };
-    let builder = match settings.smtp_tls {
-        TlsMode::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
-        TlsMode::Starttls => {
-            AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host).map_err(|e| e.to_string())?
-        }
-        TlsMode::Tls => {
-            AsyncSmtpTransport::<Tokio1Executor>::relay(host).map_err(|e| e.to_string())?
-        }
+    let server = SmtpServer {
+        host: host.clone(),
+        port: settings.smtp_port,
+        tls: settings.smtp_tls,
+        credentials: match (&settings.smtp_username, &settings.smtp_password) {
+            (Some(user), Some(password)) => {
+                Some(Credentials::new(user.clone(), password.expose().to_owned()))
+            }
+            _ => None,
+        },
     };
-    // Keep open as many connections as emails go out at once, so each
-    // handover reuses one instead of opening a new one (lettre opens extra
-    // connections beyond the pool and closes them after use).
-    let pool = PoolConfig::new()
-        .max_size(u32::try_from(settings.mail_concurrency.max(1)).unwrap_or(u32::MAX));
-    let mut builder = builder
-        .port(settings.smtp_port)
-        .timeout(Some(Duration::from_secs(10)))
-        .pool_config(pool);
-    if let (Some(user), Some(password)) = (&settings.smtp_username, &settings.smtp_password) {
-        builder = builder.credentials(Credentials::new(user.clone(), password.expose().to_owned()));
-    }
+    // As many connections as emails go out at once, so each handover
+    // reuses one instead of opening a new one.
     Ok(Box::new(SmtpMailer {
-        transport: builder.build(),
+        pool: SmtpPool::new(server, settings.mail_concurrency)?,
         address: format!("smtp://{host}:{}", settings.smtp_port),
         from,
     }))
@@ -106,7 +97,7 @@ fn message(from: &Mailbox, email: &Outgoing) -> Result<Message, SendError> {
 }
 
 struct SmtpMailer {
-    transport: AsyncSmtpTransport<Tokio1Executor>,
+    pool: SmtpPool,
     address: String,
     from: Mailbox,
 }
@@ -114,12 +105,7 @@ struct SmtpMailer {
 #[async_trait::async_trait]
 impl Mailer for SmtpMailer {
     async fn send(&self, email: &Outgoing) -> Result<(), SendError> {
-        let message = message(&self.from, email)?;
-        match self.transport.send(message).await {
-            Ok(_) => Ok(()),
-            Err(error) if error.is_permanent() => Err(SendError::Permanent(error.to_string())),
-            Err(error) => Err(SendError::Transient(error.to_string())),
-        }
+        self.pool.send(&message(&self.from, email)?).await
     }
 
     fn describe(&self) -> String {

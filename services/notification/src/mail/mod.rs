@@ -6,6 +6,7 @@ mod dispatcher;
 mod gauges;
 mod mailer;
 mod settings;
+mod smtp;
 
 pub use dispatcher::Dispatcher;
 pub use gauges::sample_queue;

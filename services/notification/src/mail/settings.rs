@@ -47,17 +47,17 @@ pub struct MailSettings {
     pub mail_retry_max_backoff: Duration,
     /// How long a dispatcher owns an email it is sending; after a crash the
     /// email is sent by another dispatcher once this has passed. Must exceed
-    /// the SMTP timeout (10 s).
+    /// the SMTP timeout (10 s, connecting and handing over).
     #[serde(default = "default_lease", with = "humantime_serde")]
     pub mail_lease: Duration,
     /// How often the dispatcher looks for due emails when not woken.
     #[serde(default = "default_poll", with = "humantime_serde")]
     pub mail_poll_interval: Duration,
-    /// Emails handed over at once (and SMTP connections kept open). Many:
-    /// an SMTP handover waits on round trips, about 40 ms of them on an
-    /// idle loopback (lettre writes a message's end separately, and the
-    /// server's delayed acknowledgement holds it), so one connection hands
-    /// over only some 25 emails a second.
+    /// Emails handed over at once (and SMTP connections kept open): a
+    /// handover mostly waits on the server's replies, so concurrency, not
+    /// speed per email, is what scales. With TLS from the first byte
+    /// (`tls`) a handover also waits about 40 ms for the server's delayed
+    /// acknowledgement (see `mail::smtp`).
     #[serde(default = "default_concurrency")]
     pub mail_concurrency: usize,
 }

@@ -2,10 +2,10 @@
 //! the dispatcher's due, claim and settle, and reading them.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Cond, Expr, OnConflict};
+use sea_orm::sea_query::{Cond, Expr, LockBehavior, LockType, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, TransactionTrait,
 };
 use twotier_outbox::{Event, Outbox};
 use twotier_platform::{Error, paging};
@@ -96,44 +96,78 @@ pub async fn due(
     Ok(rows.into_iter().map(outgoing).collect())
 }
 
-/// Writes the lease of `leased` on email `id` and records the attempt it
-/// starts (as unconfirmed until settled), if the email is still due at
-/// `now` and unchanged since it was listed (a replica working through an
-/// older list must not retry what another just tried and backed off);
-/// whether this dispatcher got it. The attempt count is the delivery's
-/// version: each claim bumps it.
+/// Writes the leases of `round` (each email's id with the delivery its
+/// claim computed) and records the attempts they start (as unconfirmed
+/// until settled), for those emails still due at `now` and unchanged since
+/// they were listed (a replica working through an older list must not retry
+/// what another just tried and backed off); the ids this dispatcher got. The
+/// attempt count is the delivery's version: each claim bumps it. One
+/// statement claims the whole round: per email it would cost a transaction
+/// of its own, as many commits as the emails it hands over.
 pub async fn claim(
     db: &DatabaseConnection,
-    id: &str,
-    leased: &Delivery,
+    round: &[(&str, Delivery)],
     now: DateTime<Utc>,
-) -> Result<bool, DbErr> {
+) -> Result<Vec<String>, DbErr> {
+    let Some(((first_id, first), rest)) = round.split_first() else {
+        return Ok(Vec::new());
+    };
+    let id_is = |id: &str| notification::Column::Id.eq(id);
+    let mut unchanged = Cond::any();
+    let mut attempts = Expr::case(id_is(first_id), first.attempts);
+    let mut lease_until = Expr::case(id_is(first_id), first.lease_until);
+    for (id, leased) in round {
+        unchanged = unchanged.add(
+            Cond::all()
+                .add(id_is(id))
+                .add(notification::Column::Attempts.eq(leased.attempts.saturating_sub(1))),
+        );
+    }
+    for (id, leased) in rest {
+        attempts = attempts.case(id_is(id), leased.attempts);
+        lease_until = lease_until.case(id_is(id), leased.lease_until);
+    }
+    // Rows another dispatcher is claiming are skipped, not waited for: two
+    // claims locking a round's rows in different orders would deadlock.
+    let claimable = notification::Entity::find()
+        .select_only()
+        .column(notification::Column::Id)
+        .filter(unchanged)
+        .filter(due_at(now))
+        .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+        .into_query();
     let txn = db.begin().await?;
     let claimed = notification::Entity::update_many()
         .col_expr(
-            notification::Column::LeaseUntil,
-            Expr::value(leased.lease_until),
+            notification::Column::Attempts,
+            attempts
+                .finally(Expr::col(notification::Column::Attempts))
+                .into(),
         )
-        .col_expr(notification::Column::Attempts, Expr::value(leased.attempts))
-        .filter(notification::Column::Id.eq(id))
-        .filter(notification::Column::Attempts.eq(leased.attempts.saturating_sub(1)))
-        .filter(due_at(now))
-        .exec(&txn)
+        .col_expr(
+            notification::Column::LeaseUntil,
+            lease_until
+                .finally(Expr::col(notification::Column::LeaseUntil))
+                .into(),
+        )
+        .filter(notification::Column::Id.in_subquery(claimable))
+        .exec_with_returning(&txn)
         .await?;
-    if claimed.rows_affected != 1 {
-        return Ok(false);
+    if claimed.is_empty() {
+        return Ok(Vec::new());
     }
-    delivery_attempt::Entity::insert(delivery_attempt::ActiveModel {
-        notification_id: Set(id.to_owned()),
-        attempt: Set(leased.attempts),
+    let started = claimed.iter().map(|row| delivery_attempt::ActiveModel {
+        notification_id: Set(row.id.clone()),
+        attempt: Set(row.attempts),
         attempted_at: Set(now),
         outcome: Set(outcome_key(AttemptOutcome::Unconfirmed).to_owned()),
         error: Set(String::new()),
-    })
-    .exec_without_returning(&txn)
-    .await?;
+    });
+    delivery_attempt::Entity::insert_many(started)
+        .exec_without_returning(&txn)
+        .await?;
     txn.commit().await?;
-    Ok(true)
+    Ok(claimed.into_iter().map(|row| row.id).collect())
 }
 
 /// Records how the attempt `claimed` started on email `id` ended, and the

@@ -1,0 +1,132 @@
+//! R21: a round of due emails is claimed in one statement, and still no
+//! email is taken by two dispatchers: each claim holds only for an email
+//! still due and unchanged since its dispatcher listed it.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use sea_orm::DatabaseConnection;
+use twotier_notification::domain::{Delivery, EventSource, Language, NewNotification, Template};
+use twotier_notification::store::migration::Migrator;
+use twotier_notification::store::notification::{self as store, Origin};
+use twotier_testkit::TestDatabase;
+
+const LEASE: Duration = Duration::from_secs(30);
+
+async fn database(label: &str) -> (TestDatabase, DatabaseConnection) {
+    let test = TestDatabase::new(label).await;
+    let db = twotier_platform::db::connect(&test.url, 4).await.unwrap();
+    twotier_platform::db::migrate::<Migrator>(&db, "notification")
+        .await
+        .unwrap();
+    (test, db)
+}
+
+/// Records `count` pending emails of one event.
+async fn record(db: &DatabaseConnection, count: usize) {
+    let origin = Origin {
+        tenant_id: "provider".into(),
+        source: EventSource {
+            upstream: "partnership".into(),
+            event_id: uuid::Uuid::now_v7().to_string(),
+            event_type: "twotier.partnership.v1.PartnershipAccepted".into(),
+            position: 1,
+        },
+        traceparent: String::new(),
+        tracestate: String::new(),
+        at: Utc::now(),
+    };
+    let emails = (0..count)
+        .map(|i| NewNotification {
+            recipient: format!("admin{i}@example.com"),
+            template: Template::PartnershipAccepted,
+            language: Language::English,
+            subject: "Accepted".into(),
+            body: "Your invitation was accepted.".into(),
+            sealed_link: None,
+        })
+        .collect();
+    store::record(db, &origin, emails).await.unwrap();
+}
+
+/// What a dispatcher that listed the due emails now would claim.
+async fn listed_round(db: &DatabaseConnection) -> Vec<(String, Delivery)> {
+    let now = Utc::now();
+    store::due(db, now, 64)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|email| (email.id, email.delivery.claim(now, LEASE).unwrap()))
+        .collect()
+}
+
+async fn claim(db: &DatabaseConnection, round: &[(String, Delivery)]) -> Vec<String> {
+    let round: Vec<(&str, Delivery)> = round.iter().map(|(id, d)| (id.as_str(), *d)).collect();
+    store::claim(db, &round, Utc::now()).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_round_claimed_in_one_statement_starts_one_attempt_per_email() {
+    let (_test, db) = database("claim_round").await;
+    record(&db, 5).await;
+    let round = listed_round(&db).await;
+    assert_eq!(round.len(), 5);
+
+    let mut claimed = claim(&db, &round).await;
+    claimed.sort();
+    let mut listed: Vec<String> = round.iter().map(|(id, _)| id.clone()).collect();
+    listed.sort();
+    assert_eq!(claimed, listed, "every listed email is claimed");
+
+    for id in &claimed {
+        let notification = store::get(&db, id).await.unwrap().unwrap();
+        assert_eq!(
+            notification.delivery_attempts.len(),
+            1,
+            "one attempt started"
+        );
+        assert_eq!(notification.delivery_attempts[0].attempt, 1);
+    }
+    assert!(
+        listed_round(&db).await.is_empty(),
+        "leased emails are not due"
+    );
+}
+
+#[tokio::test]
+async fn a_dispatcher_claiming_from_a_stale_list_takes_nothing() {
+    let (_test, db) = database("claim_stale").await;
+    record(&db, 3).await;
+    // Both dispatchers listed the same emails; the first one claims them.
+    let first = listed_round(&db).await;
+    let stale = first.clone();
+    assert_eq!(claim(&db, &first).await.len(), 3);
+
+    // Fault: the second dispatcher works through its older list.
+    assert!(
+        claim(&db, &stale).await.is_empty(),
+        "nothing is taken twice"
+    );
+    for (id, _) in &first {
+        let notification = store::get(&db, id).await.unwrap().unwrap();
+        assert_eq!(notification.delivery_attempts.len(), 1, "no second attempt");
+    }
+}
+
+#[tokio::test]
+async fn two_dispatchers_claiming_the_same_round_at_once_share_it_without_overlap() {
+    let (test, db) = database("claim_race").await;
+    record(&db, 40).await;
+    let round = listed_round(&db).await;
+    assert_eq!(round.len(), 40);
+    // A second connection pool, as a replica has.
+    let replica = twotier_platform::db::connect(&test.url, 4).await.unwrap();
+
+    let (mine, theirs) = tokio::join!(claim(&db, &round), claim(&replica, &round));
+    let mut all: Vec<String> = mine.iter().chain(&theirs).cloned().collect();
+    all.sort();
+    let before = all.len();
+    all.dedup();
+    assert_eq!(before, all.len(), "no email claimed by both");
+    assert_eq!(all.len(), 40, "every email claimed by one of them");
+}
