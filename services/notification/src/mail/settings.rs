@@ -47,7 +47,8 @@ pub struct MailSettings {
     pub mail_retry_max_backoff: Duration,
     /// How long a dispatcher owns an email it is sending; after a crash the
     /// email is sent by another dispatcher once this has passed. Must exceed
-    /// the SMTP timeout (10 s, connecting and handing over).
+    /// twice the SMTP timeout (10 s, connecting and handing over): an email
+    /// claimed with the next round may wait for one handover before its own.
     #[serde(default = "default_lease", with = "humantime_serde")]
     pub mail_lease: Duration,
     /// How often the dispatcher looks for due emails when not woken.

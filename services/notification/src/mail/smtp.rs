@@ -23,7 +23,7 @@ use super::mailer::SendError;
 use super::settings::TlsMode;
 
 /// The longest a handover may take, connecting included; a dispatcher's
-/// lease must exceed it (see `MailSettings::mail_lease`).
+/// lease must exceed twice this (see `MailSettings::mail_lease`).
 pub const SMTP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A connection idle for longer than this is asked whether it is still
