@@ -174,7 +174,7 @@ impl ClientTls {
 /// `kind` (`CERTIFICATE`, `PRIVATE KEY` for PKCS#8, RSA and EC keys), so a
 /// swapped or truncated file is reported by name rather than as a TLS
 /// failure on the first connection.
-fn read_pem(path: &Path, kind: &'static str) -> Result<Vec<u8>, TlsError> {
+pub fn read_pem(path: &Path, kind: &'static str) -> Result<Vec<u8>, TlsError> {
     let bytes = std::fs::read(path).map_err(|source| TlsError::Read {
         path: path.to_path_buf(),
         source,

@@ -26,6 +26,27 @@ impl SmtpSink {
 
     /// Starts a server on `port` (e.g. to bring a stopped one back).
     pub async fn start_on(dir: &Path, port: u16) -> Self {
+        Self::spawn(dir, port, &[]).await
+    }
+
+    /// Starts a server on a free port that speaks TLS with `cert`: from the
+    /// first byte when `implicit`, else after STARTTLS, which it requires.
+    pub async fn start_secured(dir: &Path, cert: &crate::pki::CertFiles, implicit: bool) -> Self {
+        let (cert_flag, key_flag) = if implicit {
+            ("--smtpscert", "--smtpskey")
+        } else {
+            ("--tlscert", "--tlskey")
+        };
+        let args = [
+            cert_flag.into(),
+            cert.cert.clone().into_os_string(),
+            key_flag.into(),
+            cert.key.clone().into_os_string(),
+        ];
+        Self::spawn(dir, free_port(), &args).await
+    }
+
+    async fn spawn(dir: &Path, port: u16, tls_args: &[std::ffi::OsString]) -> Self {
         let python = python_with_aiosmtpd();
         let maildir = dir.join(format!("maildir-{port}"));
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
@@ -39,6 +60,7 @@ impl SmtpSink {
                 "-c",
                 "aiosmtpd.handlers.Mailbox",
             ])
+            .args(tls_args)
             .arg(&maildir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -69,6 +69,12 @@ pub fn mailer_from(
             }
             _ => None,
         },
+        extra_roots_pem: settings
+            .smtp_ca_file
+            .as_deref()
+            .map(|path| twotier_platform::tls::read_pem(path, "CERTIFICATE"))
+            .transpose()
+            .map_err(|e| format!("TWOTIER_SMTP_CA_FILE: {e}"))?,
     };
     // As many connections as emails go out at once, so each handover
     // reuses one instead of opening a new one.

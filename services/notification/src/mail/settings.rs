@@ -36,6 +36,10 @@ pub struct MailSettings {
     /// TLS mode: `none`, `starttls` or `tls`.
     #[serde(default)]
     pub smtp_tls: TlsMode,
+    /// PEM file of CA certificates the SMTP server's certificate may chain
+    /// to besides the built-in web roots (a relay with a private CA).
+    #[serde(default)]
+    pub smtp_ca_file: Option<PathBuf>,
     /// Sender address.
     #[serde(default = "default_from")]
     pub mail_from: String,

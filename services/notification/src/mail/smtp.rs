@@ -15,7 +15,7 @@ use std::time::Duration;
 use deadpool::managed::{self, Metrics, RecycleError, RecycleResult, Timeouts};
 use lettre::Message;
 use lettre::transport::smtp::authentication::{Credentials, DEFAULT_MECHANISMS};
-use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
 use tokio::net::TcpStream;
 
@@ -41,6 +41,9 @@ pub struct SmtpServer {
     pub tls: TlsMode,
     /// Login, when the server asks for one.
     pub credentials: Option<Credentials>,
+    /// CA certificates (PEM) the server's certificate may chain to besides
+    /// the built-in web roots.
+    pub extra_roots_pem: Option<Vec<u8>>,
 }
 
 /// Hands emails to one SMTP server over up to `connections` connections.
@@ -54,9 +57,7 @@ impl SmtpPool {
     pub fn new(server: SmtpServer, connections: usize) -> Result<Self, String> {
         let tls = match server.tls {
             TlsMode::None => None,
-            TlsMode::Starttls | TlsMode::Tls => {
-                Some(TlsParameters::new(server.host.clone()).map_err(|e| e.to_string())?)
-            }
+            TlsMode::Starttls | TlsMode::Tls => Some(tls_parameters(&server)?),
         };
         let connector = Connector {
             server,
@@ -88,6 +89,17 @@ impl SmtpPool {
             .await
             .map_err(|_| SendError::Transient("the SMTP server did not answer in time".into()))?
     }
+}
+
+/// How the server's certificate is checked: against its host name and the
+/// built-in web roots, plus the configured CA certificates.
+fn tls_parameters(server: &SmtpServer) -> Result<TlsParameters, String> {
+    let mut builder = TlsParameters::builder(server.host.clone());
+    if let Some(pem) = &server.extra_roots_pem {
+        let roots = Certificate::from_pem(pem).map_err(|e| format!("TWOTIER_SMTP_CA_FILE: {e}"))?;
+        builder = builder.add_root_certificate(roots);
+    }
+    builder.build_rustls().map_err(|e| e.to_string())
 }
 
 /// One pooled SMTP connection.

@@ -1,0 +1,126 @@
+//! R21 over an encrypted SMTP connection: with STARTTLS (the default mode)
+//! and with TLS from the first byte, an email reaches a server whose
+//! certificate chains to the CA in `TWOTIER_SMTP_CA_FILE`; a server whose
+//! certificate chains to no trusted CA gets nothing, and the email stays
+//! pending with its failed attempts recorded.
+
+mod common;
+
+use common::*;
+use twotier_proto::notification as pb;
+use twotier_proto::notification::notification_service_client::NotificationServiceClient;
+use twotier_proto::partnership as ppb;
+use twotier_testkit::pki::TestCa;
+use twotier_testkit::{Bearer, SmtpSink, System};
+
+/// The four services, the notification service sending to `sink` on
+/// `localhost` (the name its certificate carries) in `mode`, trusting the
+/// CA in `ca_file` when given.
+async fn start_secured(sink: &SmtpSink, mode: &str, ca_file: Option<&str>) -> Harness {
+    let port = sink.port().to_string();
+    let mut env = vec![
+        ("notification", "TWOTIER_SMTP_HOST", "localhost"),
+        ("notification", "TWOTIER_SMTP_PORT", port.as_str()),
+        ("notification", "TWOTIER_SMTP_TLS", mode),
+        ("notification", "TWOTIER_MAIL_RETRY_MAX_BACKOFF", "300ms"),
+        ("notification", "TWOTIER_MAIL_POLL_INTERVAL", "100ms"),
+    ];
+    if let Some(ca_file) = ca_file {
+        env.push(("notification", "TWOTIER_SMTP_CA_FILE", ca_file));
+    }
+    Harness {
+        system: System::all(&env).await,
+        smtp_port: sink.port(),
+    }
+}
+
+/// Asks for one invitation email; the invitation's link.
+async fn request_invitation_email(h: &Harness) -> String {
+    let invitation = h.invite().await;
+    h.partnerships()
+        .send_invitation_email(ppb::SendInvitationEmailRequest {
+            invitation: invitation.invitation.unwrap().name,
+            subject: "Let's partner".into(),
+            body: format!("please accept: {}", invitation.invitation_link),
+            request_id: String::new(),
+        })
+        .await
+        .expect("send");
+    invitation.invitation_link
+}
+
+async fn email_arrives_over(implicit_tls: bool, mode: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = TestCa::new("mail relay CA");
+    let cert = ca.issue(&["localhost"]).write(dir.path(), "relay");
+    let ca_file = ca.write(dir.path(), "relay-ca");
+    let sink = SmtpSink::start_secured(dir.path(), &cert, implicit_tls).await;
+    let h = start_secured(&sink, mode, Some(ca_file.to_str().unwrap())).await;
+
+    let link = request_invitation_email(&h).await;
+    let emails = wait_for_emails(&sink, 1).await;
+    assert_eq!(emails[0].to, "admin@fabrikam.example");
+    assert!(emails[0].body.contains(&link));
+}
+
+#[tokio::test]
+async fn an_email_goes_out_after_starttls_to_a_server_of_the_configured_ca() {
+    email_arrives_over(false, "starttls").await;
+}
+
+#[tokio::test]
+async fn an_email_goes_out_over_tls_from_the_first_byte_to_a_server_of_the_configured_ca() {
+    email_arrives_over(true, "tls").await;
+}
+
+#[tokio::test]
+async fn a_server_whose_certificate_no_trusted_ca_signed_gets_nothing_and_the_email_stays_pending()
+{
+    let dir = tempfile::tempdir().unwrap();
+    let untrusted = TestCa::new("someone else's CA");
+    let cert = untrusted.issue(&["localhost"]).write(dir.path(), "relay");
+    let sink = SmtpSink::start_secured(dir.path(), &cert, false).await;
+    let h = start_secured(&sink, "starttls", None).await;
+
+    request_invitation_email(&h).await;
+    let notifications = NotificationServiceClient::with_interceptor(
+        h.channel("notification"),
+        Bearer::new(&provider_admin()),
+    );
+    let attempts = || {
+        let mut notifications = notifications.clone();
+        async move {
+            let listed = notifications
+                .list_notifications(pb::ListNotificationsRequest::default())
+                .await
+                .expect("list")
+                .into_inner()
+                .notifications
+                .into_iter()
+                .next()?;
+            let read = notifications
+                .get_notification(pb::GetNotificationRequest { name: listed.name })
+                .await
+                .expect("get")
+                .into_inner();
+            Some(read)
+        }
+    };
+    twotier_testkit::wait_until("two failed attempts", DEADLINE, || async {
+        attempts()
+            .await
+            .is_some_and(|n| n.delivery_attempts.len() >= 2)
+    })
+    .await;
+    let notification = attempts().await.expect("the notification");
+    assert_eq!(notification.status(), pb::NotificationStatus::Pending);
+    assert!(
+        notification
+            .last_error
+            .to_lowercase()
+            .contains("certificate"),
+        "the failure names the certificate: {}",
+        notification.last_error
+    );
+    assert!(sink.messages().is_empty(), "nothing reached the server");
+}
