@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use sea_orm::DatabaseConnection;
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 use twotier_notification::domain::{Delivery, EventSource, Language, NewNotification, Template};
 use twotier_notification::store::migration::Migrator;
 use twotier_notification::store::notification::{self as store, Origin};
@@ -101,20 +101,37 @@ async fn a_dispatcher_claiming_from_a_stale_list_takes_nothing() {
     let first = listed_round(&db).await;
     let stale = first.clone();
     assert_eq!(claim(&db, &first).await.len(), 3);
+    assert!(claim(&db, &stale).await.is_empty(), "a live lease holds");
 
-    // Fault: the second dispatcher works through its older list.
+    // Fault: the first dispatcher's lease runs out (it died mid-send), so
+    // the emails are due again; the second still works from its old list.
+    db.execute_unprepared("UPDATE notification SET lease_until = '2000-01-01T00:00:00Z'")
+        .await
+        .unwrap();
     assert!(
         claim(&db, &stale).await.is_empty(),
-        "nothing is taken twice"
+        "a list from before the last attempt claims nothing"
+    );
+    let fresh = listed_round(&db).await;
+    assert_eq!(
+        claim(&db, &fresh).await.len(),
+        3,
+        "a fresh list claims them"
     );
     for (id, _) in &first {
         let notification = store::get(&db, id).await.unwrap().unwrap();
-        assert_eq!(notification.delivery_attempts.len(), 1, "no second attempt");
+        let attempts: Vec<i32> = notification
+            .delivery_attempts
+            .iter()
+            .map(|a| a.attempt)
+            .collect();
+        assert_eq!(attempts, [1, 2], "one attempt per successful claim");
     }
 }
 
 #[tokio::test]
-async fn two_dispatchers_claiming_the_same_round_at_once_share_it_without_overlap() {
+async fn two_dispatchers_claiming_one_round_at_once_in_opposite_orders_never_claim_an_email_twice()
+{
     let (test, db) = database("claim_race").await;
     record(&db, 40).await;
     let round = listed_round(&db).await;
@@ -122,7 +139,8 @@ async fn two_dispatchers_claiming_the_same_round_at_once_share_it_without_overla
     // A second connection pool, as a replica has.
     let replica = twotier_platform::db::connect(&test.url, 4).await.unwrap();
 
-    let (mine, theirs) = tokio::join!(claim(&db, &round), claim(&replica, &round));
+    let reversed: Vec<(String, Delivery)> = round.iter().rev().cloned().collect();
+    let (mine, theirs) = tokio::join!(claim(&db, &round), claim(&replica, &reversed));
     let mut all: Vec<String> = mine.iter().chain(&theirs).cloned().collect();
     all.sort();
     let before = all.len();

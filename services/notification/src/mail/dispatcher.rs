@@ -85,9 +85,8 @@ impl Dispatcher {
     /// waits on the mail server and a commit, so one at a time would cap
     /// the rate at the round trips); returns how many were listed. They are
     /// claimed in rounds of `concurrency`, one commit each, the next round
-    /// once the previous one is under way: a claimed email waits for at
-    /// most one handover (bounded by the SMTP timeout) before its own
-    /// begins, well within its lease.
+    /// once the previous one is under way, so a claimed email may wait for
+    /// a place; one whose lease ran out meanwhile is not handed over.
     /// Every started delivery runs to its end before an error is returned,
     /// so none is left holding a lease it could have settled.
     async fn deliver_due(&self) -> Result<u64, DbErr> {
@@ -97,7 +96,18 @@ impl Dispatcher {
         let mut in_flight = futures::stream::FuturesUnordered::new();
         let mut failure = None;
         for round in due.chunks(self.concurrency) {
-            let claimed = match self.claim(round).await {
+            // Deliveries under way keep going while the next round is
+            // claimed: one stopped inside its settle transaction would
+            // hold the connection the claim waits for (SQLite has one).
+            let claim = self.claim(round);
+            tokio::pin!(claim);
+            let claimed = loop {
+                tokio::select! {
+                    claimed = &mut claim => break claimed,
+                    Some(Err(error)) = in_flight.next() => failure = Some(error),
+                }
+            };
+            let claimed = match claimed {
                 Ok(claimed) => claimed,
                 Err(error) => {
                     failure = Some(error);
@@ -150,8 +160,14 @@ impl Dispatcher {
     }
 
     /// Hands `email`, claimed as `leased`, to the mail system and records
-    /// the outcome.
+    /// the outcome; nothing if the lease ran out while the email waited
+    /// for its place (another dispatcher may have claimed it since; it goes
+    /// out after a new claim).
     async fn deliver(&self, email: &Outgoing, leased: Delivery) -> Result<(), DbErr> {
+        if !leased.is_leased(Utc::now()) {
+            tracing::warn!(notification = %email.id, attempt = leased.attempts, "lease ran out before the handover began; left for a new claim");
+            return Ok(());
+        }
         let span = tracing::info_span!(
             "email.send",
             notification = %email.id,

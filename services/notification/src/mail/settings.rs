@@ -51,8 +51,8 @@ pub struct MailSettings {
     pub mail_retry_max_backoff: Duration,
     /// How long a dispatcher owns an email it is sending; after a crash the
     /// email is sent by another dispatcher once this has passed. Must exceed
-    /// twice the SMTP timeout (10 s, connecting and handing over): an email
-    /// claimed with the next round may wait for one handover before its own.
+    /// the SMTP timeout (10 s, connecting and handing over); an email whose
+    /// lease runs out while it waits for its place is not handed over.
     #[serde(default = "default_lease", with = "humantime_serde")]
     pub mail_lease: Duration,
     /// How often the dispatcher looks for due emails when not woken.

@@ -8,7 +8,9 @@
 //! on an idle loopback, which capped each connection at some 25 emails a
 //! second. lettre's own pool opens its sockets where no option can be set,
 //! so the connections are opened here (as lettre opens them, plus
-//! `TCP_NODELAY`) and pooled by deadpool.
+//! `TCP_NODELAY`) and pooled by deadpool. A connection is asked whether
+//! it is still open (`NOOP`) each time it is reused; connections stay open
+//! until the server closes them.
 
 use std::time::Duration;
 
@@ -23,13 +25,8 @@ use super::mailer::SendError;
 use super::settings::TlsMode;
 
 /// The longest a handover may take, connecting included; a dispatcher's
-/// lease must exceed twice this (see `MailSettings::mail_lease`).
+/// lease must exceed it (see `MailSettings::mail_lease`).
 pub const SMTP_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// A connection idle for longer than this is asked whether it is still
-/// open (`NOOP`) before it is used again; one in steady use is not, which
-/// would cost a round trip per email.
-const NOOP_IF_IDLE_FOR: Duration = Duration::from_secs(1);
 
 /// Where and how to reach the SMTP server.
 pub struct SmtpServer {
@@ -191,11 +188,14 @@ impl managed::Manager for Connector {
         })
     }
 
-    async fn recycle(&self, session: &mut Session, metrics: &Metrics) -> RecycleResult<String> {
+    async fn recycle(&self, session: &mut Session, _: &Metrics) -> RecycleResult<String> {
         if !session.clean || session.connection.has_broken() {
             return Err(RecycleError::message("connection left mid-handover"));
         }
-        if metrics.last_used() > NOOP_IF_IDLE_FOR && !session.connection.test_connected().await {
+        // As lettre's pool does: a server may close a connection at any
+        // time (after so many messages, or idle), and one round trip with
+        // Nagle off is cheaper than an attempt failed and retried later.
+        if !session.connection.test_connected().await {
             return Err(RecycleError::message("connection closed by the server"));
         }
         Ok(())
