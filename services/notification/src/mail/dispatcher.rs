@@ -102,9 +102,15 @@ impl Dispatcher {
             let claim = self.claim(round);
             tokio::pin!(claim);
             let claimed = loop {
+                // A branch whose pattern fails sleeps for the rest of the
+                // `select!`, so every outcome matches here.
                 tokio::select! {
                     claimed = &mut claim => break claimed,
-                    Some(Err(error)) = in_flight.next() => failure = Some(error),
+                    Some(outcome) = in_flight.next() => {
+                        if let Err(error) = outcome {
+                            failure = Some(error);
+                        }
+                    }
                 }
             };
             let claimed = match claimed {
