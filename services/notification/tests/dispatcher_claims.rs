@@ -1,12 +1,17 @@
 //! R21: a round of due emails is claimed in one statement, and still no
 //! email is taken by two dispatchers: each claim holds only for an email
-//! still due and unchanged since its dispatcher listed it.
+//! still due and unchanged since its dispatcher listed it. Outcomes that
+//! finish together are recorded in one transaction, each as if alone.
 
 use std::time::Duration;
 
 use chrono::Utc;
-use sea_orm::{ConnectionTrait, DatabaseConnection};
-use twotier_notification::domain::{Delivery, EventSource, Language, NewNotification, Template};
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use twotier_notification::domain::{
+    AttemptOutcome, Backoff, Delivery, EventSource, Language, NewNotification, Outcome, Status,
+    Template,
+};
+use twotier_notification::mail::{Settlement, Settlements};
 use twotier_notification::store::migration::Migrator;
 use twotier_notification::store::notification::{self as store, Origin};
 use twotier_testkit::TestDatabase;
@@ -147,4 +152,123 @@ async fn two_dispatchers_claiming_one_round_at_once_in_opposite_orders_never_cla
     all.dedup();
     assert_eq!(before, all.len(), "no email claimed by both");
     assert_eq!(all.len(), 40, "every email claimed by one of them");
+}
+
+/// Settles each email of `claimed` with the outcome `outcome` gives its
+/// place, all at once through `settlements`, as a dispatcher's deliveries
+/// finishing together do; each email's answer, in `claimed`'s order.
+async fn settle(
+    settlements: &Settlements,
+    claimed: &[(String, Delivery)],
+    outcome: impl Fn(usize) -> Outcome,
+) -> Vec<Option<i32>> {
+    let now = Utc::now();
+    let settling = claimed.iter().enumerate().map(|(i, (id, leased))| {
+        let settled = leased
+            .settle(outcome(i), now, Backoff::capped_at(LEASE))
+            .unwrap();
+        let report = twotier_outbox::Event::new(
+            "notification",
+            id.clone(),
+            "provider",
+            &twotier_proto::notification::EmailSent {
+                notification: format!("notifications/{id}"),
+                attempts: leased.attempts,
+                ..Default::default()
+            },
+        );
+        settlements.record(Settlement {
+            id: id.clone(),
+            claimed: *leased,
+            settled,
+            report,
+            span: tracing::Span::none(),
+        })
+    });
+    futures::future::join_all(settling)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect()
+}
+
+async fn reports(db: &DatabaseConnection) -> i64 {
+    let backend = db.get_database_backend();
+    let row = db
+        .query_one_raw(Statement::from_string(
+            backend,
+            "SELECT COUNT(*) AS n FROM outbox_event",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get::<i64>("", "n").unwrap()
+}
+
+#[tokio::test]
+async fn outcomes_finishing_together_are_each_recorded_once_as_their_own() {
+    let (_test, db) = database("settle_group").await;
+    record(&db, 20).await;
+    let round = listed_round(&db).await;
+    assert_eq!(claim(&db, &round).await.len(), 20);
+    let settlements = Settlements::new(twotier_outbox::Outbox::new(db.clone()));
+
+    // Every other email's server answered "try later".
+    let outcome = |i: usize| match i % 2 {
+        0 => Outcome::Delivered,
+        _ => Outcome::Transient("421 try later".into()),
+    };
+    let answers = settle(&settlements, &round, outcome).await;
+    assert_eq!(answers, vec![Some(1); 20], "every attempt settled here");
+    for (i, (id, _)) in round.iter().enumerate() {
+        let notification = store::get(&db, id).await.unwrap().unwrap();
+        let attempt = &notification.delivery_attempts[..];
+        assert_eq!(attempt.len(), 1);
+        if i % 2 == 0 {
+            assert_eq!(notification.status, Status::Sent);
+            assert!(notification.sent_at.is_some());
+            assert_eq!(attempt[0].outcome, AttemptOutcome::Delivered);
+        } else {
+            assert_eq!(notification.status, Status::Pending);
+            assert_eq!(notification.sent_at, None);
+            assert_eq!(notification.last_error, "421 try later");
+            assert_eq!(attempt[0].outcome, AttemptOutcome::TransientFailure);
+            assert_eq!(attempt[0].error, "421 try later");
+            assert!(notification.next_attempt_at > Utc::now(), "backs off");
+        }
+    }
+    assert!(
+        listed_round(&db).await.is_empty(),
+        "the failed ones wait for their backoff"
+    );
+    assert_eq!(reports(&db).await, 20, "one report per email");
+}
+
+#[tokio::test]
+async fn a_group_holding_an_email_another_dispatcher_settled_first_records_the_rest() {
+    let (_test, db) = database("settle_group_raced").await;
+    record(&db, 5).await;
+    let round = listed_round(&db).await;
+    assert_eq!(claim(&db, &round).await.len(), 5);
+    let settlements = Settlements::new(twotier_outbox::Outbox::new(db.clone()));
+    // Fault: another dispatcher (whose lease on the first email had run
+    // out) settles it before this dispatcher's group is recorded.
+    let replica = Settlements::new(twotier_outbox::Outbox::new(db.clone()));
+    assert_eq!(
+        settle(&replica, &round[..1], |_| Outcome::Delivered).await,
+        [Some(1)]
+    );
+
+    let answers = settle(&settlements, &round, |_| Outcome::Delivered).await;
+    assert_eq!(answers[0], None, "settled by the other dispatcher first");
+    assert_eq!(answers[1..], [Some(1); 4], "the rest of the group recorded");
+    assert_eq!(
+        reports(&db).await,
+        5,
+        "the email settled twice reports once"
+    );
+    for (id, _) in &round {
+        let notification = store::get(&db, id).await.unwrap().unwrap();
+        assert_eq!(notification.status, Status::Sent);
+    }
 }

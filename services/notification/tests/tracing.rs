@@ -1,6 +1,7 @@
 //! One trace runs from "reseller accepts the invitation" through the
 //! partnership service's outbox to the customer and subscription
-//! projections and to the email sent by the notification service.
+//! projections and to the email sent by the notification service and its
+//! report in the notification log.
 
 mod common;
 
@@ -83,6 +84,22 @@ async fn accepting_an_invitation_is_one_trace_through_projections_to_the_email()
     assert_eq!(
         attribute(email, "template").as_deref(),
         Some("partnership_accepted")
+    );
+    // The report of the sending, recorded with other outcomes in one
+    // transaction, still carries the email's own trace.
+    let reports = h.events("notification", 1).await;
+    let sent = reports
+        .iter()
+        .find(|e| e.event_type == "twotier.notification.v1.EmailSent")
+        .expect("the email's report in the notification log");
+    let traceparent = sent
+        .trace_context
+        .as_ref()
+        .map(|trace| trace.traceparent.clone())
+        .unwrap_or_default();
+    assert!(
+        traceparent.contains(&email.span_context.trace_id().to_string()),
+        "EmailSent carries the accept trace; got {traceparent:?}"
     );
     println!(
         "trace {} has {} spans",

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use chrono::Utc;
-use sea_orm::sea_query::{Expr, Query, Value};
+use sea_orm::sea_query::{Expr, InsertStatement, Query, Value};
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, TransactionTrait,
 };
@@ -21,6 +21,9 @@ pub struct Event {
     aggregate_id: String,
     tenant_id: String,
     payload: Vec<u8>,
+    /// W3C `traceparent` and `tracestate` it carries, when not the
+    /// appending span's.
+    trace: Option<(String, String)>,
 }
 
 impl Event {
@@ -42,7 +45,15 @@ impl Event {
             aggregate_id: aggregate_id.into(),
             tenant_id: tenant_id.into(),
             payload: payload.encode_to_vec(),
+            trace: None,
         }
+    }
+
+    /// The event carrying the trace of `span` instead of the span that
+    /// appends it: for events appended together on behalf of several.
+    pub fn traced_by(mut self, span: &tracing::Span) -> Self {
+        self.trace = Some(span.in_scope(twotier_platform::telemetry::current_trace_context));
+        self
     }
 }
 
@@ -117,7 +128,8 @@ pub struct Tx {
 
 impl Tx {
     /// Writes `event` into the outbox, in this transaction. It carries the
-    /// current span's trace context.
+    /// current span's trace context unless it has its own
+    /// ([`Event::traced_by`]).
     ///
     /// On SQLite the event gets its log position here: SQLite runs one
     /// writing transaction at a time, so the next position cannot be taken
@@ -128,57 +140,57 @@ impl Tx {
     /// the row is written unnumbered and the sequencer numbers it once it
     /// is committed.
     pub async fn append(&self, event: Event) -> Result<(), DbErr> {
-        use outbox_event::Column;
-        let (traceparent, tracestate) = twotier_platform::telemetry::current_trace_context();
-        let backend = self.txn.get_database_backend();
-        let numbered_here = backend == DbBackend::Sqlite;
-        let position = if numbered_here {
-            Expr::cust("(SELECT COALESCE(MAX(position), 0) + 1 FROM outbox_event)")
+        if self.txn.get_database_backend() == DbBackend::Sqlite {
+            self.append_numbered(event).await
         } else {
-            Expr::val(Value::BigInt(None))
-        };
-        let mut insert = Query::insert();
-        insert
-            .into_table(outbox_event::Entity)
-            .columns([
-                Column::EventId,
-                Column::Position,
-                Column::EventType,
-                Column::AggregateType,
-                Column::AggregateId,
-                Column::TenantId,
-                Column::OccurredAt,
-                Column::Traceparent,
-                Column::Tracestate,
-                Column::Payload,
-            ])
-            .values([
-                Expr::val(uuid::Uuid::now_v7().to_string()),
-                position,
-                Expr::val(event.event_type),
-                Expr::val(event.aggregate_type),
-                Expr::val(event.aggregate_id),
-                Expr::val(event.tenant_id),
-                Expr::val(Utc::now()),
-                Expr::val(traceparent),
-                Expr::val(tracestate),
-                Expr::val(event.payload),
-            ])
-            .map_err(|error| DbErr::Custom(format!("outbox insert: {error}")))?;
-        if numbered_here {
-            insert.returning_col(Column::Position);
-            let row = self.txn.query_one_raw(backend.build(&insert)).await?;
-            let position = row
-                .map(|row| row.try_get::<i64>("", "position"))
-                .transpose()?
-                .ok_or_else(|| DbErr::Custom("outbox insert returned no position".into()))?;
-            self.numbered.fetch_max(
-                u64::try_from(position).unwrap_or_default(),
-                Ordering::Relaxed,
-            );
-        } else {
-            self.txn.execute_raw(backend.build(&insert)).await?;
+            self.append_unnumbered(vec![event]).await
         }
+    }
+
+    /// Writes `events` into the outbox, in this transaction, as
+    /// [`Tx::append`] does each; on PostgreSQL in one statement.
+    pub async fn append_all(&self, events: Vec<Event>) -> Result<(), DbErr> {
+        if self.txn.get_database_backend() != DbBackend::Sqlite {
+            return self.append_unnumbered(events).await;
+        }
+        // Each row's position is the one before it plus one, so each
+        // needs the previous row written: one statement per event.
+        for event in events {
+            self.append_numbered(event).await?;
+        }
+        Ok(())
+    }
+
+    async fn append_numbered(&self, event: Event) -> Result<(), DbErr> {
+        let backend = self.txn.get_database_backend();
+        let position = Expr::cust("(SELECT COALESCE(MAX(position), 0) + 1 FROM outbox_event)");
+        let mut insert = insert_rows(vec![(event, position)])?;
+        insert.returning_col(outbox_event::Column::Position);
+        let row = self.txn.query_one_raw(backend.build(&insert)).await?;
+        let position = row
+            .map(|row| row.try_get::<i64>("", "position"))
+            .transpose()?
+            .ok_or_else(|| DbErr::Custom("outbox insert returned no position".into()))?;
+        self.numbered.fetch_max(
+            u64::try_from(position).unwrap_or_default(),
+            Ordering::Relaxed,
+        );
+        self.appended.store(true, Ordering::Relaxed);
+        Ok(())
+    }
+
+    async fn append_unnumbered(&self, events: Vec<Event>) -> Result<(), DbErr> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let rows = events
+            .into_iter()
+            .map(|event| (event, Expr::val(Value::BigInt(None))))
+            .collect();
+        let backend = self.txn.get_database_backend();
+        self.txn
+            .execute_raw(backend.build(&insert_rows(rows)?))
+            .await?;
         self.appended.store(true, Ordering::Relaxed);
         Ok(())
     }
@@ -225,4 +237,43 @@ impl Deref for Tx {
     fn deref(&self) -> &Self::Target {
         &self.txn
     }
+}
+
+/// The insert of `rows` (each event with its position) into the outbox.
+fn insert_rows(rows: Vec<(Event, Expr)>) -> Result<InsertStatement, DbErr> {
+    use outbox_event::Column;
+    let mut insert = Query::insert();
+    insert.into_table(outbox_event::Entity).columns([
+        Column::EventId,
+        Column::Position,
+        Column::EventType,
+        Column::AggregateType,
+        Column::AggregateId,
+        Column::TenantId,
+        Column::OccurredAt,
+        Column::Traceparent,
+        Column::Tracestate,
+        Column::Payload,
+    ]);
+    let now = Utc::now();
+    for (event, position) in rows {
+        let (traceparent, tracestate) = event
+            .trace
+            .unwrap_or_else(twotier_platform::telemetry::current_trace_context);
+        insert
+            .values([
+                Expr::val(uuid::Uuid::now_v7().to_string()),
+                position,
+                Expr::val(event.event_type),
+                Expr::val(event.aggregate_type),
+                Expr::val(event.aggregate_id),
+                Expr::val(event.tenant_id),
+                Expr::val(now),
+                Expr::val(traceparent),
+                Expr::val(tracestate),
+                Expr::val(event.payload),
+            ])
+            .map_err(|error| DbErr::Custom(format!("outbox insert: {error}")))?;
+    }
+    Ok(insert)
 }

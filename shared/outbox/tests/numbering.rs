@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::*;
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
-use twotier_outbox::{Outbox, Sequencer};
+use twotier_outbox::{Event, Outbox, Sequencer};
 
 async fn positions(db: &sea_orm::DatabaseConnection) -> Vec<Option<i64>> {
     db.query_all_raw(Statement::from_string(
@@ -47,6 +47,47 @@ async fn a_command_on_sqlite_numbers_its_events_as_it_commits_and_postgres_waits
     assert_eq!(sequencer.sequence_batch().await.expect("numbered"), 3);
     assert_eq!(positions(&db).await, vec![Some(1), Some(2), Some(3)]);
     assert_eq!(*head.borrow(), 3);
+}
+
+#[tokio::test]
+async fn events_appended_together_are_numbered_in_order_like_those_appended_one_by_one() {
+    let (_guard, db) = database("append_all").await;
+    let outbox = Outbox::new(db.clone());
+    write_events(&outbox, 1, "alone").await;
+    let tx = outbox.begin().await.expect("begin");
+    let events = (0..3)
+        .map(|i| {
+            let value = format!("together-{i}");
+            Event::new("test", value.clone(), "tenant-a", &Note { value })
+        })
+        .collect();
+    tx.append_all(events).await.expect("append all");
+    tx.append_all(Vec::new()).await.expect("nothing to append");
+    tx.commit().await.expect("commit");
+
+    if db.get_database_backend() != DbBackend::Sqlite {
+        let sequencer = Sequencer::new(outbox, Duration::from_secs(60), Duration::from_secs(3600));
+        assert_eq!(sequencer.sequence_batch().await.expect("numbered"), 4);
+    }
+    assert_eq!(
+        positions(&db).await,
+        vec![Some(1), Some(2), Some(3), Some(4)]
+    );
+    let ids: Vec<String> = db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT aggregate_id FROM outbox_event ORDER BY position",
+        ))
+        .await
+        .expect("read outbox")
+        .iter()
+        .map(|row| row.try_get::<String>("", "aggregate_id").expect("id"))
+        .collect();
+    assert_eq!(
+        ids,
+        ["alone-0", "together-0", "together-1", "together-2"],
+        "numbered in the order appended"
+    );
 }
 
 #[tokio::test]

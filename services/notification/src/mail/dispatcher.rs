@@ -15,20 +15,18 @@ use twotier_platform::capability::{self, CapabilityTokens};
 
 use super::MailSettings;
 use super::mailer::{Mailer, SendError};
+use super::settlements::{Settlement, Settlements};
 use crate::api::convert::delivery_report;
 use crate::domain::{Backoff, Delivery, Outcome, Outgoing};
 use crate::store::notification as store;
 
 /// Notifications listed per round.
 const BATCH: u64 = 64;
-/// Tries at recording an attempt's outcome after the first, while the
-/// database connection fails, and the wait between them.
-const SETTLE_RETRIES: u32 = 3;
-const SETTLE_RETRY_AFTER: Duration = Duration::from_millis(200);
 
 /// Sends due notifications.
 pub struct Dispatcher {
     outbox: Outbox,
+    settlements: Settlements,
     mailer: Box<dyn Mailer>,
     capabilities: CapabilityTokens,
     wake: Arc<Notify>,
@@ -51,6 +49,7 @@ impl Dispatcher {
         settings: &MailSettings,
     ) -> Self {
         Self {
+            settlements: Settlements::new(outbox.clone()),
             outbox,
             mailer,
             capabilities,
@@ -215,7 +214,8 @@ impl Dispatcher {
     }
 
     /// Records how the attempt `leased` started ended, the notification's
-    /// new state and its report in the notification log together.
+    /// new state and its report in the notification log together, in a
+    /// group with the other outcomes finishing at the same time.
     async fn settle(
         &self,
         email: &Outgoing,
@@ -229,19 +229,16 @@ impl Dispatcher {
                 return Ok(());
             }
         };
-        // A sent email that cannot be recorded goes out again once its
-        // lease ends, so a passing database fault is worth a few retries.
-        let mut retries = SETTLE_RETRIES;
-        let recorded = loop {
-            let report = delivery_report(email, &settled);
-            match store::settle(&self.outbox, &email.id, leased, &settled, report).await {
-                Err(error) if retries > 0 && twotier_platform::db::is_connection_error(&error) => {
-                    retries -= 1;
-                    tokio::time::sleep(SETTLE_RETRY_AFTER).await;
-                }
-                outcome => break outcome,
-            }
-        };
+        let recorded = self
+            .settlements
+            .record(Settlement {
+                id: email.id.clone(),
+                claimed: *leased,
+                report: delivery_report(email, &settled),
+                settled,
+                span: tracing::Span::current(),
+            })
+            .await;
         match &recorded {
             Ok(Some(_)) => {}
             Ok(None) => {

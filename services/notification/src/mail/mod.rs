@@ -6,9 +6,11 @@ mod dispatcher;
 mod gauges;
 mod mailer;
 mod settings;
+mod settlements;
 mod smtp;
 
 pub use dispatcher::Dispatcher;
 pub use gauges::sample_queue;
 pub use mailer::{Mailer, SendError, mailer_from};
 pub use settings::{MailSettings, TlsMode};
+pub use settlements::{Settlement, Settlements};

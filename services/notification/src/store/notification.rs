@@ -2,12 +2,12 @@
 //! the dispatcher's due, claim and settle, and reading them.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Cond, Expr, LockBehavior, LockType, OnConflict};
+use sea_orm::sea_query::{CaseStatement, Cond, Expr, LockBehavior, LockType, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, TransactionTrait,
 };
-use twotier_outbox::{Event, Outbox};
+use twotier_outbox::Tx;
 use twotier_platform::{Error, paging};
 
 use super::entities::{delivery_attempt, notification};
@@ -170,65 +170,115 @@ pub async fn claim(
     Ok(claimed.into_iter().map(|row| row.id).collect())
 }
 
-/// Records how the attempt `claimed` started on email `id` ended, and the
-/// email's new state with `report` (its event in the notification log)
-/// together; the attempt's number, or `None` when another dispatcher
-/// settled the email first (this attempt's outcome is recorded all the
-/// same: it happened).
-pub async fn settle(
-    outbox: &Outbox,
-    id: &str,
-    claimed: &Delivery,
-    settled: &Settled,
-    report: Event,
-) -> Result<Option<i32>, DbErr> {
-    let txn = outbox.begin().await?;
-    let mut guard = Cond::all()
-        .add(notification::Column::Id.eq(id))
-        .add(notification::Column::Status.eq(status_key(Status::Pending)));
-    if settled.needs_attempt_unchanged() {
-        guard = guard.add(notification::Column::Attempts.eq(claimed.attempts));
+/// Records, in `txn`, how the attempts of `group` ended (each email's id,
+/// the delivery its claim started, and what the outcome makes of it) and
+/// the emails' new states, in one statement each; for each email, whether
+/// it was settled here, not by another dispatcher first (every attempt's
+/// outcome is recorded all the same: it happened).
+pub async fn settle(txn: &Tx, group: &[(&str, Delivery, &Settled)]) -> Result<Vec<bool>, DbErr> {
+    if group.is_empty() {
+        return Ok(Vec::new());
     }
-    let written = notification::Entity::update_many()
+    let backend = txn.get_database_backend();
+    let mut unchanged = Cond::any();
+    for (id, claimed, settled) in group {
+        let mut guard = Cond::all()
+            .add(notification::Column::Id.eq(*id))
+            .add(notification::Column::Status.eq(status_key(Status::Pending)));
+        if settled.needs_attempt_unchanged() {
+            guard = guard.add(notification::Column::Attempts.eq(claimed.attempts));
+        }
+        unchanged = unchanged.add(guard);
+    }
+    let email_is = |id: &str, _: &Delivery| Cond::all().add(notification::Column::Id.eq(id));
+    let mut update = notification::Entity::update_many()
         .col_expr(
             notification::Column::Status,
-            Expr::value(status_key(settled.delivery.status)),
+            per_row(group, email_is, notification::Column::Status, |s| {
+                status_key(s.delivery.status).into()
+            }),
         )
         .col_expr(
             notification::Column::LastError,
-            Expr::value(settled.error.clone()),
+            per_row(group, email_is, notification::Column::LastError, |s| {
+                s.error.clone().into()
+            }),
         )
         .col_expr(
             notification::Column::LeaseUntil,
-            Expr::value(settled.delivery.lease_until),
+            per_row(group, email_is, notification::Column::LeaseUntil, |s| {
+                s.delivery.lease_until.into()
+            }),
         )
         .col_expr(
             notification::Column::NextAttemptAt,
-            Expr::value(settled.delivery.next_attempt_at),
+            per_row(group, email_is, notification::Column::NextAttemptAt, |s| {
+                s.delivery.next_attempt_at.into()
+            }),
         )
-        .col_expr(notification::Column::SentAt, Expr::value(settled.sent_at))
-        .filter(guard)
-        .exec(&*txn)
-        .await?;
+        .col_expr(
+            notification::Column::SentAt,
+            per_row(group, email_is, notification::Column::SentAt, |s| {
+                s.sent_at.into()
+            }),
+        )
+        .filter(unchanged)
+        .into_query();
+    update.returning_col(notification::Column::Id);
+    let written: Vec<String> = txn
+        .query_all_raw(backend.build(&update))
+        .await?
+        .iter()
+        .map(|row| row.try_get::<String>("", "id"))
+        .collect::<Result<_, _>>()?;
+
+    let mut attempts = Cond::any();
+    for (id, claimed, _) in group {
+        attempts = attempts.add(attempt_is(id, claimed));
+    }
     delivery_attempt::Entity::update_many()
         .col_expr(
             delivery_attempt::Column::Outcome,
-            Expr::value(outcome_key(settled.outcome)),
+            per_row(group, attempt_is, delivery_attempt::Column::Outcome, |s| {
+                outcome_key(s.outcome).into()
+            }),
         )
         .col_expr(
             delivery_attempt::Column::Error,
-            Expr::value(settled.error.clone()),
+            per_row(group, attempt_is, delivery_attempt::Column::Error, |s| {
+                s.error.clone().into()
+            }),
         )
-        .filter(delivery_attempt::Column::NotificationId.eq(id))
-        .filter(delivery_attempt::Column::Attempt.eq(claimed.attempts))
-        .exec(&*txn)
+        .filter(attempts)
+        .exec(&**txn)
         .await?;
-    let settled_here = written.rows_affected == 1;
-    if settled_here {
-        txn.append(report).await?;
+    Ok(group
+        .iter()
+        .map(|(id, _, _)| written.iter().any(|written| written == id))
+        .collect())
+}
+
+/// The attempt `claimed` started on email `id`.
+fn attempt_is(id: &str, claimed: &Delivery) -> Cond {
+    Cond::all()
+        .add(delivery_attempt::Column::NotificationId.eq(id))
+        .add(delivery_attempt::Column::Attempt.eq(claimed.attempts))
+}
+
+/// `column`'s new value in each row of `group` (picked by `row_is` from the
+/// email's id and claimed delivery), taken from its settlement by `value`;
+/// unchanged elsewhere.
+fn per_row(
+    group: &[(&str, Delivery, &Settled)],
+    row_is: impl Fn(&str, &Delivery) -> Cond,
+    column: impl sea_orm::sea_query::IntoColumnRef,
+    value: impl Fn(&Settled) -> Expr,
+) -> Expr {
+    let mut case = CaseStatement::new();
+    for (id, claimed, settled) in group {
+        case = case.case(row_is(id, claimed), value(settled));
     }
-    txn.commit().await?;
-    Ok(settled_here.then_some(claimed.attempts))
+    case.finally(Expr::col(column)).into()
 }
 
 /// One page of the notifications matching `filter`, newest first, after

@@ -26,9 +26,9 @@ pub const DEADLINE: Duration = Duration::from_secs(60);
 
 /// The test's event payload.
 #[derive(Clone, PartialEq, prost::Message)]
-struct Note {
+pub struct Note {
     #[prost(string, tag = "1")]
-    value: String,
+    pub value: String,
 }
 
 impl prost::Name for Note {
