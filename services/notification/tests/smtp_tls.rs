@@ -2,7 +2,9 @@
 //! and with TLS from the first byte, an email reaches a server whose
 //! certificate chains to the CA in `TWOTIER_SMTP_CA_FILE`; a server whose
 //! certificate chains to no trusted CA gets nothing, and the email stays
-//! pending with its failed attempts recorded.
+//! pending with its failed attempts recorded. A server that requires a
+//! login takes the email after one with the configured credentials; one it
+//! refuses leaves the email pending.
 
 mod common;
 
@@ -15,8 +17,13 @@ use twotier_testkit::{Bearer, SmtpSink, System};
 
 /// The four services, the notification service sending to `sink` on
 /// `localhost` (the name its certificate carries) in `mode`, trusting the
-/// CA in `ca_file` when given.
-async fn start_secured(sink: &SmtpSink, mode: &str, ca_file: Option<&str>) -> Harness {
+/// CA in `ca_file` when given, with the `extra` settings.
+async fn start_secured(
+    sink: &SmtpSink,
+    mode: &str,
+    ca_file: Option<&str>,
+    extra: &[(&'static str, &str)],
+) -> Harness {
     let port = sink.port().to_string();
     let mut env = vec![
         ("notification", "TWOTIER_SMTP_HOST", "localhost"),
@@ -28,6 +35,11 @@ async fn start_secured(sink: &SmtpSink, mode: &str, ca_file: Option<&str>) -> Ha
     if let Some(ca_file) = ca_file {
         env.push(("notification", "TWOTIER_SMTP_CA_FILE", ca_file));
     }
+    env.extend(
+        extra
+            .iter()
+            .map(|(name, value)| ("notification", *name, *value)),
+    );
     Harness {
         system: System::all(&env).await,
         smtp_port: sink.port(),
@@ -55,7 +67,7 @@ async fn email_arrives_over(implicit_tls: bool, mode: &str) {
     let cert = ca.issue(&["localhost"]).write(dir.path(), "relay");
     let ca_file = ca.write(dir.path(), "relay-ca");
     let sink = SmtpSink::start_secured(dir.path(), &cert, implicit_tls).await;
-    let h = start_secured(&sink, mode, Some(ca_file.to_str().unwrap())).await;
+    let h = start_secured(&sink, mode, Some(ca_file.to_str().unwrap()), &[]).await;
 
     let link = request_invitation_email(&h).await;
     let emails = wait_for_emails(&sink, 1).await;
@@ -80,9 +92,70 @@ async fn a_server_whose_certificate_no_trusted_ca_signed_gets_nothing_and_the_em
     let untrusted = TestCa::new("someone else's CA");
     let cert = untrusted.issue(&["localhost"]).write(dir.path(), "relay");
     let sink = SmtpSink::start_secured(dir.path(), &cert, false).await;
-    let h = start_secured(&sink, "starttls", None).await;
+    let h = start_secured(&sink, "starttls", None, &[]).await;
 
     request_invitation_email(&h).await;
+    let notification = pending_after_failed_attempts(&h).await;
+    assert!(
+        notification
+            .last_error
+            .to_lowercase()
+            .contains("certificate"),
+        "the failure names the certificate: {}",
+        notification.last_error
+    );
+    assert!(sink.messages().is_empty(), "nothing reached the server");
+}
+
+#[tokio::test]
+async fn an_email_goes_out_after_starttls_and_a_login_with_the_configured_credentials() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = TestCa::new("mail relay CA");
+    let cert = ca.issue(&["localhost"]).write(dir.path(), "relay");
+    let ca_file = ca.write(dir.path(), "relay-ca");
+    let sink = SmtpSink::start_with_login(dir.path(), &cert, "mailer", "s3cret pass").await;
+    let login = [
+        ("TWOTIER_SMTP_USERNAME", "mailer"),
+        ("TWOTIER_SMTP_PASSWORD", "s3cret pass"),
+    ];
+    let h = start_secured(&sink, "starttls", ca_file.to_str(), &login).await;
+
+    let link = request_invitation_email(&h).await;
+    let emails = wait_for_emails(&sink, 1).await;
+    assert!(emails[0].body.contains(&link));
+}
+
+#[tokio::test]
+async fn a_login_the_server_refuses_sends_nothing_and_the_email_stays_pending() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = TestCa::new("mail relay CA");
+    let cert = ca.issue(&["localhost"]).write(dir.path(), "relay");
+    let ca_file = ca.write(dir.path(), "relay-ca");
+    let sink = SmtpSink::start_with_login(dir.path(), &cert, "mailer", "s3cret pass").await;
+    let login = [
+        ("TWOTIER_SMTP_USERNAME", "mailer"),
+        ("TWOTIER_SMTP_PASSWORD", "an old password"),
+    ];
+    let h = start_secured(&sink, "starttls", ca_file.to_str(), &login).await;
+
+    request_invitation_email(&h).await;
+    // A refused login is the configuration's fault, not the email's: it
+    // goes out once the credentials are fixed.
+    let notification = pending_after_failed_attempts(&h).await;
+    assert!(
+        notification.last_error.contains("535"),
+        "the failure carries the server's refusal: {}",
+        notification.last_error
+    );
+    assert!(
+        !notification.last_error.contains("an old password"),
+        "the password is not recorded"
+    );
+    assert!(sink.messages().is_empty(), "nothing reached the server");
+}
+
+/// The one notification once two of its attempts failed.
+async fn pending_after_failed_attempts(h: &Harness) -> pb::Notification {
     let notifications = NotificationServiceClient::with_interceptor(
         h.channel("notification"),
         Bearer::new(&provider_admin()),
@@ -114,13 +187,5 @@ async fn a_server_whose_certificate_no_trusted_ca_signed_gets_nothing_and_the_em
     .await;
     let notification = attempts().await.expect("the notification");
     assert_eq!(notification.status(), pb::NotificationStatus::Pending);
-    assert!(
-        notification
-            .last_error
-            .to_lowercase()
-            .contains("certificate"),
-        "the failure names the certificate: {}",
-        notification.last_error
-    );
-    assert!(sink.messages().is_empty(), "nothing reached the server");
+    notification
 }

@@ -46,11 +46,33 @@ impl SmtpSink {
         Self::spawn(dir, free_port(), &args).await
     }
 
-    async fn spawn(dir: &Path, port: u16, tls_args: &[std::ffi::OsString]) -> Self {
-        let python = python_with_aiosmtpd();
+    /// Starts a server on a free port that requires STARTTLS with `cert`,
+    /// then a login (`AUTH PLAIN` or `LOGIN`) as `user` with `password`,
+    /// before it takes any mail.
+    pub async fn start_with_login(
+        dir: &Path,
+        cert: &crate::pki::CertFiles,
+        user: &str,
+        password: &str,
+    ) -> Self {
+        let port = free_port();
         let maildir = dir.join(format!("maildir-{port}"));
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        let child = Command::new(python)
+        // aiosmtpd's command line has no option for logins.
+        let mut command = Command::new(python_with_aiosmtpd());
+        command
+            .args(["-c", LOGIN_SERVER])
+            .arg(&maildir)
+            .arg(port.to_string())
+            .arg(&cert.cert)
+            .arg(&cert.key)
+            .args([user, password]);
+        Self::run(command, maildir, port).await
+    }
+
+    async fn spawn(dir: &Path, port: u16, tls_args: &[std::ffi::OsString]) -> Self {
+        let maildir = dir.join(format!("maildir-{port}"));
+        let mut command = Command::new(python_with_aiosmtpd());
+        command
             .args([
                 "-m",
                 "aiosmtpd",
@@ -61,7 +83,13 @@ impl SmtpSink {
                 "aiosmtpd.handlers.Mailbox",
             ])
             .args(tls_args)
-            .arg(&maildir)
+            .arg(&maildir);
+        Self::run(command, maildir, port).await
+    }
+
+    async fn run(mut command: Command, maildir: PathBuf, port: u16) -> Self {
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let child = command
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -110,6 +138,27 @@ impl SmtpSink {
         let _ = self.child.wait();
     }
 }
+
+/// An aiosmtpd server taking mail into a maildir only after STARTTLS and a
+/// login; arguments: maildir, port, certificate, key, user, password.
+const LOGIN_SERVER: &str = r#"
+import ssl, sys, threading
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Mailbox
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+maildir, port, cert, key, user, password = sys.argv[1:]
+tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+tls.load_cert_chain(cert, key)
+
+def authenticate(server, session, envelope, mechanism, data):
+    known = isinstance(data, LoginPassword) and data.login == user.encode() and data.password == password.encode()
+    return AuthResult(success=known, handled=False)
+
+Controller(Mailbox(maildir), hostname="127.0.0.1", port=int(port), tls_context=tls,
+           require_starttls=True, authenticator=authenticate, auth_required=True).start()
+threading.Event().wait()
+"#;
 
 /// When a maildir file arrived, from its name `<secs>.M<micros>P<pid>Q<n>.host`:
 /// seconds, microseconds, then the server's message counter for files of

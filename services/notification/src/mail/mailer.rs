@@ -7,7 +7,7 @@ use lettre::Message;
 use lettre::message::{Mailbox, header::ContentType};
 use lettre::transport::smtp::authentication::Credentials;
 
-use super::settings::MailSettings;
+use super::settings::{MailSettings, TlsMode};
 use super::smtp::{SmtpPool, SmtpServer};
 use crate::domain::{Outcome, Outgoing};
 
@@ -63,12 +63,11 @@ pub fn mailer_from(
         host: host.clone(),
         port: settings.smtp_port,
         tls: settings.smtp_tls,
-        credentials: match (&settings.smtp_username, &settings.smtp_password) {
-            (Some(user), Some(password)) => {
-                Some(Credentials::new(user.clone(), password.expose().to_owned()))
-            }
-            _ => None,
-        },
+        credentials: credentials(
+            settings.smtp_tls,
+            settings.smtp_username.as_deref(),
+            settings.smtp_password.as_ref().map(|p| p.expose()),
+        )?,
         extra_roots_pem: settings
             .smtp_ca_file
             .as_deref()
@@ -83,6 +82,24 @@ pub fn mailer_from(
         address: format!("smtp://{host}:{}", settings.smtp_port),
         from,
     }))
+}
+
+/// The login to the SMTP server: a user name and password together, never
+/// over a connection that would carry the password unencrypted.
+fn credentials(
+    tls: TlsMode,
+    username: Option<&str>,
+    password: Option<&str>,
+) -> Result<Option<Credentials>, String> {
+    match (username, password) {
+        (None, None) => Ok(None),
+        (Some(_), Some(_)) if tls == TlsMode::None => Err(
+            "TWOTIER_SMTP_TLS=none would send TWOTIER_SMTP_PASSWORD unencrypted; use starttls or tls"
+                .into(),
+        ),
+        (Some(user), Some(password)) => Ok(Some(Credentials::new(user.into(), password.into()))),
+        _ => Err("TWOTIER_SMTP_USERNAME and TWOTIER_SMTP_PASSWORD are set together or not at all".into()),
+    }
 }
 
 fn message(from: &Mailbox, email: &Outgoing) -> Result<Message, SendError> {
@@ -158,4 +175,32 @@ fn spool(path: &std::path::Path, message: &[u8]) -> std::io::Result<()> {
     file.write_all(message)?;
     file.sync_all()?;
     std::fs::rename(&staging, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_login_goes_only_over_an_encrypted_connection() {
+        let login = (Some("mailer"), Some("secret"));
+        for tls in [TlsMode::Starttls, TlsMode::Tls] {
+            assert!(credentials(tls, login.0, login.1).unwrap().is_some());
+        }
+        let refused = credentials(TlsMode::None, login.0, login.1).unwrap_err();
+        assert!(refused.contains("unencrypted"), "{refused}");
+        assert!(!refused.contains("secret"), "the password is not echoed");
+    }
+
+    #[test]
+    fn a_user_name_without_a_password_or_the_reverse_is_refused() {
+        for (user, password) in [(Some("mailer"), None), (None, Some("secret"))] {
+            let refused = credentials(TlsMode::Starttls, user, password).unwrap_err();
+            assert!(refused.contains("together"), "{refused}");
+        }
+        assert!(
+            credentials(TlsMode::None, None, None).unwrap().is_none(),
+            "no login at all is fine in any mode"
+        );
+    }
 }
