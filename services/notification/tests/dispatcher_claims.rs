@@ -6,14 +6,15 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement};
 use twotier_notification::domain::{
-    AttemptOutcome, Backoff, Delivery, EventSource, Language, NewNotification, Outcome, Status,
-    Template,
+    AttemptOutcome, Backoff, Delivery, EventSource, Language, NewNotification, Notification,
+    Outcome, Status, Template,
 };
 use twotier_notification::mail::{Settlement, Settlements};
 use twotier_notification::store::migration::Migrator;
 use twotier_notification::store::notification::{self as store, Origin};
+use twotier_outbox::Outbox;
 use twotier_testkit::TestDatabase;
 
 const LEASE: Duration = Duration::from_secs(30);
@@ -154,38 +155,53 @@ async fn two_dispatchers_claiming_one_round_at_once_in_opposite_orders_never_cla
     assert_eq!(all.len(), 40, "every email claimed by one of them");
 }
 
+/// How the attempt `leased` started on email `id` ended: `outcome`, in the
+/// email's span `span`.
+fn settlement(id: &str, leased: Delivery, outcome: Outcome, span: tracing::Span) -> Settlement {
+    let settled = leased
+        .settle(outcome, Utc::now(), Backoff::capped_at(LEASE))
+        .unwrap();
+    let report = twotier_outbox::Event::new(
+        "notification",
+        id,
+        "provider",
+        &twotier_proto::notification::EmailSent {
+            notification: format!("notifications/{id}"),
+            attempts: leased.attempts,
+            ..Default::default()
+        },
+    );
+    Settlement {
+        id: id.to_owned(),
+        claimed: leased,
+        settled,
+        report,
+        span,
+    }
+}
+
+/// Records `settled` all at once through `recorder`, as a dispatcher's
+/// deliveries finishing together do; each answer, in order.
+async fn settle_all(
+    recorder: &Settlements,
+    settled: Vec<Settlement>,
+) -> Vec<Result<Option<i32>, DbErr>> {
+    futures::future::join_all(settled.into_iter().map(|s| recorder.record(s))).await
+}
+
 /// Settles each email of `claimed` with the outcome `outcome` gives its
-/// place, all at once through `settlements`, as a dispatcher's deliveries
-/// finishing together do; each email's answer, in `claimed`'s order.
+/// place, all at once; each email's answer, in `claimed`'s order.
 async fn settle(
-    settlements: &Settlements,
+    recorder: &Settlements,
     claimed: &[(String, Delivery)],
     outcome: impl Fn(usize) -> Outcome,
 ) -> Vec<Option<i32>> {
-    let now = Utc::now();
-    let settling = claimed.iter().enumerate().map(|(i, (id, leased))| {
-        let settled = leased
-            .settle(outcome(i), now, Backoff::capped_at(LEASE))
-            .unwrap();
-        let report = twotier_outbox::Event::new(
-            "notification",
-            id.clone(),
-            "provider",
-            &twotier_proto::notification::EmailSent {
-                notification: format!("notifications/{id}"),
-                attempts: leased.attempts,
-                ..Default::default()
-            },
-        );
-        settlements.record(Settlement {
-            id: id.clone(),
-            claimed: *leased,
-            settled,
-            report,
-            span: tracing::Span::none(),
-        })
-    });
-    futures::future::join_all(settling)
+    let settled = claimed
+        .iter()
+        .enumerate()
+        .map(|(i, (id, leased))| settlement(id, *leased, outcome(i), tracing::Span::none()))
+        .collect();
+    settle_all(recorder, settled)
         .await
         .into_iter()
         .map(Result::unwrap)
@@ -205,23 +221,35 @@ async fn reports(db: &DatabaseConnection) -> i64 {
     row.try_get::<i64>("", "n").unwrap()
 }
 
+async fn notification(db: &DatabaseConnection, id: &str) -> Notification {
+    store::get(db, id).await.unwrap().unwrap()
+}
+
+fn outcomes(notification: &Notification) -> Vec<(i32, AttemptOutcome)> {
+    notification
+        .delivery_attempts
+        .iter()
+        .map(|a| (a.attempt, a.outcome))
+        .collect()
+}
+
 #[tokio::test]
 async fn outcomes_finishing_together_are_each_recorded_once_as_their_own() {
     let (_test, db) = database("settle_group").await;
     record(&db, 20).await;
     let round = listed_round(&db).await;
     assert_eq!(claim(&db, &round).await.len(), 20);
-    let settlements = Settlements::new(twotier_outbox::Outbox::new(db.clone()));
+    let recorder = Settlements::new(Outbox::new(db.clone()));
 
     // Every other email's server answered "try later".
     let outcome = |i: usize| match i % 2 {
         0 => Outcome::Delivered,
         _ => Outcome::Transient("421 try later".into()),
     };
-    let answers = settle(&settlements, &round, outcome).await;
+    let answers = settle(&recorder, &round, outcome).await;
     assert_eq!(answers, vec![Some(1); 20], "every attempt settled here");
     for (i, (id, _)) in round.iter().enumerate() {
-        let notification = store::get(&db, id).await.unwrap().unwrap();
+        let notification = notification(&db, id).await;
         let attempt = &notification.delivery_attempts[..];
         assert_eq!(attempt.len(), 1);
         if i % 2 == 0 {
@@ -250,16 +278,16 @@ async fn a_group_holding_an_email_another_dispatcher_settled_first_records_the_r
     record(&db, 5).await;
     let round = listed_round(&db).await;
     assert_eq!(claim(&db, &round).await.len(), 5);
-    let settlements = Settlements::new(twotier_outbox::Outbox::new(db.clone()));
+    let recorder = Settlements::new(Outbox::new(db.clone()));
     // Fault: another dispatcher (whose lease on the first email had run
     // out) settles it before this dispatcher's group is recorded.
-    let replica = Settlements::new(twotier_outbox::Outbox::new(db.clone()));
+    let replica = Settlements::new(Outbox::new(db.clone()));
     assert_eq!(
         settle(&replica, &round[..1], |_| Outcome::Delivered).await,
         [Some(1)]
     );
 
-    let answers = settle(&settlements, &round, |_| Outcome::Delivered).await;
+    let answers = settle(&recorder, &round, |_| Outcome::Delivered).await;
     assert_eq!(answers[0], None, "settled by the other dispatcher first");
     assert_eq!(answers[1..], [Some(1); 4], "the rest of the group recorded");
     assert_eq!(
@@ -268,7 +296,185 @@ async fn a_group_holding_an_email_another_dispatcher_settled_first_records_the_r
         "the email settled twice reports once"
     );
     for (id, _) in &round {
-        let notification = store::get(&db, id).await.unwrap().unwrap();
-        assert_eq!(notification.status, Status::Sent);
+        assert_eq!(notification(&db, id).await.status, Status::Sent);
+    }
+}
+
+#[tokio::test]
+async fn a_failed_attempt_on_an_email_another_dispatcher_claimed_since_changes_only_that_attempt() {
+    let (_test, db) = database("settle_group_reclaimed").await;
+    record(&db, 3).await;
+    let round = listed_round(&db).await;
+    assert_eq!(claim(&db, &round).await.len(), 3);
+    // Fault: the first email's lease runs out mid-handover and another
+    // dispatcher claims it again (its second attempt).
+    let (first, _) = &round[0];
+    db.execute_unprepared(&format!(
+        "UPDATE notification SET lease_until = '2000-01-01T00:00:00Z' WHERE id = '{first}'"
+    ))
+    .await
+    .unwrap();
+    let reclaimed = listed_round(&db).await;
+    assert_eq!(claim(&db, &reclaimed).await, std::slice::from_ref(first));
+    let taken_over = notification(&db, first).await;
+
+    let recorder = Settlements::new(Outbox::new(db.clone()));
+    let outcome = |i: usize| match i {
+        0 => Outcome::Transient("421 try later".into()),
+        1 => Outcome::Delivered,
+        _ => Outcome::Permanent("550 no such user".into()),
+    };
+    let answers = settle(&recorder, &round, outcome).await;
+    assert_eq!(answers, [None, Some(1), Some(1)]);
+
+    let first = notification(&db, first).await;
+    assert_eq!(first.status, Status::Pending);
+    assert_eq!(first.attempts, 2, "the other dispatcher's claim stands");
+    assert_eq!(first.next_attempt_at, taken_over.next_attempt_at);
+    assert_eq!(first.last_error, taken_over.last_error);
+    assert_eq!(
+        outcomes(&first),
+        [
+            (1, AttemptOutcome::TransientFailure),
+            (2, AttemptOutcome::Unconfirmed)
+        ],
+        "the old attempt's outcome recorded, the new one untouched"
+    );
+    assert_eq!(notification(&db, &round[1].0).await.status, Status::Sent);
+    assert_eq!(notification(&db, &round[2].0).await.status, Status::Failed);
+    assert_eq!(reports(&db).await, 2, "no report for the stale attempt");
+}
+
+#[tokio::test]
+async fn an_email_settled_twice_in_one_turn_is_recorded_once() {
+    let (_test, db) = database("settle_group_twice").await;
+    record(&db, 2).await;
+    let round = listed_round(&db).await;
+    assert_eq!(claim(&db, &round).await.len(), 2);
+    let recorder = Settlements::new(Outbox::new(db.clone()));
+    let (id, leased) = &round[0];
+    let (other, other_leased) = &round[1];
+    let twice = vec![
+        settlement(id, *leased, Outcome::Delivered, tracing::Span::none()),
+        settlement(id, *leased, Outcome::Delivered, tracing::Span::none()),
+        settlement(
+            other,
+            *other_leased,
+            Outcome::Delivered,
+            tracing::Span::none(),
+        ),
+    ];
+
+    let answers: Vec<Option<i32>> = settle_all(&recorder, twice)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(answers, [Some(1), None, Some(1)]);
+    assert_eq!(reports(&db).await, 2, "one report per email");
+}
+
+#[tokio::test]
+async fn an_outcome_the_database_refuses_leaves_the_rest_of_its_group_recorded() {
+    let (_test, db) = database("settle_group_poisoned").await;
+    record(&db, 4).await;
+    let round = listed_round(&db).await;
+    assert_eq!(claim(&db, &round).await.len(), 4);
+    // Fault: the database refuses to write one email's outcome.
+    let poison = if db.get_database_backend() == DbBackend::Sqlite {
+        vec![
+            "CREATE TRIGGER poison BEFORE UPDATE ON notification WHEN NEW.last_error = 'poison' \
+             BEGIN SELECT RAISE(ABORT, 'poisoned row'); END",
+        ]
+    } else {
+        vec![
+            "CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+             IF NEW.last_error = 'poison' THEN RAISE EXCEPTION 'poisoned row'; END IF; \
+             RETURN NEW; END $$",
+            "CREATE TRIGGER poison BEFORE UPDATE ON notification FOR EACH ROW \
+             EXECUTE FUNCTION poison()",
+        ]
+    };
+    for statement in poison {
+        db.execute_unprepared(statement).await.unwrap();
+    }
+    let recorder = Settlements::new(Outbox::new(db.clone()));
+    let settled = round
+        .iter()
+        .enumerate()
+        .map(|(i, (id, leased))| {
+            let outcome = match i {
+                1 => Outcome::Transient("poison".into()),
+                _ => Outcome::Delivered,
+            };
+            settlement(id, *leased, outcome, tracing::Span::none())
+        })
+        .collect();
+
+    let answers = settle_all(&recorder, settled).await;
+    assert!(answers[1].is_err(), "the refused outcome is not recorded");
+    for (i, answer) in answers.iter().enumerate().filter(|(i, _)| *i != 1) {
+        assert_eq!(answer.as_ref().ok(), Some(&Some(1)), "email {i} recorded");
+        assert_eq!(notification(&db, &round[i].0).await.status, Status::Sent);
+    }
+    let refused = notification(&db, &round[1].0).await;
+    assert_eq!(outcomes(&refused), [(1, AttemptOutcome::Unconfirmed)]);
+    assert_eq!(reports(&db).await, 3);
+}
+
+#[tokio::test]
+async fn each_report_of_a_group_carries_its_own_emails_trace() {
+    use opentelemetry::trace::TracerProvider as _;
+    use tracing_subscriber::layer::SubscriberExt;
+    let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+    let subscriber = tracing_subscriber::registry()
+        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+    let _traced = tracing::subscriber::set_default(subscriber);
+
+    let (_test, db) = database("settle_group_traces").await;
+    record(&db, 2).await;
+    let round = listed_round(&db).await;
+    assert_eq!(claim(&db, &round).await.len(), 2);
+    let traces = [
+        "0af7651916cd43dd8448eb211c80319c",
+        "4bf92f3577b34da6a3ce929d0e0e4736",
+    ];
+    let settled = round
+        .iter()
+        .zip(traces)
+        .map(|((id, leased), trace)| {
+            let span = tracing::info_span!("email.send");
+            twotier_platform::telemetry::set_remote_parent(
+                &span,
+                &format!("00-{trace}-b7ad6b7169203331-01"),
+                "",
+            );
+            settlement(id, *leased, Outcome::Delivered, span)
+        })
+        .collect();
+    for answer in settle_all(&Settlements::new(Outbox::new(db.clone())), settled).await {
+        assert_eq!(answer.unwrap(), Some(1));
+    }
+
+    for ((id, _), trace) in round.iter().zip(traces) {
+        let row = db
+            .query_one_raw(Statement::from_sql_and_values(
+                db.get_database_backend(),
+                match db.get_database_backend() {
+                    DbBackend::Postgres => {
+                        "SELECT traceparent FROM outbox_event WHERE aggregate_id = $1"
+                    }
+                    _ => "SELECT traceparent FROM outbox_event WHERE aggregate_id = ?",
+                },
+                [id.clone().into()],
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        let traceparent: String = row.try_get("", "traceparent").unwrap();
+        assert!(
+            traceparent.contains(trace),
+            "{id}'s report carries its email's trace {trace}: {traceparent}"
+        );
     }
 }

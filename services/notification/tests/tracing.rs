@@ -85,8 +85,8 @@ async fn accepting_an_invitation_is_one_trace_through_projections_to_the_email()
         attribute(email, "template").as_deref(),
         Some("partnership_accepted")
     );
-    // The report of the sending, recorded with other outcomes in one
-    // transaction, still carries the email's own trace.
+    // The report of the sending, recorded by whichever task's turn took
+    // it, carries the email's own trace.
     let reports = h.events("notification", 1).await;
     let sent = reports
         .iter()

@@ -91,6 +91,9 @@ fn credentials(
     username: Option<&str>,
     password: Option<&str>,
 ) -> Result<Option<Credentials>, String> {
+    // An empty value is an unset one (an optional secret left empty).
+    let username = username.filter(|v| !v.is_empty());
+    let password = password.filter(|v| !v.is_empty());
     match (username, password) {
         (None, None) => Ok(None),
         (Some(_), Some(_)) if tls == TlsMode::None => Err(
@@ -201,6 +204,12 @@ mod tests {
         assert!(
             credentials(TlsMode::None, None, None).unwrap().is_none(),
             "no login at all is fine in any mode"
+        );
+        assert!(
+            credentials(TlsMode::None, Some(""), Some(""))
+                .unwrap()
+                .is_none(),
+            "empty values are unset ones"
         );
     }
 }

@@ -4,7 +4,7 @@
 //! commit then records as many outcomes as finished during the previous
 //! one, instead of one commit per email.
 
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use sea_orm::DbErr;
@@ -39,7 +39,12 @@ pub struct Settlement {
 type Answer = oneshot::Sender<Result<Option<i32>, DbErr>>;
 
 /// The outcomes waiting to be recorded, and the turn to record them.
+#[derive(Clone)]
 pub struct Settlements {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
     outbox: Outbox,
     waiting: Mutex<Vec<(Settlement, Answer)>>,
     /// Held while a group is being recorded.
@@ -50,75 +55,92 @@ impl Settlements {
     /// Records into `outbox`'s database and notification log.
     pub fn new(outbox: Outbox) -> Self {
         Self {
-            outbox,
-            waiting: Mutex::new(Vec::new()),
-            recording: tokio::sync::Mutex::new(()),
+            shared: Arc::new(Shared {
+                outbox,
+                waiting: Mutex::new(Vec::new()),
+                recording: tokio::sync::Mutex::new(()),
+            }),
         }
     }
 
     /// Records `settlement` together with every other outcome waiting at
-    /// its turn; the attempt's number, or `None` when another dispatcher
-    /// settled the email first (this attempt's outcome is recorded all the
-    /// same: it happened).
+    /// the next turn; the attempt's number, or `None` when another
+    /// dispatcher settled the email first (this attempt's outcome is
+    /// recorded all the same: it happened).
+    ///
+    /// Every settlement queued starts a turn of its own, run as a task of
+    /// its own: a caller that stops waiting strands no one's outcome, and
+    /// one whose outcome an earlier turn recorded is answered at once.
     pub async fn record(&self, settlement: Settlement) -> Result<Option<i32>, DbErr> {
         let (answer, answered) = oneshot::channel();
-        self.waiting().push((settlement, answer));
-        {
-            let _turn = self.recording.lock().await;
-            // Empty when a group recorded while this one waited for its
-            // turn took this settlement along.
-            let group = std::mem::take(&mut *self.waiting());
-            if !group.is_empty() {
-                self.record_group(group).await;
+        self.shared.waiting().push((settlement, answer));
+        let shared = self.shared.clone();
+        tokio::spawn(async move {
+            let _turn = shared.recording.lock().await;
+            // Empty when an earlier turn took this settlement along.
+            let waiting = std::mem::take(&mut *shared.waiting());
+            for group in groups_of_distinct_emails(waiting) {
+                shared.record_group(group).await;
             }
-        }
+        });
         answered.await.unwrap_or_else(|_| {
             Err(DbErr::Custom(
-                "the group recording this outcome was stopped".into(),
+                "the turn recording this outcome was stopped".into(),
             ))
         })
     }
+}
 
+impl Shared {
     fn waiting(&self) -> std::sync::MutexGuard<'_, Vec<(Settlement, Answer)>> {
         self.waiting.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Writes `group` in one transaction, retrying while the connection
-    /// fails, and answers each of its settlements.
-    async fn record_group(&self, mut group: Vec<(Settlement, Answer)>) {
-        // One row order for every group: two dispatchers settling the same
-        // emails (a lease that ran out mid-handover) then lock them in the
-        // same order and never deadlock.
-        group.sort_by(|(a, _), (b, _)| a.id.cmp(&b.id));
+    /// Records `group` in one transaction, retrying while the connection
+    /// fails, and answers each of its settlements. A group refused for
+    /// another reason is recorded one settlement at a time, so that one
+    /// email the database refuses does not leave the others unrecorded
+    /// (and sent again after their leases).
+    async fn record_group(&self, group: Vec<(Settlement, Answer)>) {
+        let recorded = self.write_retrying(&group).await;
+        match recorded {
+            Ok(numbers) => answer(group, numbers),
+            Err(error) if group.len() > 1 && !twotier_platform::db::is_connection_error(&error) => {
+                tracing::warn!(%error, emails = group.len(), "recording a group of outcomes failed; recording them one by one");
+                for settlement in group {
+                    let alone = [settlement];
+                    let recorded = self.write_retrying(&alone).await;
+                    let [settlement] = alone;
+                    match recorded {
+                        Ok(numbers) => answer(vec![settlement], numbers),
+                        Err(error) => fail(vec![settlement], &error),
+                    }
+                }
+            }
+            Err(error) => fail(group, &error),
+        }
+    }
+
+    async fn write_retrying(
+        &self,
+        group: &[(Settlement, Answer)],
+    ) -> Result<Vec<Option<i32>>, DbErr> {
         let mut retries = RETRIES;
-        let recorded = loop {
-            match self.write(&group).await {
+        loop {
+            match self.write(group).await {
                 Err(error) if retries > 0 && twotier_platform::db::is_connection_error(&error) => {
                     retries -= 1;
                     tokio::time::sleep(RETRY_AFTER).await;
                 }
-                recorded => break recorded,
-            }
-        };
-        match recorded {
-            Ok(numbers) => {
-                for ((_, answer), number) in group.into_iter().zip(numbers) {
-                    // The caller is gone only if the dispatcher stopped.
-                    let _ = answer.send(Ok(number));
-                }
-            }
-            Err(error) => {
-                let error = error.to_string();
-                for (_, answer) in group {
-                    let _ = answer.send(Err(DbErr::Custom(error.clone())));
-                }
+                recorded => return recorded,
             }
         }
     }
 
-    /// Writes `group` in one transaction of four statements (the emails,
-    /// their attempts, the reports of those settled here, the commit)
-    /// whatever its size.
+    /// Writes `group` in one transaction: the emails, their attempts and
+    /// the reports of those settled here, one statement each on
+    /// PostgreSQL whatever the group's size (SQLite numbers each report as
+    /// it writes it: one statement per report).
     async fn write(&self, group: &[(Settlement, Answer)]) -> Result<Vec<Option<i32>>, DbErr> {
         let rows: Vec<(&str, Delivery, &Settled)> = group
             .iter()
@@ -139,5 +161,35 @@ impl Settlements {
             .zip(settled_here)
             .map(|((s, _), here)| here.then_some(s.claimed.attempts))
             .collect())
+    }
+}
+
+/// `waiting` split into groups in which no email appears twice (a group
+/// writes each email's row once), in the order they were queued.
+fn groups_of_distinct_emails(waiting: Vec<(Settlement, Answer)>) -> Vec<Vec<(Settlement, Answer)>> {
+    let mut groups: Vec<Vec<(Settlement, Answer)>> = Vec::new();
+    for settlement in waiting {
+        let free = groups
+            .iter_mut()
+            .find(|group| group.iter().all(|(s, _)| s.id != settlement.0.id));
+        match free {
+            Some(group) => group.push(settlement),
+            None => groups.push(vec![settlement]),
+        }
+    }
+    groups
+}
+
+fn answer(group: Vec<(Settlement, Answer)>, numbers: Vec<Option<i32>>) {
+    for ((_, answer), number) in group.into_iter().zip(numbers) {
+        // The caller is gone only if the dispatcher stopped.
+        let _ = answer.send(Ok(number));
+    }
+}
+
+fn fail(group: Vec<(Settlement, Answer)>, error: &DbErr) {
+    let error = error.to_string();
+    for (_, answer) in group {
+        let _ = answer.send(Err(DbErr::Custom(error.clone())));
     }
 }

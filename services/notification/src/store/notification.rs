@@ -171,10 +171,10 @@ pub async fn claim(
 }
 
 /// Records, in `txn`, how the attempts of `group` ended (each email's id,
-/// the delivery its claim started, and what the outcome makes of it) and
-/// the emails' new states, in one statement each; for each email, whether
-/// it was settled here, not by another dispatcher first (every attempt's
-/// outcome is recorded all the same: it happened).
+/// the delivery its claim started, and what the outcome makes of it; no
+/// email twice) and the emails' new states, in one statement each; for
+/// each email, whether it was settled here, not by another dispatcher
+/// first (every attempt's outcome is recorded all the same: it happened).
 pub async fn settle(txn: &Tx, group: &[(&str, Delivery, &Settled)]) -> Result<Vec<bool>, DbErr> {
     if group.is_empty() {
         return Ok(Vec::new());
@@ -182,13 +182,18 @@ pub async fn settle(txn: &Tx, group: &[(&str, Delivery, &Settled)]) -> Result<Ve
     let backend = txn.get_database_backend();
     let mut unchanged = Cond::any();
     for (id, claimed, settled) in group {
-        let mut guard = Cond::all()
-            .add(notification::Column::Id.eq(*id))
-            .add(notification::Column::Status.eq(status_key(Status::Pending)));
-        if settled.needs_attempt_unchanged() {
-            guard = guard.add(notification::Column::Attempts.eq(claimed.attempts));
-        }
-        unchanged = unchanged.add(guard);
+        // Every row's guard has one shape, whatever its outcome needs, so
+        // a group's statement depends on its size alone and PostgreSQL
+        // reuses its prepared statement.
+        let attempts_unchanged = Cond::any()
+            .add(notification::Column::Attempts.eq(claimed.attempts))
+            .add(Expr::val(!settled.needs_attempt_unchanged()));
+        unchanged = unchanged.add(
+            Cond::all()
+                .add(notification::Column::Id.eq(*id))
+                .add(notification::Column::Status.eq(status_key(Status::Pending)))
+                .add(attempts_unchanged),
+        );
     }
     let email_is = |id: &str, _: &Delivery| Cond::all().add(notification::Column::Id.eq(id));
     let mut update = notification::Entity::update_many()
