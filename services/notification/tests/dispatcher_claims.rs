@@ -71,6 +71,15 @@ async fn claim(db: &DatabaseConnection, round: &[(String, Delivery)]) -> Vec<Str
     store::claim(db, &round, Utc::now()).await.unwrap()
 }
 
+/// Records `count` pending emails and claims them all, as one dispatcher
+/// about to hand them over; each with the delivery its claim started.
+async fn claimed_round(db: &DatabaseConnection, count: usize) -> Vec<(String, Delivery)> {
+    record(db, count).await;
+    let round = listed_round(db).await;
+    assert_eq!(claim(db, &round).await.len(), count, "every email claimed");
+    round
+}
+
 #[tokio::test]
 async fn a_round_claimed_in_one_statement_starts_one_attempt_per_email() {
     let (_test, db) = database("claim_round").await;
@@ -236,9 +245,7 @@ fn outcomes(notification: &Notification) -> Vec<(i32, AttemptOutcome)> {
 #[tokio::test]
 async fn outcomes_finishing_together_are_each_recorded_once_as_their_own() {
     let (_test, db) = database("settle_group").await;
-    record(&db, 20).await;
-    let round = listed_round(&db).await;
-    assert_eq!(claim(&db, &round).await.len(), 20);
+    let round = claimed_round(&db, 20).await;
     let recorder = Settlements::new(Outbox::new(db.clone()));
 
     // Every other email's server answered "try later".
@@ -275,9 +282,7 @@ async fn outcomes_finishing_together_are_each_recorded_once_as_their_own() {
 #[tokio::test]
 async fn a_group_holding_an_email_another_dispatcher_settled_first_records_the_rest() {
     let (_test, db) = database("settle_group_raced").await;
-    record(&db, 5).await;
-    let round = listed_round(&db).await;
-    assert_eq!(claim(&db, &round).await.len(), 5);
+    let round = claimed_round(&db, 5).await;
     let recorder = Settlements::new(Outbox::new(db.clone()));
     // Fault: another dispatcher (whose lease on the first email had run
     // out) settles it before this dispatcher's group is recorded.
@@ -303,9 +308,7 @@ async fn a_group_holding_an_email_another_dispatcher_settled_first_records_the_r
 #[tokio::test]
 async fn a_failed_attempt_on_an_email_another_dispatcher_claimed_since_changes_only_that_attempt() {
     let (_test, db) = database("settle_group_reclaimed").await;
-    record(&db, 3).await;
-    let round = listed_round(&db).await;
-    assert_eq!(claim(&db, &round).await.len(), 3);
+    let round = claimed_round(&db, 3).await;
     // Fault: the first email's lease runs out mid-handover and another
     // dispatcher claims it again (its second attempt).
     let (first, _) = &round[0];
@@ -348,9 +351,7 @@ async fn a_failed_attempt_on_an_email_another_dispatcher_claimed_since_changes_o
 #[tokio::test]
 async fn an_email_settled_twice_in_one_turn_is_recorded_once() {
     let (_test, db) = database("settle_group_twice").await;
-    record(&db, 2).await;
-    let round = listed_round(&db).await;
-    assert_eq!(claim(&db, &round).await.len(), 2);
+    let round = claimed_round(&db, 2).await;
     let recorder = Settlements::new(Outbox::new(db.clone()));
     let (id, leased) = &round[0];
     let (other, other_leased) = &round[1];
@@ -377,9 +378,7 @@ async fn an_email_settled_twice_in_one_turn_is_recorded_once() {
 #[tokio::test]
 async fn an_outcome_the_database_refuses_leaves_the_rest_of_its_group_recorded() {
     let (_test, db) = database("settle_group_poisoned").await;
-    record(&db, 4).await;
-    let round = listed_round(&db).await;
-    assert_eq!(claim(&db, &round).await.len(), 4);
+    let round = claimed_round(&db, 4).await;
     // Fault: the database refuses to write one email's outcome.
     let poison = if db.get_database_backend() == DbBackend::Sqlite {
         vec![
@@ -432,9 +431,7 @@ async fn each_report_of_a_group_carries_its_own_emails_trace() {
     let _traced = tracing::subscriber::set_default(subscriber);
 
     let (_test, db) = database("settle_group_traces").await;
-    record(&db, 2).await;
-    let round = listed_round(&db).await;
-    assert_eq!(claim(&db, &round).await.len(), 2);
+    let round = claimed_round(&db, 2).await;
     let traces = [
         "0af7651916cd43dd8448eb211c80319c",
         "4bf92f3577b34da6a3ce929d0e0e4736",

@@ -12,7 +12,7 @@ use common::*;
 use twotier_proto::notification as pb;
 use twotier_proto::notification::notification_service_client::NotificationServiceClient;
 use twotier_proto::partnership as ppb;
-use twotier_testkit::pki::TestCa;
+use twotier_testkit::pki::{CertFiles, TestCa};
 use twotier_testkit::{Bearer, SmtpSink, System};
 
 /// The four services, the notification service sending to `sink` on
@@ -46,6 +46,29 @@ async fn start_secured(
     }
 }
 
+/// A certificate for `localhost` from a test CA, and that CA's file for
+/// `TWOTIER_SMTP_CA_FILE`, written under `dir`.
+fn relay_certificate(dir: &std::path::Path) -> (CertFiles, std::path::PathBuf) {
+    let ca = TestCa::new("mail relay CA");
+    let cert = ca.issue(&["localhost"]).write(dir, "relay");
+    (cert, ca.write(dir, "relay-ca"))
+}
+
+/// A server of the configured CA that takes mail after STARTTLS and a
+/// login as `mailer` with `s3cret pass`, and the services sending to it
+/// with the password `password`.
+async fn start_with_login(password: &str) -> (tempfile::TempDir, SmtpSink, Harness) {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, ca_file) = relay_certificate(dir.path());
+    let sink = SmtpSink::start_with_login(dir.path(), &cert, "mailer", "s3cret pass").await;
+    let login = [
+        ("TWOTIER_SMTP_USERNAME", "mailer"),
+        ("TWOTIER_SMTP_PASSWORD", password),
+    ];
+    let h = start_secured(&sink, "starttls", ca_file.to_str(), &login).await;
+    (dir, sink, h)
+}
+
 /// Asks for one invitation email; the invitation's link.
 async fn request_invitation_email(h: &Harness) -> String {
     let invitation = h.invite().await;
@@ -63,11 +86,9 @@ async fn request_invitation_email(h: &Harness) -> String {
 
 async fn email_arrives_over(implicit_tls: bool, mode: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let ca = TestCa::new("mail relay CA");
-    let cert = ca.issue(&["localhost"]).write(dir.path(), "relay");
-    let ca_file = ca.write(dir.path(), "relay-ca");
+    let (cert, ca_file) = relay_certificate(dir.path());
     let sink = SmtpSink::start_secured(dir.path(), &cert, implicit_tls).await;
-    let h = start_secured(&sink, mode, Some(ca_file.to_str().unwrap()), &[]).await;
+    let h = start_secured(&sink, mode, ca_file.to_str(), &[]).await;
 
     let link = request_invitation_email(&h).await;
     let emails = wait_for_emails(&sink, 1).await;
@@ -109,16 +130,7 @@ async fn a_server_whose_certificate_no_trusted_ca_signed_gets_nothing_and_the_em
 
 #[tokio::test]
 async fn an_email_goes_out_after_starttls_and_a_login_with_the_configured_credentials() {
-    let dir = tempfile::tempdir().unwrap();
-    let ca = TestCa::new("mail relay CA");
-    let cert = ca.issue(&["localhost"]).write(dir.path(), "relay");
-    let ca_file = ca.write(dir.path(), "relay-ca");
-    let sink = SmtpSink::start_with_login(dir.path(), &cert, "mailer", "s3cret pass").await;
-    let login = [
-        ("TWOTIER_SMTP_USERNAME", "mailer"),
-        ("TWOTIER_SMTP_PASSWORD", "s3cret pass"),
-    ];
-    let h = start_secured(&sink, "starttls", ca_file.to_str(), &login).await;
+    let (_dir, sink, h) = start_with_login("s3cret pass").await;
 
     let link = request_invitation_email(&h).await;
     let emails = wait_for_emails(&sink, 1).await;
@@ -127,16 +139,7 @@ async fn an_email_goes_out_after_starttls_and_a_login_with_the_configured_creden
 
 #[tokio::test]
 async fn a_login_the_server_refuses_sends_nothing_and_the_email_stays_pending() {
-    let dir = tempfile::tempdir().unwrap();
-    let ca = TestCa::new("mail relay CA");
-    let cert = ca.issue(&["localhost"]).write(dir.path(), "relay");
-    let ca_file = ca.write(dir.path(), "relay-ca");
-    let sink = SmtpSink::start_with_login(dir.path(), &cert, "mailer", "s3cret pass").await;
-    let login = [
-        ("TWOTIER_SMTP_USERNAME", "mailer"),
-        ("TWOTIER_SMTP_PASSWORD", "an old password"),
-    ];
-    let h = start_secured(&sink, "starttls", ca_file.to_str(), &login).await;
+    let (_dir, sink, h) = start_with_login("an old password").await;
 
     request_invitation_email(&h).await;
     // A refused login is the configuration's fault, not the email's: it

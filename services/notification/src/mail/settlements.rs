@@ -108,9 +108,7 @@ impl Shared {
             Err(error) if group.len() > 1 && !twotier_platform::db::is_connection_error(&error) => {
                 tracing::warn!(%error, emails = group.len(), "recording a group of outcomes failed; recording them one by one");
                 for settlement in group {
-                    let alone = [settlement];
-                    let recorded = self.write_retrying(&alone).await;
-                    let [settlement] = alone;
+                    let recorded = self.write_retrying(std::slice::from_ref(&settlement)).await;
                     match recorded {
                         Ok(numbers) => answer(vec![settlement], numbers),
                         Err(error) => fail(vec![settlement], &error),
