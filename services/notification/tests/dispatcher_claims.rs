@@ -280,6 +280,42 @@ async fn outcomes_finishing_together_are_each_recorded_once_as_their_own() {
 }
 
 #[tokio::test]
+async fn a_group_written_again_after_its_commits_answer_was_lost_records_each_outcome_once() {
+    let (_test, db) = database("settle_group_rewritten").await;
+    let round = claimed_round(&db, 9).await;
+    let recorder = Settlements::new(Outbox::new(db.clone()));
+    let outcome = |i: usize| match i % 3 {
+        0 => Outcome::Delivered,
+        1 => Outcome::Transient("421 try later".into()),
+        _ => Outcome::Permanent("550 no such mailbox".into()),
+    };
+    assert_eq!(settle(&recorder, &round, outcome).await, vec![Some(1); 9]);
+    let mut first = Vec::new();
+    for (id, _) in &round {
+        first.push(notification(&db, id).await);
+    }
+
+    // Fault: the connection broke while the commit's answer was on its
+    // way, so the settlements retry the group, which had committed.
+    let again = settle(&recorder, &round, outcome).await;
+    assert_eq!(again, vec![None; 9], "nothing settled a second time");
+    assert_eq!(reports(&db).await, 9, "one report per email, not two");
+    for ((id, _), before) in round.iter().zip(&first) {
+        let after = notification(&db, id).await;
+        assert_eq!(after.status, before.status);
+        assert_eq!(
+            after.next_attempt_at, before.next_attempt_at,
+            "backoff not moved"
+        );
+        assert_eq!(
+            outcomes(&after),
+            outcomes(before),
+            "one attempt, its outcome kept"
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_group_holding_an_email_another_dispatcher_settled_first_records_the_rest() {
     let (_test, db) = database("settle_group_raced").await;
     let round = claimed_round(&db, 5).await;

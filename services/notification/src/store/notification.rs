@@ -174,7 +174,8 @@ pub async fn claim(
 /// the delivery its claim started, and what the outcome makes of it; no
 /// email twice) and the emails' new states, in one statement each; for
 /// each email, whether it was settled here, not by another dispatcher
-/// first (every attempt's outcome is recorded all the same: it happened).
+/// first nor by an earlier write of the same group (every attempt's
+/// outcome is recorded all the same: it happened).
 pub async fn settle(txn: &Tx, group: &[(&str, Delivery, &Settled)]) -> Result<Vec<bool>, DbErr> {
     if group.is_empty() {
         return Ok(Vec::new());
@@ -182,11 +183,18 @@ pub async fn settle(txn: &Tx, group: &[(&str, Delivery, &Settled)]) -> Result<Ve
     let backend = txn.get_database_backend();
     let mut unchanged = Cond::any();
     for (id, claimed, settled) in group {
-        // Every row's guard has one shape, whatever its outcome needs, so
-        // a group's statement depends on its size alone and PostgreSQL
-        // reuses its prepared statement.
+        // The claim is still the email's latest and unsettled: no claim
+        // since (attempts), and no settle since (only a settle moves the
+        // due time), so a group written again after its commit's answer
+        // was lost records each outcome once. Every row's guard has one
+        // shape, whatever its outcome needs, so a group's statement depends
+        // on its size alone and PostgreSQL reuses its prepared statement.
         let attempts_unchanged = Cond::any()
-            .add(notification::Column::Attempts.eq(claimed.attempts))
+            .add(
+                Cond::all()
+                    .add(notification::Column::Attempts.eq(claimed.attempts))
+                    .add(notification::Column::NextAttemptAt.eq(claimed.next_attempt_at)),
+            )
             .add(Expr::val(!settled.needs_attempt_unchanged()));
         unchanged = unchanged.add(
             Cond::all()
