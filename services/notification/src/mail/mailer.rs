@@ -68,12 +68,7 @@ pub fn mailer_from(
             settings.smtp_username.as_deref(),
             settings.smtp_password.as_ref().map(|p| p.expose()),
         )?,
-        extra_roots_pem: settings
-            .smtp_ca_file
-            .as_deref()
-            .map(|path| twotier_platform::tls::read_pem(path, "CERTIFICATE"))
-            .transpose()
-            .map_err(|e| format!("TWOTIER_SMTP_CA_FILE: {e}"))?,
+        extra_roots_pem: extra_roots(settings.smtp_tls, settings.smtp_ca_file.as_deref())?,
     };
     // As many connections as emails go out at once, so each handover
     // reuses one instead of opening a new one.
@@ -103,6 +98,24 @@ fn credentials(
         (Some(user), Some(password)) => Ok(Some(Credentials::new(user.into(), password.into()))),
         _ => Err("TWOTIER_SMTP_USERNAME and TWOTIER_SMTP_PASSWORD are set together or not at all".into()),
     }
+}
+
+/// The CA certificates, besides the web roots, that the server's
+/// certificate may chain to. A CA file without TLS would check nothing,
+/// and whoever set it believes the relay is checked: refused.
+fn extra_roots(tls: TlsMode, ca_file: Option<&std::path::Path>) -> Result<Option<Vec<u8>>, String> {
+    let Some(path) = ca_file else {
+        return Ok(None);
+    };
+    if tls == TlsMode::None {
+        return Err(
+            "TWOTIER_SMTP_CA_FILE is set, but TWOTIER_SMTP_TLS=none makes no TLS connection to check the server with; use starttls or tls, or unset it"
+                .into(),
+        );
+    }
+    twotier_platform::tls::read_pem(path, "CERTIFICATE")
+        .map(Some)
+        .map_err(|e| format!("TWOTIER_SMTP_CA_FILE: {e}"))
 }
 
 fn message(from: &Mailbox, email: &Outgoing) -> Result<Message, SendError> {
@@ -193,6 +206,19 @@ mod tests {
         let refused = credentials(TlsMode::None, login.0, login.1).unwrap_err();
         assert!(refused.contains("unencrypted"), "{refused}");
         assert!(!refused.contains("secret"), "the password is not echoed");
+    }
+
+    #[test]
+    fn a_ca_file_without_tls_is_refused() {
+        let ca = std::path::Path::new("/nonexistent/relay-ca.pem");
+        let refused = extra_roots(TlsMode::None, Some(ca)).unwrap_err();
+        assert!(refused.contains("TWOTIER_SMTP_TLS=none"), "{refused}");
+        assert_eq!(extra_roots(TlsMode::None, None).unwrap(), None);
+        let unreadable = extra_roots(TlsMode::Starttls, Some(ca)).unwrap_err();
+        assert!(
+            unreadable.starts_with("TWOTIER_SMTP_CA_FILE:"),
+            "{unreadable}"
+        );
     }
 
     #[test]
