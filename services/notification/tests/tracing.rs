@@ -86,11 +86,18 @@ async fn accepting_an_invitation_is_one_trace_through_projections_to_the_email()
         Some("partnership_accepted")
     );
     // The report of the sending, recorded by whichever task's turn took
-    // it, carries the email's own trace.
-    let reports = h.events("notification", 1).await;
+    // it, carries the email's own trace. It may be committed (and on
+    // PostgreSQL numbered) after the email reached the server: waited for.
+    let reports = twotier_testkit::log::follow(
+        h.channel("notification"),
+        &twotier_testkit::service_token("test"),
+        0,
+        &["twotier.notification.v1.EmailSent"],
+        1,
+    )
+    .await;
     let sent = reports
-        .iter()
-        .find(|e| e.event_type == "twotier.notification.v1.EmailSent")
+        .first()
         .expect("the email's report in the notification log");
     let traceparent = sent
         .trace_context

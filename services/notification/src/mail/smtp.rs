@@ -9,8 +9,8 @@
 //! second. lettre's own pool opens its sockets where no option can be set,
 //! so the connections are opened here (as lettre opens them, plus
 //! `TCP_NODELAY`) and pooled by deadpool. A connection is asked whether
-//! it is still open (`NOOP`) each time it is reused; connections stay open
-//! until the server closes them.
+//! it is still open (`NOOP`) each time it is reused, and one left idle for
+//! [`IDLE_CLOSE`] is closed with `QUIT`.
 
 use std::time::Duration;
 
@@ -27,6 +27,12 @@ use super::settings::TlsMode;
 /// The longest a handover may take, connecting included; a dispatcher's
 /// lease must exceed it (see `MailSettings::mail_lease`).
 pub const SMTP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a connection may stay idle before it is closed. Servers drop
+/// idle clients themselves after some minutes (RFC 5321 suggests five);
+/// closing first, politely, frees the server's slot, and after a quiet
+/// minute one handshake more is cheap.
+pub const IDLE_CLOSE: Duration = Duration::from_secs(60);
 
 /// Where and how to reach the SMTP server.
 pub struct SmtpServer {
@@ -50,8 +56,18 @@ pub struct SmtpPool {
 
 impl SmtpPool {
     /// A pool of up to `connections` connections to `server`; none is
-    /// opened before the first email.
+    /// opened before the first email, and each is closed after
+    /// [`IDLE_CLOSE`] unused. Call within a Tokio runtime.
     pub fn new(server: SmtpServer, connections: usize) -> Result<Self, String> {
+        Self::closing_idle_after(server, connections, IDLE_CLOSE)
+    }
+
+    /// As [`SmtpPool::new`], closing connections idle for `idle`.
+    pub fn closing_idle_after(
+        server: SmtpServer,
+        connections: usize,
+        idle: Duration,
+    ) -> Result<Self, String> {
         let tls = match server.tls {
             TlsMode::None => None,
             TlsMode::Starttls | TlsMode::Tls => Some(tls_parameters(&server)?),
@@ -71,6 +87,7 @@ impl SmtpPool {
             })
             .build()
             .map_err(|e| e.to_string())?;
+        tokio::spawn(close_idle(pool.weak(), idle));
         Ok(Self { pool })
     }
 
@@ -85,6 +102,25 @@ impl SmtpPool {
         tokio::time::timeout(SMTP_TIMEOUT, handover)
             .await
             .map_err(|_| SendError::Transient("the SMTP server did not answer in time".into()))?
+    }
+}
+
+/// Every half `idle`, until the pool is dropped: takes the connections
+/// unused for `idle` out of `pool` and says `QUIT` on each.
+async fn close_idle(pool: managed::WeakPool<Connector>, idle: Duration) {
+    let mut sweeps = tokio::time::interval(idle / 2);
+    sweeps.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        sweeps.tick().await;
+        let Some(pool) = pool.upgrade() else {
+            return;
+        };
+        let idle_ones = pool.retain(|_, metrics| metrics.last_used() < idle).removed;
+        drop(pool);
+        for mut session in idle_ones {
+            // Closed either way once dropped; QUIT only tells the server.
+            let _ = tokio::time::timeout(SMTP_TIMEOUT, session.connection.quit()).await;
+        }
     }
 }
 
@@ -205,6 +241,87 @@ impl managed::Manager for Connector {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    use tokio::sync::mpsc;
+
+    /// An SMTP server on loopback that accepts every email and, when a
+    /// connection ends, reports the commands it received.
+    async fn recording_server() -> (u16, mpsc::UnboundedReceiver<Vec<String>>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (ended, reports) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let ended = ended.clone();
+                tokio::spawn(async move {
+                    let (read, mut write) = stream.into_split();
+                    let mut lines = BufReader::new(read).lines();
+                    let mut commands = Vec::new();
+                    write.write_all(b"220 test\r\n").await.unwrap();
+                    while let Ok(Some(line)) = lines.next_line().await {
+                        let command = line.split(' ').next().unwrap_or("").to_uppercase();
+                        let answer: &[u8] = match command.as_str() {
+                            "DATA" => {
+                                write.write_all(b"354 go on\r\n").await.unwrap();
+                                while let Ok(Some(body)) = lines.next_line().await {
+                                    if body == "." {
+                                        break;
+                                    }
+                                }
+                                b"250 queued\r\n"
+                            }
+                            "QUIT" => b"221 bye\r\n",
+                            _ => b"250 ok\r\n",
+                        };
+                        commands.push(command.clone());
+                        write.write_all(answer).await.unwrap();
+                        if command == "QUIT" {
+                            break;
+                        }
+                    }
+                    let _ = ended.send(commands);
+                });
+            }
+        });
+        (port, reports)
+    }
+
+    fn email() -> Message {
+        Message::builder()
+            .from("twotier@example.com".parse().unwrap())
+            .to("reseller@example.com".parse().unwrap())
+            .subject("test")
+            .body(String::from("hello"))
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_connection_left_idle_is_closed_with_quit_and_the_next_email_opens_another() {
+        let (port, mut ended) = recording_server().await;
+        let server = SmtpServer {
+            host: "127.0.0.1".into(),
+            port,
+            tls: TlsMode::None,
+            credentials: None,
+            extra_roots_pem: None,
+        };
+        let pool = SmtpPool::closing_idle_after(server, 2, Duration::from_millis(200)).unwrap();
+        let deadline = Duration::from_secs(10);
+
+        for _ in 0..2 {
+            pool.send(&email()).await.unwrap();
+            let commands = tokio::time::timeout(deadline, ended.recv())
+                .await
+                .expect("the idle connection is closed within the deadline")
+                .unwrap();
+            assert!(commands.contains(&"DATA".to_owned()), "{commands:?}");
+            assert_eq!(
+                commands.last().map(String::as_str),
+                Some("QUIT"),
+                "closed politely: {commands:?}"
+            );
+        }
+    }
 
     #[tokio::test]
     async fn a_connection_to_the_smtp_server_sends_each_write_at_once() {
