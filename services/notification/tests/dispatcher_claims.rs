@@ -145,6 +145,43 @@ async fn a_dispatcher_claiming_from_a_stale_list_takes_nothing() {
 }
 
 #[tokio::test]
+async fn a_failure_after_a_claim_from_a_list_older_than_the_last_settle_is_recorded() {
+    let (_test, db) = database("claim_after_settle").await;
+    let first = claimed_round(&db, 1).await;
+    // Fault: the first dispatcher's lease runs out mid-send, and a second
+    // lists the email meanwhile.
+    db.execute_unprepared("UPDATE notification SET lease_until = '2000-01-01T00:00:00Z'")
+        .await
+        .unwrap();
+    let stale = listed_round(&db).await;
+    assert_eq!(stale.len(), 1);
+    // Then the first one's attempt fails for now, and its backoff passes.
+    let recorder = Settlements::new(Outbox::new(db.clone()));
+    let try_later = |_| Outcome::Transient("421 try later".into());
+    assert_eq!(settle(&recorder, &first, try_later).await, [Some(1)]);
+    db.execute_unprepared("UPDATE notification SET next_attempt_at = '2000-01-01T00:00:00Z'")
+        .await
+        .unwrap();
+
+    // The second claims from its older list (the email is due again) and
+    // its attempt fails for good: that is recorded, not taken for a
+    // settle made elsewhere.
+    assert_eq!(claim(&db, &stale).await.len(), 1);
+    let refused = |_| Outcome::Permanent("550 no such mailbox".into());
+    assert_eq!(settle(&recorder, &stale, refused).await, [Some(2)]);
+    let notification = notification(&db, &first[0].0).await;
+    assert_eq!(notification.status, Status::Failed);
+    assert_eq!(
+        outcomes(&notification),
+        [
+            (1, AttemptOutcome::TransientFailure),
+            (2, AttemptOutcome::PermanentFailure)
+        ]
+    );
+    assert_eq!(reports(&db).await, 2, "one report per attempt");
+}
+
+#[tokio::test]
 async fn two_dispatchers_claiming_one_round_at_once_in_opposite_orders_never_claim_an_email_twice()
 {
     let (test, db) = database("claim_race").await;
@@ -280,7 +317,7 @@ async fn outcomes_finishing_together_are_each_recorded_once_as_their_own() {
 }
 
 #[tokio::test]
-async fn a_group_written_again_after_its_commits_answer_was_lost_records_each_outcome_once() {
+async fn a_settled_group_recorded_again_records_each_outcome_once() {
     let (_test, db) = database("settle_group_rewritten").await;
     let round = claimed_round(&db, 9).await;
     let recorder = Settlements::new(Outbox::new(db.clone()));
@@ -295,8 +332,9 @@ async fn a_group_written_again_after_its_commits_answer_was_lost_records_each_ou
         first.push(notification(&db, id).await);
     }
 
-    // Fault: the connection broke while the commit's answer was on its
-    // way, so the settlements retry the group, which had committed.
+    // Fault: as when the connection broke while the commit's answer was
+    // on its way and the settlements retry the group, which had committed:
+    // the same outcomes are recorded again.
     let again = settle(&recorder, &round, outcome).await;
     assert_eq!(again, vec![None; 9], "nothing settled a second time");
     assert_eq!(reports(&db).await, 9, "one report per email, not two");

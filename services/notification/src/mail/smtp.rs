@@ -106,9 +106,10 @@ impl SmtpPool {
 }
 
 /// Every half `idle`, until the pool is dropped: takes the connections
-/// unused for `idle` out of `pool` and says `QUIT` on each.
+/// not taken out for `idle` (deadpool counts from the last checkout) out
+/// of `pool` and says `QUIT` on each.
 async fn close_idle(pool: managed::WeakPool<Connector>, idle: Duration) {
-    let mut sweeps = tokio::time::interval(idle / 2);
+    let mut sweeps = tokio::time::interval((idle / 2).max(Duration::from_millis(1)));
     sweeps.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         sweeps.tick().await;
@@ -117,10 +118,15 @@ async fn close_idle(pool: managed::WeakPool<Connector>, idle: Duration) {
         };
         let idle_ones = pool.retain(|_, metrics| metrics.last_used() < idle).removed;
         drop(pool);
-        for mut session in idle_ones {
-            // Closed either way once dropped; QUIT only tells the server.
-            let _ = tokio::time::timeout(SMTP_TIMEOUT, session.connection.quit()).await;
-        }
+        // Closed either way once dropped; QUIT only tells the server, and
+        // only a connection between messages can take it.
+        let quits = idle_ones
+            .into_iter()
+            .filter(|session| session.clean && !session.connection.has_broken())
+            .map(|mut session| async move {
+                let _ = tokio::time::timeout(SMTP_TIMEOUT, session.connection.quit()).await;
+            });
+        futures::future::join_all(quits).await;
     }
 }
 

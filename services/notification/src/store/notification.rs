@@ -183,17 +183,17 @@ pub async fn settle(txn: &Tx, group: &[(&str, Delivery, &Settled)]) -> Result<Ve
     let backend = txn.get_database_backend();
     let mut unchanged = Cond::any();
     for (id, claimed, settled) in group {
-        // The claim is still the email's latest and unsettled: no claim
-        // since (attempts), and no settle since (only a settle moves the
-        // due time), so a group written again after its commit's answer
-        // was lost records each outcome once. Every row's guard has one
-        // shape, whatever its outcome needs, so a group's statement depends
-        // on its size alone and PostgreSQL reuses its prepared statement.
+        // The claim is still the email's latest (no claim since bumped the
+        // count) and unsettled (a claim sets the lease, a settle clears
+        // it), so a group written again after its commit's answer was lost
+        // records each outcome once. Every row's guard has one shape,
+        // whatever its outcome needs, so a group's statement depends on
+        // its size alone and PostgreSQL reuses its prepared statement.
         let attempts_unchanged = Cond::any()
             .add(
                 Cond::all()
                     .add(notification::Column::Attempts.eq(claimed.attempts))
-                    .add(notification::Column::NextAttemptAt.eq(claimed.next_attempt_at)),
+                    .add(notification::Column::LeaseUntil.is_not_null()),
             )
             .add(Expr::val(!settled.needs_attempt_unchanged()));
         unchanged = unchanged.add(
