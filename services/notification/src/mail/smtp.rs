@@ -10,7 +10,7 @@
 //! so the connections are opened here (as lettre opens them, plus
 //! `TCP_NODELAY`) and pooled by deadpool. A connection is asked whether
 //! it is still open (`NOOP`) each time it is reused, and one left idle for
-//! [`IDLE_CLOSE`] is closed with `QUIT`.
+//! [`IDLE_CLOSE`] is closed (with `QUIT` when it is between messages).
 
 use std::time::Duration;
 
@@ -107,7 +107,7 @@ impl SmtpPool {
 
 /// Every half `idle`, until the pool is dropped: takes the connections
 /// not taken out for `idle` (deadpool counts from the last checkout) out
-/// of `pool` and says `QUIT` on each.
+/// of `pool` and closes them, saying `QUIT` on those between messages.
 async fn close_idle(pool: managed::WeakPool<Connector>, idle: Duration) {
     let mut sweeps = tokio::time::interval((idle / 2).max(Duration::from_millis(1)));
     sweeps.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
