@@ -28,6 +28,24 @@ async fn as_a_call<F: Future>(command: F) -> F::Output {
     serve_as(call, command).await
 }
 
+/// No event of a command that did not commit, and no record of it as done.
+async fn assert_nothing_committed(db: &DatabaseConnection) {
+    assert_eq!(
+        count(db, "SELECT COUNT(*) AS n FROM outbox_event").await,
+        0,
+        "no events"
+    );
+    assert_eq!(
+        count(
+            db,
+            "SELECT COUNT(*) AS n FROM audit_record WHERE outcome = 'OK'"
+        )
+        .await,
+        0,
+        "no OK audit record"
+    );
+}
+
 async fn count(db: &DatabaseConnection, query: &str) -> i64 {
     let row = db
         .query_one_raw(Statement::from_string(db.get_database_backend(), query))
@@ -124,19 +142,7 @@ async fn events_the_database_refuses_leave_nothing_of_the_command() {
         0,
         "its own write rolled back"
     );
-    assert_eq!(
-        count(&db, "SELECT COUNT(*) AS n FROM outbox_event").await,
-        0
-    );
-    assert_eq!(
-        count(
-            &db,
-            "SELECT COUNT(*) AS n FROM audit_record WHERE outcome = 'OK'"
-        )
-        .await,
-        0,
-        "no record of a command that did not commit"
-    );
+    assert_nothing_committed(&db).await;
 }
 
 #[tokio::test]
@@ -154,16 +160,5 @@ async fn a_command_that_fails_after_appending_leaves_no_events() {
     .await;
 
     assert!(failed.is_err());
-    assert_eq!(
-        count(&db, "SELECT COUNT(*) AS n FROM outbox_event").await,
-        0
-    );
-    assert_eq!(
-        count(
-            &db,
-            "SELECT COUNT(*) AS n FROM audit_record WHERE outcome = 'OK'"
-        )
-        .await,
-        0
-    );
+    assert_nothing_committed(&db).await;
 }

@@ -25,6 +25,12 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 /// its statement, which answers as transient, and is then closed.
 const PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
 
+/// Rows a SQLite connection's worker thread may hand over before the
+/// reader takes them. sqlx's 50 is a default page of 50 less the row
+/// that tells whether another page follows: the worker stopped and
+/// waited to be woken once on every page.
+const SQLITE_ROWS_IN_FLIGHT: usize = 128;
+
 /// Opens a pool for `url` (`sqlite://path` or `postgres://...`).
 ///
 /// SQLite runs in WAL mode with `synchronous=FULL`, so an acknowledged commit
@@ -80,7 +86,8 @@ pub async fn connect_readers(
         .map_err(sqlx_to_db_err)?
         .read_only(true)
         .foreign_keys(true)
-        .busy_timeout(Duration::from_secs(5));
+        .busy_timeout(Duration::from_secs(5))
+        .row_buffer_size(SQLITE_ROWS_IN_FLIGHT);
     let pool = sqlite::SqlitePoolOptions::new()
         .max_connections(readers.max(1))
         .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -134,7 +141,8 @@ async fn connect_sqlite(url: &str) -> Result<DatabaseConnection, DbErr> {
         .journal_mode(sqlite::SqliteJournalMode::Wal)
         .synchronous(sqlite::SqliteSynchronous::Full)
         .foreign_keys(true)
-        .busy_timeout(Duration::from_secs(5));
+        .busy_timeout(Duration::from_secs(5))
+        .row_buffer_size(SQLITE_ROWS_IN_FLIGHT);
     let file = options.get_filename();
     if !is_in_memory(url) {
         // Tenants' data: readable by this service's user only.

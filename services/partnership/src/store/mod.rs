@@ -2,6 +2,7 @@
 //! per aggregate. Rows are loaded as domain types and domain decisions are
 //! saved; version and state guards make a concurrent change lose cleanly.
 
+pub mod by_position;
 pub mod entities;
 pub mod invitation;
 pub mod listing;

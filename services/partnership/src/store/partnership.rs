@@ -8,6 +8,7 @@ use sea_orm::{
 use twotier_platform::guarded::{at_version, update_guarded};
 use twotier_platform::{Error, like, paging};
 
+use super::by_position::{self, ByPosition};
 use super::entities::partnership::{ActiveModel, Column, Entity, Model};
 use super::{created, reseller};
 use crate::domain::{Attestation, IndirectReseller, Partnership, Removal};
@@ -31,10 +32,7 @@ pub async fn active(
     provider_id: &str,
     partner_id: &str,
 ) -> Result<Option<Partnership>, DbErr> {
-    let row = between(provider_id, partner_id)
-        .filter(is_active())
-        .one(db)
-        .await?;
+    let row = by_position::one(db, between(provider_id, partner_id).filter(is_active())).await?;
     Ok(row.map(partnership))
 }
 
@@ -45,10 +43,8 @@ pub async fn latest(
     provider_id: &str,
     partner_id: &str,
 ) -> Result<Option<Partnership>, DbErr> {
-    let row = between(provider_id, partner_id)
-        .order_by_desc(Column::Id)
-        .one(db)
-        .await?;
+    let latest_first = between(provider_id, partner_id).order_by_desc(Column::Id);
+    let row = by_position::one(db, latest_first).await?;
     Ok(row.map(partnership))
 }
 
@@ -64,10 +60,8 @@ pub async fn get(
     provider_id: &str,
     id: &str,
 ) -> Result<Option<Partnership>, DbErr> {
-    let row = Entity::find_by_id(id.to_owned())
-        .filter(Column::ProviderId.eq(provider_id))
-        .one(db)
-        .await?;
+    let own = Entity::find_by_id(id.to_owned()).filter(Column::ProviderId.eq(provider_id));
+    let row = by_position::one(db, own).await?;
     Ok(row.map(partnership))
 }
 
@@ -154,10 +148,12 @@ pub async fn page_indirect_resellers(
     }
     // One query for the page and its resellers: a second one for the
     // resellers would cost another round trip and connection checkout.
-    let rows = query
-        .find_also_related(super::entities::reseller::Entity)
-        .all(db)
-        .await?;
+    let joined = query.find_also_related(super::entities::reseller::Entity);
+    let reseller_columns = by_position::width::<Entity>();
+    let rows = by_position::all(db, joined, |row| {
+        Ok((Model::at(row, 0)?, Option::at(row, reseller_columns)?))
+    })
+    .await?;
     let (rows, next) = paging::finish_page(rows, page_size, &fingerprint, |(row, _)| {
         (row.company_name_key.clone(), row.partner_id.clone())
     });

@@ -6,8 +6,8 @@ use sea_orm::{
 };
 use twotier_platform::guarded::{at_version, update_guarded};
 
-use super::created;
 use super::entities::reseller::{ActiveModel, Column, Entity, Model};
+use super::{by_position, created};
 use crate::domain::{AccountKind, Reseller};
 
 const LOCATION: &str = "location";
@@ -15,7 +15,7 @@ const GLOBAL: &str = "global";
 
 /// The reseller with `partner_id`.
 pub async fn get(db: &impl ConnectionTrait, partner_id: &str) -> Result<Option<Reseller>, DbErr> {
-    let row = Entity::find_by_id(partner_id.to_owned()).one(db).await?;
+    let row = by_position::one(db, Entity::find_by_id(partner_id.to_owned())).await?;
     Ok(row.map(reseller))
 }
 
@@ -39,10 +39,7 @@ pub async fn of_tenant(
     db: &impl ConnectionTrait,
     tenant_id: &str,
 ) -> Result<Option<Reseller>, DbErr> {
-    let row = Entity::find()
-        .filter(Column::TenantId.eq(tenant_id))
-        .one(db)
-        .await?;
+    let row = by_position::one(db, Entity::find().filter(Column::TenantId.eq(tenant_id))).await?;
     Ok(row.map(reseller))
 }
 
