@@ -120,3 +120,9 @@ fn bearer_value(token: &str) -> Result<tonic::metadata::AsciiMetadataValue, Erro
 pub fn reason_of(status: &Status) -> Option<String> {
     status.get_details_error_info().map(|info| info.reason)
 }
+
+/// How long a status asks its caller to wait before calling again
+/// (`google.rpc.RetryInfo.retry_delay`), if it says.
+pub fn retry_delay_of(status: &Status) -> Option<Duration> {
+    status.get_details_retry_info()?.retry_delay
+}

@@ -1,6 +1,9 @@
 //! Overload: the partnership read first with as many clients as the
 //! concurrency limit, then with ten times as many, on a system of its own
-//! whose limit is small enough for a few clients to exceed it.
+//! whose limit is small enough for a few clients to exceed it. The ten
+//! times as many clients run twice: once waiting as long as a refusal's
+//! `RetryInfo` asks before calling again (as gRPC clients with a retry
+//! policy do), once calling again at once (a client that ignores it).
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -46,10 +49,22 @@ impl Load {
     }
 }
 
+/// What a client does when it is refused.
+#[derive(Clone, Copy)]
+enum OnRefusal {
+    /// Waits as long as the refusal's `RetryInfo` asks.
+    WaitAsAsked,
+    /// Calls again at once.
+    CallAgain,
+}
+
 /// The overload scenario's result.
 pub struct Overload {
     pub unloaded: Load,
+    /// Ten times the limit, clients waiting as refusals ask.
     pub overloaded: Load,
+    /// Ten times the limit, clients calling again at once.
+    pub flooded: Load,
 }
 
 /// Starts a system with `TWOTIER_CONCURRENCY_LIMIT=8` (per-tenant share 8
@@ -78,34 +93,65 @@ pub async fn overload(backend: &Backend, run: &str, duration: Duration) -> Resul
         .await?
         .into_inner();
     let token = system.token("bench", PROVIDER, &[Role::GlobalAdmin]);
-    let mut loads = Vec::new();
-    for (label, clients) in [("unloaded", LIMIT), ("overloaded", LIMIT * OVERLOAD_FACTOR)] {
+    let run = async |label: &str, clients: usize, on_refusal: OnRefusal| {
         eprintln!("running overload: partnership read, {label}, {clients} clients...");
-        loads.push(load(&system, &token, &partnership.name, clients, duration).await?);
-    }
-    let overloaded = loads.pop().ok_or("the overloaded run")?;
-    let unloaded = loads.pop().ok_or("the unloaded run")?;
+        let read = Read {
+            system: &system,
+            token: &token,
+            partnership: &partnership.name,
+        };
+        load(read, clients, on_refusal, duration).await
+    };
+    let overloaded_clients = LIMIT * OVERLOAD_FACTOR;
     Ok(Overload {
-        unloaded,
-        overloaded,
+        unloaded: run("unloaded", LIMIT, OnRefusal::WaitAsAsked).await?,
+        overloaded: run(
+            "overloaded, waiting as asked",
+            overloaded_clients,
+            OnRefusal::WaitAsAsked,
+        )
+        .await?,
+        flooded: run(
+            "overloaded, calling again at once",
+            overloaded_clients,
+            OnRefusal::CallAgain,
+        )
+        .await?,
     })
+}
+
+/// The call every client makes: `GetPartnership` of `partnership` with
+/// `token`.
+#[derive(Clone, Copy)]
+struct Read<'a> {
+    system: &'a System,
+    token: &'a str,
+    partnership: &'a str,
 }
 
 /// What one call came to.
 enum Outcome {
     Admitted,
-    Refused(String),
+    /// Refused for `reason`, asking to wait `retry_delay`.
+    Refused {
+        reason: String,
+        retry_delay: Option<Duration>,
+    },
     Failed(String, String),
 }
 
 /// `clients` tasks, each on its own connection (as separate callers would
 /// be, so no one HTTP/2 connection queues the load before the server
-/// sees it), each calling `GetPartnership` again as soon as it is answered.
+/// sees it), each calling `GetPartnership` again as soon as it is answered
+/// or, when refused, as `on_refusal` says.
 async fn load(
-    system: &System,
-    token: &str,
-    partnership: &str,
+    Read {
+        system,
+        token,
+        partnership,
+    }: Read<'_>,
     clients: usize,
+    on_refusal: OnRefusal,
     duration: Duration,
 ) -> Result<Load, Error> {
     let mut connected = Vec::with_capacity(clients);
@@ -142,10 +188,11 @@ async fn load(
                     let outcome = match answer {
                         Ok(Ok(_)) => Outcome::Admitted,
                         Ok(Err(status)) if status.code() == Code::ResourceExhausted => {
-                            Outcome::Refused(
-                                twotier_platform::upstream::reason_of(&status)
+                            Outcome::Refused {
+                                reason: twotier_platform::upstream::reason_of(&status)
                                     .unwrap_or_else(|| "(no reason)".into()),
-                            )
+                                retry_delay: twotier_platform::upstream::retry_delay_of(&status),
+                            }
                         }
                         Ok(Err(status)) => {
                             Outcome::Failed(format!("{:?}", status.code()), super::status(status))
@@ -155,7 +202,19 @@ async fn load(
                             format!("no answer within {CALL_DEADLINE:?}"),
                         ),
                     };
-                    outcomes.push((outcome, call_started.elapsed()));
+                    let latency = call_started.elapsed();
+                    let wait = match (&outcome, on_refusal) {
+                        (Outcome::Refused { retry_delay, .. }, OnRefusal::WaitAsAsked) => {
+                            *retry_delay
+                        }
+                        _ => None,
+                    };
+                    outcomes.push((outcome, latency));
+                    if let Some(wait) = wait {
+                        // Never past the end of the run.
+                        let until = (Instant::now() + wait).min(deadline);
+                        tokio::time::sleep_until(until.into()).await;
+                    }
                 }
                 outcomes
             })
@@ -170,7 +229,7 @@ async fn load(
         for (outcome, latency) in task.await? {
             match outcome {
                 Outcome::Admitted => admitted.push(latency),
-                Outcome::Refused(reason) => {
+                Outcome::Refused { reason, .. } => {
                     refused.push(latency);
                     *refusal_reasons.entry(reason).or_insert(0) += 1;
                 }
@@ -194,27 +253,36 @@ async fn load(
 }
 
 impl Overload {
-    /// Prints the two loads and the targets, as markdown.
+    /// The three loads, as the table prints them.
+    fn loads(&self) -> [(&'static str, &Load); 3] {
+        [
+            ("unloaded (clients = limit)", &self.unloaded),
+            ("overloaded, clients wait as asked", &self.overloaded),
+            ("overloaded, clients call again at once", &self.flooded),
+        ]
+    }
+
+    /// Prints the loads and the targets, as markdown.
     pub fn print(&self) {
         println!("\nOverload: partnership read at {OVERLOAD_FACTOR}x the concurrency limit\n");
         println!(
             "A system of its own with `TWOTIER_CONCURRENCY_LIMIT={LIMIT}` and \
              `TWOTIER_TENANT_CONCURRENCY_LIMIT={LIMIT}` (so the one tenant calling, the \
              provider, may use the whole limit); each client has its own connection and calls \
-             again as soon as it is answered, with a {}-second deadline per call. The tenant's \
-             share is checked first, so that tenant's refusals carry the reason \
-             TENANT_CONCURRENCY_LIMIT; SERVER_OVERLOADED appears when other callers (the \
-             services' own event-log calls) hold part of the limit.\n",
-            CALL_DEADLINE.as_secs()
+             again as soon as it is answered, with a {}-second deadline per call. A refused \
+             client either waits as long as the refusal's `RetryInfo` asks (as a gRPC client \
+             with a retry policy does) or calls again at once (one that ignores it); both \
+             loads have {} clients. The tenant's share is checked first, so that tenant's \
+             refusals carry the reason TENANT_CONCURRENCY_LIMIT; SERVER_OVERLOADED appears \
+             when other callers (the services' own event-log calls) hold part of the limit.\n",
+            CALL_DEADLINE.as_secs(),
+            LIMIT * OVERLOAD_FACTOR
         );
         println!(
             "| load | clients | admitted calls/s | admitted p50 | admitted p99 | refused | refused p50 | refused p99 | failed |"
         );
         println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
-        for (label, load) in [
-            ("unloaded (clients = limit)", &self.unloaded),
-            ("overloaded", &self.overloaded),
-        ] {
+        for (label, load) in self.loads() {
             println!(
                 "| {label} | {} | {:.0} | {} | {} | {} | {} | {} | {} |",
                 load.clients,
@@ -227,10 +295,7 @@ impl Overload {
                 load.failures()
             );
         }
-        for (label, load) in [
-            ("unloaded", &self.unloaded),
-            ("overloaded", &self.overloaded),
-        ] {
+        for (label, load) in self.loads() {
             if !load.refusal_reasons.is_empty() {
                 println!(
                     "\nRefusal reasons, {label}: {}",
@@ -246,23 +311,28 @@ impl Overload {
         }
 
         println!("\nOverload targets:\n");
-        let (before, after) = (&self.unloaded.admitted, &self.overloaded.admitted);
-        let growth = after.p99.as_secs_f64() / before.p99.as_secs_f64().max(1e-9);
-        println!(
-            "- admitted p99, overloaded vs unloaded: {growth:.2}x{}",
-            target(growth <= 3.0, "target <= 3x")
-        );
-        let refused = &self.overloaded.refused;
-        if refused.calls == 0 {
-            println!("- refusal p99: no call was refused");
-        } else {
+        let before = &self.unloaded.admitted;
+        for (label, load) in [
+            ("clients wait as asked", &self.overloaded),
+            ("clients call again at once", &self.flooded),
+        ] {
+            let growth = load.admitted.p99.as_secs_f64() / before.p99.as_secs_f64().max(1e-9);
             println!(
-                "- refusal p99: {}{}",
-                ms(refused.p99),
-                target(refused.p99 < Duration::from_millis(5), "target < 5 ms")
+                "- admitted p99, overloaded vs unloaded, {label}: {growth:.2}x{}",
+                target(growth <= 3.0, "target <= 3x")
             );
+            let refused = &load.refused;
+            if refused.calls == 0 {
+                println!("- refusal p99, {label}: no call was refused");
+            } else {
+                println!(
+                    "- refusal p99, {label}: {}{}",
+                    ms(refused.p99),
+                    target(refused.p99 < Duration::from_millis(5), "target < 5 ms")
+                );
+            }
         }
-        let failures = self.unloaded.failures() + self.overloaded.failures();
+        let failures: usize = self.loads().iter().map(|(_, load)| load.failures()).sum();
         println!(
             "- calls failed with DEADLINE_EXCEEDED or any code but RESOURCE_EXHAUSTED: {failures}{}",
             target(failures == 0, "target 0")
