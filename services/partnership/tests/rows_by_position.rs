@@ -1,81 +1,93 @@
-//! The hot reads decode partnerships and resellers by column position
-//! (`store::by_position`); these rows, read both ways from a database the
-//! service wrote through gRPC, must come out the same.
+//! The hot reads decode rows by column position (`store::by_position`).
+//! Partnerships and resellers read both ways from a database the service
+//! wrote through gRPC must come out the same, and a page of indirect
+//! resellers (its own narrow select) must show each as
+//! `GetIndirectReseller` does.
 
 mod common;
 
 use common::*;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, QueryOrder};
+use sea_orm::{EntityTrait, QueryOrder};
 use twotier_partnership::store::by_position::{self, ByPosition};
 use twotier_partnership::store::entities::{partnership, reseller};
+use twotier_proto::partnership as pb;
 
-#[tokio::test]
-async fn rows_read_by_position_equal_rows_read_by_name() {
+/// Two resellers with different facts; the first partnered, removed and
+/// partnered again (so one row fills the removal's columns), the second
+/// partnered with the provider too and with another provider.
+async fn partnerships_of_every_kind() -> Harness {
     let h = start().await;
     h.onboard(RESELLER_PARTNER_ID, RESELLER_TENANT, "Fabrikam")
         .await;
-    h.onboard("7654321", "tailspin", "Tailspin").await;
-    // A removed partnership fills the optional columns; the partnership
-    // after it leaves them empty.
+    h.onboard_with(
+        "7654321",
+        "tailspin",
+        "Tailspin Toys",
+        pb::AccountKind::Location,
+        true,
+    )
+    .await;
     h.partner(PROVIDER, RESELLER_TENANT).await;
     h.partnerships(&provider_admin(PROVIDER))
         .remove_partnership(remove(PROVIDER, RESELLER_PARTNER_ID))
         .await
         .expect("removed");
     h.partner(PROVIDER, RESELLER_TENANT).await;
+    h.partner(PROVIDER, "tailspin").await;
     h.partner(OTHER_PROVIDER, "tailspin").await;
+    h
+}
+
+#[tokio::test]
+async fn models_read_by_position_equal_models_read_by_name() {
+    let h = partnerships_of_every_kind().await;
     let db = twotier_platform::db::connect(&h.db.url, 2)
         .await
         .expect("the service's database");
-    // A partnership whose reseller is gone: the join's reseller side is
-    // empty.
-    let orphan = partnership::Entity::find()
-        .one(&db)
-        .await
-        .expect("read")
-        .expect("a partnership");
-    partnership::ActiveModel {
-        id: Set("orphan".into()),
-        partner_id: Set("0000000".into()),
-        ..orphan.into()
-    }
-    .insert(&db)
-    .await
-    .expect("orphan written");
 
-    let in_order = || {
-        partnership::Entity::find()
-            .order_by_asc(partnership::Column::Id)
-            .find_also_related(reseller::Entity)
-    };
+    let in_order = || partnership::Entity::find().order_by_asc(partnership::Column::Id);
     let by_name = in_order().all(&db).await.expect("by name");
-    let reseller_columns = by_position::width::<partnership::Entity>();
-    let by_position = by_position::all(&db, in_order(), |row| {
-        Ok((
-            partnership::Model::at(row, 0)?,
-            Option::at(row, reseller_columns)?,
-        ))
-    })
-    .await
-    .expect("by position");
-
+    let by_position = by_position::all(&db, in_order(), |row| partnership::Model::at(row, 0))
+        .await
+        .expect("by position");
     assert_eq!(by_name.len(), 4);
-    assert!(
-        by_name
-            .iter()
-            .any(|(p, r)| p.removed_at.is_some() && r.is_some())
-    );
-    assert!(by_name.iter().any(|(_, r)| r.is_none()));
+    assert!(by_name.iter().any(|p| p.removed_at.is_some()));
     assert_eq!(by_position, by_name);
 
-    let reseller_by_name = reseller::Entity::find_by_id(RESELLER_PARTNER_ID)
-        .one(&db)
-        .await
-        .expect("by name");
-    let reseller_by_position: Option<reseller::Model> =
-        by_position::one(&db, reseller::Entity::find_by_id(RESELLER_PARTNER_ID))
+    for partner_id in [RESELLER_PARTNER_ID, "7654321"] {
+        let by_name = reseller::Entity::find_by_id(partner_id)
+            .one(&db)
             .await
-            .expect("by position");
-    assert!(reseller_by_name.is_some());
-    assert_eq!(reseller_by_position, reseller_by_name);
+            .expect("by name");
+        let by_position: Option<reseller::Model> =
+            by_position::one(&db, reseller::Entity::find_by_id(partner_id))
+                .await
+                .expect("by position");
+        assert!(by_name.is_some());
+        assert_eq!(by_position, by_name);
+    }
+}
+
+#[tokio::test]
+async fn a_page_shows_each_indirect_reseller_as_get_indirect_reseller_does() {
+    let h = partnerships_of_every_kind().await;
+    let mut client = h.partnerships(&provider_admin(PROVIDER));
+
+    let page = client
+        .list_indirect_resellers(list(PROVIDER))
+        .await
+        .expect("page")
+        .into_inner();
+
+    assert_eq!(page.indirect_resellers.len(), 2);
+    for listed in page.indirect_resellers {
+        let got = client
+            .get_indirect_reseller(pb::GetIndirectResellerRequest {
+                name: listed.name.clone(),
+            })
+            .await
+            .expect("get")
+            .into_inner();
+        assert_eq!(listed, got);
+    }
 }

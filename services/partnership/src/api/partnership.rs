@@ -145,7 +145,7 @@ impl Api {
             .await?;
         Ok(pb::ListIndirectResellersResponse {
             indirect_resellers: indirect_resellers
-                .iter()
+                .into_iter()
                 .map(convert::indirect_reseller)
                 .collect(),
             next_page_token,
@@ -164,7 +164,7 @@ impl Api {
         let listed = store::partnership::indirect_reseller(self.db(), provider_id, partner_id)
             .await?
             .ok_or_else(|| PartnershipError::IndirectResellerNotFound(partner_id.to_owned()))?;
-        Ok(convert::indirect_reseller(&listed))
+        Ok(convert::indirect_reseller(listed))
     }
 
     /// R7: ends the provider's partnership with a reseller. Only the

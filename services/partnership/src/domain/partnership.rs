@@ -134,14 +134,47 @@ pub struct Partnership {
     pub version: i64,
 }
 
-/// One of a provider's indirect resellers: the reseller and its latest
-/// partnership with the provider (R8).
+/// One of a provider's indirect resellers as the provider's list shows it
+/// (R8): the reseller's contact facts and where their latest partnership
+/// stands. Only what the list shows, so a page reads no more columns.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndirectReseller {
-    /// The partnership.
-    pub partnership: Partnership,
-    /// The reseller.
-    pub reseller: Reseller,
+    /// The provider's tenant id.
+    pub provider_id: String,
+    /// The latest partnership's id.
+    pub partnership_id: String,
+    /// Where that partnership stands.
+    pub state: PartnershipState,
+    /// When it last changed state.
+    pub state_changed_at: DateTime<Utc>,
+    /// The reseller's PartnerID.
+    pub partner_id: String,
+    /// The reseller's legal company name.
+    pub company_name: String,
+    /// The reseller's contact email address.
+    pub contact_email: String,
+    /// The reseller's country, ISO 3166-1 alpha-2.
+    pub country_code: String,
+    /// The reseller's preferred language, `en` or `de`.
+    pub preferred_language: String,
+}
+
+impl IndirectReseller {
+    /// `reseller` as one of the indirect resellers of `partnership`'s
+    /// provider.
+    pub fn of(partnership: &Partnership, reseller: Reseller) -> Self {
+        Self {
+            provider_id: partnership.provider_id.clone(),
+            partnership_id: partnership.id.clone(),
+            state: partnership.state(),
+            state_changed_at: partnership.state_changed_at,
+            partner_id: reseller.partner_id,
+            company_name: reseller.company_name,
+            contact_email: reseller.contact_email,
+            country_code: reseller.country_code,
+            preferred_language: reseller.preferred_language,
+        }
+    }
 }
 
 impl Partnership {

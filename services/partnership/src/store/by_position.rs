@@ -5,16 +5,13 @@
 //! row's columns for it. On a list page of 50 partnerships with their
 //! resellers that was about a sixth of the process's CPU
 //! (docs/benchmarks.md). The reads a caller makes most (a partnership, a
-//! page of indirect resellers) decode by position instead. A select of an
-//! entity lists its columns in the order of the entity's `Column` enum,
-//! which is the order of the model's fields; a joined select lists the
-//! second entity's columns after the first's. The test
-//! `rows_read_by_position_equal_rows_read_by_name` holds the two ways to
-//! the same answer.
+//! reseller, a page of indirect resellers) decode by position instead. A
+//! select of an entity lists its columns in the order of the entity's
+//! `Column` enum, which is the order of the model's fields; the test
+//! `models_read_by_position_equal_models_read_by_name` holds the two ways
+//! to the same answer.
 
-use sea_orm::{
-    ConnectionTrait, DbErr, EntityTrait, Iterable, QueryResult, QuerySelect, QueryTrait, TryGetable,
-};
+use sea_orm::{ConnectionTrait, DbErr, QueryResult, QuerySelect, QueryTrait, TryGetable};
 
 use super::entities::{partnership, reseller};
 
@@ -24,19 +21,20 @@ pub trait ByPosition: Sized {
     fn at(row: &QueryResult, first: usize) -> Result<Self, DbErr>;
 }
 
-/// How many columns a row of entity `E` spans.
-pub fn width<E: EntityTrait>() -> usize {
-    E::Column::iter().count()
-}
-
-/// The columns of one row, taken in order.
-struct Columns<'a> {
+/// The columns of one row, taken in the order they were selected.
+pub struct Columns<'a> {
     row: &'a QueryResult,
     next: usize,
 }
 
-impl Columns<'_> {
-    fn take<T: TryGetable>(&mut self) -> Result<T, DbErr> {
+impl<'a> Columns<'a> {
+    /// The columns of `row`, from the first.
+    pub fn of(row: &'a QueryResult) -> Self {
+        Self { row, next: 0 }
+    }
+
+    /// The next column's value.
+    pub fn take<T: TryGetable>(&mut self) -> Result<T, DbErr> {
         let value = self.row.try_get_by_index(self.next);
         self.next += 1;
         value
@@ -87,15 +85,6 @@ impl ByPosition for reseller::Model {
             updated_at: c.take()?,
             version: c.take()?,
         })
-    }
-}
-
-/// A model of an outer join's optional side: `None` when the row's
-/// primary key column there is null.
-impl<M: ByPosition> ByPosition for Option<M> {
-    fn at(row: &QueryResult, first: usize) -> Result<Self, DbErr> {
-        let key: Option<String> = row.try_get_by_index(first)?;
-        key.map(|_| M::at(row, first)).transpose()
     }
 }
 

@@ -3,15 +3,16 @@
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Select,
+    QueryFilter, QueryOrder, QueryResult, QuerySelect, Select,
 };
 use twotier_platform::guarded::{at_version, update_guarded};
 use twotier_platform::{Error, like, paging};
 
-use super::by_position::{self, ByPosition};
+use super::by_position;
 use super::entities::partnership::{ActiveModel, Column, Entity, Model};
+use super::entities::reseller as reseller_table;
 use super::{created, reseller};
-use crate::domain::{Attestation, IndirectReseller, Partnership, Removal};
+use crate::domain::{Attestation, IndirectReseller, Partnership, PartnershipState, Removal};
 
 /// Partnership states as stored.
 const ACTIVE: &str = "active";
@@ -131,7 +132,26 @@ pub async fn page_indirect_resellers(
     let filter_key = name_filter.to_lowercase();
     let fingerprint = paging::fingerprint(&[provider_id, &filter_key]);
     let after: Option<(String, String)> = paging::decode_token(token, &fingerprint)?;
+    // One query for the page and its resellers (a second one would cost
+    // another round trip and connection checkout), reading only the
+    // columns the list shows and the page key.
     let mut query = Entity::find()
+        .select_only()
+        .columns([
+            Column::CompanyNameKey,
+            Column::Id,
+            Column::ProviderId,
+            Column::State,
+            Column::StateChangedAt,
+        ])
+        .columns([
+            reseller_table::Column::PartnerId,
+            reseller_table::Column::CompanyName,
+            reseller_table::Column::ContactEmail,
+            reseller_table::Column::CountryCode,
+            reseller_table::Column::PreferredLanguage,
+        ])
+        .inner_join(reseller_table::Entity)
         .filter(Column::ProviderId.eq(provider_id))
         .filter(is_active())
         .order_by_asc(Column::CompanyNameKey)
@@ -146,27 +166,40 @@ pub async fn page_indirect_resellers(
             key,
         ));
     }
-    // One query for the page and its resellers: a second one for the
-    // resellers would cost another round trip and connection checkout.
-    let joined = query.find_also_related(super::entities::reseller::Entity);
-    let reseller_columns = by_position::width::<Entity>();
-    let rows = by_position::all(db, joined, |row| {
-        Ok((Model::at(row, 0)?, Option::at(row, reseller_columns)?))
-    })
-    .await?;
-    let (rows, next) = paging::finish_page(rows, page_size, &fingerprint, |(row, _)| {
-        (row.company_name_key.clone(), row.partner_id.clone())
+    let rows = by_position::all(db, query, listed).await?;
+    let (rows, next) = paging::finish_page(rows, page_size, &fingerprint, |(key, listed)| {
+        (key.clone(), listed.partner_id.clone())
     });
-    let listed = rows
-        .into_iter()
-        .filter_map(|(row, reseller)| {
-            Some(IndirectReseller {
-                reseller: reseller::reseller(reseller?),
-                partnership: partnership(row),
-            })
-        })
-        .collect();
-    Ok((listed, next))
+    Ok((rows.into_iter().map(|(_, listed)| listed).collect(), next))
+}
+
+/// A row of [`page_indirect_resellers`]: its sort key and what it lists,
+/// in the order selected there.
+fn listed(row: &QueryResult) -> Result<(String, IndirectReseller), DbErr> {
+    let mut columns = by_position::Columns::of(row);
+    let key = columns.take()?;
+    Ok((
+        key,
+        IndirectReseller {
+            partnership_id: columns.take()?,
+            provider_id: columns.take()?,
+            state: state(&columns.take::<String>()?),
+            state_changed_at: columns.take()?,
+            partner_id: columns.take()?,
+            company_name: columns.take()?,
+            contact_email: columns.take()?,
+            country_code: columns.take()?,
+            preferred_language: columns.take()?,
+        },
+    ))
+}
+
+/// A state as stored; anything but active was ended.
+fn state(stored: &str) -> PartnershipState {
+    match stored {
+        ACTIVE => PartnershipState::Active,
+        _ => PartnershipState::Removed,
+    }
 }
 
 /// One of the provider's indirect resellers with its latest partnership.
@@ -179,10 +212,7 @@ pub async fn indirect_reseller(
         return Ok(None);
     };
     let reseller = reseller::get(db, partner_id).await?;
-    Ok(reseller.map(|reseller| IndirectReseller {
-        partnership,
-        reseller,
-    }))
+    Ok(reseller.map(|reseller| IndirectReseller::of(&partnership, reseller)))
 }
 
 /// The columns that record `partnership`'s state and its removal.

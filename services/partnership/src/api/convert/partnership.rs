@@ -48,24 +48,20 @@ pub(in crate::api) fn partnership(partnership: &Partnership) -> pb::Partnership 
     }
 }
 
-pub(in crate::api) fn indirect_reseller(listed: &IndirectReseller) -> pb::IndirectReseller {
-    let IndirectReseller {
-        partnership,
-        reseller,
-    } = listed;
+pub(in crate::api) fn indirect_reseller(listed: IndirectReseller) -> pb::IndirectReseller {
     pb::IndirectReseller {
         name: format!(
             "providers/{}/indirectResellers/{}",
-            partnership.provider_id, reseller.partner_id
+            listed.provider_id, listed.partner_id
         ),
-        partner_id: reseller.partner_id.clone(),
-        company_name: reseller.company_name.clone(),
-        contact_email: reseller.contact_email.clone(),
-        country_code: reseller.country_code.clone(),
-        preferred_language: reseller.preferred_language.clone(),
-        partnership_state: partnership_state(partnership.state()).into(),
-        partnership_state_time: Some(timestamp(partnership.state_changed_at)),
-        partnership: partnership_name(&partnership.provider_id, &partnership.id),
+        partnership: partnership_name(&listed.provider_id, &listed.partnership_id),
+        partnership_state: partnership_state(listed.state).into(),
+        partnership_state_time: Some(timestamp(listed.state_changed_at)),
+        partner_id: listed.partner_id,
+        company_name: listed.company_name,
+        contact_email: listed.contact_email,
+        country_code: listed.country_code,
+        preferred_language: listed.preferred_language,
     }
 }
 
