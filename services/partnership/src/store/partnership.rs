@@ -134,16 +134,11 @@ pub async fn page_indirect_resellers(
     let after: Option<(String, String)> = paging::decode_token(token, &fingerprint)?;
     // One query for the page and its resellers (a second one would cost
     // another round trip and connection checkout), reading only the
-    // columns the list shows and the page key.
+    // columns the list shows and the page key: every row is one of
+    // `provider_id`'s active partnerships, so neither is read.
     let mut query = Entity::find()
         .select_only()
-        .columns([
-            Column::CompanyNameKey,
-            Column::Id,
-            Column::ProviderId,
-            Column::State,
-            Column::StateChangedAt,
-        ])
+        .columns([Column::CompanyNameKey, Column::Id, Column::StateChangedAt])
         .columns([
             reseller_table::Column::PartnerId,
             reseller_table::Column::CompanyName,
@@ -166,24 +161,24 @@ pub async fn page_indirect_resellers(
             key,
         ));
     }
-    let rows = by_position::all(db, query, listed).await?;
+    let rows = by_position::all(db, query, |row| listed(row, provider_id)).await?;
     let (rows, next) = paging::finish_page(rows, page_size, &fingerprint, |(key, listed)| {
         (key.clone(), listed.partner_id.clone())
     });
     Ok((rows.into_iter().map(|(_, listed)| listed).collect(), next))
 }
 
-/// A row of [`page_indirect_resellers`]: its sort key and what it lists,
-/// in the order selected there.
-fn listed(row: &QueryResult) -> Result<(String, IndirectReseller), DbErr> {
+/// A row of [`page_indirect_resellers`] for `provider_id`: its sort key
+/// and what it lists, in the order selected there.
+fn listed(row: &QueryResult, provider_id: &str) -> Result<(String, IndirectReseller), DbErr> {
     let mut columns = by_position::Columns::of(row);
     let key = columns.take()?;
     Ok((
         key,
         IndirectReseller {
+            provider_id: provider_id.to_owned(),
             partnership_id: columns.take()?,
-            provider_id: columns.take()?,
-            state: state(&columns.take::<String>()?),
+            state: PartnershipState::Active,
             state_changed_at: columns.take()?,
             partner_id: columns.take()?,
             company_name: columns.take()?,
@@ -192,14 +187,6 @@ fn listed(row: &QueryResult) -> Result<(String, IndirectReseller), DbErr> {
             preferred_language: columns.take()?,
         },
     ))
-}
-
-/// A state as stored; anything but active was ended.
-fn state(stored: &str) -> PartnershipState {
-    match stored {
-        ACTIVE => PartnershipState::Active,
-        _ => PartnershipState::Removed,
-    }
 }
 
 /// One of the provider's indirect resellers with its latest partnership.
