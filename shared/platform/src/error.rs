@@ -15,9 +15,17 @@ use tonic_types::{ErrorDetails, StatusExt};
 // below this crate; one constant for both.
 pub use twotier_proto::ERROR_DOMAIN;
 
-/// How long a caller should wait before retrying an overloaded or
-/// unavailable service.
+/// How long a caller should wait, on average, before retrying an
+/// overloaded or unavailable service.
 pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_millis(500);
+
+/// [`DEFAULT_RETRY_AFTER`] spread over half to one and a half of it.
+/// Callers refused at the same moment (a burst over the concurrency limit,
+/// every call during a database outage) then come back spread out, not
+/// together as the next burst.
+fn spread_retry_after() -> Duration {
+    DEFAULT_RETRY_AFTER.mul_f64(rand::random_range(0.5..1.5))
+}
 
 /// One invalid field of a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -190,7 +198,7 @@ impl Error {
         let reason = error.reason();
         let retry_after = match &error {
             Error::RateLimited { retry_after, .. } => *retry_after,
-            _ => DEFAULT_RETRY_AFTER,
+            _ => spread_retry_after(),
         };
         let (message, violations) = match error {
             Error::InvalidArgument {
@@ -338,6 +346,29 @@ mod tests {
             (info.reason, info.domain, info.metadata)
         };
         assert_eq!(info(&from_codec), info(&from_here));
+    }
+
+    #[test]
+    fn retry_hints_are_spread_around_the_default() {
+        let delays: std::collections::BTreeSet<Duration> = (0..200)
+            .map(|_| {
+                let status = Status::from(Error::ResourceExhausted {
+                    reason: "SERVER_OVERLOADED",
+                    message: "busy".into(),
+                });
+                status
+                    .get_error_details()
+                    .retry_info()
+                    .and_then(|info| info.retry_delay)
+                    .expect("a retry delay")
+            })
+            .collect();
+        let (Some(shortest), Some(longest)) = (delays.first(), delays.last()) else {
+            panic!("no delays");
+        };
+        assert!(*shortest >= DEFAULT_RETRY_AFTER / 2, "{shortest:?}");
+        assert!(*longest <= DEFAULT_RETRY_AFTER * 3 / 2, "{longest:?}");
+        assert!(delays.len() > 100, "spread, not one value: {delays:?}");
     }
 
     #[test]
