@@ -12,21 +12,35 @@ use twotier_partnership::store::by_position::{self, ByPosition};
 use twotier_partnership::store::entities::{partnership, reseller};
 use twotier_proto::partnership as pb;
 
-/// Two resellers with different facts; the first partnered, removed and
-/// partnered again (so one row fills the removal's columns), the second
-/// partnered with the provider too and with another provider.
+/// Two resellers with different facts, the second changed since it was
+/// onboarded; the first partnered, removed and partnered again (so one
+/// row fills the removal's columns and changed state after its
+/// acceptance), the second partnered with the provider too and with
+/// another provider.
 async fn partnerships_of_every_kind() -> Harness {
     let h = start().await;
     h.onboard(RESELLER_PARTNER_ID, RESELLER_TENANT, "Fabrikam")
         .await;
-    h.onboard_with(
-        "7654321",
-        "tailspin",
-        "Tailspin Toys",
-        pb::AccountKind::Location,
-        true,
-    )
-    .await;
+    let tailspin = h
+        .onboard_with(
+            "7654321",
+            "tailspin",
+            "Tailspin Toys",
+            pb::AccountKind::Location,
+            true,
+        )
+        .await;
+    // Changed since onboarding, so its two timestamps differ.
+    h.resellers(&operator())
+        .update_reseller(pb::UpdateResellerRequest {
+            reseller: Some(pb::Reseller {
+                contact_email: "partners@tailspin.example".into(),
+                ..tailspin
+            }),
+            update_mask: None,
+        })
+        .await
+        .expect("updated");
     h.partner(PROVIDER, RESELLER_TENANT).await;
     h.partnerships(&provider_admin(PROVIDER))
         .remove_partnership(remove(PROVIDER, RESELLER_PARTNER_ID))
@@ -47,22 +61,27 @@ async fn models_read_by_position_equal_models_read_by_name() {
 
     let in_order = || partnership::Entity::find().order_by_asc(partnership::Column::Id);
     let by_name = in_order().all(&db).await.expect("by name");
-    let by_position = by_position::all(&db, in_order(), |row| partnership::Model::at(row, 0))
+    let by_position = by_position::all(&db, in_order(), partnership::Model::from_row)
         .await
         .expect("by position");
     assert_eq!(by_name.len(), 4);
     assert!(by_name.iter().any(|p| p.removed_at.is_some()));
     assert_eq!(by_position, by_name);
 
+    let changed = reseller::Entity::find_by_id("7654321")
+        .one(&db)
+        .await
+        .expect("read")
+        .expect("onboarded");
+    assert_ne!(changed.created_at, changed.updated_at);
     for partner_id in [RESELLER_PARTNER_ID, "7654321"] {
         let by_name = reseller::Entity::find_by_id(partner_id)
             .one(&db)
             .await
             .expect("by name");
-        let by_position: Option<reseller::Model> =
-            by_position::one(&db, reseller::Entity::find_by_id(partner_id))
-                .await
-                .expect("by position");
+        let by_position = by_position::one(&db, reseller::Entity::find_by_id(partner_id))
+            .await
+            .expect("by position");
         assert!(by_name.is_some());
         assert_eq!(by_position, by_name);
     }

@@ -26,9 +26,10 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 const PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
 
 /// Rows a SQLite connection's worker thread may hand over before the
-/// reader takes them. sqlx's 50 is a default page of 50 less the row
-/// that tells whether another page follows: the worker stopped and
-/// waited to be woken once on every page.
+/// reader takes them. sqlx's 50 is one short of a default page (50 rows
+/// and the probe row that tells whether another page follows), so the
+/// worker stopped and waited to be woken once on every such page; pages
+/// of more than 127 rows still wait.
 const SQLITE_ROWS_IN_FLIGHT: usize = 128;
 
 /// Opens a pool for `url` (`sqlite://path` or `postgres://...`).

@@ -8,6 +8,7 @@
 
 use std::time::Duration;
 
+use tonic::metadata::MetadataValue;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
@@ -18,6 +19,10 @@ pub use twotier_proto::ERROR_DOMAIN;
 /// How long a caller should wait, on average, before retrying an
 /// overloaded or unavailable service.
 pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_millis(500);
+
+/// Trailer in which gRPC's retry policy looks for how long to wait, in
+/// milliseconds (gRFC A6 "server pushback").
+pub const RETRY_PUSHBACK_HEADER: &str = "grpc-retry-pushback-ms";
 
 /// [`DEFAULT_RETRY_AFTER`] spread over half to one and a half of it.
 /// Callers refused at the same moment (a burst over the concurrency limit,
@@ -197,8 +202,11 @@ impl Error {
         let code = error.code();
         let reason = error.reason();
         let retry_after = match &error {
-            Error::RateLimited { retry_after, .. } => *retry_after,
-            _ => spread_retry_after(),
+            Error::RateLimited { retry_after, .. } => Some(*retry_after),
+            _ if matches!(code, Code::Unavailable | Code::ResourceExhausted) => {
+                Some(spread_retry_after())
+            }
+            _ => None,
         };
         let (message, violations) = match error {
             Error::InvalidArgument {
@@ -216,10 +224,20 @@ impl Error {
         for violation in violations {
             details.add_bad_request_violation(violation.field, violation.description);
         }
-        if matches!(code, Code::Unavailable | Code::ResourceExhausted) {
-            details.set_retry_info(Some(retry_after));
+        let Some(retry_after) = retry_after else {
+            return Status::with_error_details(code, message, details);
+        };
+        details.set_retry_info(Some(retry_after));
+        let mut status = Status::with_error_details(code, message, details);
+        // The same wait as gRPC's own retry policy reads it (gRFC A6
+        // server pushback), for clients that retry without decoding
+        // RetryInfo.
+        if let Ok(pushback) = MetadataValue::try_from(retry_after.as_millis().to_string()) {
+            status
+                .metadata_mut()
+                .insert(RETRY_PUSHBACK_HEADER, pushback);
         }
-        Status::with_error_details(code, message, details)
+        status
     }
 }
 
@@ -369,6 +387,32 @@ mod tests {
         assert!(*shortest >= DEFAULT_RETRY_AFTER / 2, "{shortest:?}");
         assert!(*longest <= DEFAULT_RETRY_AFTER * 3 / 2, "{longest:?}");
         assert!(delays.len() > 100, "spread, not one value: {delays:?}");
+    }
+
+    #[test]
+    fn a_retry_hint_is_also_a_pushback_trailer_and_only_on_transient_refusals() {
+        let status = Status::from(Error::Unavailable {
+            reason: "DATABASE_UNAVAILABLE",
+            message: "down".into(),
+        });
+        let delay = status
+            .get_error_details()
+            .retry_info()
+            .and_then(|info| info.retry_delay)
+            .expect("a retry delay");
+        let pushback = status
+            .metadata()
+            .get(RETRY_PUSHBACK_HEADER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|ms| ms.parse::<u128>().ok());
+        assert_eq!(pushback, Some(delay.as_millis()));
+
+        let not_found = Status::from(Error::NotFound {
+            reason: "PARTNERSHIP_NOT_FOUND",
+            message: "no".into(),
+        });
+        assert!(not_found.get_error_details().retry_info().is_none());
+        assert!(not_found.metadata().get(RETRY_PUSHBACK_HEADER).is_none());
     }
 
     #[test]
