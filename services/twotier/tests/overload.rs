@@ -75,9 +75,18 @@ async fn burst_above_the_limit_is_shed_fast_while_admitted_calls_succeed() {
             Err(status) => {
                 assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
                 use tonic_types::StatusExt;
-                assert!(
-                    status.get_details_retry_info().is_some(),
-                    "the refusal says when to retry"
+                let wait = status
+                    .get_details_retry_info()
+                    .and_then(|info| info.retry_delay)
+                    .expect("the refusal says when to retry");
+                let pushback = status
+                    .metadata()
+                    .get("grpc-retry-pushback-ms")
+                    .and_then(|ms| ms.to_str().ok()?.parse::<u128>().ok());
+                assert_eq!(
+                    pushback,
+                    Some(wait.as_millis()),
+                    "the same wait as gRPC's retry policy reads it"
                 );
                 shed += 1;
                 slowest_refusal = slowest_refusal.max(took);
