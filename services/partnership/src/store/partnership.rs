@@ -134,8 +134,9 @@ pub async fn page_indirect_resellers(
     let after: Option<(String, String)> = paging::decode_token(token, &fingerprint)?;
     // One query for the page and its resellers (a second one would cost
     // another round trip and connection checkout), reading only the
-    // columns the list shows and the page key: every row is one of
-    // `provider_id`'s active partnerships, so neither is read.
+    // columns the list shows and the page key. Every row is one of
+    // `provider_id`'s active partnerships, so neither the provider nor
+    // the state is read.
     let mut query = Entity::find()
         .select_only()
         .columns([Column::CompanyNameKey, Column::Id, Column::StateChangedAt])
