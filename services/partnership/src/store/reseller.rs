@@ -105,7 +105,7 @@ fn changes(reseller: &Reseller) -> ActiveModel {
     }
 }
 
-pub(super) fn reseller(row: Model) -> Reseller {
+fn reseller(row: Model) -> Reseller {
     Reseller {
         // Only ever written from an `AccountKind`; anything else is not a
         // location account, so R3 fails closed.
