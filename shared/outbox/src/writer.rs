@@ -10,6 +10,7 @@ use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, TransactionTrait,
 };
 use tokio::sync::{Notify, watch};
+use twotier_platform::inline_reads::Reads;
 
 use crate::entity::outbox_event;
 
@@ -62,7 +63,7 @@ impl Event {
 #[derive(Clone)]
 pub struct Outbox {
     db: DatabaseConnection,
-    reads: DatabaseConnection,
+    reads: Reads,
     pub(crate) wake: Arc<Notify>,
     pub(crate) head: Arc<watch::Sender<u64>>,
 }
@@ -71,7 +72,7 @@ impl Outbox {
     /// The outbox of the service database `db`.
     pub fn new(db: DatabaseConnection) -> Self {
         Self {
-            reads: db.clone(),
+            reads: Reads::pool_only(db.clone()),
             db,
             wake: Arc::new(Notify::new()),
             head: Arc::new(watch::Sender::new(0)),
@@ -85,7 +86,7 @@ impl Outbox {
 
     /// This outbox, answering [`Outbox::reads`] from `reads` (connections
     /// to the same database that see every committed command).
-    pub fn with_reads(mut self, reads: DatabaseConnection) -> Self {
+    pub fn with_reads(mut self, reads: Reads) -> Self {
         self.reads = reads;
         self
     }
@@ -93,6 +94,12 @@ impl Outbox {
     /// Where queries that write nothing go: the read pool beside the
     /// writer on SQLite, the same pool on PostgreSQL.
     pub fn reads(&self) -> &DatabaseConnection {
+        self.reads.pool()
+    }
+
+    /// The same, with SQLite's reads in the calling thread for the reads
+    /// made by position (`twotier_platform::by_position`).
+    pub fn reads_by_position(&self) -> &Reads {
         &self.reads
     }
 

@@ -99,7 +99,7 @@ pub async fn connect_readers(
 
 /// Whether SQLite `url` names an in-memory database. Decided from the URL:
 /// sqlx renames such a database to a generated file name when it parses it.
-fn is_in_memory(url: &str) -> bool {
+pub(crate) fn is_in_memory(url: &str) -> bool {
     url.contains(":memory:") || url.contains("mode=memory")
 }
 
@@ -268,7 +268,7 @@ pub fn is_unique_violation(error: &DbErr) -> bool {
     )
 }
 
-fn sqlx_to_db_err(error: sqlx::Error) -> DbErr {
+pub(crate) fn sqlx_to_db_err(error: sqlx::Error) -> DbErr {
     DbErr::Conn(RuntimeErr::SqlxError(std::sync::Arc::new(error)))
 }
 

@@ -8,6 +8,7 @@
 
 pub mod admission;
 pub mod auth;
+pub mod by_position;
 pub mod capability;
 pub mod change;
 pub mod channel;
@@ -19,6 +20,7 @@ pub mod error;
 pub mod files;
 pub mod guarded;
 pub mod idempotency;
+pub mod inline_reads;
 pub mod like;
 mod log_format;
 pub mod metrics;

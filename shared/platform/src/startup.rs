@@ -365,14 +365,17 @@ pub async fn open_database<M: sea_orm_migration::MigratorTrait + 'static>(
 }
 
 /// Connections for the reads of service `name` beside `writer`, the
-/// database [`open_database`] opened (see [`crate::db::connect_readers`]).
+/// database [`open_database`] opened (see [`crate::db::connect_readers`]
+/// and [`crate::inline_reads`]).
 pub async fn open_readers(
     ctx: &ServiceContext,
     name: &str,
     writer: &sea_orm::DatabaseConnection,
-) -> Result<sea_orm::DatabaseConnection, StartError> {
+) -> Result<crate::inline_reads::Reads, StartError> {
     let url = ctx.settings.database_url_for(name);
-    Ok(crate::db::connect_readers(&url, writer, SQLITE_READERS).await?)
+    let pool = crate::db::connect_readers(&url, writer, SQLITE_READERS).await?;
+    let inline = crate::inline_reads::InlineReads::for_url(&url)?;
+    Ok(crate::inline_reads::Reads::new(pool, inline))
 }
 
 /// Read connections of a SQLite database: reads mostly wait on the thread

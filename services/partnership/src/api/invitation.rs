@@ -351,7 +351,7 @@ impl Api {
                 provider_id,
                 partner_id,
             }) => {
-                let existing = store::partnership::active(self.db(), &provider_id, &partner_id)
+                let existing = store::partnership::active(self.reads(), &provider_id, &partner_id)
                     .await?
                     .ok_or(InvitationError::AlreadyUsed)?;
                 Ok(convert::partnership(&existing))

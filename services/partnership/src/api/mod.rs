@@ -18,6 +18,7 @@ use tonic::{Response, Status};
 use twotier_outbox::Outbox;
 use twotier_platform::Error;
 use twotier_platform::capability::CapabilityTokens;
+use twotier_platform::inline_reads::Reads;
 use twotier_platform::paging::PageTokens;
 use twotier_platform::rate_limit::RateLimit;
 
@@ -101,6 +102,12 @@ impl Api {
     /// [`Outbox::command`].
     fn db(&self) -> &DatabaseConnection {
         self.outbox.reads()
+    }
+
+    /// The same, for the reads made by position: on SQLite those are
+    /// answered in the calling thread (`twotier_platform::inline_reads`).
+    fn reads(&self) -> &Reads {
+        self.outbox.reads_by_position()
     }
 }
 

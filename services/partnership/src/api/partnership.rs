@@ -100,13 +100,13 @@ impl Api {
         let caller = Caller::of(&request)?;
         let [provider_id, partnership_id] =
             names::require(&request.get_ref().name, &PARTNERSHIP, "name")?;
-        let partnership = store::partnership::get(self.db(), provider_id, partnership_id)
+        let partnership = store::partnership::get(self.reads(), provider_id, partnership_id)
             .await?
             .ok_or(PartnershipError::NotFound)?;
         let visible = if caller.is_provider() {
             caller.tenant_id == partnership.provider_id
         } else {
-            store::reseller::get(self.db(), &partnership.partner_id)
+            store::reseller::get(self.reads(), &partnership.partner_id)
                 .await?
                 .is_some_and(|reseller| reseller.tenant_id == caller.tenant_id)
         };
@@ -134,7 +134,7 @@ impl Api {
             .list::<pb::ListIndirectResellersRequest>(&caller.tenant_id)
             .serve(&request.page_token, async |token| {
                 store::partnership::page_indirect_resellers(
-                    self.db(),
+                    self.reads(),
                     provider_id,
                     &request.company_name_filter,
                     page_size,
@@ -161,7 +161,7 @@ impl Api {
         let [provider_id, partner_id] =
             names::require(&request.get_ref().name, &INDIRECT_RESELLER, "name")?;
         caller.require_own_provider(provider_id)?;
-        let listed = store::partnership::indirect_reseller(self.db(), provider_id, partner_id)
+        let listed = store::partnership::indirect_reseller(self.reads(), provider_id, partner_id)
             .await?
             .ok_or_else(|| PartnershipError::IndirectResellerNotFound(partner_id.to_owned()))?;
         Ok(convert::indirect_reseller(listed))

@@ -154,7 +154,7 @@ impl Api {
         let caller = Caller::of(&request)?;
         let [partner_id] = names::require(&request.get_ref().name, &NAME, "name")?;
         let not_found = || ResellerError::NotFound(partner_id.to_owned());
-        let reseller = store::reseller::get(self.db(), partner_id)
+        let reseller = store::reseller::get(self.reads(), partner_id)
             .await?
             .ok_or_else(not_found)?;
         // A reseller admin sees only its own reseller.
@@ -229,12 +229,12 @@ impl Api {
         let caller = Caller::of(&request)?;
         let partner_id = &request.get_ref().partner_id;
         eligibility::well_formed(partner_id)?;
-        let reseller = store::reseller::get(self.db(), partner_id)
+        let reseller = store::reseller::get(self.reads(), partner_id)
             .await?
             .ok_or_else(|| Ineligible::Unknown(partner_id.clone()))?;
         reseller.eligibility()?;
         let partnered_with_caller = caller.is_provider()
-            && store::partnership::active(self.db(), &caller.tenant_id, partner_id)
+            && store::partnership::active(self.reads(), &caller.tenant_id, partner_id)
                 .await?
                 .is_some();
         Ok(convert::verified(&reseller, partnered_with_caller))

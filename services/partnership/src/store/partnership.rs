@@ -1,14 +1,16 @@
 //! Queries of partnerships and of a provider's indirect resellers (R5-R8).
 
+use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QueryResult, QuerySelect, Select,
+    QueryFilter, QueryOrder, QuerySelect, Select,
 };
+use twotier_platform::by_position::ReadFrom;
 use twotier_platform::guarded::{at_version, update_guarded};
 use twotier_platform::{Error, like, paging};
 
-use super::by_position;
+use super::by_position::{self, ByPosition, Columns, Row};
 use super::entities::partnership::{ActiveModel, Column, Entity, Model};
 use super::entities::reseller as reseller_table;
 use super::{created, reseller};
@@ -29,7 +31,7 @@ fn is_active() -> Expr {
 
 /// The active partnership of `provider_id` with `partner_id`.
 pub async fn active(
-    db: &impl ConnectionTrait,
+    db: &impl ReadFrom,
     provider_id: &str,
     partner_id: &str,
 ) -> Result<Option<Partnership>, DbErr> {
@@ -40,7 +42,7 @@ pub async fn active(
 /// The latest partnership, active or removed, of `provider_id` with
 /// `partner_id`.
 pub async fn latest(
-    db: &impl ConnectionTrait,
+    db: &impl ReadFrom,
     provider_id: &str,
     partner_id: &str,
 ) -> Result<Option<Partnership>, DbErr> {
@@ -57,7 +59,7 @@ fn between(provider_id: &str, partner_id: &str) -> Select<Entity> {
 
 /// The provider's partnership `id`.
 pub async fn get(
-    db: &impl ConnectionTrait,
+    db: &impl ReadFrom,
     provider_id: &str,
     id: &str,
 ) -> Result<Option<Partnership>, DbErr> {
@@ -123,7 +125,7 @@ pub async fn rename_reseller(
 /// only those whose name contains `name_filter` unless it is empty, after
 /// the domain page token `token`.
 pub async fn page_indirect_resellers(
-    db: &impl ConnectionTrait,
+    db: &impl ReadFrom,
     provider_id: &str,
     name_filter: &str,
     page_size: u64,
@@ -162,37 +164,67 @@ pub async fn page_indirect_resellers(
             key,
         ));
     }
-    let rows = by_position::all(db, query, |row| listed(row, provider_id)).await?;
-    let (rows, next) = paging::finish_page(rows, page_size, &fingerprint, |(key, listed)| {
-        (key.clone(), listed.partner_id.clone())
+    let rows: Vec<Listed> = by_position::all(db, query).await?;
+    let (rows, next) = paging::finish_page(rows, page_size, &fingerprint, |listed| {
+        (listed.company_name_key.clone(), listed.partner_id.clone())
     });
-    Ok((rows.into_iter().map(|(_, listed)| listed).collect(), next))
+    let page = rows
+        .into_iter()
+        .map(|listed| listed.of_provider(provider_id))
+        .collect();
+    Ok((page, next))
 }
 
-/// A row of [`page_indirect_resellers`] for `provider_id`: its sort key
-/// and what it lists, in the order selected there.
-fn listed(row: &QueryResult, provider_id: &str) -> Result<(String, IndirectReseller), DbErr> {
-    let mut columns = by_position::Columns::of(row);
-    let key = columns.take()?;
-    Ok((
-        key,
+/// A row of [`page_indirect_resellers`]: its sort key and what it lists,
+/// in the order selected there.
+struct Listed {
+    company_name_key: String,
+    partnership_id: String,
+    state_changed_at: DateTime<Utc>,
+    partner_id: String,
+    company_name: String,
+    contact_email: String,
+    country_code: String,
+    preferred_language: String,
+}
+
+impl ByPosition for Listed {
+    fn from_row<R: Row + ?Sized>(row: &R) -> Result<Self, DbErr> {
+        let mut c = Columns::of(row);
+        Ok(Self {
+            company_name_key: c.take()?,
+            partnership_id: c.take()?,
+            state_changed_at: c.take()?,
+            partner_id: c.take()?,
+            company_name: c.take()?,
+            contact_email: c.take()?,
+            country_code: c.take()?,
+            preferred_language: c.take()?,
+        })
+    }
+}
+
+impl Listed {
+    /// The listed reseller; every row is one of `provider_id`'s active
+    /// partnerships.
+    fn of_provider(self, provider_id: &str) -> IndirectReseller {
         IndirectReseller {
             provider_id: provider_id.to_owned(),
-            partnership_id: columns.take()?,
+            partnership_id: self.partnership_id,
             state: PartnershipState::Active,
-            state_changed_at: columns.take()?,
-            partner_id: columns.take()?,
-            company_name: columns.take()?,
-            contact_email: columns.take()?,
-            country_code: columns.take()?,
-            preferred_language: columns.take()?,
-        },
-    ))
+            state_changed_at: self.state_changed_at,
+            partner_id: self.partner_id,
+            company_name: self.company_name,
+            contact_email: self.contact_email,
+            country_code: self.country_code,
+            preferred_language: self.preferred_language,
+        }
+    }
 }
 
 /// One of the provider's indirect resellers with its latest partnership.
 pub async fn indirect_reseller(
-    db: &impl ConnectionTrait,
+    db: &impl ReadFrom,
     provider_id: &str,
     partner_id: &str,
 ) -> Result<Option<IndirectReseller>, DbErr> {

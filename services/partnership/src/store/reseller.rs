@@ -4,6 +4,7 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
     QueryFilter, QuerySelect,
 };
+use twotier_platform::by_position::ReadFrom;
 use twotier_platform::guarded::{at_version, update_guarded};
 
 use super::entities::reseller::{ActiveModel, Column, Entity, Model};
@@ -14,7 +15,7 @@ const LOCATION: &str = "location";
 const GLOBAL: &str = "global";
 
 /// The reseller with `partner_id`.
-pub async fn get(db: &impl ConnectionTrait, partner_id: &str) -> Result<Option<Reseller>, DbErr> {
+pub async fn get(db: &impl ReadFrom, partner_id: &str) -> Result<Option<Reseller>, DbErr> {
     let row = by_position::one(db, Entity::find_by_id(partner_id.to_owned())).await?;
     Ok(row.map(reseller))
 }
@@ -35,10 +36,7 @@ pub async fn get_for_update(
 }
 
 /// The reseller whose tenant is `tenant_id`.
-pub async fn of_tenant(
-    db: &impl ConnectionTrait,
-    tenant_id: &str,
-) -> Result<Option<Reseller>, DbErr> {
+pub async fn of_tenant(db: &impl ReadFrom, tenant_id: &str) -> Result<Option<Reseller>, DbErr> {
     let row = by_position::one(db, Entity::find().filter(Column::TenantId.eq(tenant_id))).await?;
     Ok(row.map(reseller))
 }
