@@ -90,7 +90,7 @@ impl DeadLetters {
         if let Some(after) = after {
             query = query.filter(dead_letter::Column::Id.lt(after));
         }
-        let rows = query.all(&self.db).await?;
+        let rows = twotier_platform::db::all(&self.db, query).await?;
         let (rows, token) = paging::finish_page(rows, page_size, &filter, |row| row.id.clone());
         Ok((rows.into_iter().map(to_proto).collect(), token))
     }

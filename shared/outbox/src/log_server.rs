@@ -292,7 +292,7 @@ impl Follower {
         if let Some(tenant) = self.audience.tenant() {
             query = query.filter(outbox_event::Column::TenantId.eq(tenant));
         }
-        query.all(&self.db).await
+        twotier_platform::db::all(&self.db, query).await
     }
 }
 

@@ -188,7 +188,7 @@ pub async fn all<T: ByPosition>(
     select: impl QueryTrait,
 ) -> Result<Vec<T>, DbErr> {
     let connection = db.connection();
-    let statement = select.build(connection.get_database_backend());
+    let statement = crate::db::limit_in_sql(select.build(connection.get_database_backend()));
     if let Some(inline) = db.inline()
         && let Some(rows) = inline.query(&statement, |row| T::from_row(row))?
     {

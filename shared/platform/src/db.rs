@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use sea_orm::sqlx::{self, postgres::PgPoolOptions, sqlite};
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DbBackend, DbErr, RuntimeErr, SqlxPostgresConnector,
-    SqlxSqliteConnector, Statement,
+    ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryTrait, RuntimeErr,
+    Select, SqlxPostgresConnector, SqlxSqliteConnector, Statement,
 };
 use sea_orm_migration::MigratorTrait;
 
@@ -272,6 +272,46 @@ pub(crate) fn sqlx_to_db_err(error: sqlx::Error) -> DbErr {
     DbErr::Conn(RuntimeErr::SqlxError(std::sync::Arc::new(error)))
 }
 
+/// Every row of `select`, its LIMIT written into the SQL (see
+/// [`limit_in_sql`]). The queries of pages go through here.
+pub async fn all<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    select: Select<E>,
+) -> Result<Vec<E::Model>, DbErr> {
+    let statement = limit_in_sql(select.build(db.get_database_backend()));
+    E::find().from_raw_sql(statement).all(db).await
+}
+
+/// `statement` with its trailing `LIMIT` written as a number instead of
+/// bound. PostgreSQL plans a prepared statement whose LIMIT is a parameter
+/// anew on every execution: not knowing how few rows are wanted, its
+/// generic plan looks costlier than each custom one, so it never settles
+/// on it. Planning was 40 % of PostgreSQL's CPU time on a list page
+/// (docs/benchmarks.md). With the number in the SQL the plan is made once
+/// per page size and kept. A statement whose LIMIT is not its last clause
+/// is returned as it is.
+pub fn limit_in_sql(mut statement: Statement) -> Statement {
+    let Some(values) = statement.values.as_mut() else {
+        return statement;
+    };
+    let placeholder = match statement.db_backend {
+        DbBackend::Postgres => format!(" LIMIT ${}", values.0.len()),
+        _ => " LIMIT ?".to_owned(),
+    };
+    if !statement.sql.ends_with(&placeholder) {
+        return statement;
+    }
+    let Some(sea_orm::Value::BigUnsigned(Some(limit))) = values.0.last() else {
+        return statement;
+    };
+    let written = format!(" LIMIT {limit}");
+    values.0.pop();
+    let kept = statement.sql.len() - placeholder.len();
+    statement.sql.truncate(kept);
+    statement.sql.push_str(&written);
+    statement
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -373,5 +413,139 @@ mod tests {
             .execute_unprepared("INSERT INTO t (n) VALUES (-1)")
             .await;
         assert!(refused.is_err(), "the read pool cannot write");
+    }
+
+    fn page_of_partnerships(backend: DbBackend) -> Statement {
+        use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+        let mut select = Query::select();
+        select
+            .column(Alias::new("id"))
+            .from(Alias::new("partnership"))
+            .and_where(Expr::col(Alias::new("provider_id")).eq("contoso"))
+            .order_by(Alias::new("id"), sea_orm::Order::Asc)
+            .limit(51);
+        backend.build(&select)
+    }
+
+    #[test]
+    fn a_pages_limit_is_written_into_its_sql_on_both_backends() {
+        let postgres = limit_in_sql(page_of_partnerships(DbBackend::Postgres));
+        assert!(
+            postgres
+                .sql
+                .ends_with("WHERE \"provider_id\" = $1 ORDER BY \"id\" ASC LIMIT 51"),
+            "{}",
+            postgres.sql
+        );
+        assert_eq!(postgres.values.map(|v| v.0), Some(vec!["contoso".into()]));
+        let sqlite = limit_in_sql(page_of_partnerships(DbBackend::Sqlite));
+        assert!(
+            sqlite
+                .sql
+                .ends_with("WHERE \"provider_id\" = ? ORDER BY \"id\" ASC LIMIT 51"),
+            "{}",
+            sqlite.sql
+        );
+        assert_eq!(sqlite.values.map(|v| v.0), Some(vec!["contoso".into()]));
+    }
+
+    #[test]
+    fn a_statement_whose_limit_is_not_last_is_left_as_it_is() {
+        let with_offset = Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT id FROM t LIMIT $1 OFFSET $2",
+            [
+                sea_orm::Value::BigUnsigned(Some(5)),
+                sea_orm::Value::BigUnsigned(Some(10)),
+            ],
+        );
+        assert_eq!(limit_in_sql(with_offset.clone()), with_offset);
+        let text_limit = Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT id FROM t LIMIT $1",
+            [sea_orm::Value::String(Some("1; DROP TABLE t".into()))],
+        );
+        assert_eq!(limit_in_sql(text_limit.clone()), text_limit);
+        let unbound = Statement::from_string(DbBackend::Sqlite, "SELECT id FROM t LIMIT 3");
+        assert_eq!(limit_in_sql(unbound.clone()), unbound);
+    }
+
+    #[tokio::test]
+    async fn a_page_read_with_its_limit_in_sql_returns_what_the_bound_limit_returns() {
+        let db = connect("sqlite::memory:", 1).await.unwrap();
+        db.execute_unprepared(
+            "CREATE TABLE partnership (id TEXT PRIMARY KEY, provider_id TEXT); \
+             INSERT INTO partnership VALUES ('a', 'contoso'), ('b', 'contoso'), ('c', 'northwind')",
+        )
+        .await
+        .unwrap();
+        let mut statement = page_of_partnerships(DbBackend::Sqlite);
+        if let Some(values) = statement.values.as_mut() {
+            values.0.pop();
+            values.0.push(sea_orm::Value::BigUnsigned(Some(1)));
+        }
+        let ids = |rows: Vec<sea_orm::QueryResult>| -> Vec<String> {
+            rows.iter()
+                .map(|row| row.try_get("", "id").unwrap())
+                .collect()
+        };
+        let bound = ids(db.query_all_raw(statement.clone()).await.unwrap());
+        let written = ids(db.query_all_raw(limit_in_sql(statement)).await.unwrap());
+        assert_eq!(bound, vec!["a".to_owned()]);
+        assert_eq!(written, bound);
+    }
+
+    /// How often PostgreSQL used its generic plan, and planned anew, for
+    /// `statement` run eight times on one connection.
+    async fn plans_of(txn: &sea_orm::DatabaseTransaction, statement: Statement) -> (i64, i64) {
+        for _ in 0..8 {
+            txn.query_all_raw(statement.clone()).await.unwrap();
+        }
+        let counts = txn
+            .query_one_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = $1",
+                [statement.sql.into()],
+            ))
+            .await
+            .unwrap()
+            .expect("the statement is prepared");
+        (
+            counts.try_get("", "generic_plans").unwrap(),
+            counts.try_get("", "custom_plans").unwrap(),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_page_with_its_limit_in_sql_keeps_its_plan_on_postgresql() {
+        use sea_orm::TransactionTrait;
+        if twotier_testkit::skip_without_postgres("plan caching") {
+            return;
+        }
+        let test = twotier_testkit::TestDatabase::new("plans").await;
+        let db = connect(&test.url, 2).await.unwrap();
+        db.execute_unprepared(
+            "CREATE TABLE partnership (id TEXT PRIMARY KEY, provider_id TEXT); \
+             CREATE INDEX idx_provider ON partnership (provider_id, id); \
+             INSERT INTO partnership SELECT 'p' || g, 'contoso' FROM generate_series(1, 2000) g; \
+             ANALYZE partnership",
+        )
+        .await
+        .unwrap();
+        // One transaction: prepared statements belong to a connection.
+        let txn = db.begin().await.unwrap();
+        let (generic, custom) = plans_of(&txn, page_of_partnerships(DbBackend::Postgres)).await;
+        assert_eq!(
+            (generic, custom),
+            (0, 8),
+            "a bound LIMIT is planned every time"
+        );
+        let written = limit_in_sql(page_of_partnerships(DbBackend::Postgres));
+        let (generic, custom) = plans_of(&txn, written).await;
+        assert!(
+            generic >= 3 && custom <= 5,
+            "{generic} generic, {custom} custom plans"
+        );
+        txn.rollback().await.unwrap();
     }
 }

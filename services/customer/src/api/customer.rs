@@ -128,7 +128,9 @@ impl Api {
         let viewer = self.viewer(&request).await?;
         let [provider_id, customer_id] =
             names::require(&request.get_ref().name, &CUSTOMER, "name")?;
-        let found = store::customer::find(self.outbox.reads(), provider_id, customer_id).await?;
+        let found =
+            store::customer::find(self.outbox.reads_by_position(), provider_id, customer_id)
+                .await?;
         Ok(convert::customer(viewer.visible(found)?))
     }
 

@@ -20,7 +20,7 @@ impl Api {
     /// domain); to anyone else the token opens nothing.
     async fn opened_by(
         &self,
-        db: &impl sea_orm::ConnectionTrait,
+        db: &(impl sea_orm::ConnectionTrait + twotier_platform::by_position::ReadFrom),
         caller: &Caller,
         token: &str,
     ) -> Result<(RelationshipRequest, Customer), Error> {

@@ -40,7 +40,7 @@ impl Api {
     /// The customer `customer_id` of the calling provider `provider_id`.
     async fn own_customer(
         &self,
-        db: &impl sea_orm::ConnectionTrait,
+        db: &(impl sea_orm::ConnectionTrait + twotier_platform::by_position::ReadFrom),
         provider_id: &str,
         customer_id: &str,
     ) -> Result<Customer, Error> {

@@ -4,22 +4,23 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
     QueryFilter, QueryOrder, QuerySelect, Select,
 };
+use twotier_platform::by_position::ReadFrom;
 use twotier_platform::guarded::update_guarded;
 use twotier_platform::{Error, paging};
 
+use super::by_position;
 use super::entities::customer;
 use crate::domain::{Address, Contact, Customer, CustomerError};
 
 /// The customer `customer_id` of `provider_id`, if there is one.
 pub async fn find(
-    db: &impl ConnectionTrait,
+    db: &impl ReadFrom,
     provider_id: &str,
     customer_id: &str,
 ) -> Result<Option<Customer>, DbErr> {
-    let row = customer::Entity::find_by_id(customer_id.to_owned())
-        .filter(customer::Column::ProviderId.eq(provider_id))
-        .one(db)
-        .await?;
+    let own = customer::Entity::find_by_id(customer_id.to_owned())
+        .filter(customer::Column::ProviderId.eq(provider_id));
+    let row = by_position::one(db, own).await?;
     Ok(row.map(from_row))
 }
 
@@ -140,7 +141,7 @@ async fn page(
             key,
         ));
     }
-    let rows = query.all(db).await?;
+    let rows = twotier_platform::db::all(db, query).await?;
     let (rows, token) = paging::finish_page(rows, page_size, fingerprint, |row| {
         (row.company_name_key.clone(), row.id.clone())
     });

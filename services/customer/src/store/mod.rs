@@ -2,6 +2,7 @@
 //! tables and migrations.
 
 pub mod agreement;
+pub mod by_position;
 pub mod customer;
 pub mod delegated_admin;
 pub mod entities;

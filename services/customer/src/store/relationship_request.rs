@@ -83,7 +83,7 @@ pub async fn page(
     if let Some(after) = after {
         query = query.filter(Column::Id.lt(after));
     }
-    let rows = query.all(db).await?;
+    let rows = twotier_platform::db::all(db, query).await?;
     let (rows, next) = paging::finish_page(rows, page_size, &filter, |row| row.id.clone());
     Ok((rows.into_iter().map(request).collect(), next))
 }

@@ -87,12 +87,11 @@ pub async fn due(
     now: DateTime<Utc>,
     limit: u64,
 ) -> Result<Vec<Outgoing>, DbErr> {
-    let rows = notification::Entity::find()
+    let due = notification::Entity::find()
         .filter(due_at(now))
         .order_by_asc(notification::Column::NextAttemptAt)
-        .limit(limit)
-        .all(db)
-        .await?;
+        .limit(limit);
+    let rows = twotier_platform::db::all(db, due).await?;
     Ok(rows.into_iter().map(outgoing).collect())
 }
 
@@ -327,7 +326,7 @@ pub async fn list(
     if let Some(after) = after {
         query = query.filter(notification::Column::Id.lt(after));
     }
-    let rows = query.all(db).await?;
+    let rows = twotier_platform::db::all(db, query).await?;
     let (rows, token) = paging::finish_page(rows, page_size, &fingerprint, |row| row.id.clone());
     Ok((rows.into_iter().map(read).collect(), token))
 }

@@ -35,7 +35,7 @@ pub async fn page(
             key,
         ));
     }
-    let rows = query.all(db).await?;
+    let rows = twotier_platform::db::all(db, query).await?;
     let (rows, next) = paging::finish_page(rows, page_size, &filter, |row| {
         (row.display_name_key.clone(), row.provider_id.clone())
     });

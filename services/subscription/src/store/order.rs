@@ -85,7 +85,7 @@ pub async fn list(
     if let Some(after) = after {
         query = query.filter(Cond::all().add(purchase_order::Column::Id.lt(after)));
     }
-    let rows = query.all(db).await?;
+    let rows = twotier_platform::db::all(db, query).await?;
     let (rows, token) = paging::finish_page(rows, page_size, &fingerprint, |row| row.id.clone());
     Ok((rows.into_iter().map(|row| row.snapshot).collect(), token))
 }

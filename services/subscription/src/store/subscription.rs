@@ -68,7 +68,7 @@ pub async fn list(
     if let Some(after) = after {
         query = query.filter(subscription::Column::Id.gt(after));
     }
-    let rows = query.all(db).await?;
+    let rows = twotier_platform::db::all(db, query).await?;
     let (rows, token) = paging::finish_page(rows, page_size, &fingerprint, |row| row.id.clone());
     let subscriptions = rows.into_iter().map(from_row).collect::<Result<_, _>>()?;
     Ok((subscriptions, token))
