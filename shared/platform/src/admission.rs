@@ -168,6 +168,14 @@ where
         };
         let response = self.inner.call(request);
         async move {
+            // A handler that answers without waiting (a SQLite read in the
+            // calling thread) would hold its permit only while it runs, so
+            // calls waiting for a thread would never count as in flight
+            // and nothing would ever be shed: a flood would queue in front
+            // of the limit instead. An admitted call therefore waits for
+            // its turn once, holding its permit, as one that waits on the
+            // database does.
+            tokio::task::yield_now().await;
             let outcome = response.await;
             drop(permit);
             outcome
@@ -200,6 +208,38 @@ mod tests {
         let refused = layer.limits.admit("c").err().unwrap();
         assert_eq!(refused.reason(), "SERVER_OVERLOADED");
         assert_eq!(layer.in_flight(), 2);
+    }
+
+    fn call_of(tenant: &str) -> http::Request<Body> {
+        let mut request = http::Request::new(Body::empty());
+        request.extensions_mut().insert(Caller {
+            subject: "user".into(),
+            tenant_id: tenant.into(),
+            roles: Vec::new(),
+            email: None,
+            bearer: String::new(),
+            via_service: None,
+        });
+        request
+    }
+
+    #[tokio::test]
+    async fn a_call_answered_without_waiting_holds_its_place_until_its_turn() {
+        let layer = AdmissionLayer::new(1, 1);
+        let mut service = layer.layer(tower::service_fn(|_: http::Request<Body>| async {
+            Ok::<_, std::convert::Infallible>(http::Response::new(Body::empty()))
+        }));
+        let mut admitted = service.call(call_of("a"));
+        assert!(futures::poll!(&mut admitted).is_pending(), "waits its turn");
+        assert_eq!(layer.in_flight(), 1);
+
+        let refused = service.call(call_of("b")).await.unwrap();
+        let status = tonic::Status::from_header_map(refused.headers()).expect("a status");
+        assert_eq!(status.code(), tonic::Code::ResourceExhausted);
+
+        let answered = admitted.await.unwrap();
+        assert!(tonic::Status::from_header_map(answered.headers()).is_none());
+        assert_eq!(layer.in_flight(), 0);
     }
 
     #[test]
