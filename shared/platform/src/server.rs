@@ -262,22 +262,25 @@ impl GrpcServer {
         if let Some(tls) = tls {
             builder = builder.tls_config(tls)?;
         }
-        // Outermost first. Calls are counted on their connection before
+        // Outermost first. Calls are counted as they arrive (admission
+        // asks whether others are waiting) and on their connection before
         // anything can refuse them; the token is checked before anything is
         // read or reserved for the caller; the request is received before
         // it competes for a permit, so neither an anonymous flood nor a
         // caller that never finishes sending can hold one.
+        let admission = AdmissionLayer::new(
+            self.limits.concurrency_limit,
+            self.limits.tenant_concurrency_limit,
+        );
         let serving = builder
             .layer(tower::util::MapResponseLayer::new(with_version))
+            .layer(admission.arrivals())
             .layer(ActiveStreamsLayer)
             .layer(crate::metrics::RequestMetricsLayer::new(policy.clone()))
             .layer(ReadyLayer::new(self.schema.clone()))
             .layer(AuthLayer::new(self.verifier, policy))
             .layer(ReceiveLayer::new(self.limits.request_receive_timeout))
-            .layer(AdmissionLayer::new(
-                self.limits.concurrency_limit,
-                self.limits.tenant_concurrency_limit,
-            ))
+            .layer(admission)
             .add_routes(routes.routes())
             .serve_with_incoming_shutdown(incoming, drained);
         tokio::pin!(serving);
