@@ -169,7 +169,9 @@ impl<S> Layer<S> for AdmissionLayer {
 
 /// Counts each call from the moment it arrives (hyper calls the service
 /// when a stream opens, and runs the call's future in a task of its own
-/// later) until it reaches [`Admission`].
+/// later) until it reaches [`Admission`]. A caller that never finishes
+/// sending stays counted until its receive timeout: that only makes
+/// admitted calls wait their turn once, it refuses no one.
 #[derive(Debug, Clone)]
 pub struct ArrivalLayer {
     limits: Arc<Limits>,
