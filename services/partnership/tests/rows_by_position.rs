@@ -7,11 +7,12 @@
 mod common;
 
 use common::*;
-use sea_orm::{DbBackend, EntityTrait, QueryOrder, QueryTrait};
-use twotier_partnership::store::by_position::{self, ByPosition};
+use sea_orm::{EntityTrait, QueryOrder};
+use twotier_partnership::store::by_position;
 use twotier_partnership::store::entities::{partnership, reseller};
 use twotier_platform::inline_reads::{InlineReads, Reads};
 use twotier_proto::partnership as pb;
+use twotier_testkit::read_every_way;
 
 /// Two resellers with different facts, the second changed since it was
 /// onboarded; the first partnered, removed and partnered again (so one
@@ -67,26 +68,9 @@ async fn models_read_by_position_equal_models_read_by_name() {
     );
 
     let in_order = || partnership::Entity::find().order_by_asc(partnership::Column::Id);
-    let by_name = in_order().all(&db).await.expect("by name");
-    let by_position = by_position::all::<partnership::Model>(&db, in_order())
-        .await
-        .expect("by position");
+    let by_name = read_every_way(&h.db.url, in_order).await;
     assert_eq!(by_name.len(), 4);
     assert!(by_name.iter().any(|p| p.removed_at.is_some()));
-    assert_eq!(by_position, by_name);
-    let read_inline = by_position::all::<partnership::Model>(&reads, in_order())
-        .await
-        .expect("by position, in the calling thread");
-    assert_eq!(read_inline, by_name);
-    if let Some(inline) = reads.inline() {
-        // Answered there, not left to the pool.
-        let statement = in_order().build(DbBackend::Sqlite);
-        let answered = inline
-            .query(&statement, |row| partnership::Model::from_row(row))
-            .expect("decoded")
-            .expect("answered in the calling thread");
-        assert_eq!(answered, by_name);
-    }
 
     let changed = reseller::Entity::find_by_id("7654321")
         .one(&db)

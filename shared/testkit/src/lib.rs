@@ -13,6 +13,7 @@ mod jwks;
 pub mod log;
 pub mod pki;
 mod proxy;
+mod rows;
 pub mod secrets;
 mod server;
 pub mod smtp;
@@ -24,6 +25,7 @@ pub use database::{
 };
 pub use jwks::JwksServer;
 pub use proxy::ChaosProxy;
+pub use rows::read_every_way;
 pub use server::{RunningServer, channel, env, settings, start_service, start_service_with_env};
 pub use smtp::SmtpSink;
 pub use system::System;
