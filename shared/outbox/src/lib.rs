@@ -29,6 +29,7 @@ mod handlers;
 mod log_server;
 pub mod migration;
 mod sequencer;
+mod statistics;
 mod writer;
 
 pub use command::Reply;

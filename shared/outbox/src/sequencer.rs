@@ -12,13 +12,17 @@
 use std::time::Duration;
 
 use chrono::Utc;
+use std::sync::{Arc, LazyLock};
+
+use sea_orm::sqlx::{self, PgPool, Row};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, Statement,
-    TransactionTrait,
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, RuntimeErr,
+    Statement, TransactionTrait,
 };
 use tokio_util::sync::CancellationToken;
 
 use crate::entity::outbox_event;
+use crate::statistics::LogStatistics;
 use crate::writer::Outbox;
 
 /// Rows numbered per transaction.
@@ -110,10 +114,15 @@ impl Sequencer {
         }
         let mut next_prune = tokio::time::Instant::now();
         let mut failures = 0u32;
+        let postgres = self.outbox.db().get_database_backend() == DbBackend::Postgres;
+        let mut statistics = LogStatistics::default();
         loop {
             match self.sequence_batch().await {
                 Ok(numbered) => {
                     failures = 0;
+                    if postgres && statistics.refresh_due(*self.outbox.head.borrow()) {
+                        crate::statistics::refresh(self.outbox.db());
+                    }
                     if numbered == BATCH {
                         continue;
                     }
@@ -182,28 +191,21 @@ impl Sequencer {
 /// lock (PostgreSQL) or the single writer (SQLite) serialises callers.
 pub(crate) async fn sequence_batch(outbox: &Outbox) -> Result<i64, DbErr> {
     let db = outbox.db();
-    let backend = db.get_database_backend();
-    let txn = db.begin().await?;
-    let numbered = if backend == DbBackend::Postgres {
-        // The lock is a statement of its own: the numbering statement's
-        // snapshot must be taken after it is held.
-        let key = twotier_platform::db::advisory_key("outbox-sequencer");
-        txn.execute_raw(Statement::from_sql_and_values(
-            backend,
-            "SELECT pg_advisory_xact_lock($1)",
-            [key.into()],
-        ))
-        .await?;
-        number_and_announce(&txn).await?
+    let (numbered, new_head) = if db.get_database_backend() == DbBackend::Postgres {
+        number_and_announce(db.get_postgres_connection_pool()).await?
     } else {
-        number_on_sqlite(&txn).await?
+        let txn = db.begin().await?;
+        let (numbered, new_head) = number_on_sqlite(&txn).await?;
+        if numbered == 0 {
+            txn.rollback().await?;
+            return Ok(0);
+        }
+        txn.commit().await?;
+        (numbered, new_head)
     };
-    let (numbered, new_head) = numbered;
     if numbered == 0 {
-        txn.rollback().await?;
         return Ok(0);
     }
-    txn.commit().await?;
     let new_head = u64::try_from(new_head).unwrap_or_default();
     outbox
         .head
@@ -243,36 +245,52 @@ fn unpositioned(limit: &str) -> String {
     )
 }
 
-/// PostgreSQL: reads the head, numbers a batch after it and announces the
-/// new head to other replicas' readers, in one statement (one round trip,
-/// and one prepared statement reused by every batch, where values written
-/// into the text made each batch prepare new ones); returns (rows numbered,
-/// new head), (0, 0) when nothing was waiting.
-async fn number_and_announce(txn: &impl ConnectionTrait) -> Result<(i64, i64), DbErr> {
-    let row = txn
-        .query_one_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            format!(
-                "WITH head AS (SELECT COALESCE(MAX(position), 0) AS at FROM outbox_event), \
-                 numbered_rows AS (UPDATE outbox_event SET position = head.at + numbered.rn \
-                 FROM head, {} WHERE outbox_event.id = numbered.id RETURNING position), \
-                 summary AS (SELECT COUNT(*) AS numbered, COALESCE(MAX(position), 0) AS new_head \
-                 FROM numbered_rows) \
-                 SELECT summary.numbered, summary.new_head FROM summary \
-                 CROSS JOIN LATERAL (SELECT pg_notify($1, summary.new_head::text) \
-                 WHERE summary.numbered > 0) AS announced",
-                unpositioned("$2")
-            ),
-            [HEAD_CHANNEL.into(), BATCH.into()],
-        ))
-        .await?;
-    let Some(row) = row else {
+/// PostgreSQL's numbering as one simple query of two statements: the
+/// sequencer's advisory lock, then one statement that reads the head,
+/// numbers a batch after it and announces the new head to other replicas'
+/// readers. PostgreSQL runs the statements of one simple query in one
+/// implicit transaction, so the lock is held until the numbering commits,
+/// and gives each statement its own snapshot, so the numbering sees every
+/// row committed before the lock was granted. One round trip, where
+/// `BEGIN`, the lock, the numbering and `COMMIT` as statements of their own
+/// took four, each of which an event waited for on its way to consumers.
+/// The text holds only constants (no value from outside).
+static NUMBER_AND_ANNOUNCE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT pg_advisory_xact_lock({key}); \
+         WITH head AS (SELECT COALESCE(MAX(position), 0) AS at FROM outbox_event), \
+         numbered_rows AS (UPDATE outbox_event SET position = head.at + numbered.rn \
+         FROM head, {numbered} WHERE outbox_event.id = numbered.id RETURNING position), \
+         summary AS (SELECT COUNT(*) AS numbered, COALESCE(MAX(position), 0) AS new_head \
+         FROM numbered_rows) \
+         SELECT summary.numbered, summary.new_head FROM summary \
+         CROSS JOIN LATERAL (SELECT pg_notify('{HEAD_CHANNEL}', summary.new_head::text) \
+         WHERE summary.numbered > 0) AS announced",
+        key = twotier_platform::db::advisory_key("outbox-sequencer"),
+        numbered = unpositioned(&BATCH.to_string()),
+    )
+});
+
+/// PostgreSQL: numbers a batch and announces it ([`NUMBER_AND_ANNOUNCE`]);
+/// returns (rows numbered, new head), (0, 0) when nothing was waiting.
+async fn number_and_announce(pool: &PgPool) -> Result<(i64, i64), DbErr> {
+    let rows = sqlx::raw_sql(NUMBER_AND_ANNOUNCE.as_str())
+        .fetch_all(pool)
+        .await
+        .map_err(|error| DbErr::Query(RuntimeErr::SqlxError(Arc::new(error))))?;
+    // The lock's statement answers a row of its own; the summary is the
+    // row with the counts, absent when nothing was numbered.
+    let Some(summary) = rows.iter().find(|row| row.try_column("numbered").is_ok()) else {
         return Ok((0, 0));
     };
-    Ok((
-        row.try_get::<i64>("", "numbered")?,
-        row.try_get::<i64>("", "new_head")?,
-    ))
+    let numbered = summary.try_get::<i64, _>("numbered");
+    let new_head = summary.try_get::<i64, _>("new_head");
+    match (numbered, new_head) {
+        (Ok(numbered), Ok(new_head)) => Ok((numbered, new_head)),
+        (Err(error), _) | (_, Err(error)) => {
+            Err(DbErr::Query(RuntimeErr::SqlxError(Arc::new(error))))
+        }
+    }
 }
 
 /// Raises `current` to `candidate`; true if it changed.

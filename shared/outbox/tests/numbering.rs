@@ -125,3 +125,104 @@ async fn on_sqlite_rows_left_unnumbered_are_numbered_before_the_log_starts_so_no
         "the row written first keeps its place in the log"
     );
 }
+
+/// What PostgreSQL believes the outbox holds: -1 until its statistics are
+/// first gathered.
+async fn estimated_rows(db: &sea_orm::DatabaseConnection) -> f64 {
+    db.query_one_raw(Statement::from_string(
+        DbBackend::Postgres,
+        "SELECT reltuples::float8 AS estimated FROM pg_class WHERE oid = 'outbox_event'::regclass",
+    ))
+    .await
+    .expect("read pg_class")
+    .expect("the outbox's row")
+    .try_get::<f64>("", "estimated")
+    .expect("estimate")
+}
+
+#[tokio::test]
+async fn on_postgresql_the_sequencer_refreshes_the_statistics_of_a_log_that_has_grown() {
+    let (_guard, db) = database("statistics").await;
+    if db.get_database_backend() != DbBackend::Postgres {
+        return;
+    }
+    // Only the sequencer may gather them here.
+    db.execute_unprepared("ALTER TABLE outbox_event SET (autovacuum_enabled = false)")
+        .await
+        .expect("autovacuum off");
+    let outbox = Outbox::new(db.clone());
+    let tx = outbox.begin().await.expect("begin");
+    let events = (0..1_000)
+        .map(|i| {
+            let value = format!("grown-{i}");
+            Event::new("test", value.clone(), "tenant-a", &Note { value })
+        })
+        .collect();
+    tx.append_all(events).await.expect("append all");
+    tx.commit().await.expect("commit");
+    assert!(estimated_rows(&db).await < 0.0, "never gathered yet");
+
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let sequencer = Sequencer::new(outbox, Duration::from_secs(60), Duration::from_secs(3600));
+    tokio::spawn(sequencer.run(shutdown.clone()));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while estimated_rows(&db).await < 1_000.0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the statistics were not refreshed after the log reached 1,000 events"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    shutdown.cancel();
+}
+
+#[tokio::test]
+async fn on_postgresql_two_sequencers_at_once_give_every_event_one_position_without_gaps() {
+    let (guard, db) = database("two_sequencers").await;
+    if db.get_database_backend() != DbBackend::Postgres {
+        return;
+    }
+    // Two replicas, each with its own pool and sequencer, numbering while
+    // commands commit.
+    let other = twotier_platform::db::connect(&guard.url, 4)
+        .await
+        .expect("second replica");
+    let written = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sequencers: Vec<_> = [db.clone(), other]
+        .into_iter()
+        .map(|replica| {
+            let written = written.clone();
+            tokio::spawn(async move {
+                let sequencer = Sequencer::new(
+                    Outbox::new(replica),
+                    Duration::from_secs(60),
+                    Duration::from_secs(3600),
+                );
+                loop {
+                    let done = written.load(std::sync::atomic::Ordering::SeqCst);
+                    let numbered = sequencer.sequence_batch().await.expect("numbered");
+                    if done && numbered == 0 {
+                        return;
+                    }
+                    tokio::task::yield_now().await;
+                }
+            })
+        })
+        .collect();
+    let writers: Vec<_> = (0..4)
+        .map(|writer| {
+            let outbox = Outbox::new(db.clone());
+            tokio::spawn(async move { write_events(&outbox, 100, &format!("w{writer}")).await })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.expect("writer");
+    }
+    written.store(true, std::sync::atomic::Ordering::SeqCst);
+    for sequencer in sequencers {
+        sequencer.await.expect("sequencer");
+    }
+    let mut numbered: Vec<i64> = positions(&db).await.into_iter().flatten().collect();
+    numbered.sort_unstable();
+    assert_eq!(numbered, (1..=400).collect::<Vec<i64>>());
+}
