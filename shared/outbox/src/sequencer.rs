@@ -9,11 +9,10 @@
 //! numbers each row as it writes it ([`crate::Tx::append`]); the sequencer
 //! numbers only rows written unnumbered (before this was so).
 
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use chrono::Utc;
-use std::sync::{Arc, LazyLock};
-
 use sea_orm::sqlx::{self, PgPool, Row};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, RuntimeErr,
@@ -254,7 +253,8 @@ fn unpositioned(limit: &str) -> String {
 /// row committed before the lock was granted. One round trip, where
 /// `BEGIN`, the lock, the numbering and `COMMIT` as statements of their own
 /// took four, each of which an event waited for on its way to consumers.
-/// The text holds only constants (no value from outside).
+/// A simple query is not prepared: PostgreSQL plans it on every run. The
+/// text holds only constants (no value from outside).
 static NUMBER_AND_ANNOUNCE: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT pg_advisory_xact_lock({key}); \
