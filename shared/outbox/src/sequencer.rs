@@ -21,7 +21,6 @@ use sea_orm::{
 use tokio_util::sync::CancellationToken;
 
 use crate::entity::outbox_event;
-use crate::statistics::LogStatistics;
 use crate::writer::Outbox;
 
 /// Rows numbered per transaction.
@@ -113,15 +112,10 @@ impl Sequencer {
         }
         let mut next_prune = tokio::time::Instant::now();
         let mut failures = 0u32;
-        let postgres = self.outbox.db().get_database_backend() == DbBackend::Postgres;
-        let mut statistics = LogStatistics::default();
         loop {
             match self.sequence_batch().await {
                 Ok(numbered) => {
                     failures = 0;
-                    if postgres && statistics.refresh_due(*self.outbox.head.borrow()) {
-                        crate::statistics::refresh(self.outbox.db());
-                    }
                     if numbered == BATCH {
                         continue;
                     }
@@ -191,7 +185,11 @@ impl Sequencer {
 pub(crate) async fn sequence_batch(outbox: &Outbox) -> Result<i64, DbErr> {
     let db = outbox.db();
     let (numbered, new_head) = if db.get_database_backend() == DbBackend::Postgres {
-        number_and_announce(db.get_postgres_connection_pool()).await?
+        let (numbered, new_head) = number_and_announce(db.get_postgres_connection_pool()).await?;
+        if crate::statistics::refresh_due(numbered, new_head) {
+            crate::statistics::refresh(db);
+        }
+        (numbered, new_head)
     } else {
         let txn = db.begin().await?;
         let (numbered, new_head) = number_on_sqlite(&txn).await?;
@@ -274,8 +272,15 @@ static NUMBER_AND_ANNOUNCE: LazyLock<String> = LazyLock::new(|| {
 /// PostgreSQL: numbers a batch and announces it ([`NUMBER_AND_ANNOUNCE`]);
 /// returns (rows numbered, new head), (0, 0) when nothing was waiting.
 async fn number_and_announce(pool: &PgPool) -> Result<(i64, i64), DbErr> {
+    // Getting a connection fails as sea-orm's own acquisitions do, as a
+    // connection error, which callers answer as transient whatever the
+    // cause (a refused login, a database not there yet).
+    let mut connection = pool
+        .acquire()
+        .await
+        .map_err(|error| DbErr::Conn(RuntimeErr::SqlxError(Arc::new(error))))?;
     let rows = sqlx::raw_sql(NUMBER_AND_ANNOUNCE.as_str())
-        .fetch_all(pool)
+        .fetch_all(&mut *connection)
         .await
         .map_err(|error| DbErr::Query(RuntimeErr::SqlxError(Arc::new(error))))?;
     // The lock's statement answers a row of its own; the summary is the

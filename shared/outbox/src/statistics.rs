@@ -11,45 +11,47 @@
 //! on every event's way to its consumers.
 //!
 //! The sequencer, which sees the log grow, refreshes the statistics itself
-//! each time the log has doubled since it last did (`ANALYZE` samples a
-//! bounded number of rows and blocks no reader or writer). The refresh
-//! invalidates the cached plans, and the new ones use the index. Once the
-//! log keeps its size (events older than the retention are pruned),
-//! refreshes stop and autovacuum's are enough.
+//! each time its numbering takes the head past 1,000 events, 2,000, 4,000,
+//! and so on (`ANALYZE` samples a bounded number of rows and blocks no
+//! reader or writer). The refresh invalidates the cached plans, and the new
+//! ones use the index. Each threshold is crossed by exactly one batch, so
+//! among replicas one refreshes, and a restart refreshes nothing; as the
+//! log ages, refreshes become rare and autovacuum's suffice.
 
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 
-/// The head at which the first refresh is due: below it any plan reads a
-/// few pages at most.
-const FIRST_REFRESH_AT: u64 = 1_000;
+/// The first head at which statistics are refreshed: below it any plan
+/// reads a few pages at most. Later ones are its doublings.
+const FIRST_REFRESH_AT: i64 = 1_000;
 
-/// When the statistics of the log were last refreshed.
-#[derive(Debug, Default)]
-pub(crate) struct LogStatistics {
-    refreshed_at_head: u64,
-}
-
-impl LogStatistics {
-    /// Whether a log whose head is `head` has doubled since the last
-    /// refresh (or reached [`FIRST_REFRESH_AT`] without one); if so,
-    /// counts the refresh as done at `head`.
-    pub(crate) fn refresh_due(&mut self, head: u64) -> bool {
-        let due = head >= FIRST_REFRESH_AT.max(self.refreshed_at_head.saturating_mul(2));
-        if due {
-            self.refreshed_at_head = head;
-        }
-        due
+/// Whether a batch that numbered `numbered` events, taking the head to
+/// `head`, crossed one of the heads at which statistics are refreshed.
+pub(crate) fn refresh_due(numbered: i64, head: i64) -> bool {
+    if numbered <= 0 {
+        return false;
     }
+    let before = head.saturating_sub(numbered);
+    let mut threshold = FIRST_REFRESH_AT;
+    while threshold <= before {
+        threshold = threshold.saturating_mul(2);
+    }
+    threshold <= head
 }
 
 /// Refreshes the statistics of `outbox_event` in a task of its own, so
-/// numbering never waits for it. A failure (say a role that does not own
-/// the table) costs nothing but the plans it would have improved.
+/// numbering never waits for it. `SKIP_LOCKED`: if autovacuum is at the
+/// table, its statistics are being refreshed already. A role that does not
+/// own the table gets a warning from PostgreSQL (logged by sqlx as
+/// `sqlx::postgres::notice`) and nothing changes but the plans it would
+/// have improved.
 pub(crate) fn refresh(db: &DatabaseConnection) {
     let db = db.clone();
     tokio::spawn(async move {
-        match db.execute_unprepared("ANALYZE outbox_event").await {
-            Ok(_) => tracing::debug!("refreshed the outbox's statistics"),
+        match db
+            .execute_unprepared("ANALYZE (SKIP_LOCKED) outbox_event")
+            .await
+        {
+            Ok(_) => tracing::debug!("asked PostgreSQL to refresh the outbox's statistics"),
             Err(error) => tracing::warn!(%error, "refreshing the outbox's statistics failed"),
         }
     });
@@ -61,27 +63,33 @@ mod tests {
 
     #[test]
     fn a_small_log_is_left_to_autovacuum() {
-        let mut statistics = LogStatistics::default();
-        assert!(!statistics.refresh_due(0));
-        assert!(!statistics.refresh_due(FIRST_REFRESH_AT - 1));
+        assert!(!refresh_due(999, 999));
+        assert!(!refresh_due(0, 5_000), "a batch that numbered nothing");
     }
 
     #[test]
-    fn a_growing_log_is_refreshed_each_time_it_has_doubled() {
-        let mut statistics = LogStatistics::default();
-        let refreshed: Vec<u64> = (0..=20_000u64)
-            .step_by(250)
-            .filter(|head| statistics.refresh_due(*head))
-            .collect();
-        assert_eq!(refreshed, [1_000, 2_000, 4_000, 8_000, 16_000]);
+    fn a_growing_log_is_refreshed_each_time_its_head_passes_a_doubling() {
+        let mut head = 0;
+        let mut refreshed = Vec::new();
+        for numbered in [250, 250, 250, 250, 500, 500, 500, 500, 1_500, 2_500, 1_000] {
+            head += numbered;
+            if refresh_due(numbered, head) {
+                refreshed.push(head);
+            }
+        }
+        assert_eq!(refreshed, [1_000, 2_000, 4_500, 8_000]);
     }
 
     #[test]
-    fn a_log_found_large_at_start_is_refreshed_once_and_then_as_it_doubles() {
-        let mut statistics = LogStatistics::default();
-        assert!(statistics.refresh_due(1_000_000));
-        assert!(!statistics.refresh_due(1_000_500));
-        assert!(!statistics.refresh_due(1_999_999));
-        assert!(statistics.refresh_due(2_000_000));
+    fn a_batch_past_several_doublings_refreshes_once() {
+        assert!(refresh_due(500, 1_200));
+        assert!(refresh_due(10_000, 10_500));
+    }
+
+    #[test]
+    fn a_restart_or_another_replica_refreshes_only_at_the_next_doubling() {
+        assert!(!refresh_due(500, 1_000_500));
+        assert!(!refresh_due(1, 1_023_999));
+        assert!(refresh_due(1, 1_024_000));
     }
 }
