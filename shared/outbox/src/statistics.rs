@@ -39,8 +39,9 @@ pub(crate) fn refresh_due(numbered: i64, head: i64) -> bool {
 }
 
 /// Refreshes the statistics of `outbox_event` in a task of its own, so
-/// numbering never waits for it. `SKIP_LOCKED`: if autovacuum is at the
-/// table, its statistics are being refreshed already. A role that does not
+/// numbering never waits for it. `SKIP_LOCKED`: when autovacuum or another
+/// `ANALYZE` holds the table, this one is skipped rather than queued behind
+/// it (the next threshold will come). A role that does not
 /// own the table gets a warning from PostgreSQL (logged by sqlx as
 /// `sqlx::postgres::notice`) and nothing changes but the plans it would
 /// have improved.
