@@ -9,14 +9,14 @@
 //! numbers each row as it writes it ([`crate::Tx::append`]); the sequencer
 //! numbers only rows written unnumbered (before this was so).
 
-use std::sync::{Arc, LazyLock};
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use chrono::Utc;
 use sea_orm::sqlx::{self, PgPool, Row};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, RuntimeErr,
-    Statement, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, Statement,
+    TransactionTrait,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -272,30 +272,27 @@ static NUMBER_AND_ANNOUNCE: LazyLock<String> = LazyLock::new(|| {
 /// PostgreSQL: numbers a batch and announces it ([`NUMBER_AND_ANNOUNCE`]);
 /// returns (rows numbered, new head), (0, 0) when nothing was waiting.
 async fn number_and_announce(pool: &PgPool) -> Result<(i64, i64), DbErr> {
-    // Getting a connection fails as sea-orm's own acquisitions do, as a
-    // connection error, which callers answer as transient whatever the
-    // cause (a refused login, a database not there yet).
+    // Acquired apart from the query, so that failing to get a connection
+    // is a connection error (transient), as in sea-orm's own acquisitions.
     let mut connection = pool
         .acquire()
         .await
-        .map_err(|error| DbErr::Conn(RuntimeErr::SqlxError(Arc::new(error))))?;
+        .map_err(twotier_platform::db::sqlx_to_db_err)?;
     let rows = sqlx::raw_sql(NUMBER_AND_ANNOUNCE.as_str())
         .fetch_all(&mut *connection)
         .await
-        .map_err(|error| DbErr::Query(RuntimeErr::SqlxError(Arc::new(error))))?;
+        .map_err(twotier_platform::db::sqlx_query_err)?;
     // The lock's statement answers a row of its own; the summary is the
     // row with the counts, absent when nothing was numbered.
     let Some(summary) = rows.iter().find(|row| row.try_column("numbered").is_ok()) else {
         return Ok((0, 0));
     };
-    let numbered = summary.try_get::<i64, _>("numbered");
-    let new_head = summary.try_get::<i64, _>("new_head");
-    match (numbered, new_head) {
-        (Ok(numbered), Ok(new_head)) => Ok((numbered, new_head)),
-        (Err(error), _) | (_, Err(error)) => {
-            Err(DbErr::Query(RuntimeErr::SqlxError(Arc::new(error))))
-        }
-    }
+    let count = |column| {
+        summary
+            .try_get::<i64, _>(column)
+            .map_err(twotier_platform::db::sqlx_query_err)
+    };
+    Ok((count("numbered")?, count("new_head")?))
 }
 
 /// Raises `current` to `candidate`; true if it changed.

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::*;
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
-use twotier_outbox::{Event, Outbox, Sequencer};
+use twotier_outbox::{Outbox, Sequencer};
 
 async fn positions(db: &sea_orm::DatabaseConnection) -> Vec<Option<i64>> {
     db.query_all_raw(Statement::from_string(
@@ -55,12 +55,7 @@ async fn events_appended_together_are_numbered_in_order_like_those_appended_one_
     let outbox = Outbox::new(db.clone());
     write_events(&outbox, 1, "alone").await;
     let tx = outbox.begin().await.expect("begin");
-    let events = (0..3)
-        .map(|i| {
-            let value = format!("together-{i}");
-            Event::new("test", value.clone(), "tenant-a", &Note { value })
-        })
-        .collect();
+    let events = (0..3).map(|i| note("together", i)).collect();
     tx.append_all(events).await.expect("append all");
     tx.append_all(Vec::new()).await.expect("nothing to append");
     tx.commit().await.expect("commit");
@@ -152,12 +147,7 @@ async fn on_postgresql_the_sequencer_refreshes_the_statistics_of_a_log_that_has_
         .expect("autovacuum off");
     let outbox = Outbox::new(db.clone());
     let tx = outbox.begin().await.expect("begin");
-    let events = (0..1_000)
-        .map(|i| {
-            let value = format!("grown-{i}");
-            Event::new("test", value.clone(), "tenant-a", &Note { value })
-        })
-        .collect();
+    let events = (0..1_000).map(|i| note("grown", i)).collect();
     tx.append_all(events).await.expect("append all");
     tx.commit().await.expect("commit");
     assert!(estimated_rows(&db).await < 0.0, "never gathered yet");

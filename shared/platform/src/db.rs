@@ -268,8 +268,17 @@ pub fn is_unique_violation(error: &DbErr) -> bool {
     )
 }
 
-pub(crate) fn sqlx_to_db_err(error: sqlx::Error) -> DbErr {
+/// A failure to reach the database through sqlx (opening a pool, getting a
+/// connection) as sea-orm reports its own: a connection error, which
+/// [`is_connection_error`] answers as transient.
+pub fn sqlx_to_db_err(error: sqlx::Error) -> DbErr {
     DbErr::Conn(RuntimeErr::SqlxError(std::sync::Arc::new(error)))
+}
+
+/// A statement sqlx ran that failed, as sea-orm reports its own: a query
+/// error, transient only for the causes [`is_connection_error`] names.
+pub fn sqlx_query_err(error: sqlx::Error) -> DbErr {
+    DbErr::Query(RuntimeErr::SqlxError(std::sync::Arc::new(error)))
 }
 
 /// Every row of `select`, its LIMIT written into the SQL (see

@@ -111,19 +111,15 @@ pub async fn start_producer(
 pub async fn write_events(outbox: &Outbox, count: usize, tag: &str) {
     for i in 0..count {
         let tx = outbox.begin().await.expect("begin");
-        let payload = Note {
-            value: format!("{tag}-{i}"),
-        };
-        tx.append(Event::new(
-            "test",
-            format!("{tag}-{i}"),
-            "tenant-a",
-            &payload,
-        ))
-        .await
-        .expect("append");
+        tx.append(note(tag, i)).await.expect("append");
         tx.commit().await.expect("commit");
     }
+}
+
+/// The `i`th note tagged `tag`: aggregate and value `{tag}-{i}`, tenant-a.
+pub fn note(tag: &str, i: usize) -> Event {
+    let value = format!("{tag}-{i}");
+    Event::new("test", value.clone(), "tenant-a", &Note { value })
 }
 
 /// Records each event once, refusing any position at or below one it has
