@@ -6,8 +6,10 @@ mod common;
 
 use common::*;
 use sea_orm::{EntityTrait, QueryOrder};
+use twotier_customer::store;
 use twotier_customer::store::entities::customer;
 use twotier_proto::customer as pb;
+use twotier_testkit::plans::generic_plans;
 use twotier_testkit::read_every_way;
 
 #[tokio::test]
@@ -50,4 +52,39 @@ async fn customers_read_by_position_equal_customers_read_by_name() {
         .into_inner();
     assert!(read.customer_agreement_accepted);
     assert_eq!(read.indirect_reseller_partner_id, RESELLER);
+}
+
+/// A young table's statistics once led PostgreSQL's generic plan for this
+/// lookup to the provider's index, which then walked all of the
+/// provider's customers (`by_position::one_owned`).
+#[tokio::test]
+async fn on_postgresql_a_customer_is_looked_up_by_its_key_while_its_table_is_young() {
+    if twotier_testkit::skip_without_postgres("the plan of a customer lookup") {
+        return;
+    }
+    let h = start().await;
+    let mut ids = Vec::new();
+    for prefix in ["adatum", "litware", "tailspin"] {
+        let name = h.customer(PROVIDER, prefix, "").await.name;
+        ids.push(name.rsplit('/').next().expect("an id").to_owned());
+    }
+    h.customer(OTHER_PROVIDER, "wingtip", "").await;
+
+    let id = ids[1].clone();
+    let plans = generic_plans(&h.db("customer").url, async |db| {
+        let found = store::customer::find(db, PROVIDER, &id)
+            .await
+            .expect("read");
+        assert_eq!(found.map(|c| c.id), Some(id.clone()));
+        let of_another = store::customer::find(db, OTHER_PROVIDER, &id)
+            .await
+            .expect("read");
+        assert!(of_another.is_none(), "another provider's customer");
+    })
+    .await;
+    assert_eq!(plans.len(), 2);
+    for plan in plans {
+        assert!(plan.contains("customer_pkey"), "{plan}");
+        assert!(!plan.contains("idx_customer_provider"), "{plan}");
+    }
 }

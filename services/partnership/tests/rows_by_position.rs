@@ -8,10 +8,12 @@ mod common;
 
 use common::*;
 use sea_orm::{EntityTrait, QueryOrder};
+use twotier_partnership::store;
 use twotier_partnership::store::by_position;
 use twotier_partnership::store::entities::{partnership, reseller};
 use twotier_platform::inline_reads::{InlineReads, Reads};
 use twotier_proto::partnership as pb;
+use twotier_testkit::plans::generic_plans;
 use twotier_testkit::read_every_way;
 
 /// Two resellers with different facts, the second changed since it was
@@ -116,5 +118,45 @@ async fn a_page_shows_each_indirect_reseller_as_get_indirect_reseller_does() {
             .expect("get")
             .into_inner();
         assert_eq!(listed, got);
+    }
+}
+
+/// A young table's statistics can lead PostgreSQL's generic plan for this
+/// lookup to the provider's list index, which walks all of the provider's
+/// partnerships (`by_position::one_owned`).
+#[tokio::test]
+async fn on_postgresql_a_partnership_is_looked_up_by_its_key_while_its_table_is_young() {
+    if twotier_testkit::skip_without_postgres("the plan of a partnership lookup") {
+        return;
+    }
+    let h = partnerships_of_every_kind().await;
+    let db = twotier_platform::db::connect(&h.db.url, 1)
+        .await
+        .expect("the service's database");
+    let rows = partnership::Entity::find().all(&db).await.expect("read");
+    let own = rows
+        .iter()
+        .find(|p| p.provider_id == PROVIDER)
+        .expect("a partnership of the provider");
+    let others = rows
+        .iter()
+        .find(|p| p.provider_id == OTHER_PROVIDER)
+        .expect("a partnership of another provider");
+
+    let plans = generic_plans(&h.db.url, async |db| {
+        let found = store::partnership::get(db, PROVIDER, &own.id)
+            .await
+            .expect("read");
+        assert_eq!(found.map(|p| p.id), Some(own.id.clone()));
+        let of_another = store::partnership::get(db, PROVIDER, &others.id)
+            .await
+            .expect("read");
+        assert!(of_another.is_none(), "another provider's partnership");
+    })
+    .await;
+    assert_eq!(plans.len(), 2);
+    for plan in plans {
+        assert!(plan.contains("partnership_pkey"), "{plan}");
+        assert!(!plan.contains("idx_partnership_list"), "{plan}");
     }
 }

@@ -12,6 +12,7 @@ pub mod flows;
 mod jwks;
 pub mod log;
 pub mod pki;
+pub mod plans;
 mod proxy;
 mod rows;
 pub mod secrets;

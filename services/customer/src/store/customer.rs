@@ -18,9 +18,8 @@ pub async fn find(
     provider_id: &str,
     customer_id: &str,
 ) -> Result<Option<Customer>, DbErr> {
-    let own = customer::Entity::find_by_id(customer_id.to_owned())
-        .filter(customer::Column::ProviderId.eq(provider_id));
-    let row = by_position::one(db, own).await?;
+    let by_key = customer::Entity::find_by_id(customer_id.to_owned());
+    let row = by_position::one_owned(db, by_key, |row| row.provider_id == provider_id).await?;
     Ok(row.map(from_row))
 }
 

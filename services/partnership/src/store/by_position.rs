@@ -6,7 +6,7 @@
 //! read them to the same answer.
 
 use sea_orm::DbErr;
-pub use twotier_platform::by_position::{ByPosition, Columns, Row, all, one};
+pub use twotier_platform::by_position::{ByPosition, Columns, Row, all, one, one_owned};
 
 use super::entities::{partnership, reseller};
 

@@ -63,8 +63,8 @@ pub async fn get(
     provider_id: &str,
     id: &str,
 ) -> Result<Option<Partnership>, DbErr> {
-    let own = Entity::find_by_id(id.to_owned()).filter(Column::ProviderId.eq(provider_id));
-    let row = by_position::one(db, own).await?;
+    let by_key = Entity::find_by_id(id.to_owned());
+    let row = by_position::one_owned(db, by_key, |row| row.provider_id == provider_id).await?;
     Ok(row.map(partnership))
 }
 
