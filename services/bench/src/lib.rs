@@ -115,6 +115,9 @@ async fn run_backend(backend: &Backend, options: &BenchOptions) -> Result<(), Er
             .await?
             .print();
     }
+    system::drop_databases(backend, &run)
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(())
 }
 

@@ -183,6 +183,30 @@ async fn start<S: ServiceDefinition>(
     Ok(())
 }
 
+/// Drops the databases the run `run` created on `backend` (PostgreSQL),
+/// once its systems have stopped: a server that keeps every run's
+/// databases has autovacuum visit them all, load the next run measures.
+pub async fn drop_databases(backend: &Backend, run: &str) -> Result<(), StartError> {
+    use sea_orm::{ConnectionTrait, Statement};
+    let Backend::Postgres(admin) = backend else {
+        return Ok(());
+    };
+    let db = twotier_platform::db::connect(admin, 2).await?;
+    let names = db
+        .query_all_raw(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            "SELECT datname FROM pg_database WHERE datname LIKE $1",
+            [format!("bench\\_{run}%").into()],
+        ))
+        .await?;
+    for row in names {
+        let name: String = row.try_get_by_index(0)?;
+        db.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+            .await?;
+    }
+    Ok(())
+}
+
 /// A fresh database named `name` on `backend`.
 pub async fn database_url(
     backend: &Backend,
