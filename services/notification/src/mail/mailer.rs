@@ -2,6 +2,7 @@
 //! `.eml` files in the mail folder.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use lettre::Message;
 use lettre::message::{Mailbox, header::ContentType};
@@ -57,7 +58,11 @@ pub fn mailer_from(
             .unwrap_or_else(|| data_dir.join("mail"));
         twotier_platform::files::create_private_dir(&dir)
             .map_err(|e| format!("cannot create mail folder {}: {e}", dir.display()))?;
-        return Ok(Box::new(FileMailer { dir, from }));
+        return Ok(Box::new(FileMailer {
+            dir,
+            from,
+            folder_sync: FolderSync::default(),
+        }));
     };
     let server = SmtpServer {
         host: host.clone(),
@@ -157,6 +162,7 @@ impl Mailer for SmtpMailer {
 struct FileMailer {
     dir: PathBuf,
     from: Mailbox,
+    folder_sync: FolderSync,
 }
 
 #[async_trait::async_trait]
@@ -169,6 +175,10 @@ impl Mailer for FileMailer {
         tokio::task::spawn_blocking(move || spool(&path, &message))
             .await
             .map_err(|e| SendError::Transient(e.to_string()))?
+            .map_err(|e| SendError::Transient(e.to_string()))?;
+        self.folder_sync
+            .covering_the_last_rename(&self.dir)
+            .await
             .map_err(|e| SendError::Transient(e.to_string()))
     }
 
@@ -193,9 +203,86 @@ fn spool(path: &std::path::Path, message: &[u8]) -> std::io::Result<()> {
     std::fs::rename(&staging, path)
 }
 
+/// Syncs the mail folder after renames, one sync for all the renames that
+/// finished before it began. An email counts as handed over once its
+/// `send` returns, and is then recorded as delivered; until the folder
+/// itself is synced, a power loss may undo its rename and leave only the
+/// staging file, which no pickup reads. A sync per email cost the folder a
+/// quarter of its rate (docs/benchmarks.md); the emails of a round finish
+/// together and share one.
+#[derive(Default)]
+struct FolderSync {
+    /// Renames finished so far.
+    renamed: AtomicU64,
+    /// How many of them the last completed sync covers.
+    synced: tokio::sync::Mutex<u64>,
+}
+
+impl FolderSync {
+    /// Returns once a sync of `folder` that began after the caller's
+    /// rename (finished before this call) has completed.
+    async fn covering_the_last_rename(&self, folder: &std::path::Path) -> std::io::Result<()> {
+        let mine = self.renamed.fetch_add(1, Ordering::AcqRel) + 1;
+        let mut synced = self.synced.lock().await;
+        if *synced >= mine {
+            return Ok(());
+        }
+        // Every rename counted so far finished before this sync begins.
+        let covered = self.renamed.load(Ordering::Acquire);
+        let folder = folder.to_path_buf();
+        tokio::task::spawn_blocking(move || sync_folder(&folder))
+            .await
+            .map_err(std::io::Error::other)??;
+        *synced = covered;
+        Ok(())
+    }
+}
+
+fn sync_folder(folder: &std::path::Path) -> std::io::Result<()> {
+    // A directory is opened and synced like a file on Unix; elsewhere the
+    // rename is as durable as the platform makes it.
+    #[cfg(unix)]
+    std::fs::File::open(folder)?.sync_all()?;
+    #[cfg(not(unix))]
+    let _ = folder;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_spooled_email_is_left_whole_under_its_own_name_only() {
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("n-1.eml");
+        spool(&path, b"first").unwrap();
+        // A resend after a crash rewrites the same file.
+        spool(&path, b"second").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"second");
+        let names: Vec<_> = std::fs::read_dir(folder.path())
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["n-1.eml"], "no staging file is left");
+    }
+
+    #[tokio::test]
+    async fn a_folder_sync_covers_every_rename_finished_before_it_began() {
+        let folder = tempfile::tempdir().unwrap();
+        let sync = FolderSync::default();
+        sync.covering_the_last_rename(folder.path()).await.unwrap();
+        assert_eq!(*sync.synced.lock().await, 1);
+        // Two renames finished while a sync was under way: the next sync
+        // covers both, and a caller it already covered does not sync again.
+        sync.renamed.fetch_add(2, Ordering::AcqRel);
+        sync.covering_the_last_rename(folder.path()).await.unwrap();
+        assert_eq!(*sync.synced.lock().await, 4);
+        // A sync that fails fails the send and covers nothing.
+        let missing = folder.path().join("gone");
+        assert!(sync.covering_the_last_rename(&missing).await.is_err());
+        assert_eq!(*sync.synced.lock().await, 4);
+    }
 
     #[test]
     fn a_login_goes_only_over_an_encrypted_connection() {
