@@ -207,9 +207,10 @@ fn spool(path: &std::path::Path, message: &[u8]) -> std::io::Result<()> {
 /// finished before it began. An email counts as handed over once its
 /// `send` returns, and is then recorded as delivered; until the folder
 /// itself is synced, a power loss may undo its rename and leave only the
-/// staging file, which no pickup reads. A sync per email cost the folder a
-/// quarter of its rate (docs/benchmarks.md); the emails of a round finish
-/// together and share one.
+/// staging file, which no pickup reads. The emails of a round are handed
+/// over concurrently: each waits for the one sync under way or the next,
+/// instead of queueing a sync of its own (in the bench the folder lost
+/// about a sixth of its rate either way, docs/benchmarks.md).
 #[derive(Default)]
 struct FolderSync {
     /// Renames finished so far.
