@@ -200,10 +200,16 @@ pub async fn drop_databases(backend: &Backend, run: &str) -> Result<(), StartErr
         ))
         .await?;
     for row in names {
-        let name: String = row.try_get_by_index(0)?;
-        db.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-            .await?;
+        drop_database(&db, &row.try_get_by_index::<String>(0)?).await?;
     }
+    Ok(())
+}
+
+/// Drops the database `name`, if there is one, ending its connections.
+async fn drop_database(db: &sea_orm::DatabaseConnection, name: &str) -> Result<(), StartError> {
+    use sea_orm::ConnectionTrait;
+    db.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+        .await?;
     Ok(())
 }
 
@@ -221,8 +227,7 @@ pub async fn database_url(
         Backend::Postgres(admin) => {
             use sea_orm::ConnectionTrait;
             let db = twotier_platform::db::connect(admin, 2).await?;
-            db.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .await?;
+            drop_database(&db, name).await?;
             db.execute_unprepared(&format!("CREATE DATABASE {name}"))
                 .await?;
             let (base, _) = admin

@@ -9,7 +9,7 @@ use sea_orm::{EntityTrait, QueryOrder};
 use twotier_customer::store;
 use twotier_customer::store::entities::customer;
 use twotier_proto::customer as pb;
-use twotier_testkit::plans::generic_plans;
+use twotier_testkit::plans::{assert_each_uses, generic_plans};
 use twotier_testkit::read_every_way;
 
 #[tokio::test]
@@ -83,8 +83,5 @@ async fn on_postgresql_a_customer_is_looked_up_by_its_key_while_its_table_is_you
     })
     .await;
     assert_eq!(plans.len(), 2);
-    for plan in plans {
-        assert!(plan.contains("customer_pkey"), "{plan}");
-        assert!(!plan.contains("idx_customer_provider"), "{plan}");
-    }
+    assert_each_uses(&plans, "customer_pkey", "idx_customer_provider");
 }

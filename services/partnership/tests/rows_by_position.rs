@@ -13,7 +13,7 @@ use twotier_partnership::store::by_position;
 use twotier_partnership::store::entities::{partnership, reseller};
 use twotier_platform::inline_reads::{InlineReads, Reads};
 use twotier_proto::partnership as pb;
-use twotier_testkit::plans::generic_plans;
+use twotier_testkit::plans::{assert_each_uses, generic_plans};
 use twotier_testkit::read_every_way;
 
 /// Two resellers with different facts, the second changed since it was
@@ -155,8 +155,5 @@ async fn on_postgresql_a_partnership_is_looked_up_by_its_key_while_its_table_is_
     })
     .await;
     assert_eq!(plans.len(), 2);
-    for plan in plans {
-        assert!(plan.contains("partnership_pkey"), "{plan}");
-        assert!(!plan.contains("idx_partnership_list"), "{plan}");
-    }
+    assert_each_uses(&plans, "partnership_pkey", "idx_partnership_list");
 }

@@ -25,6 +25,9 @@ pub async fn generic_plans(url: &str, read: impl AsyncFnOnce(&DatabaseConnection
     });
     read(&db).await;
     let statements = std::mem::take(&mut *sent.lock().unwrap_or_else(PoisonError::into_inner));
+    db.execute_unprepared("SET plan_cache_mode = force_generic_plan")
+        .await
+        .expect("plan_cache_mode set");
     let mut plans = Vec::new();
     for statement in statements {
         plans.push(generic_plan(&db, &statement).await);
@@ -34,9 +37,6 @@ pub async fn generic_plans(url: &str, read: impl AsyncFnOnce(&DatabaseConnection
 
 async fn generic_plan(db: &DatabaseConnection, statement: &Statement) -> String {
     let run = |sql: String| Statement::from_string(db.get_database_backend(), sql);
-    db.execute_unprepared("SET plan_cache_mode = force_generic_plan")
-        .await
-        .expect("plan_cache_mode set");
     db.execute_unprepared(&format!("PREPARE planned AS {}", statement.sql))
         .await
         .expect("the statement prepared");
@@ -59,4 +59,13 @@ async fn generic_plan(db: &DatabaseConnection, statement: &Statement) -> String 
         .map(|row| row.try_get_by_index::<String>(0).expect("a plan line"))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// Asserts that each of `plans` reads through the index `served_by` and
+/// never through `not_through`, printing the plan that does not.
+pub fn assert_each_uses(plans: &[String], served_by: &str, not_through: &str) {
+    for plan in plans {
+        assert!(plan.contains(served_by), "{plan}");
+        assert!(!plan.contains(not_through), "{plan}");
+    }
 }
