@@ -4,17 +4,16 @@
 
 use std::time::Duration;
 
+use twotier_testkit::free_port;
+
 use crate::Error;
-use crate::process::{SERVICES, free_port, service_command, twotier_binary};
+use crate::process::{SERVICES, service_command, twotier_binary};
 
 /// Resident KiB of each idle service process.
 pub async fn idle_rss() -> Result<Vec<(&'static str, u64)>, Error> {
     let dir = tempfile::tempdir()?;
     let binary = twotier_binary()?;
-    let ports: Vec<u16> = SERVICES
-        .iter()
-        .map(|_| free_port())
-        .collect::<Result<_, _>>()?;
+    let ports: Vec<u16> = SERVICES.iter().map(|_| free_port()).collect();
     let port_of = |service: &str| {
         SERVICES
             .iter()

@@ -59,10 +59,3 @@ pub fn service_command(
     }
     command
 }
-
-/// A loopback port nothing listens on yet.
-pub fn free_port() -> Result<u16, Error> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}

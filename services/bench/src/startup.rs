@@ -9,9 +9,10 @@ use std::time::{Duration, Instant};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
+use twotier_testkit::free_port;
 
 use crate::Error;
-use crate::process::{SERVICES, free_port, service_command, twotier_binary};
+use crate::process::{SERVICES, service_command, twotier_binary};
 
 /// Starts per service; the median is reported.
 const STARTS: usize = 3;
@@ -54,7 +55,7 @@ pub async fn measure() -> Result<Startup, Error> {
 /// reports SERVING.
 async fn cold_start(binary: &Path, service: &str) -> Result<Duration, Error> {
     let dir = tempfile::tempdir()?;
-    let port = free_port()?;
+    let port = free_port();
     // Nothing listens at the upstreams: the service must start without
     // them, as a pod does when it comes up first.
     let mut command = service_command(binary, service, dir.path(), port, |_| {

@@ -82,7 +82,7 @@ async fn services_killed_with_sigkill_mid_workload_lose_nothing_and_apply_every_
     }
     println!("killed {kills} processes while the workload ran");
     assert!(kills >= 8, "every service was killed at least twice");
-    for process in &system.processes {
+    for process in &mut system.processes {
         process.wait_serving().await;
     }
     common::verify(&system, ITEMS).await;

@@ -216,7 +216,7 @@ async fn each_providers_integration_follows_only_its_own_events_on_every_log_red
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_notification_log_reports_a_failed_then_a_sent_email_without_address_or_text() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let port = twotier_testkit::smtp::free_port();
+    let port = twotier_testkit::free_port();
     let system = System::all(&twotier_testkit::smtp::notification_env(&port.to_string())).await;
     partner(&system, PARTIES[0]).await;
     let notifications = system.channel("notification");

@@ -13,6 +13,7 @@ mod jwks;
 pub mod log;
 pub mod pki;
 pub mod plans;
+mod ports;
 mod proxy;
 mod rows;
 pub mod secrets;
@@ -25,6 +26,7 @@ pub use database::{
     POSTGRES_URL_VAR, TestDatabase, postgres_configured, row_counts, skip_without_postgres,
 };
 pub use jwks::JwksServer;
+pub use ports::free_port;
 pub use proxy::ChaosProxy;
 pub use rows::read_every_way;
 pub use server::{RunningServer, channel, env, settings, start_service, start_service_with_env};

@@ -7,6 +7,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use crate::free_port;
+
 /// Variable naming a Python interpreter that has `aiosmtpd` installed.
 pub const PYTHON_VAR: &str = "TWOTIER_TEST_PYTHON";
 
@@ -179,15 +181,6 @@ fn arrival(path: &Path) -> (u64, u64, u64, String) {
         number(counter),
         name.clone(),
     )
-}
-
-/// A loopback port nothing listens on yet (an SMTP server that is down
-/// until [`SmtpSink::start_on`] starts one there).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
-        .port()
 }
 
 /// The settings of a notification service in a [`crate::System`] that

@@ -52,7 +52,7 @@ pub async fn start(smtp_port: u16) -> Harness {
     Harness { system, smtp_port }
 }
 
-pub use twotier_testkit::smtp::free_port;
+pub use twotier_testkit::free_port;
 
 pub fn provider_admin() -> String {
     twotier_testkit::provider_admin(PROVIDER)

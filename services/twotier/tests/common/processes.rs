@@ -10,7 +10,7 @@ use std::time::Duration;
 use sea_orm::DatabaseConnection;
 use tokio::process::{Child, Command};
 use tonic::transport::Channel;
-use twotier_testkit::{SmtpSink, TestDatabase};
+use twotier_testkit::{SmtpSink, TestDatabase, free_port};
 
 /// The services, in start order (upstreams first).
 pub const SERVICES: [&str; 4] = ["partnership", "customer", "subscription", "notification"];
@@ -101,14 +101,35 @@ impl ServiceProcess {
         Some(response.into_inner().status)
     }
 
-    pub async fn wait_serving(&self) {
+    /// Waits until the process serves; panics with its log if it exits
+    /// first (a port taken, a bad setting) rather than waiting out the
+    /// deadline blind.
+    pub async fn wait_serving(&mut self) {
         let serving = tonic_health::pb::health_check_response::ServingStatus::Serving as i32;
-        twotier_testkit::wait_until(
-            &format!("{} serving", self.service),
-            Duration::from_secs(120),
-            || async { self.health().await == Some(serving) },
-        )
-        .await;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+        loop {
+            if self.health().await == Some(serving) {
+                return;
+            }
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                panic!(
+                    "{} exited ({status}) before serving; its log:\n{}",
+                    self.service,
+                    self.log()
+                );
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out after 120s waiting for {} serving; its log:\n{}",
+                self.service,
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     pub fn log(&self) -> String {
@@ -122,14 +143,6 @@ pub struct System {
     pub databases: BTreeMap<&'static str, TestDatabase>,
     pub smtp: SmtpSink,
     pub dir: tempfile::TempDir,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 impl System {
@@ -229,13 +242,13 @@ impl System {
                 processes.push(process);
             }
         }
-        let system = Self {
+        let mut system = Self {
             processes,
             databases,
             smtp,
             dir,
         };
-        for process in &system.processes {
+        for process in &mut system.processes {
             process.wait_serving().await;
         }
         system
