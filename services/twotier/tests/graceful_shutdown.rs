@@ -41,11 +41,7 @@ async fn sigterm_drains_in_flight_calls_refuses_new_ones_and_exits_within_grace(
         twotier_testkit::flows::customer(customer.channel(), "contoso", "adatum", "", false).await;
 
     let subscription_db = TestDatabase::new("subscription").await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = twotier_testkit::free_port();
     let mut process = Command::new(env!("CARGO_BIN_EXE_twotier"))
         .args(["run", "--only", "subscription"])
         .env("TWOTIER_DATA_DIR", subscription_db.data_dir())
