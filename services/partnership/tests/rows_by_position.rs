@@ -67,6 +67,7 @@ async fn models_read_by_position_equal_models_read_by_name() {
     let reads = Reads::new(
         db.clone(),
         InlineReads::for_url(&h.db.url).expect("a database url"),
+        None,
     );
 
     let in_order = || partnership::Entity::find().order_by_asc(partnership::Column::Id);

@@ -7,7 +7,8 @@
 //! (docs/benchmarks.md). A hot read instead decodes the columns in the
 //! order it selected them, from a row of either driver: sqlx's through
 //! sea-orm, or one read in the calling thread on SQLite
-//! ([`crate::inline_reads`]).
+//! ([`crate::inline_reads`]) or on a held connection on PostgreSQL
+//! ([`crate::held_reads`]).
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use sea_orm::{
@@ -15,6 +16,7 @@ use sea_orm::{
     QuerySelect, QueryTrait, Select, TryGetable,
 };
 
+use crate::held_reads::HeldReads;
 use crate::inline_reads::{InlineReads, Reads};
 
 /// A value a column may hold, as both drivers decode it.
@@ -152,6 +154,11 @@ pub trait ReadFrom {
     fn inline(&self) -> Option<&InlineReads> {
         None
     }
+
+    /// PostgreSQL connections held for reads, if any.
+    fn held(&self) -> Option<&HeldReads> {
+        None
+    }
 }
 
 impl ReadFrom for DatabaseConnection {
@@ -180,6 +187,10 @@ impl ReadFrom for Reads {
     fn inline(&self) -> Option<&InlineReads> {
         self.inline()
     }
+
+    fn held(&self) -> Option<&HeldReads> {
+        self.held()
+    }
 }
 
 /// Every row `select` returns, each decoded as a `T`.
@@ -191,6 +202,11 @@ pub async fn all<T: ByPosition>(
     let statement = crate::db::limit_in_sql(select.build(connection.get_database_backend()));
     if let Some(inline) = db.inline()
         && let Some(rows) = inline.query(&statement, |row| T::from_row(row))?
+    {
+        return Ok(rows);
+    }
+    if let Some(held) = db.held()
+        && let Some(rows) = held.query(&statement, |row| T::from_row(row)).await?
     {
         return Ok(rows);
     }

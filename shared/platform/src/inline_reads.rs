@@ -27,6 +27,7 @@ use sea_orm::sqlx::sqlite::SqliteConnectOptions;
 use sea_orm::{DatabaseConnection, DbErr, Statement};
 
 use crate::by_position::sqlite_instant;
+use crate::held_reads::HeldReads;
 
 /// Idle connections kept. A read never awaits while it holds one, so at
 /// most one per runtime worker thread is in use at a time.
@@ -166,26 +167,37 @@ fn bound(value: &Value) -> Option<Bound> {
     Some(bound.unwrap_or(Bound::Null))
 }
 
-/// Where queries that write nothing go: the read pool, and on SQLite
-/// [`InlineReads`] beside it for the reads made by position
-/// ([`crate::by_position`]).
+/// Where queries that write nothing go: the read pool, and beside it, for
+/// the reads made by position ([`crate::by_position`]), [`InlineReads`] on
+/// SQLite or [`HeldReads`] on PostgreSQL.
 #[derive(Clone)]
 pub struct Reads {
     pool: DatabaseConnection,
     inline: Option<Arc<InlineReads>>,
+    held: Option<HeldReads>,
 }
 
 impl Reads {
     /// Reads on `pool` only.
     pub fn pool_only(pool: DatabaseConnection) -> Self {
-        Self { pool, inline: None }
+        Self {
+            pool,
+            inline: None,
+            held: None,
+        }
     }
 
-    /// Reads on `pool`, answered by `inline` where it can.
-    pub fn new(pool: DatabaseConnection, inline: Option<InlineReads>) -> Self {
+    /// Reads on `pool`, answered by `inline` (SQLite) or `held`
+    /// (PostgreSQL) where they can.
+    pub fn new(
+        pool: DatabaseConnection,
+        inline: Option<InlineReads>,
+        held: Option<HeldReads>,
+    ) -> Self {
         Self {
             pool,
             inline: inline.map(Arc::new),
+            held,
         }
     }
 
@@ -197,6 +209,11 @@ impl Reads {
     /// The connections that answer in the calling thread, if any.
     pub fn inline(&self) -> Option<&InlineReads> {
         self.inline.as_deref()
+    }
+
+    /// The PostgreSQL connections held for reads, if any.
+    pub fn held(&self) -> Option<&HeldReads> {
+        self.held.as_ref()
     }
 }
 

@@ -19,6 +19,7 @@ pub mod email_draft;
 pub mod error;
 pub mod files;
 pub mod guarded;
+pub mod held_reads;
 pub mod idempotency;
 pub mod inline_reads;
 pub mod like;

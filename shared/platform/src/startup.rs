@@ -347,7 +347,8 @@ pub async fn open_database<M: sea_orm_migration::MigratorTrait + 'static>(
     name: &str,
 ) -> Result<sea_orm::DatabaseConnection, StartError> {
     let url = ctx.settings.database_url_for(name);
-    let db = crate::db::connect(&url, ctx.settings.database_max_connections).await?;
+    let budget = ctx.settings.database_max_connections;
+    let db = crate::db::connect(&url, budget - held_for_reads(budget)).await?;
     match crate::db::migrate::<M>(&db, name).await {
         Ok(()) => ctx.schema.mark_ready(),
         Err(error) if crate::db::is_connection_error(&error) => {
@@ -365,8 +366,8 @@ pub async fn open_database<M: sea_orm_migration::MigratorTrait + 'static>(
 }
 
 /// Connections for the reads of service `name` beside `writer`, the
-/// database [`open_database`] opened (see [`crate::db::connect_readers`]
-/// and [`crate::inline_reads`]).
+/// database [`open_database`] opened (see [`crate::db::connect_readers`],
+/// [`crate::inline_reads`] and [`crate::held_reads`]).
 pub async fn open_readers(
     ctx: &ServiceContext,
     name: &str,
@@ -375,7 +376,17 @@ pub async fn open_readers(
     let url = ctx.settings.database_url_for(name);
     let pool = crate::db::connect_readers(&url, writer, SQLITE_READERS).await?;
     let inline = crate::inline_reads::InlineReads::for_url(&url)?;
-    Ok(crate::inline_reads::Reads::new(pool, inline))
+    let budget = ctx.settings.database_max_connections;
+    let held = crate::held_reads::HeldReads::for_url(&url, held_for_reads(budget) as usize)?;
+    Ok(crate::inline_reads::Reads::new(pool, inline, held))
+}
+
+/// Of the `budget` of connections a service may open to PostgreSQL
+/// (`TWOTIER_DATABASE_MAX_CONNECTIONS`), those held for reads by position
+/// ([`crate::held_reads`]); the pool opens the rest. A budget under 4
+/// holds none. On SQLite the budget does not apply.
+fn held_for_reads(budget: u32) -> u32 {
+    budget / 4
 }
 
 /// Read connections of a SQLite database: reads mostly wait on the thread
@@ -424,7 +435,8 @@ pub async fn migrate_database<M: sea_orm_migration::MigratorTrait>(
     name: &str,
 ) -> Result<(), StartError> {
     let url = ctx.settings.database_url_for(name);
-    let db = crate::db::connect(&url, ctx.settings.database_max_connections).await?;
+    let budget = ctx.settings.database_max_connections;
+    let db = crate::db::connect(&url, budget - held_for_reads(budget)).await?;
     crate::db::migrate::<M>(&db, name).await?;
     Ok(())
 }

@@ -1,0 +1,379 @@
+//! PostgreSQL reads on connections held outside sqlx's pool.
+//!
+//! sqlx pings every connection returned to its pool, a round trip to the
+//! server after each statement (sqlx 0.9 has no setting to turn it off),
+//! and spawns a task to do it: a point read cost the server two wake-ups
+//! where one answers it. [`HeldReads`] keeps a few connections of its own
+//! and runs the reads made by position ([`crate::by_position`]) on them,
+//! putting a connection back the moment its statement has answered in
+//! full, which leaves it idle and ready, so there is nothing to ping.
+//!
+//! Each read is one statement on its own, as on the pool: it sees every
+//! transaction committed before it began, on any replica, so a read right
+//! after a write returns it. A read waits briefly for a busy held
+//! connection; one this path cannot answer (no connection open yet, none
+//! free in time, or its statement failed) is left to the pool, which
+//! answers it as every other read is answered, errors included. A
+//! connection whose statement failed, or whose read was abandoned
+//! half-way, is closed rather than kept.
+
+use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use sea_orm::sea_query::Values;
+use sea_orm::sqlx::postgres::{PgConnectOptions, PgConnection};
+use sea_orm::sqlx::{self, Connection};
+use sea_orm::{DbErr, QueryResult, Statement};
+use sea_query_sqlx::SqlxValues;
+use tokio::sync::Semaphore;
+
+/// After a connection failed to open, no other is tried for this long:
+/// during an outage the pool's own attempts answer the reads.
+const OPEN_AGAIN_AFTER: Duration = Duration::from_secs(1);
+
+/// How long a read waits for a held connection when every one is open and
+/// busy, before the pool answers it instead: many reads' time, so the pool
+/// takes over when connections are stuck, not whenever all are in use.
+const WAIT_FOR_ONE: Duration = Duration::from_millis(25);
+
+/// PostgreSQL connections held for reads, at most `most` open at a time.
+#[derive(Clone)]
+pub struct HeldReads {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    options: PgConnectOptions,
+    most: usize,
+    idle: Mutex<Vec<PgConnection>>,
+    /// One permit per idle connection, for reads waiting for one.
+    ready: Semaphore,
+    /// Connections open or being opened, idle or in use.
+    open: AtomicUsize,
+    /// Whether a connection is being opened now (one at a time).
+    opening: AtomicBool,
+    /// When the last attempt to open one failed.
+    failed_at: Mutex<Option<Instant>>,
+}
+
+impl HeldReads {
+    /// Up to `most` connections to the PostgreSQL database of `url`;
+    /// `None` for SQLite or when `most` is zero.
+    pub fn for_url(url: &str, most: usize) -> Result<Option<Self>, DbErr> {
+        if most == 0 || url.starts_with("sqlite:") {
+            return Ok(None);
+        }
+        let options = PgConnectOptions::from_str(url).map_err(crate::db::sqlx_to_db_err)?;
+        Ok(Some(Self {
+            shared: Arc::new(Shared {
+                options,
+                most,
+                idle: Mutex::new(Vec::new()),
+                ready: Semaphore::new(0),
+                open: AtomicUsize::new(0),
+                opening: AtomicBool::new(false),
+                failed_at: Mutex::new(None),
+            }),
+        }))
+    }
+
+    /// The rows of `statement`, each decoded by `decode`; `None` when it
+    /// could not be answered here and should go to the pool. Only an error
+    /// of `decode` is returned as an error.
+    pub async fn query<T>(
+        &self,
+        statement: &Statement,
+        mut decode: impl FnMut(&QueryResult) -> Result<T, DbErr>,
+    ) -> Result<Option<Vec<T>>, DbErr> {
+        let Some(mut connection) = self.take().await else {
+            return Ok(None);
+        };
+        // Counts the connection as open until it is put back or dropped,
+        // also when this read is abandoned half-way.
+        let mut taken = Taken {
+            shared: &self.shared,
+            put_back: false,
+        };
+        let values = statement.values.clone().unwrap_or(Values(Vec::new()));
+        let query = sqlx::query_with(
+            sqlx::AssertSqlSafe(statement.sql.as_str()),
+            SqlxValues(values),
+        );
+        let rows = match query.fetch_all(&mut connection).await {
+            Ok(rows) => rows,
+            Err(error) => {
+                // Dropped, not kept: whatever went wrong (the server gone,
+                // a statement it refused) the pool answers the read.
+                tracing::debug!(%error, "held PostgreSQL read left to the pool");
+                return Ok(None);
+            }
+        };
+        taken.put_back(connection);
+        rows.into_iter()
+            .map(|row| decode(&QueryResult::from(row)))
+            .collect::<Result<_, _>>()
+            .map(Some)
+    }
+
+    /// An idle connection, waiting up to [`WAIT_FOR_ONE`] when all are
+    /// open and busy; while fewer than `most` are open, none (the pool
+    /// answers) and one more is opened in the background.
+    async fn take(&self) -> Option<PgConnection> {
+        let shared = &self.shared;
+        let ready = match shared.ready.try_acquire() {
+            Ok(ready) => ready,
+            Err(_) if shared.open.load(Ordering::Acquire) < shared.most => {
+                self.open_in_background();
+                return None;
+            }
+            Err(_) => tokio::time::timeout(WAIT_FOR_ONE, shared.ready.acquire())
+                .await
+                .ok()?
+                .ok()?,
+        };
+        // The permit stood for the connection now taken from the idle list.
+        ready.forget();
+        shared
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop()
+    }
+
+    fn open_in_background(&self) {
+        let shared = &self.shared;
+        if shared.open.load(Ordering::Acquire) >= shared.most
+            || shared
+                .failed_at
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .is_some_and(|at| at.elapsed() < OPEN_AGAIN_AFTER)
+            || shared.opening.swap(true, Ordering::AcqRel)
+        {
+            return;
+        }
+        shared.open.fetch_add(1, Ordering::AcqRel);
+        let shared = Arc::clone(shared);
+        tokio::spawn(async move {
+            match PgConnection::connect_with(&shared.options).await {
+                Ok(connection) => shared.put_back(connection),
+                Err(error) => {
+                    tracing::debug!(%error, "cannot open a held PostgreSQL reader");
+                    *shared
+                        .failed_at
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
+                    shared.open.fetch_sub(1, Ordering::AcqRel);
+                }
+            }
+            shared.opening.store(false, Ordering::Release);
+        });
+    }
+}
+
+impl Shared {
+    fn put_back(&self, connection: PgConnection) {
+        self.idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(connection);
+        self.ready.add_permits(1);
+    }
+}
+
+/// A connection taken for one read: counted as open until it is put back
+/// (its statement answered in full) or dropped with the read.
+struct Taken<'a> {
+    shared: &'a Shared,
+    put_back: bool,
+}
+
+impl Taken<'_> {
+    fn put_back(&mut self, connection: PgConnection) {
+        self.shared.put_back(connection);
+        self.put_back = true;
+    }
+}
+
+impl Drop for Taken<'_> {
+    fn drop(&mut self) {
+        if !self.put_back {
+            self.shared.open.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, QueryResult, Statement};
+    use twotier_testkit::TestDatabase;
+
+    use super::{HeldReads, Ordering};
+    use crate::by_position::{Columns, Row};
+    use crate::db::connect;
+
+    fn first_integer(row: &QueryResult) -> Result<i64, DbErr> {
+        Columns::of(row).take()
+    }
+
+    fn sql(text: &str) -> Statement {
+        Statement::from_string(DbBackend::Postgres, text)
+    }
+
+    /// A database, a pool writing to it and up to `most` held readers;
+    /// `None` without PostgreSQL.
+    async fn held(most: usize) -> Option<(TestDatabase, DatabaseConnection, HeldReads)> {
+        if twotier_testkit::skip_without_postgres("held PostgreSQL reads") {
+            return None;
+        }
+        let test = TestDatabase::new("held").await;
+        let writer = connect(&test.url, 2).await.unwrap();
+        let held = HeldReads::for_url(&test.url, most).unwrap().unwrap();
+        Some((test, writer, held))
+    }
+
+    /// What a held connection answers to `statement`, once one is open.
+    async fn answered(held: &HeldReads, statement: &Statement) -> Vec<i64> {
+        let started = tokio::time::Instant::now();
+        loop {
+            if let Some(rows) = held.query(statement, first_integer).await.unwrap() {
+                return rows;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "a held connection answers {}",
+                statement.sql
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    #[test]
+    fn only_postgresql_reads_are_held() {
+        assert!(HeldReads::for_url("sqlite://t.db", 4).unwrap().is_none());
+        let postgres = "postgres://postgres@127.0.0.1/db";
+        assert!(HeldReads::for_url(postgres, 0).unwrap().is_none());
+        assert!(HeldReads::for_url(postgres, 1).unwrap().is_some());
+    }
+
+    /// The same statement each time on the same connection: it must not
+    /// answer from anything older than the write before it.
+    #[tokio::test]
+    async fn a_held_read_right_after_a_write_returns_it() {
+        let Some((_test, writer, held)) = held(1).await else {
+            return;
+        };
+        writer
+            .execute_unprepared("CREATE TABLE t (n BIGINT PRIMARY KEY)")
+            .await
+            .unwrap();
+        let newest = sql("SELECT MAX(n) FROM t");
+        for n in 0..100 {
+            writer
+                .execute_unprepared(&format!("INSERT INTO t (n) VALUES ({n})"))
+                .await
+                .unwrap();
+            assert_eq!(
+                answered(&held, &newest).await,
+                vec![n],
+                "read after write {n}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn values_are_bound_as_the_pool_binds_them() {
+        let Some((_test, writer, held)) = held(1).await else {
+            return;
+        };
+        writer
+            .execute_unprepared("CREATE TABLE t (name TEXT, n BIGINT, at TIMESTAMPTZ)")
+            .await
+            .unwrap();
+        let at = chrono::DateTime::from_timestamp(1_790_000_000, 123_456_000).unwrap();
+        let insert = Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "INSERT INTO t VALUES ($1, $2, $3)",
+            ["Fabrikam".into(), 7i64.into(), at.into()],
+        );
+        writer.execute_raw(insert).await.unwrap();
+        let find = Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT n FROM t WHERE name = $1 AND at = $2",
+            ["Fabrikam".into(), at.into()],
+        );
+        assert_eq!(answered(&held, &find).await, vec![7]);
+    }
+
+    #[tokio::test]
+    async fn a_read_abandoned_half_way_closes_its_connection() {
+        let Some((_test, _writer, held)) = held(1).await else {
+            return;
+        };
+        answered(&held, &sql("SELECT 1::BIGINT")).await;
+        let slow = sql("SELECT 1::BIGINT FROM pg_sleep(5)");
+        let abandoned =
+            tokio::time::timeout(Duration::from_millis(100), held.query(&slow, first_integer))
+                .await;
+        assert!(abandoned.is_err(), "the read was abandoned");
+        assert_eq!(
+            held.shared.open.load(Ordering::Acquire),
+            0,
+            "closed, not kept"
+        );
+        assert_eq!(answered(&held, &sql("SELECT 2::BIGINT")).await, vec![2]);
+    }
+
+    #[tokio::test]
+    async fn a_connection_the_server_closed_leaves_its_read_to_the_pool() {
+        let Some((_test, writer, held)) = held(1).await else {
+            return;
+        };
+        let pid = answered(&held, &sql("SELECT pg_backend_pid()::BIGINT")).await[0];
+        writer
+            .execute_unprepared(&format!("SELECT pg_terminate_backend({pid})"))
+            .await
+            .unwrap();
+        // Not an error: the pool answers this read.
+        let read = held
+            .query(&sql("SELECT 3::BIGINT"), first_integer)
+            .await
+            .unwrap();
+        assert_eq!(read, None);
+        assert_eq!(answered(&held, &sql("SELECT 4::BIGINT")).await, vec![4]);
+    }
+
+    #[tokio::test]
+    async fn no_more_connections_are_opened_than_held_for_reads() {
+        let Some((test, writer, held)) = held(2).await else {
+            return;
+        };
+        answered(&held, &sql("SELECT 1::BIGINT")).await;
+        let slow = sql("SELECT 1::BIGINT FROM pg_sleep(0.05)");
+        for _ in 0..5 {
+            let reads = (0..20).map(|_| held.query(&slow, first_integer));
+            futures::future::join_all(reads).await;
+            assert!(held.shared.open.load(Ordering::Acquire) <= 2);
+        }
+        let database = test.url.rsplit('/').next().unwrap().to_owned();
+        let connections = writer
+            .query_one_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = $1",
+                [database.into()],
+            ))
+            .await
+            .unwrap()
+            .unwrap()
+            .value::<i64>(0)
+            .unwrap();
+        assert!(
+            connections <= 2 + 2,
+            "{connections} connections: the pool's and two held"
+        );
+    }
+}
