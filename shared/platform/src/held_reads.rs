@@ -33,6 +33,10 @@ use tokio::sync::Semaphore;
 /// during an outage the pool's own attempts answer the reads.
 const OPEN_AGAIN_AFTER: Duration = Duration::from_secs(1);
 
+/// How long opening a connection may take before it counts as failed (a
+/// server behind a dropped route never answers at all).
+const OPEN_WITHIN: Duration = Duration::from_secs(3);
+
 /// How long a read waits for a held connection when every one is open and
 /// busy, before the pool answers it instead: many reads' time, so the pool
 /// takes over when connections are stuck, not whenever all are in use.
@@ -157,16 +161,13 @@ impl HeldReads {
         shared.open.fetch_add(1, Ordering::AcqRel);
         let shared = Arc::clone(shared);
         tokio::spawn(async move {
-            match PgConnection::connect_with(&shared.options).await {
-                Ok(connection) => shared.put_back(connection),
-                Err(error) => {
-                    tracing::debug!(%error, "cannot open a held PostgreSQL reader");
-                    *shared
-                        .failed_at
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
-                    shared.open.fetch_sub(1, Ordering::AcqRel);
-                }
+            let opened =
+                tokio::time::timeout(OPEN_WITHIN, PgConnection::connect_with(&shared.options))
+                    .await;
+            match opened {
+                Ok(Ok(connection)) => shared.put_back(connection),
+                Ok(Err(error)) => shared.not_opened(&error),
+                Err(elapsed) => shared.not_opened(&elapsed),
             }
             shared.opening.store(false, Ordering::Release);
         });
@@ -174,6 +175,15 @@ impl HeldReads {
 }
 
 impl Shared {
+    fn not_opened(&self, error: &dyn std::fmt::Display) {
+        tracing::debug!(%error, "cannot open a held PostgreSQL reader");
+        *self
+            .failed_at
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
+        self.open.fetch_sub(1, Ordering::AcqRel);
+    }
+
     fn put_back(&self, connection: PgConnection) {
         self.idle
             .lock()
@@ -258,6 +268,31 @@ mod tests {
         let postgres = "postgres://postgres@127.0.0.1/db";
         assert!(HeldReads::for_url(postgres, 0).unwrap().is_none());
         assert!(HeldReads::for_url(postgres, 1).unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn reads_are_left_to_the_pool_while_no_connection_can_be_opened() {
+        let port = twotier_testkit::free_port();
+        let url = format!("postgres://postgres@127.0.0.1:{port}/down");
+        let held = HeldReads::for_url(&url, 2).unwrap().unwrap();
+        let read = sql("SELECT 1::BIGINT");
+        assert_eq!(held.query(&read, first_integer).await.unwrap(), None);
+        twotier_testkit::wait_until(
+            "the attempt to open failed",
+            Duration::from_secs(10),
+            || {
+                let shared = &held.shared;
+                let failed = shared.failed_at.lock().unwrap().is_some();
+                async move { failed && !shared.opening.load(Ordering::Acquire) }
+            },
+        )
+        .await;
+        assert_eq!(held.shared.open.load(Ordering::Acquire), 0);
+        assert_eq!(held.query(&read, first_integer).await.unwrap(), None);
+        assert!(
+            !held.shared.opening.load(Ordering::Acquire),
+            "no new attempt right after a failed one"
+        );
     }
 
     /// The same statement each time on the same connection: it must not
