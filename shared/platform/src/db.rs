@@ -15,7 +15,7 @@ use sea_orm_migration::MigratorTrait;
 
 /// How long a call waits for a database connection before answering
 /// UNAVAILABLE, so an outage fails fast instead of stalling callers.
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+pub(crate) const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// A PostgreSQL connection idle for longer than this is pinged before it is
 /// handed out. One in steady use is not: sqlx already pings every
@@ -23,7 +23,7 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 /// on acquire too would add a round trip to every read and command for a
 /// connection known alive moments ago. A connection that broke since fails
 /// its statement, which answers as transient, and is then closed.
-const PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
+pub(crate) const PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
 
 /// Rows a SQLite connection's worker thread may hand over before the
 /// reader takes them. sqlx's 50 is one short of a default page (50 rows

@@ -37,6 +37,12 @@ const OPEN_AGAIN_AFTER: Duration = Duration::from_secs(1);
 /// server behind a dropped route never answers at all).
 const OPEN_WITHIN: Duration = Duration::from_secs(3);
 
+/// A connection older than this is closed instead of used, as the pool
+/// closes its own (sqlx's default lifetime): its server process and
+/// statement cache do not live forever, and a server moved behind the
+/// same name is reached within this long.
+const LIFETIME: Duration = Duration::from_secs(30 * 60);
+
 /// How long a read waits for a held connection when every one is open and
 /// busy, before the pool answers it instead: many reads' time, so the pool
 /// takes over when connections are stuck, not whenever all are in use.
@@ -51,7 +57,7 @@ pub struct HeldReads {
 struct Shared {
     options: PgConnectOptions,
     most: usize,
-    idle: Mutex<Vec<PgConnection>>,
+    idle: Mutex<Vec<Idle>>,
     /// One permit per idle connection, for reads waiting for one.
     ready: Semaphore,
     /// Connections open or being opened, idle or in use.
@@ -60,6 +66,14 @@ struct Shared {
     opening: AtomicBool,
     /// When the last attempt to open one failed.
     failed_at: Mutex<Option<Instant>>,
+}
+
+/// An idle connection, with when it was opened and when it was last put
+/// back.
+struct Idle {
+    connection: PgConnection,
+    opened_at: Instant,
+    since: Instant,
 }
 
 impl HeldReads {
@@ -91,7 +105,12 @@ impl HeldReads {
         statement: &Statement,
         mut decode: impl FnMut(&QueryResult) -> Result<T, DbErr>,
     ) -> Result<Option<Vec<T>>, DbErr> {
-        let Some(mut connection) = self.take().await else {
+        let Some(Idle {
+            mut connection,
+            opened_at,
+            since,
+        }) = self.take().await
+        else {
             return Ok(None);
         };
         // Counts the connection as open until it is put back or dropped,
@@ -100,6 +119,23 @@ impl HeldReads {
             shared: &self.shared,
             put_back: false,
         };
+        if opened_at.elapsed() > LIFETIME {
+            // Closed politely, off this read's path; a fresh one replaces it.
+            tokio::spawn(async move {
+                let _ = connection.close().await;
+            });
+            self.open_in_background();
+            return Ok(None);
+        }
+        // As the pool does before handing out a connection idle for a
+        // while: a server gone silent behind a dropped route answers no
+        // ping, and the read goes to the pool instead of waiting for it.
+        if since.elapsed() > crate::db::PING_IF_IDLE_FOR {
+            let ping = tokio::time::timeout(crate::db::ACQUIRE_TIMEOUT, connection.ping());
+            if !matches!(ping.await, Ok(Ok(()))) {
+                return Ok(None);
+            }
+        }
         let values = statement.values.clone().unwrap_or(Values(Vec::new()));
         let query = sqlx::query_with(
             sqlx::AssertSqlSafe(statement.sql.as_str()),
@@ -114,7 +150,7 @@ impl HeldReads {
                 return Ok(None);
             }
         };
-        taken.put_back(connection);
+        taken.put_back(connection, opened_at);
         rows.into_iter()
             .map(|row| decode(&QueryResult::from(row)))
             .collect::<Result<_, _>>()
@@ -124,7 +160,7 @@ impl HeldReads {
     /// An idle connection, waiting up to [`WAIT_FOR_ONE`] when all are
     /// open and busy; while fewer than `most` are open, none (the pool
     /// answers) and one more is opened in the background.
-    async fn take(&self) -> Option<PgConnection> {
+    async fn take(&self) -> Option<Idle> {
         let shared = &self.shared;
         let ready = match shared.ready.try_acquire() {
             Ok(ready) => ready,
@@ -148,24 +184,31 @@ impl HeldReads {
 
     fn open_in_background(&self) {
         let shared = &self.shared;
-        if shared.open.load(Ordering::Acquire) >= shared.most
-            || shared
-                .failed_at
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .is_some_and(|at| at.elapsed() < OPEN_AGAIN_AFTER)
-            || shared.opening.swap(true, Ordering::AcqRel)
-        {
+        let backing_off = shared
+            .failed_at
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some_and(|at| at.elapsed() < OPEN_AGAIN_AFTER);
+        if backing_off || shared.opening.swap(true, Ordering::AcqRel) {
             return;
         }
-        shared.open.fetch_add(1, Ordering::AcqRel);
+        // Counted only while under `most`, decided in one step.
+        let counted = shared
+            .open
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |open| {
+                (open < shared.most).then_some(open + 1)
+            });
+        if counted.is_err() {
+            shared.opening.store(false, Ordering::Release);
+            return;
+        }
         let shared = Arc::clone(shared);
         tokio::spawn(async move {
             let opened =
                 tokio::time::timeout(OPEN_WITHIN, PgConnection::connect_with(&shared.options))
                     .await;
             match opened {
-                Ok(Ok(connection)) => shared.put_back(connection),
+                Ok(Ok(connection)) => shared.put_back(connection, Instant::now()),
                 Ok(Err(error)) => shared.not_opened(&error),
                 Err(elapsed) => shared.not_opened(&elapsed),
             }
@@ -184,11 +227,15 @@ impl Shared {
         self.open.fetch_sub(1, Ordering::AcqRel);
     }
 
-    fn put_back(&self, connection: PgConnection) {
+    fn put_back(&self, connection: PgConnection, opened_at: Instant) {
         self.idle
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .push(connection);
+            .push(Idle {
+                connection,
+                opened_at,
+                since: Instant::now(),
+            });
         self.ready.add_permits(1);
     }
 }
@@ -201,8 +248,8 @@ struct Taken<'a> {
 }
 
 impl Taken<'_> {
-    fn put_back(&mut self, connection: PgConnection) {
-        self.shared.put_back(connection);
+    fn put_back(&mut self, connection: PgConnection, opened_at: Instant) {
+        self.shared.put_back(connection, opened_at);
         self.put_back = true;
     }
 }
@@ -382,6 +429,37 @@ mod tests {
         assert_eq!(answered(&held, &sql("SELECT 4::BIGINT")).await, vec![4]);
     }
 
+    /// A server that no longer answers (a dropped route) is found out by
+    /// the ping before a connection idle for a while is used: the read
+    /// goes to the pool within the ping's deadline instead of hanging.
+    #[tokio::test]
+    async fn a_connection_idle_for_a_while_is_pinged_and_a_silent_one_left() {
+        if twotier_testkit::skip_without_postgres("held PostgreSQL reads") {
+            return;
+        }
+        let test = TestDatabase::new("held").await;
+        let proxy = twotier_testkit::ChaosProxy::start(test.server()).await;
+        let held = HeldReads::for_url(&test.url_via(proxy.addr), 1)
+            .unwrap()
+            .unwrap();
+        answered(&held, &sql("SELECT 1::BIGINT")).await;
+        tokio::time::sleep(crate::db::PING_IF_IDLE_FOR + Duration::from_millis(200)).await;
+        proxy.delay(Duration::from_secs(60));
+        let started = tokio::time::Instant::now();
+        let read = held.query(&sql("SELECT 2::BIGINT"), first_integer).await;
+        assert_eq!(read.unwrap(), None, "left to the pool");
+        assert!(
+            started.elapsed() < crate::db::ACQUIRE_TIMEOUT + Duration::from_secs(2),
+            "found out within the ping's deadline: {:?}",
+            started.elapsed()
+        );
+        assert_eq!(
+            held.shared.open.load(Ordering::Acquire),
+            0,
+            "closed, not kept"
+        );
+    }
+
     #[tokio::test]
     async fn no_more_connections_are_opened_than_held_for_reads() {
         let Some((test, writer, held)) = held(2).await else {
@@ -398,7 +476,8 @@ mod tests {
         let connections = writer
             .query_one_raw(Statement::from_sql_and_values(
                 DbBackend::Postgres,
-                "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = $1",
+                "SELECT COUNT(*) FROM pg_stat_activity \
+                 WHERE datname = $1 AND backend_type = 'client backend'",
                 [database.into()],
             ))
             .await
