@@ -124,6 +124,7 @@ impl HeldReads {
             tokio::spawn(async move {
                 let _ = connection.close().await;
             });
+            drop(taken);
             self.open_in_background();
             return Ok(None);
         }
