@@ -347,8 +347,7 @@ pub async fn open_database<M: sea_orm_migration::MigratorTrait + 'static>(
     name: &str,
 ) -> Result<sea_orm::DatabaseConnection, StartError> {
     let url = ctx.settings.database_url_for(name);
-    let budget = ctx.settings.database_max_connections;
-    let db = crate::db::connect(&url, budget - held_for_reads(budget)).await?;
+    let db = crate::db::connect(&url, pooled(ctx.settings.database_max_connections)).await?;
     match crate::db::migrate::<M>(&db, name).await {
         Ok(()) => ctx.schema.mark_ready(),
         Err(error) if crate::db::is_connection_error(&error) => {
@@ -387,6 +386,11 @@ pub async fn open_readers(
 /// holds none. On SQLite the budget does not apply.
 fn held_for_reads(budget: u32) -> u32 {
     budget / 4
+}
+
+/// Of the `budget`, the connections the pool may open.
+fn pooled(budget: u32) -> u32 {
+    budget - held_for_reads(budget)
 }
 
 /// Read connections of a SQLite database: reads mostly wait on the thread
@@ -435,8 +439,7 @@ pub async fn migrate_database<M: sea_orm_migration::MigratorTrait>(
     name: &str,
 ) -> Result<(), StartError> {
     let url = ctx.settings.database_url_for(name);
-    let budget = ctx.settings.database_max_connections;
-    let db = crate::db::connect(&url, budget - held_for_reads(budget)).await?;
+    let db = crate::db::connect(&url, pooled(ctx.settings.database_max_connections)).await?;
     crate::db::migrate::<M>(&db, name).await?;
     Ok(())
 }
