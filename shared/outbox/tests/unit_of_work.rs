@@ -8,6 +8,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement};
 use twotier_outbox::{Event, Outbox, Reply};
 use twotier_platform::Error;
 use twotier_platform::auth::{CallContext, Caller, Role, serve_as};
+use twotier_platform::idempotency::IdempotencyKey;
 
 const RESOURCE: &str = "providers/p1/notes/n1";
 
@@ -161,4 +162,47 @@ async fn a_command_that_fails_after_appending_leaves_no_events() {
 
     assert!(failed.is_err());
     assert_nothing_committed(&db).await;
+}
+
+#[tokio::test]
+async fn a_retry_with_the_request_id_gets_the_stored_reply_and_changes_nothing() {
+    let (_guard, db) = database("uow_retry").await;
+    notes_table(&db).await;
+    let outbox = Outbox::new(db.clone());
+    let request = Note {
+        value: "kept".into(),
+    };
+    let key = IdempotencyKey::new("test.WriteNote", "p1", "request-1", &request);
+    let write = async |value: &str| {
+        as_a_call(outbox.command(RESOURCE, key.as_ref(), async |tx| {
+            tx.execute_unprepared(&format!("INSERT INTO note (value) VALUES ('{value}')"))
+                .await?;
+            tx.append(Event::new("note", "n1", "p1", &request)).await?;
+            tx.append(Event::new("note", "n2", "p1", &request)).await?;
+            Ok::<_, Error>(Reply::new(Note {
+                value: value.to_owned(),
+            }))
+        }))
+        .await
+    };
+
+    let first = write("kept").await.expect("committed");
+    let retried = write("retried").await.expect("replayed");
+
+    assert_eq!(first.value, "kept");
+    assert_eq!(retried.value, "kept", "the retry gets the stored reply");
+    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM note").await, 1);
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) AS n FROM outbox_event").await,
+        2
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) AS n FROM audit_record WHERE outcome = 'OK' AND request_id = 'request-1'"
+        )
+        .await,
+        1,
+        "the command on record once: its retry changed nothing"
+    );
 }

@@ -32,7 +32,7 @@ pub(super) struct Review {
 impl Api {
     /// One of the provider's carts.
     pub(super) async fn cart(&self, provider_id: &str, cart_id: &str) -> Result<Cart, Error> {
-        Ok(store::cart::find(self.db(), provider_id, cart_id)
+        Ok(store::cart::find(self.reads(), provider_id, cart_id)
             .await?
             .ok_or(CartError::NotFound)?)
     }
@@ -46,7 +46,7 @@ impl Api {
         let customer = self.upstream.customer(caller, &cart.customer).await?;
         check_customer_agreement(customer.customer_agreement_accepted)?;
         let offers =
-            store::catalog::find_many(self.db(), cart.lines.iter().map(|l| l.offer_id.as_str()))
+            store::catalog::find_many(self.reads(), cart.lines.iter().map(|l| l.offer_id.as_str()))
                 .await?;
         let mut lines = Vec::with_capacity(cart.lines.len());
         for line in &cart.lines {

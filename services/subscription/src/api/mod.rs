@@ -95,6 +95,12 @@ impl Api {
         self.outbox.reads()
     }
 
+    /// The same, for the reads made by position (`store::by_position`):
+    /// on SQLite in the calling thread, on PostgreSQL on held connections.
+    fn reads(&self) -> &twotier_platform::inline_reads::Reads {
+        self.outbox.reads_by_position()
+    }
+
     /// Where to reach a reseller, from the partner projection. Callers ask
     /// only for resellers the partnership service has just verified, so one
     /// the projection does not know even after catching up means it could

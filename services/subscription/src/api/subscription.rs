@@ -9,6 +9,7 @@ use tonic::Request;
 use twotier_outbox::{Event, Reply};
 use twotier_partners::eligibility;
 use twotier_platform::auth::Caller;
+use twotier_platform::by_position::ReadFrom;
 use twotier_platform::{Error, names, paging};
 use twotier_proto::subscription as pb;
 
@@ -51,7 +52,7 @@ fn optional_partner_id(value: &str, field: &'static str) -> Result<Option<String
 
 /// `subscriptions` as resources, with their offers' names.
 async fn described(
-    db: &impl ConnectionTrait,
+    db: &impl ReadFrom,
     subscriptions: &[Subscription],
 ) -> Result<Vec<pb::Subscription>, Error> {
     let offers =
@@ -69,7 +70,7 @@ async fn described(
 
 /// `subscription` as a resource, with its offer's name.
 pub(super) async fn described_one(
-    db: &impl ConnectionTrait,
+    db: &impl ReadFrom,
     subscription: Subscription,
 ) -> Result<pb::Subscription, Error> {
     described(db, std::slice::from_ref(&subscription))

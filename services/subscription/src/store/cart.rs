@@ -8,8 +8,10 @@ use sea_orm::{
     QueryFilter, QueryOrder,
 };
 use twotier_platform::Error;
+use twotier_platform::by_position::ReadFrom;
 use twotier_platform::guarded::{at_version, update_guarded};
 
+use super::by_position;
 use super::catalog::{billing_cycle, billing_cycle_key, term, term_key};
 use super::entities::{cart, cart_line};
 use crate::domain::{Attestation, Cart, CartError, CartState, LineItem};
@@ -21,15 +23,12 @@ const CANCELLED: &str = "cancelled";
 
 /// One of the provider's carts with its lines.
 pub async fn find(
-    db: &impl ConnectionTrait,
+    db: &impl ReadFrom,
     provider_id: &str,
     cart_id: &str,
 ) -> Result<Option<Cart>, DbErr> {
-    let row = cart::Entity::find_by_id(cart_id.to_owned())
-        .filter(cart::Column::ProviderId.eq(provider_id))
-        .one(db)
-        .await?;
-    match row {
+    let by_key = cart::Entity::find_by_id(cart_id.to_owned());
+    match by_position::one_owned(db, by_key, |row| row.provider_id == provider_id).await? {
         Some(row) => with_lines(db, row).await.map(Some),
         None => Ok(None),
     }
@@ -62,7 +61,7 @@ pub async fn create(db: &impl ConnectionTrait, cart: &Cart) -> Result<Cart, DbEr
 /// decides on every line committed before it (the line limit holds under
 /// concurrent additions).
 pub async fn open_for_edit(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + ReadFrom),
     provider_id: &str,
     cart_id: &str,
     now: DateTime<Utc>,
@@ -136,7 +135,7 @@ pub async fn save_attestation(db: &impl ConnectionTrait, cart: &Cart) -> Result<
 /// Writes the cancellation of the cart `cart_id` if it is still open; the
 /// cart as written, or `None` when a concurrent cancel or checkout won.
 pub async fn save_cancelled(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + ReadFrom),
     cart_id: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<Cart>, DbErr> {
@@ -198,12 +197,11 @@ async fn conflict(db: &impl ConnectionTrait, cart_id: &str) -> Error {
     }
 }
 
-async fn with_lines(db: &impl ConnectionTrait, row: cart::Model) -> Result<Cart, DbErr> {
-    let lines = cart_line::Entity::find()
+async fn with_lines(db: &impl ReadFrom, row: cart::Model) -> Result<Cart, DbErr> {
+    let of_cart = cart_line::Entity::find()
         .filter(cart_line::Column::CartId.eq(&row.id))
-        .order_by_asc(cart_line::Column::Id)
-        .all(db)
-        .await?;
+        .order_by_asc(cart_line::Column::Id);
+    let lines = by_position::all(db, of_cart).await?;
     from_rows(row, lines)
 }
 

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
+use twotier_platform::by_position::ReadFrom;
 use twotier_platform::{Error, paging};
 
 use super::entities::offer;
@@ -43,16 +44,15 @@ pub async fn find(db: &impl ConnectionTrait, offer_id: &str) -> Result<Option<Of
 
 /// The offers among `offer_ids` that the catalog has, by id.
 pub async fn find_many<'a>(
-    db: &impl ConnectionTrait,
+    db: &impl ReadFrom,
     offer_ids: impl IntoIterator<Item = &'a str>,
 ) -> Result<HashMap<String, Offer>, DbErr> {
     let ids: Vec<&str> = offer_ids.into_iter().collect();
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    offer::Entity::find()
-        .filter(offer::Column::Id.is_in(ids))
-        .all(db)
+    let among = offer::Entity::find().filter(offer::Column::Id.is_in(ids));
+    super::by_position::all::<offer::Model>(db, among)
         .await?
         .into_iter()
         .map(|row| from_row(row).map(|offer| (offer.id.clone(), offer)))

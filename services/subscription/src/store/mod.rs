@@ -1,6 +1,7 @@
 //! The subscription database: every query, a module per aggregate, and the
 //! migrations with the seeded catalog.
 
+mod by_position;
 pub mod cart;
 pub mod catalog;
 pub mod entities;

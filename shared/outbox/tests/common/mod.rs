@@ -1,7 +1,7 @@
-//! Fixtures of the outbox's log tests: a database with the outbox and consumer
-//! tables, a producer (outbox, sequencer and log server on an ephemeral port),
-//! and a consumer whose handler records each event once and refuses
-//! duplicates and reorderings.
+//! Fixtures of the outbox's log tests: a database with the outbox, consumer,
+//! audit and stored-reply tables, a producer (outbox, sequencer and log
+//! server on an ephemeral port), and a consumer whose handler records each
+//! event once and refuses duplicates and reorderings.
 
 #![allow(dead_code, unused_imports)]
 
@@ -44,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(CreateOutbox),
             Box::new(CreateConsumerTables),
             Box::new(CreateAuditTable),
+            Box::new(twotier_platform::idempotency::migration::Migration),
         ]
     }
 }
