@@ -7,9 +7,8 @@ mod common;
 
 use common::*;
 use sea_orm::{EntityTrait, QueryOrder};
-use twotier_proto::subscription as pb;
 use twotier_subscription::store::entities::{cart, cart_line, offer};
-use twotier_testkit::read_every_way;
+use twotier_testkit::{flows, read_every_way};
 
 #[tokio::test]
 async fn carts_lines_and_offers_read_by_position_equal_those_read_by_name() {
@@ -23,17 +22,7 @@ async fn carts_lines_and_offers_read_by_position_equal_those_read_by_name() {
         vec![line("m365-business-standard", 3, "")],
     )
     .await;
-    h.subscriptions(&provider_admin(PROVIDER))
-        .create_cart(pb::CreateCartRequest {
-            parent: format!("providers/{PROVIDER}"),
-            cart: Some(pb::Cart {
-                customer: customer.clone(),
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .expect("an empty cart");
+    flows::empty_cart(h.channel("subscription"), PROVIDER, &customer).await;
     let url = &h.db("subscription").url;
 
     let carts = read_every_way(url, || cart::Entity::find().order_by_asc(cart::Column::Id)).await;

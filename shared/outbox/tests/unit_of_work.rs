@@ -63,9 +63,14 @@ async fn notes_table(db: &DatabaseConnection) {
         .expect("note table");
 }
 
-/// A command that writes a note and appends two events about it.
-async fn write_note(outbox: &Outbox, value: &str) -> Result<Note, Error> {
-    as_a_call(outbox.command(RESOURCE, None, async |tx| {
+/// A command that writes a note and appends two events about it, under
+/// the request id `key` if any.
+async fn write_note(
+    outbox: &Outbox,
+    value: &str,
+    key: Option<&IdempotencyKey>,
+) -> Result<Note, Error> {
+    as_a_call(outbox.command(RESOURCE, key, async |tx| {
         tx.execute_unprepared(&format!("INSERT INTO note (value) VALUES ('{value}')"))
             .await?;
         for _ in 0..2 {
@@ -87,7 +92,7 @@ async fn a_commands_write_events_and_audit_record_commit_together() {
     notes_table(&db).await;
     let outbox = Outbox::new(db.clone());
 
-    let answer = write_note(&outbox, "first").await.expect("committed");
+    let answer = write_note(&outbox, "first", None).await.expect("committed");
 
     assert_eq!(answer.value, "first");
     assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM note").await, 1);
@@ -135,7 +140,7 @@ async fn events_the_database_refuses_leave_nothing_of_the_command() {
     refuse_events(&db).await;
     let outbox = Outbox::new(db.clone());
 
-    let refused = write_note(&outbox, "lost").await;
+    let refused = write_note(&outbox, "lost", None).await;
 
     assert!(refused.is_err(), "the command fails: {refused:?}");
     assert_eq!(
@@ -173,21 +178,13 @@ async fn a_retry_with_the_request_id_gets_the_stored_reply_and_changes_nothing()
         value: "kept".into(),
     };
     let key = IdempotencyKey::new("test.WriteNote", "p1", "request-1", &request);
-    let write = async |value: &str| {
-        as_a_call(outbox.command(RESOURCE, key.as_ref(), async |tx| {
-            tx.execute_unprepared(&format!("INSERT INTO note (value) VALUES ('{value}')"))
-                .await?;
-            tx.append(Event::new("note", "n1", "p1", &request)).await?;
-            tx.append(Event::new("note", "n2", "p1", &request)).await?;
-            Ok::<_, Error>(Reply::new(Note {
-                value: value.to_owned(),
-            }))
-        }))
-        .await
-    };
 
-    let first = write("kept").await.expect("committed");
-    let retried = write("retried").await.expect("replayed");
+    let first = write_note(&outbox, "kept", key.as_ref())
+        .await
+        .expect("committed");
+    let retried = write_note(&outbox, "retried", key.as_ref())
+        .await
+        .expect("replayed");
 
     assert_eq!(first.value, "kept");
     assert_eq!(retried.value, "kept", "the retry gets the stored reply");

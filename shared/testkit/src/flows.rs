@@ -210,6 +210,29 @@ pub fn line(offer: &str, quantity: i32, reseller: &str) -> spb::LineItem {
     }
 }
 
+/// An empty cart of `provider` for `customer`, not attested.
+pub async fn empty_cart(
+    subscription_service: Channel,
+    provider: &str,
+    customer: &str,
+) -> spb::Cart {
+    SubscriptionServiceClient::with_interceptor(
+        subscription_service,
+        Bearer::new(&provider_admin(provider)),
+    )
+    .create_cart(spb::CreateCartRequest {
+        parent: format!("providers/{provider}"),
+        cart: Some(spb::Cart {
+            customer: customer.into(),
+            ..Default::default()
+        }),
+        request_id: String::new(),
+    })
+    .await
+    .expect("create cart")
+    .into_inner()
+}
+
 /// A cart of `provider` for `customer` holding `lines`, attested.
 pub async fn cart(
     subscription_service: Channel,
@@ -217,22 +240,11 @@ pub async fn cart(
     customer: &str,
     lines: Vec<spb::LineItem>,
 ) -> spb::Cart {
+    let cart = empty_cart(subscription_service.clone(), provider, customer).await;
     let mut client = SubscriptionServiceClient::with_interceptor(
         subscription_service,
         Bearer::new(&provider_admin(provider)),
     );
-    let cart = client
-        .create_cart(spb::CreateCartRequest {
-            parent: format!("providers/{provider}"),
-            cart: Some(spb::Cart {
-                customer: customer.into(),
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .expect("create cart")
-        .into_inner();
     for line in lines {
         client
             .add_line_item(spb::AddLineItemRequest {
