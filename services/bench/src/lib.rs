@@ -4,6 +4,7 @@
 //! transactions on the same database). See `docs/benchmarks.md`.
 
 mod baselines;
+mod cpu;
 mod driver;
 mod memory;
 mod process;
@@ -33,6 +34,8 @@ pub struct BenchOptions {
     /// Sections to run (`commands`, `email`, `overload`, `processes`);
     /// empty runs all.
     pub only: Vec<String>,
+    /// Commands per second the email workload is run at, one step each.
+    pub email_rates: Vec<f64>,
 }
 
 impl BenchOptions {
@@ -100,7 +103,7 @@ async fn run_backend(backend: &Backend, options: &BenchOptions) -> Result<(), Er
                 backend,
                 &format!("{run}{suffix}"),
                 handover,
-                &EMAIL_RATES,
+                &options.email_rates,
                 c,
                 d,
             )
@@ -237,8 +240,9 @@ async fn commands(backend: &Backend, options: &BenchOptions, run: &str) -> Resul
     Ok(())
 }
 
-/// Commands per second the email workload is run at, one step each.
-const EMAIL_RATES: [f64; 6] = [125.0, 250.0, 500.0, 600.0, 750.0, 1000.0];
+/// Commands per second the email workload is run at by default, one step
+/// each.
+pub const EMAIL_RATES: [f64; 6] = [125.0, 250.0, 500.0, 600.0, 750.0, 1000.0];
 
 fn print_email_steps(
     backend: &Backend,
@@ -251,12 +255,17 @@ fn print_email_steps(
         handover.destination()
     );
     println!(
-        "| commands/s started | acknowledged/s | failed or not started | emails/s | p50 | p90 | p99 | last email after the last answer | never sent | sent twice | kept pace |"
+        "| commands/s started | acknowledged/s | failed or not started | emails/s | p50 | p90 | p99 | last email after the last answer | never sent | sent twice | kept pace | machine CPU per command | of which PostgreSQL |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|");
     for step in steps {
+        let (machine, postgres) = match (step.cpu_per_command, backend) {
+            (None, _) => ("-".to_owned(), "-".to_owned()),
+            (Some(cpu), Backend::Sqlite) => (ms(cpu.machine), "-".to_owned()),
+            (Some(cpu), Backend::Postgres(_)) => (ms(cpu.machine), ms(cpu.postgres)),
+        };
         println!(
-            "| {:.0} | {:.0} | {} | {:.0} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {:.0} | {:.0} | {} | {:.0} | {} | {} | {} | {} | {} | {} | {} | {machine} | {postgres} |",
             step.rate,
             step.acknowledged,
             step.failed,

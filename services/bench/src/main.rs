@@ -33,6 +33,19 @@ struct Cli {
     /// Run only these sections (comma-separated); all when absent.
     #[arg(long, value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(twotier_bench::SECTIONS))]
     only: Vec<String>,
+    /// Commands per second of the email workload's steps (comma-separated;
+    /// 125,250,500,600,750,1000 when absent).
+    #[arg(long, value_delimiter = ',', value_parser = positive_rate)]
+    email_rates: Vec<f64>,
+}
+
+fn positive_rate(rate: &str) -> Result<f64, String> {
+    match rate.parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
+        _ => Err(format!(
+            "{rate:?} is not a positive number of commands per second"
+        )),
+    }
 }
 
 fn main() -> ExitCode {
@@ -51,6 +64,11 @@ fn main() -> ExitCode {
         big_list: cli.big_list,
         latency_samples: cli.latency_samples,
         only: cli.only,
+        email_rates: if cli.email_rates.is_empty() {
+            twotier_bench::EMAIL_RATES.to_vec()
+        } else {
+            cli.email_rates
+        },
     };
     match runtime.block_on(twotier_bench::run(options)) {
         Ok(()) => ExitCode::SUCCESS,

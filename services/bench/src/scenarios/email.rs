@@ -14,6 +14,7 @@ use twotier_proto::customer as cpb;
 use twotier_proto::partnership as ppb;
 
 use super::*;
+use crate::cpu::{CpuSample, CpuUse};
 use crate::driver::{Measurement, at_rate};
 use crate::smtp_sink::SmtpSink;
 use crate::system::{Backend, System};
@@ -64,6 +65,9 @@ pub struct EmailStep {
     pub missing: usize,
     /// Emails the SMTP server received more than once, so far.
     pub duplicates: usize,
+    /// CPU time per acknowledged command, from the step's start until its
+    /// emails were out; `None` where the machine's times cannot be read.
+    pub cpu_per_command: Option<CpuUse>,
 }
 
 impl EmailStep {
@@ -130,6 +134,7 @@ pub async fn email_throughput(
     let mut steps = Vec::new();
     for &rate in rates {
         let started = SystemTime::now();
+        let cpu_before = CpuSample::now();
         let step_started = Instant::now();
         let (ok, failed, skipped) = at_rate(rate, duration, 512, |_| {
             let n = series.fetch_add(1, Ordering::Relaxed);
@@ -181,6 +186,9 @@ pub async fn email_throughput(
         let stopped = SystemTime::now();
         let seconds = step_started.elapsed().as_secs_f64();
         drained(&notifications).await?;
+        let cpu_per_command = cpu_before
+            .zip(CpuSample::now())
+            .map(|(before, after)| after.since(&before).per(ok));
         let caused = caused_between(&notifications, &upstreams, started, stopped).await?;
         let arrivals = match handover {
             Handover::Smtp => sink.arrivals(),
@@ -212,6 +220,7 @@ pub async fn email_throughput(
             drain: last.duration_since(stopped).unwrap_or_default(),
             missing,
             duplicates: sink.duplicates(),
+            cpu_per_command,
         });
     }
     Ok(steps)
