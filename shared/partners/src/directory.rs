@@ -113,25 +113,26 @@ impl PartnerDirectory {
             .await
     }
 
-    /// The reseller `partner_id` if it is an active partner of `provider_id`
-    /// right now. A "no" is only given once the projection has caught up
-    /// with the partnership service; when it cannot, [`DirectoryError::Unconfirmed`].
-    pub async fn active_partner(
+    /// Whether the reseller `partner_id` is an active partner of
+    /// `provider_id` right now. A "no" is only given once the projection has
+    /// caught up with the partnership service; when it cannot,
+    /// [`DirectoryError::Unconfirmed`].
+    pub async fn is_active_partner(
         &self,
         provider_id: &str,
         partner_id: &str,
-    ) -> Result<Option<ResellerEntry>, DirectoryError> {
-        let found = self.find_active_partner(provider_id, partner_id).await?;
-        if found.is_some() {
-            return Ok(found);
+    ) -> Result<bool, DirectoryError> {
+        if self.partnership_active(provider_id, partner_id).await? {
+            return Ok(true);
         }
         self.catch_up().await?;
-        Ok(self.find_active_partner(provider_id, partner_id).await?)
+        Ok(self.partnership_active(provider_id, partner_id).await?)
     }
 
     /// R24: the reseller `partner_id` as `provider_id` may choose it now:
     /// first R3 (well-formed, onboarded, a location account with an active
-    /// MPA), then the active partnership.
+    /// MPA), then the active partnership. The reseller is read once: the
+    /// partnership is a row of its own.
     pub async fn choose(
         &self,
         provider_id: &str,
@@ -148,29 +149,24 @@ impl PartnerDirectory {
         if let Err(ineligible) = reseller.eligibility() {
             return Ok(Choice::Ineligible(ineligible));
         }
-        Ok(match self.active_partner(provider_id, partner_id).await? {
-            Some(partner) => Choice::Partner(partner),
-            None => Choice::NotPartner(reseller),
+        Ok(if self.is_active_partner(provider_id, partner_id).await? {
+            Choice::Partner(reseller)
+        } else {
+            Choice::NotPartner(reseller)
         })
     }
 
-    async fn find_active_partner(
-        &self,
-        provider_id: &str,
-        partner_id: &str,
-    ) -> Result<Option<ResellerEntry>, DbErr> {
-        let active = partner_partnership::Entity::find_by_id((
-            provider_id.to_owned(),
-            partner_id.to_owned(),
-        ))
-        .filter(partner_partnership::Column::Active.eq(true))
-        .one(&self.db)
-        .await?
-        .is_some();
-        if !active {
-            return Ok(None);
-        }
-        self.reseller(&self.db, partner_id).await
+    async fn partnership_active(&self, provider_id: &str, partner_id: &str) -> Result<bool, DbErr> {
+        Ok(
+            partner_partnership::Entity::find_by_id((
+                provider_id.to_owned(),
+                partner_id.to_owned(),
+            ))
+            .filter(partner_partnership::Column::Active.eq(true))
+            .one(&self.db)
+            .await?
+            .is_some(),
+        )
     }
 
     /// Without a partnership log to follow (a directory built for tests),

@@ -268,9 +268,8 @@ impl Api {
                     .await?;
                 let active = self
                     .directory
-                    .active_partner(&provider_id, partner_id)
-                    .await?
-                    .is_some();
+                    .is_active_partner(&provider_id, partner_id)
+                    .await?;
                 let contact = SupportContact::designate(partner_id, active)?;
                 (
                     Some(contact),
