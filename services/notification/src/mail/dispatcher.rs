@@ -31,6 +31,7 @@ pub struct Dispatcher {
     capabilities: CapabilityTokens,
     wake: Arc<Notify>,
     poll_interval: Duration,
+    gather: Duration,
     backoff: Backoff,
     lease: Duration,
     concurrency: usize,
@@ -55,6 +56,7 @@ impl Dispatcher {
             capabilities,
             wake,
             poll_interval: settings.mail_poll_interval,
+            gather: settings.mail_gather,
             backoff: Backoff::capped_at(settings.mail_retry_max_backoff),
             lease: settings.mail_lease,
             concurrency: settings.mail_concurrency.max(1),
@@ -72,10 +74,19 @@ impl Dispatcher {
                     tracing::warn!(%error, "dispatching notifications failed; will retry")
                 }
             }
-            tokio::select! {
+            let woken = tokio::select! {
                 () = shutdown.cancelled() => return,
-                () = self.wake.notified() => {},
-                () = tokio::time::sleep(self.poll_interval) => {},
+                () = self.wake.notified() => true,
+                () = tokio::time::sleep(self.poll_interval) => false,
+            };
+            // Emails recorded one at a time (a quiet system, or one email
+            // per command) would each cost a listing, a claim and a settle
+            // of their own; waiting a moment lets one round take several.
+            if woken && !self.gather.is_zero() {
+                tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    () = tokio::time::sleep(self.gather) => {},
+                }
             }
         }
     }

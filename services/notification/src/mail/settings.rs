@@ -58,6 +58,13 @@ pub struct MailSettings {
     /// How often the dispatcher looks for due emails when not woken.
     #[serde(default = "default_poll", with = "humantime_serde")]
     pub mail_poll_interval: Duration,
+    /// How long the dispatcher waits, once woken by a newly recorded email,
+    /// before it lists the due ones: emails recorded close together are
+    /// then claimed, handed over and settled together, a few transactions
+    /// for several instead of for each. Adds at most this to an email's
+    /// way out; `0s` lists at once.
+    #[serde(default = "default_gather", with = "humantime_serde")]
+    pub mail_gather: Duration,
     /// Emails handed over at once (and SMTP connections kept open): a
     /// handover mostly waits on the server's replies, so concurrency, not
     /// speed per email, is what scales. With TLS from the first byte
@@ -85,6 +92,10 @@ fn default_lease() -> Duration {
 
 fn default_concurrency() -> usize {
     32
+}
+
+fn default_gather() -> Duration {
+    Duration::from_millis(20)
 }
 
 fn default_poll() -> Duration {
