@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Statement,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Statement,
 };
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -219,7 +219,9 @@ impl Follower {
             // Everything sequenced up to `head_before` is covered by the
             // query below; a later head means there may be more.
             let head_before = *self.head.borrow_and_update();
-            let rows = match self.page_after(cursor).await {
+            let probe = (filtered && scanned > 0 && self.audience.tenant().is_none())
+                .then_some(scanned + 1);
+            let rows = match self.page_after(cursor, probe).await {
                 Ok(rows) => rows,
                 Err(error) => {
                     let _ = self.sender.send(Err(Error::from(error).into())).await;
@@ -238,8 +240,13 @@ impl Follower {
                 return;
             }
             // A filtered reader sees no gaps; it has lost events when the
-            // log no longer starts right after what it has looked at.
-            if filtered && scanned > 0 {
+            // log no longer starts right after what it has looked at. The
+            // page brought that position along when it can (see
+            // `page_after`): then the log still starts no later, and the
+            // reader goes on without asking.
+            let probe_found =
+                probe.is_some_and(|probe| rows.iter().any(|row| row.position == Some(probe)));
+            if filtered && scanned > 0 && !probe_found {
                 match oldest_position(&self.db).await {
                     Ok(oldest) if oldest > scanned + 1 => {
                         let _ = self.sender.send(Err(lagged(scanned, oldest))).await;
@@ -255,6 +262,9 @@ impl Follower {
             let full = rows.len() as u64 == PAGE;
             for row in rows {
                 cursor = row.position.unwrap_or(cursor);
+                if !self.wants(&row) {
+                    continue;
+                }
                 let envelope = self.audience.present(envelope_of(row));
                 if self.sender.send(Ok(envelope)).await.is_err() {
                     return;
@@ -281,18 +291,50 @@ impl Follower {
         }
     }
 
-    async fn page_after(&self, cursor: i64) -> Result<Vec<outbox_event::Model>, DbErr> {
-        let mut query = outbox_event::Entity::find()
-            .filter(outbox_event::Column::Position.gt(cursor))
-            .order_by_asc(outbox_event::Column::Position)
-            .limit(PAGE);
+    /// The next page of events after `cursor` this reader receives, and
+    /// with them the row at `probe`, whatever it holds.
+    ///
+    /// The probe is the position right after what a filtered reader has
+    /// looked at: finding it shows that pruning has not overtaken the
+    /// reader, which otherwise takes a query of its own after every page,
+    /// on the way from a commit to its consumers. It goes in the same
+    /// index range as the page, so no plan changes; a tenant's feed,
+    /// whose page runs on the tenant's index, asks separately instead.
+    async fn page_after(
+        &self,
+        cursor: i64,
+        probe: Option<i64>,
+    ) -> Result<Vec<outbox_event::Model>, DbErr> {
+        use outbox_event::Column;
+        let mut wanted = Condition::all();
         if !self.event_types.is_empty() {
-            query = query.filter(outbox_event::Column::EventType.is_in(self.event_types.clone()));
+            wanted = wanted.add(Column::EventType.is_in(self.event_types.clone()));
         }
         if let Some(tenant) = self.audience.tenant() {
-            query = query.filter(outbox_event::Column::TenantId.eq(tenant));
+            wanted = wanted.add(Column::TenantId.eq(tenant));
+        }
+        if let Some(probe) = probe {
+            wanted = Condition::any().add(wanted).add(Column::Position.eq(probe));
+        }
+        let mut query = outbox_event::Entity::find()
+            .filter(Column::Position.gt(cursor))
+            .order_by_asc(Column::Position)
+            .limit(PAGE);
+        if !wanted.is_empty() {
+            query = query.filter(wanted);
         }
         twotier_platform::db::all(&self.db, query).await
+    }
+
+    /// Whether this reader receives `row`: the page's own condition,
+    /// checked again because a probe comes whatever it holds.
+    fn wants(&self, row: &outbox_event::Model) -> bool {
+        let typed = self.event_types.is_empty() || self.event_types.contains(&row.event_type);
+        let own = self
+            .audience
+            .tenant()
+            .is_none_or(|tenant| tenant == row.tenant_id);
+        typed && own
     }
 }
 

@@ -1,13 +1,18 @@
 //! Subscribing to the outbox's log through gRPC: under eight concurrent
 //! writers a reader never sees a position go backwards, only the service role
-//! may subscribe, and a subscriber that lagged behind pruning is told
-//! EVENTS_PRUNED.
+//! may subscribe, a subscriber that lagged behind pruning is told
+//! EVENTS_PRUNED, and one asking for some event types receives those alone
+//! without a second query each time it is woken.
 
 mod common;
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use common::*;
 use sea_orm::ConnectionTrait;
 use twotier_platform::auth::Role;
+use twotier_proto::events::EventEnvelope;
 use twotier_proto::events::SubscribeRequest;
 use twotier_proto::events::event_log_service_client::EventLogServiceClient;
 use twotier_testkit::{Bearer, assert_error};
@@ -123,6 +128,137 @@ async fn events_pruned_while_a_subscriber_lagged_end_its_stream_with_events_prun
         .await
         .expect("subscribe")
         .into_inner();
+    let outcome = tokio::time::timeout(DEADLINE, stream.message())
+        .await
+        .expect("answer in time");
+    assert_error(outcome, tonic::Code::FailedPrecondition, "EVENTS_PRUNED");
+}
+
+/// An event type the filtered subscribers below do not ask for.
+#[derive(Clone, PartialEq, prost::Message)]
+struct Other {
+    #[prost(string, tag = "1")]
+    value: String,
+}
+
+impl prost::Name for Other {
+    const NAME: &'static str = "Other";
+    const PACKAGE: &'static str = "twotier.test.v1";
+}
+
+/// A subscription to the notes after `after`, and nothing else.
+async fn subscribe_to_notes(producer: &Producer, after: u64) -> tonic::Streaming<EventEnvelope> {
+    let token = twotier_testkit::service_token("reader");
+    let mut client =
+        EventLogServiceClient::with_interceptor(producer.server.channel(), Bearer::new(&token));
+    client
+        .subscribe(SubscribeRequest {
+            after_position: after,
+            event_types: vec![<Note as prost::Name>::full_name()],
+        })
+        .await
+        .expect("subscribe")
+        .into_inner()
+}
+
+async fn next(stream: &mut tonic::Streaming<EventEnvelope>) -> EventEnvelope {
+    tokio::time::timeout(DEADLINE, stream.message())
+        .await
+        .expect("an event in time")
+        .expect("stream")
+        .expect("stream open")
+}
+
+fn value_of(envelope: &EventEnvelope) -> String {
+    twotier_outbox::decode_payload::<Note>(envelope)
+        .expect("a note")
+        .value
+}
+
+async fn write(outbox: &twotier_outbox::Outbox, event: twotier_outbox::Event) {
+    let tx = outbox.begin().await.expect("begin");
+    tx.append(event).await.expect("append");
+    tx.commit().await.expect("commit");
+}
+
+#[tokio::test]
+async fn a_filtered_subscriber_receives_only_its_types_when_other_events_come_between() {
+    let (_guard, db) = database("filtered").await;
+    let producer = start_producer(&db, None).await;
+    let mut stream = subscribe_to_notes(&producer, 0).await;
+    let mut last = 0;
+    for round in 0..8 {
+        // The reader is woken by each of these and looks at the position
+        // right after what it has seen: an event it must not receive.
+        for i in 0..2 {
+            let value = format!("other-{round}-{i}");
+            write(
+                &producer.outbox,
+                twotier_outbox::Event::new("test", value.clone(), "tenant-a", &Other { value }),
+            )
+            .await;
+        }
+        write(&producer.outbox, note("note", round)).await;
+        let envelope = next(&mut stream).await;
+        assert_eq!(envelope.event_type, <Note as prost::Name>::full_name());
+        assert_eq!(value_of(&envelope), format!("note-{round}"));
+        assert!(envelope.position > last, "in log order");
+        last = envelope.position;
+    }
+    assert_eq!(last, 24, "every third event of 24 is a note");
+}
+
+#[tokio::test]
+async fn a_filtered_subscriber_woken_by_new_events_does_not_also_ask_where_the_log_starts() {
+    let (_guard, mut db) = database("filtered-probe").await;
+    let sent: Arc<Mutex<Vec<String>>> = Arc::default();
+    let log = Arc::clone(&sent);
+    db.set_metric_callback(move |info| {
+        log.lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(info.statement.sql.clone());
+    });
+    // No polling: the reader reads only when woken by a new event.
+    let producer = start_producer_polling(&db, None, Duration::from_secs(3600)).await;
+    let mut stream = subscribe_to_notes(&producer, 0).await;
+    write_events(&producer.outbox, 1, "first").await;
+    next(&mut stream).await;
+    sent.lock().unwrap_or_else(PoisonError::into_inner).clear();
+    for i in 0..10 {
+        write(&producer.outbox, note("next", i)).await;
+        assert_eq!(value_of(&next(&mut stream).await), format!("next-{i}"));
+    }
+    let sent = sent.lock().unwrap_or_else(PoisonError::into_inner);
+    let asked_where_the_log_starts = sent
+        .iter()
+        .filter(|sql| sql.contains("MIN(position)"))
+        .count();
+    assert_eq!(
+        asked_where_the_log_starts, 0,
+        "each page brings the position after the reader's along; sent: {sent:#?}"
+    );
+}
+
+#[tokio::test]
+async fn events_pruned_while_a_filtered_subscriber_waited_end_its_stream_with_events_pruned() {
+    let (_guard, db) = database("filtered-pruned").await;
+    // No polling: the reader reads only when woken by the producer.
+    let producer = start_producer_polling(&db, None, Duration::from_secs(3600)).await;
+    write_events(&producer.outbox, 1, "seen").await;
+    let mut stream = subscribe_to_notes(&producer, 0).await;
+    assert_eq!(next(&mut stream).await.position, 1);
+    // Six more notes the reader is not woken for (another outbox over the
+    // same table, numbered here without announcing them)...
+    let elsewhere = twotier_outbox::Outbox::new(db.clone());
+    write_events(&elsewhere, 6, "unseen").await;
+    db.execute_unprepared("UPDATE outbox_event SET position = id WHERE position IS NULL")
+        .await
+        .expect("number them");
+    // ... and the fault: pruning removes the first five while it waits.
+    db.execute_unprepared("DELETE FROM outbox_event WHERE position <= 5")
+        .await
+        .expect("prune");
+    write(&producer.outbox, note("wakes", 0)).await;
     let outcome = tokio::time::timeout(DEADLINE, stream.message())
         .await
         .expect("answer in time");

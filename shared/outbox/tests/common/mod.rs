@@ -87,19 +87,24 @@ pub async fn start_producer(
     db: &DatabaseConnection,
     addr: Option<std::net::SocketAddr>,
 ) -> Producer {
+    start_producer_polling(db, addr, Duration::from_millis(200)).await
+}
+
+/// A producer whose sequencer and log readers look for new rows every
+/// `poll` when nothing wakes them.
+pub async fn start_producer_polling(
+    db: &DatabaseConnection,
+    addr: Option<std::net::SocketAddr>,
+    poll: Duration,
+) -> Producer {
     let outbox = Outbox::new(db.clone());
     let shutdown = CancellationToken::new();
     tokio::spawn(
-        Sequencer::new(
-            outbox.clone(),
-            Duration::from_millis(200),
-            Duration::from_secs(3600),
-        )
-        .run(shutdown.clone()),
+        Sequencer::new(outbox.clone(), poll, Duration::from_secs(3600)).run(shutdown.clone()),
     );
     let mut grpc = GrpcServer::new(limits(), twotier_testkit::verifier());
     grpc.add_service(
-        EventLog::new(outbox.clone(), Duration::from_millis(200), shutdown.clone()).into_service(),
+        EventLog::new(outbox.clone(), poll, shutdown.clone()).into_service(),
         EventLog::RULES,
     );
     let server = match addr {
