@@ -142,3 +142,60 @@ async fn line_breaks_in_single_line_customer_and_agreement_fields_are_refused_an
         "CUSTOMER_AGREEMENT_NOT_FOUND",
     );
 }
+
+/// Required fields a customer cannot do without; spaces alone fill none.
+const REQUIRED_LINES: [CustomerSpoiler; 6] = [
+    ("customer.company_name", |c| c.company_name = "   ".into()),
+    ("customer.address.address_line1", |c| {
+        address_of(c).address_line1 = " ".into()
+    }),
+    ("customer.address.city", |c| {
+        address_of(c).city = "\u{a0}".into()
+    }),
+    ("customer.address.postal_code", |c| {
+        address_of(c).postal_code = "  ".into()
+    }),
+    ("customer.primary_contact.first_name", |c| {
+        contact_of(c).first_name = " ".into()
+    }),
+    ("customer.primary_contact.last_name", |c| {
+        contact_of(c).last_name = "\u{3000}".into()
+    }),
+];
+
+#[tokio::test]
+async fn required_customer_fields_of_spaces_alone_are_refused_as_blank_and_change_nothing() {
+    let h = start().await;
+    let mut client = h.customers(&provider_admin(PROVIDER));
+    for (field, spoil) in REQUIRED_LINES {
+        let mut customer = new_customer("Adatum", "adatum", "");
+        spoil(&mut customer);
+        for validate_only in [true, false] {
+            let status = assert_error(
+                client
+                    .create_customer(pb::CreateCustomerRequest {
+                        validate_only,
+                        ..create(PROVIDER, customer.clone())
+                    })
+                    .await,
+                Code::InvalidArgument,
+                "INVALID_CUSTOMER",
+            );
+            assert_eq!(violated_fields(&status), vec![field]);
+            assert!(
+                status.message().contains("must not be blank"),
+                "{field}: {}",
+                status.message()
+            );
+        }
+    }
+    let listed = client
+        .list_customers(pb::ListCustomersRequest {
+            parent: format!("providers/{PROVIDER}"),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(listed.customers.is_empty(), "no customer was created");
+}

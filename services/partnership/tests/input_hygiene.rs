@@ -355,3 +355,57 @@ async fn subscribe_refuses_40000_event_types_and_malformed_ones_but_takes_100() 
         .await
         .expect("100 event types are taken");
 }
+
+#[tokio::test]
+async fn a_reseller_or_listing_named_with_spaces_alone_is_refused_as_blank_and_changes_nothing() {
+    let h = start().await;
+    let status = assert_error(
+        h.resellers(&operator())
+            .onboard_reseller(pb::OnboardResellerRequest {
+                reseller: Some(pb::Reseller {
+                    partner_id: "4567890".into(),
+                    tenant_id: "fabrikam".into(),
+                    company_name: "   ".into(),
+                    contact_email: "admin@fabrikam.example".into(),
+                    country_code: "DE".into(),
+                    preferred_language: "en".into(),
+                    account_kind: pb::AccountKind::Location.into(),
+                    mpa_active: true,
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            })
+            .await,
+        Code::InvalidArgument,
+        "INVALID_RESELLER",
+    );
+    assert_eq!(violated_fields(&status), vec!["reseller.company_name"]);
+    assert!(status.message().contains("must not be blank"), "{status:?}");
+    assert_error(
+        h.resellers(&operator())
+            .get_reseller(pb::GetResellerRequest {
+                name: "resellers/4567890".into(),
+            })
+            .await,
+        Code::NotFound,
+        "RESELLER_NOT_FOUND",
+    );
+
+    let mut blank = listing();
+    blank.display_name = "\u{a0} ".into();
+    let status = assert_error(
+        h.listings(&operator())
+            .create_provider_listing(pb::CreateProviderListingRequest {
+                provider_id: PROVIDER.into(),
+                provider_listing: Some(blank),
+                request_id: String::new(),
+            })
+            .await,
+        Code::InvalidArgument,
+        "INVALID_PROVIDER_LISTING",
+    );
+    assert_eq!(
+        violated_fields(&status),
+        vec!["provider_listing.display_name"]
+    );
+}

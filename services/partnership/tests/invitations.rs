@@ -199,6 +199,9 @@ async fn send_invitation_email_requires_the_exact_link_not_just_its_token() {
         format!("Open https://phishing.example/accept?token={token}"),
         format!("Your code: token={token}"),
         format!("{}x", response.invitation_link.replace(&token, "")),
+        // The whole link run on into more characters: the reader's mail
+        // program would open a token nobody issued.
+        format!("Open {}abc", response.invitation_link),
     ] {
         let status = assert_error(
             client
@@ -214,6 +217,55 @@ async fn send_invitation_email_requires_the_exact_link_not_just_its_token() {
         );
         assert_eq!(violated_fields(&status), vec!["body"]);
     }
+}
+
+#[tokio::test]
+async fn a_retried_or_refused_invitation_email_uses_none_of_the_providers_budget() {
+    let h = start_with(&[("TWOTIER_INVITATION_EMAILS_PER_MINUTE", "1")]).await;
+    let mut client = h.partnerships(&provider_admin(PROVIDER));
+    let first = h.invite(PROVIDER, "sales@fabrikam.example").await;
+    let send = pb::SendInvitationEmailRequest {
+        invitation: first.invitation.clone().unwrap().name,
+        subject: String::new(),
+        body: first.invitation_link.clone(),
+        request_id: "send-once".into(),
+    };
+    let sent = client
+        .send_invitation_email(send.clone())
+        .await
+        .expect("the one email of the minute")
+        .into_inner();
+    let retried = client
+        .send_invitation_email(send)
+        .await
+        .expect("a retry is answered, not rate limited")
+        .into_inner();
+    assert_eq!(retried, sent);
+    let second = h.invite(PROVIDER, "sales@tailspin.example").await;
+    assert_error(
+        client
+            .send_invitation_email(pb::SendInvitationEmailRequest {
+                invitation: second.invitation.clone().unwrap().name,
+                subject: String::new(),
+                body: "no link here".into(),
+                request_id: String::new(),
+            })
+            .await,
+        Code::InvalidArgument,
+        "INVITATION_LINK_MISSING",
+    );
+    assert_error(
+        client
+            .send_invitation_email(pb::SendInvitationEmailRequest {
+                invitation: second.invitation.unwrap().name,
+                subject: String::new(),
+                body: second.invitation_link,
+                request_id: String::new(),
+            })
+            .await,
+        Code::ResourceExhausted,
+        "INVITATION_EMAIL_RATE_LIMITED",
+    );
 }
 
 #[tokio::test]

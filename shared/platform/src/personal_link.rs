@@ -118,7 +118,7 @@ pub trait PersonalLink {
     /// the exact link in the body.
     fn check_email(&self, now: DateTime<Utc>, body: &str, link: &str) -> Result<(), LinkRefusal> {
         self.require_pending(now)?;
-        if !body.contains(link) {
+        if !holds_link(body, link) {
             return Err(LinkRefusal::LinkMissing);
         }
         Ok(())
@@ -138,6 +138,27 @@ pub trait PersonalLink {
             Some(Closed::Revoked { at }) => Some(*at),
             _ => None,
         }
+    }
+}
+
+/// Whether `body` holds `link` whole: somewhere not run on into characters
+/// a mail reader would take as more of the link, which would make the
+/// token one nobody issued (`{link}abc` opens `token=...abc`).
+fn holds_link(body: &str, link: &str) -> bool {
+    body.match_indices(link)
+        .any(|(at, _)| ends_a_link(&body[at + link.len()..]))
+}
+
+/// Whether a link followed by `rest` ends where it should: at the end, at
+/// a space or a bracket or quote around it, or at punctuation that ends a
+/// sentence (which mail readers leave out of a link).
+fn ends_a_link(rest: &str) -> bool {
+    let mut chars = rest.chars();
+    match chars.next() {
+        None => true,
+        Some(c) if c.is_whitespace() || "<>()[]{}\"'".contains(c) => true,
+        Some(c) if ".,;:!?".contains(c) => chars.next().is_none_or(char::is_whitespace),
+        Some(_) => false,
     }
 }
 
@@ -279,6 +300,29 @@ mod tests {
             link.check_email(at(5), "open it", &url),
             Err(LinkRefusal::LinkMissing)
         );
+        for whole in [
+            format!("{url}"),
+            format!("open\n{url}\n\nthanks"),
+            format!("open <{url}> or ({url})"),
+            format!("open {url}."),
+            format!("open {url}, then sign"),
+            format!("{url}x and again {url}"),
+        ] {
+            assert_eq!(link.check_email(at(5), &whole, &url), Ok(()), "{whole}");
+        }
+        for run_on in [
+            format!("open {url}x"),
+            format!("open {url}-2"),
+            format!("open {url}.x"),
+            format!("open {url}&utm=1"),
+            format!("open {url}/"),
+        ] {
+            assert_eq!(
+                link.check_email(at(5), &run_on, &url),
+                Err(LinkRefusal::LinkMissing),
+                "{run_on}"
+            );
+        }
         assert_eq!(
             link.check_email(at(11), &url, &url),
             Err(LinkRefusal::NotPending("expired"))

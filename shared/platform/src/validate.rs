@@ -119,6 +119,11 @@ fn length(value: &str, min: usize, max: usize) -> Check {
     if length > max {
         return Err(format!("must have at most {max} characters"));
     }
+    // A required name of spaces alone is as missing as an empty one, and
+    // would show as a blank entry wherever it is listed.
+    if min > 0 && value.chars().all(char::is_whitespace) {
+        return Err("must not be blank".into());
+    }
     Ok(())
 }
 
@@ -183,6 +188,21 @@ mod tests {
         assert!(text(&"x".repeat(201), 1, 200).is_err());
         assert!(text("bad\u{0}name", 1, 200).is_err());
         assert!(text("first line\r\nsecond line\tindented", 1, 200).is_ok());
+    }
+
+    #[test]
+    fn a_required_value_of_spaces_alone_is_blank() {
+        assert_eq!(line("   ", 1, 200), Err("must not be blank".into()));
+        assert_eq!(
+            line("\u{a0}\u{3000}", 1, 200),
+            Err("must not be blank".into())
+        );
+        assert_eq!(text(" \n\t ", 1, 200), Err("must not be blank".into()));
+        assert!(line(" Contoso ", 1, 200).is_ok());
+        assert!(
+            line("  ", 0, 200).is_ok(),
+            "an optional value may be left blank"
+        );
     }
 
     #[test]

@@ -154,7 +154,6 @@ impl Api {
             &request.request_id,
             &request,
         );
-        self.relationship_emails.check(provider_id)?;
         self.outbox
             .command(name, key.as_ref(), async |tx| {
                 let db = &**tx;
@@ -170,6 +169,10 @@ impl Api {
                 if !store::relationship_request::lock_pending(db, &found.id).await? {
                     return Err(RelationshipError::NO_LONGER_PENDING.into());
                 }
+                // Counted only for an email that would go out: a retry is
+                // answered by the claim of its request id before this, a
+                // refused email costs the provider nothing.
+                self.relationship_emails.check(provider_id)?;
                 let subject = if request.subject.is_empty() {
                     let customer = self.own_customer(db, provider_id, customer_id).await?;
                     let draft = self.drafts.draft(&found, &customer, provider_id, "");

@@ -160,7 +160,6 @@ impl Api {
             &request.request_id,
             &request,
         );
-        self.invitation_emails.check(provider_id)?;
         self.outbox
             .command(
                 &request.invitation,
@@ -178,6 +177,10 @@ impl Api {
                     if !store::invitation::lock_pending(db, &invitation.id).await? {
                         return Err(InvitationError::NO_LONGER_PENDING.into());
                     }
+                    // Counted only for an email that would go out: a retry is
+                    // answered by the claim of its request id before this, a
+                    // refused email costs the provider nothing.
+                    self.invitation_emails.check(provider_id)?;
                     let listing = store::listing::get(db, provider_id).await?;
                     let provider_name = provider_display_name(provider_id, listing.as_ref());
                     let subject = if request.subject.is_empty() {
