@@ -160,3 +160,50 @@ async fn removed_reseller_leaves_the_list_keeps_the_record_and_needs_a_new_invit
             .any(|t| t.ends_with("InvitationEmailRequested"))
     );
 }
+
+#[tokio::test]
+async fn an_invitation_accepted_while_partnered_cannot_bring_the_reseller_back_after_removal() {
+    let h = start().await;
+    h.onboard(RESELLER_PARTNER_ID, RESELLER_TENANT, "Fabrikam")
+        .await;
+    let partnership = h.partner(PROVIDER, RESELLER_TENANT).await;
+    let second = h.invite(PROVIDER, "admin@fabrikam.example").await;
+    let token = token_of(&second.invitation_link);
+    let mut reseller = h.partnerships(&reseller_admin(RESELLER_TENANT));
+    let accept = pb::AcceptInvitationRequest {
+        token: token.clone(),
+    };
+    let answered = reseller
+        .accept_invitation(accept.clone())
+        .await
+        .expect("accepting while partnered")
+        .into_inner();
+    assert_eq!(answered.name, partnership.name, "the existing partnership");
+    let used = h
+        .partnerships(&provider_admin(PROVIDER))
+        .get_invitation(pb::GetInvitationRequest {
+            name: second.invitation.unwrap().name,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(used.state, pb::InvitationState::Accepted as i32);
+    assert_eq!(used.partnership, partnership.name);
+
+    h.partnerships(&provider_admin(PROVIDER))
+        .remove_partnership(remove(PROVIDER, RESELLER_PARTNER_ID))
+        .await
+        .expect("remove");
+    assert_error(
+        reseller.accept_invitation(accept).await,
+        Code::FailedPrecondition,
+        "INVITATION_ALREADY_USED",
+    );
+    let listed = h
+        .partnerships(&provider_admin(PROVIDER))
+        .list_indirect_resellers(list(PROVIDER))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(listed.indirect_resellers.is_empty(), "still removed");
+}

@@ -312,6 +312,11 @@ impl Api {
                 if let Some(existing) =
                     store::partnership::active(db, provider_id, partner_id).await?
                 {
+                    if let Some(used) = invitation.accept_into(Utc::now(), &existing) {
+                        // A concurrent acceptance may have closed it first:
+                        // either way it is used up.
+                        store::invitation::close(db, &used).await?;
+                    }
                     return Ok(Reply::new(convert::partnership(&existing)));
                 }
                 let accepted = invitation.accept(Utc::now(), &reseller, &caller.subject)?;

@@ -108,6 +108,22 @@ impl Invitation {
         })
     }
 
+    /// R5: a reseller already partnered with the provider accepts at
+    /// `now`: the acceptance answers with `existing`, and a pending
+    /// invitation is used up by it, so it cannot bring the partnership
+    /// back after a removal (R7: that takes a new invitation). `None` when
+    /// there is nothing to close (no longer pending).
+    pub fn accept_into(&self, now: DateTime<Utc>, existing: &Partnership) -> Option<Self> {
+        self.check_usable(now).ok()?;
+        Some(Self {
+            closed: Some(Closed::Accepted {
+                at: now,
+                acceptance: existing.id.clone(),
+            }),
+            ..self.clone()
+        })
+    }
+
     /// The provider withdraws the invitation at `now`; only a pending one.
     pub fn revoke(&self, now: DateTime<Utc>) -> Result<Self, InvitationError> {
         Ok(Self {

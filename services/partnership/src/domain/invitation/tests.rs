@@ -275,3 +275,28 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn accepting_while_partnered_uses_a_pending_invitation_up_for_the_existing_partnership() {
+    let existing = pending_invitation(at(0))
+        .accept(at(1), &eligible(), "rita")
+        .expect("first acceptance")
+        .partnership;
+    let second = pending_invitation(at(2));
+    let used = second
+        .accept_into(at(3), &existing)
+        .expect("a pending invitation is used up");
+    assert_eq!(used.state_at(at(3)), InvitationState::Accepted);
+    assert_eq!(used.partnership_id(), Some(existing.id.as_str()));
+    assert_eq!(
+        used.accept(at(4), &eligible(), "rita"),
+        Err(InvitationError::AlreadyUsed),
+        "it cannot make a partnership later"
+    );
+    assert_eq!(used.accept_into(at(4), &existing), None, "already used");
+    assert_eq!(
+        second.accept_into(at(TTL_SECONDS + 2), &existing),
+        None,
+        "an expired one stays expired"
+    );
+}
