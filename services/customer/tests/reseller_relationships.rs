@@ -279,3 +279,45 @@ async fn r22_sending_needs_the_exact_link_and_goes_to_the_customer_admin() {
         "PROVIDER_NOT_FOUND",
     );
 }
+
+#[tokio::test]
+async fn r22_concurrent_acceptances_of_one_link_all_answer_the_one_relationship() {
+    let h = start().await;
+    let adatum = partnered_with_customer(&h).await;
+    let requested = h
+        .customers(&provider_admin(PROVIDER))
+        .request_reseller_relationship(relationship(&adatum.name, RESELLER))
+        .await
+        .expect("request")
+        .into_inner();
+    let token = token_of(&requested);
+    let attempts: Vec<_> = (0..8)
+        .map(|_| {
+            let mut admin = h.customers(&customer_admin(DOMAIN));
+            let token = token.clone();
+            tokio::spawn(async move {
+                admin
+                    .accept_reseller_relationship(accept(&token))
+                    .await
+                    .map(|answer| answer.into_inner().name)
+            })
+        })
+        .collect();
+    let mut names = Vec::new();
+    for attempt in attempts {
+        names.push(
+            attempt
+                .await
+                .expect("attempt")
+                .expect("every attempt answers with the relationship"),
+        );
+    }
+    names.dedup();
+    assert_eq!(
+        names,
+        vec![format!(
+            "{}/delegatedAdminRelationships/{RESELLER}",
+            adatum.name
+        )]
+    );
+}

@@ -3,7 +3,9 @@
 //! command's writes and append its events; store the reply for retries;
 //! record the command in the audit trail; commit. Every command of every service goes through [`Outbox::command`],
 //! so the outbox row and the stored reply are always in the command's own
-//! transaction.
+//! transaction. A command that checks things before its transaction runs
+//! them and the command inside [`Outbox::audited`], so that a refusal
+//! decided there is in the audit trail too.
 
 use sea_orm::DbErr;
 use twotier_platform::Error;
@@ -14,6 +16,34 @@ use crate::{Outbox, Tx};
 
 /// The outcome and code of a command that succeeded.
 const OK: &str = "OK";
+
+/// How a command that can lose a race to a concurrent one fails: a
+/// refusal, or the sign that the other command won (`W` says what to look
+/// up), which the caller answers from the winner's result. A lost race is
+/// not a refusal to the caller, so it is not recorded as one; the winner's
+/// own record stands.
+#[derive(Debug)]
+pub enum Contested<W> {
+    /// The failure to answer with.
+    Failed(Error),
+    /// A concurrent command won.
+    Lost(W),
+}
+
+impl<W> AuditedError for Contested<W> {
+    fn audit_outcome(&self) -> Option<(String, String)> {
+        match self {
+            Self::Failed(error) => error.audit_outcome(),
+            Self::Lost(_) => None,
+        }
+    }
+}
+
+impl<W, E: Into<Error>> From<E> for Contested<W> {
+    fn from(error: E) -> Self {
+        Self::Failed(error.into())
+    }
+}
 
 /// What a command answers: to this call, and to every retry with its
 /// request id.
@@ -82,6 +112,35 @@ impl Outbox {
         }
         .await;
         if let Err(error) = &outcome {
+            audit::record_refusal(self.db(), &subject, error).await;
+        }
+        outcome
+    }
+
+    /// Runs one command call whose checks begin before its transaction:
+    /// `call` makes them (reads outside the transaction, questions to
+    /// other services) and then runs [`Outbox::command`] on `resource`
+    /// under `key`. A refusal decided before the transaction is recorded
+    /// in the audit trail as one decided inside it is (R29: every command
+    /// records its outcome); one the command recorded is not recorded
+    /// again.
+    pub async fn audited<R, E>(
+        &self,
+        resource: &str,
+        key: Option<&IdempotencyKey>,
+        call: impl Future<Output = Result<R, E>>,
+    ) -> Result<R, E>
+    where
+        E: AuditedError,
+    {
+        let (outcome, recorded) = audit::watching(call).await;
+        if let Err(error) = &outcome
+            && !recorded
+        {
+            let subject = audit::Subject {
+                resource,
+                request_id: key.map(IdempotencyKey::request_id).unwrap_or_default(),
+            };
             audit::record_refusal(self.db(), &subject, error).await;
         }
         outcome

@@ -32,7 +32,7 @@ mod sequencer;
 mod statistics;
 mod writer;
 
-pub use command::Reply;
+pub use command::{Contested, Reply};
 pub use consumer::{Consumer, ConsumerSettings, Freshness};
 pub use dead_letters::DeadLetters;
 pub use envelope::decode_payload;

@@ -52,76 +52,87 @@ impl Api {
         {
             return Ok(replay);
         }
-        // Asked outside the unit of work: it may wait for the partner
-        // projection to catch up, which must not hold a connection.
-        let partner = match new.reseller_partner_id.as_deref() {
-            Some(partner_id) => Some(self.chosen_reseller(provider_id, partner_id).await??),
-            None => None,
-        };
-        let created = new.create(&caller.subject, Utc::now(), partner)?;
-        if request.validate_only {
-            // On submit the unique index decides (also between concurrent
-            // creates); the review has nothing to insert, so it looks.
-            let prefix = &created.customer.domain_prefix;
-            if store::customer::prefix_taken(db, prefix).await? {
-                return Err(CustomerError::DomainPrefixTaken(prefix.clone()).into());
+        let call = async {
+            // Asked outside the unit of work: it may wait for the partner
+            // projection to catch up, which must not hold a connection.
+            let partner = match new.reseller_partner_id.as_deref() {
+                Some(partner_id) => Some(self.chosen_reseller(provider_id, partner_id).await??),
+                None => None,
+            };
+            let created = new.create(&caller.subject, Utc::now(), partner)?;
+            if request.validate_only {
+                // On submit the unique index decides (also between concurrent
+                // creates); the review has nothing to insert, so it looks.
+                let prefix = &created.customer.domain_prefix;
+                if store::customer::prefix_taken(db, prefix).await? {
+                    return Err(CustomerError::DomainPrefixTaken(prefix.clone()).into());
+                }
+                let mut preview = convert::customer(created.customer);
+                preview.name = String::new();
+                return Ok::<_, Error>(pb::CreateCustomerResponse {
+                    customer: Some(preview),
+                    admin_credentials: None,
+                    credentials_already_returned: false,
+                    validate_only: true,
+                });
             }
-            let mut preview = convert::customer(created.customer);
-            preview.name = String::new();
-            return Ok(pb::CreateCustomerResponse {
-                customer: Some(preview),
-                admin_credentials: None,
-                credentials_already_returned: false,
-                validate_only: true,
-            });
-        }
 
-        let response = self
-            .outbox
-            .command(&request.parent, key.as_ref(), async |tx| {
-                let customer = store::customer::insert(&**tx, &created.customer).await?;
-                let credentials = AdminCredentials::issue(&customer);
-                let id = customer.id.clone();
-                let provider_id = customer.provider_id.clone();
-                let customer = convert::customer(customer);
-                let event = pb::CustomerCreated {
-                    customer: Some(customer.clone()),
-                    indirect_reseller: created
-                        .delegation
-                        .as_ref()
-                        .map(|(reseller, _)| convert::reseller_contact(reseller)),
-                };
-                tx.append(Event::new(AGGREGATE, &id, &provider_id, &event))
-                    .await?;
-                if let Some((_, grant)) = &created.delegation {
-                    let grant = store::delegated_admin::insert(&**tx, grant).await?;
-                    let event = pb::DelegatedAdminGranted {
-                        customer: customer.name.clone(),
-                        relationship: Some(convert::relationship(grant)),
+            let response = self
+                .outbox
+                .command(&request.parent, key.as_ref(), async |tx| {
+                    let customer = store::customer::insert(&**tx, &created.customer).await?;
+                    let credentials = AdminCredentials::issue(&customer);
+                    let id = customer.id.clone();
+                    let provider_id = customer.provider_id.clone();
+                    let customer = convert::customer(customer);
+                    let event = pb::CustomerCreated {
+                        customer: Some(customer.clone()),
+                        indirect_reseller: created
+                            .delegation
+                            .as_ref()
+                            .map(|(reseller, _)| convert::reseller_contact(reseller)),
                     };
                     tx.append(Event::new(AGGREGATE, &id, &provider_id, &event))
                         .await?;
-                }
-                let answer = pb::CreateCustomerResponse {
-                    customer: Some(customer),
-                    admin_credentials: Some(convert::credentials(credentials)),
-                    credentials_already_returned: false,
-                    validate_only: false,
-                };
-                // R11: the credentials go to this answer only; a retry
-                // learns that they were returned before.
-                let for_retries = pb::CreateCustomerResponse {
-                    admin_credentials: None,
-                    credentials_already_returned: true,
-                    ..answer.clone()
-                };
-                Ok::<_, Error>(Reply::with_retry(answer, for_retries))
-            })
-            .await?;
-        if let Some(customer) = &response.customer {
-            tracing::info!(customer = %customer.name, domain = %customer.domain, "customer created");
+                    if let Some((_, grant)) = &created.delegation {
+                        let grant = store::delegated_admin::insert(&**tx, grant).await?;
+                        let event = pb::DelegatedAdminGranted {
+                            customer: customer.name.clone(),
+                            relationship: Some(convert::relationship(grant)),
+                        };
+                        tx.append(Event::new(AGGREGATE, &id, &provider_id, &event))
+                            .await?;
+                    }
+                    let answer = pb::CreateCustomerResponse {
+                        customer: Some(customer),
+                        admin_credentials: Some(convert::credentials(credentials)),
+                        credentials_already_returned: false,
+                        validate_only: false,
+                    };
+                    // R11: the credentials go to this answer only; a retry
+                    // learns that they were returned before.
+                    let for_retries = pb::CreateCustomerResponse {
+                        admin_credentials: None,
+                        credentials_already_returned: true,
+                        ..answer.clone()
+                    };
+                    Ok::<_, Error>(Reply::with_retry(answer, for_retries))
+                })
+                .await?;
+            if let Some(customer) = &response.customer {
+                tracing::info!(customer = %customer.name, domain = %customer.domain, "customer created");
+            }
+            Ok(response)
+        };
+        // A review changes nothing and records nothing; a refusal of a
+        // submit decided before its transaction is recorded as the
+        // command's own (R29).
+        if request.validate_only {
+            return call.await;
         }
-        Ok(response)
+        self.outbox
+            .audited(&request.parent, key.as_ref(), call)
+            .await
     }
 
     async fn get(&self, request: Request<pb::GetCustomerRequest>) -> Result<pb::Customer, Error> {

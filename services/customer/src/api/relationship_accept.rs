@@ -4,14 +4,16 @@
 
 use chrono::Utc;
 use tonic::Request;
-use twotier_outbox::{Event, Reply};
+use twotier_outbox::{Contested, Event, Reply};
 use twotier_platform::Error;
 use twotier_platform::auth::Caller;
 use twotier_proto::customer as pb;
 
 use super::convert::{self, relationship as requests};
 use super::{AGGREGATE, Api};
-use crate::domain::{Customer, PersonalLink, RelationshipError, RelationshipRequest};
+use crate::domain::{
+    Customer, CustomerError, PersonalLink, RelationshipError, RelationshipRequest, Reseller,
+};
 use crate::store;
 
 impl Api {
@@ -50,34 +52,81 @@ impl Api {
             ));
         }
         let db = self.outbox.db();
-        let (found, customer) = self.opened_by(db, &caller, token).await?;
-        // Accepting again once delegated to that reseller answers the
-        // relationship (as R5 answers the partnership).
-        if customer.reseller_partner_id.as_deref() == Some(found.partner_id.as_str())
-            && let Some(existing) =
-                store::delegated_admin::find(db, &customer.id, &found.partner_id).await?
-        {
-            return Ok(convert::relationship(existing));
+        self.outbox
+            .audited("", None, async {
+                let (found, customer) = self.opened_by(db, &caller, token).await?;
+                // Accepting again once delegated to that reseller answers the
+                // relationship (as R5 answers the partnership).
+                if let Some(existing) = self.delegated(db, &customer, &found).await? {
+                    return Ok(existing);
+                }
+                // A dead link fails as such before the reseller is even looked at.
+                found
+                    .check_usable(Utc::now())
+                    .map_err(RelationshipError::from)?;
+                // R24: checked again now, outside the unit of work (it may wait for
+                // the partner projection to catch up).
+                let partner = self
+                    .chosen_reseller(&found.provider_id, &found.partner_id)
+                    .await?;
+                match self.accept_once(&caller, token, partner).await {
+                    Ok(relationship) => Ok(relationship),
+                    Err(Contested::Failed(error)) => Err(error),
+                    // A concurrent acceptance of this link won: its
+                    // relationship is the answer, as to a retry.
+                    Err(Contested::Lost(())) => {
+                        let (found, customer) = self.opened_by(db, &caller, token).await?;
+                        self.delegated(db, &customer, &found)
+                            .await?
+                            .ok_or_else(|| RelationshipError::AlreadyUsed.into())
+                    }
+                }
+            })
+            .await
+    }
+
+    /// The relationship `found` made, if its customer is delegated to its
+    /// reseller now.
+    async fn delegated(
+        &self,
+        db: &(impl sea_orm::ConnectionTrait + twotier_platform::by_position::ReadFrom),
+        customer: &Customer,
+        found: &RelationshipRequest,
+    ) -> Result<Option<pb::DelegatedAdminRelationship>, Error> {
+        if customer.reseller_partner_id.as_deref() != Some(found.partner_id.as_str()) {
+            return Ok(None);
         }
-        // A dead link fails as such before the reseller is even looked at.
-        found
-            .check_usable(Utc::now())
-            .map_err(RelationshipError::from)?;
-        // R24: checked again now, outside the unit of work (it may wait for
-        // the partner projection to catch up).
-        let partner = self
-            .chosen_reseller(&found.provider_id, &found.partner_id)
-            .await?;
+        let grant = store::delegated_admin::find(db, &customer.id, &found.partner_id).await?;
+        Ok(grant.map(convert::relationship))
+    }
+
+    /// The unit of work of an acceptance; `Lost` when a concurrent
+    /// acceptance of the same link got there first.
+    async fn accept_once(
+        &self,
+        caller: &Caller,
+        token: &str,
+        partner: Result<Reseller, CustomerError>,
+    ) -> Result<pb::DelegatedAdminRelationship, Contested<()>> {
         let reseller = partner.as_ref().ok().map(convert::reseller_contact);
         self.outbox
             .command("", None, async |tx| {
-                let (found, customer) = self.opened_by(&**tx, &caller, token).await?;
-                let accepted = found.accept(Utc::now(), &customer, partner, &caller.subject)?;
+                let (found, customer) = self.opened_by(&**tx, caller, token).await?;
+                let accepted = match found.accept(Utc::now(), &customer, partner, &caller.subject) {
+                    Ok(accepted) => accepted,
+                    // Closed, or the customer delegated, to this reseller
+                    // since the checks above: another acceptance won.
+                    Err(RelationshipError::AlreadyUsed) => return Err(Contested::Lost(())),
+                    Err(RelationshipError::AlreadyDelegated(to)) if to == found.partner_id => {
+                        return Err(Contested::Lost(()));
+                    }
+                    Err(refused) => return Err(refused.into()),
+                };
                 // Single use: only the first acceptance moves the request
                 // out of `pending`.
                 let closed = store::relationship_request::close(&**tx, &accepted.request)
                     .await?
-                    .ok_or(RelationshipError::AlreadyUsed)?;
+                    .ok_or(Contested::Lost(()))?;
                 let partner_id = accepted.grant.partner_id.as_str();
                 store::customer::change_reseller(&**tx, &customer.id, None, Some(partner_id))
                     .await?
@@ -112,7 +161,7 @@ impl Api {
                     partner_id = %closed.partner_id,
                     "reseller relationship accepted"
                 );
-                Ok::<_, Error>(Reply::new(relationship))
+                Ok(Reply::new(relationship))
             })
             .await
     }

@@ -86,47 +86,52 @@ impl Api {
         if let Some(replay) = idempotency::peek(db, key.as_ref()).await? {
             return Ok(convert::unsealed(replay, token_of));
         }
-        self.own_customer(db, provider_id, customer_id).await?;
-        let reseller = self
-            .chosen_reseller(provider_id, &request.partner_id)
-            .await??;
-        let ttl = TimeDelta::from_std(self.settings.relationship_ttl)
-            .map_err(|e| Error::Internal(format!("relationship ttl: {e}")))?;
-        let asked = NewRelationshipRequest {
-            admin_email: request.customer_admin_email.clone(),
-            language_code: request.language_code.clone(),
-            created_by: caller.subject.clone(),
-            created_by_email: caller.email.clone().unwrap_or_default(),
-        };
-        let response = self
-            .outbox
-            .command(&request.parent, key.as_ref(), async |tx| {
-                let customer = self.own_customer(&**tx, provider_id, customer_id).await?;
-                let now = Utc::now();
-                let new = RelationshipRequest::new(&customer, &reseller, asked, now, ttl)?;
-                let token = self.relationship_token(&new.id);
-                let created = store::relationship_request::insert(&**tx, &new, &token).await?;
-                let link = self.relationship_link(&token);
-                let draft = self
-                    .drafts
-                    .draft(&created, &customer, provider_id, &link)
-                    .map_err(draft_failed)?;
-                let resource = convert::request(&created, now);
-                let event = pb::ResellerRelationshipRequested {
-                    reseller_relationship_request: Some(resource.clone()),
+        self.outbox
+            .audited(&request.parent, key.as_ref(), async {
+                self.own_customer(db, provider_id, customer_id).await?;
+                let reseller = self
+                    .chosen_reseller(provider_id, &request.partner_id)
+                    .await??;
+                let ttl = TimeDelta::from_std(self.settings.relationship_ttl)
+                    .map_err(|e| Error::Internal(format!("relationship ttl: {e}")))?;
+                let asked = NewRelationshipRequest {
+                    admin_email: request.customer_admin_email.clone(),
+                    language_code: request.language_code.clone(),
+                    created_by: caller.subject.clone(),
+                    created_by_email: caller.email.clone().unwrap_or_default(),
                 };
-                tx.append(convert::event(&created, &event)).await?;
-                let answer = pb::RequestResellerRelationshipResponse {
-                    reseller_relationship_request: Some(resource),
-                    relationship_link: link,
-                    email_draft: Some(convert::email_draft(draft)),
-                };
-                let stored = convert::sealed(&answer, &token);
-                Ok::<_, Error>(Reply::with_retry(answer, stored))
+                let response = self
+                    .outbox
+                    .command(&request.parent, key.as_ref(), async |tx| {
+                        let customer = self.own_customer(&**tx, provider_id, customer_id).await?;
+                        let now = Utc::now();
+                        let new = RelationshipRequest::new(&customer, &reseller, asked, now, ttl)?;
+                        let token = self.relationship_token(&new.id);
+                        let created =
+                            store::relationship_request::insert(&**tx, &new, &token).await?;
+                        let link = self.relationship_link(&token);
+                        let draft = self
+                            .drafts
+                            .draft(&created, &customer, provider_id, &link)
+                            .map_err(draft_failed)?;
+                        let resource = convert::request(&created, now);
+                        let event = pb::ResellerRelationshipRequested {
+                            reseller_relationship_request: Some(resource.clone()),
+                        };
+                        tx.append(convert::event(&created, &event)).await?;
+                        let answer = pb::RequestResellerRelationshipResponse {
+                            reseller_relationship_request: Some(resource),
+                            relationship_link: link,
+                            email_draft: Some(convert::email_draft(draft)),
+                        };
+                        let stored = convert::sealed(&answer, &token);
+                        Ok::<_, Error>(Reply::with_retry(answer, stored))
+                    })
+                    .await?;
+                // A retry gets the sealed reply; a first answer holds no marker.
+                Ok::<_, Error>(convert::unsealed(response, token_of))
             })
-            .await?;
-        // A retry gets the sealed reply; a first answer holds no marker.
-        Ok(convert::unsealed(response, token_of))
+            .await
     }
 
     /// R22 (as R4): queues the (edited) email to the customer's admin; the

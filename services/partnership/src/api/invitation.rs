@@ -4,8 +4,7 @@
 
 use chrono::{TimeDelta, Utc};
 use tonic::Request;
-use twotier_outbox::Reply;
-use twotier_outbox::audit::AuditedError;
+use twotier_outbox::{Contested, Reply};
 use twotier_platform::auth::Caller;
 use twotier_platform::capability;
 use twotier_platform::idempotency::IdempotencyKey;
@@ -27,33 +26,10 @@ const INVITATION_KIND: &str = "invitation";
 const PROVIDER: [&str; 2] = ["providers", "*"];
 const INVITATION: [&str; 4] = ["providers", "*", "invitations", "*"];
 
-/// Why an acceptance did not commit.
-enum NotAccepted {
-    /// The failure to answer with.
-    Failed(Error),
-    /// A concurrent acceptance of the provider and reseller won; its
-    /// partnership, if it is this reseller's, is the answer.
-    Raced {
-        provider_id: String,
-        partner_id: String,
-    },
-}
-
-impl AuditedError for NotAccepted {
-    fn audit_outcome(&self) -> Option<(String, String)> {
-        match self {
-            Self::Failed(error) => error.audit_outcome(),
-            // Answered with the winner's partnership, whose own record stands.
-            Self::Raced { .. } => None,
-        }
-    }
-}
-
-impl<E: Into<Error>> From<E> for NotAccepted {
-    fn from(error: E) -> Self {
-        Self::Failed(error.into())
-    }
-}
+/// What an acceptance lost to: a concurrent acceptance of the provider
+/// (first) and reseller (second), whose partnership, if it is this
+/// reseller's, is the answer.
+type NotAccepted = Contested<(String, String)>;
 
 fn draft_failed(error: DraftError) -> Error {
     Error::Internal(error.to_string())
@@ -320,10 +296,7 @@ impl Api {
                     return Ok(Reply::new(convert::partnership(&existing)));
                 }
                 let accepted = invitation.accept(Utc::now(), &reseller, &caller.subject)?;
-                let raced = || NotAccepted::Raced {
-                    provider_id: provider_id.clone(),
-                    partner_id: partner_id.clone(),
-                };
+                let raced = || Contested::Lost((provider_id.clone(), partner_id.clone()));
                 // Single use: only the first acceptance moves the invitation
                 // out of `pending`.
                 if store::invitation::close(db, &accepted.invitation)
@@ -352,13 +325,10 @@ impl Api {
             .await;
         match accepted {
             Ok(partnership) => Ok(partnership),
-            Err(NotAccepted::Failed(error)) => Err(error),
+            Err(Contested::Failed(error)) => Err(error),
             // Read after the losing transaction rolled back: on PostgreSQL
             // it is unusable after the unique violation.
-            Err(NotAccepted::Raced {
-                provider_id,
-                partner_id,
-            }) => {
+            Err(Contested::Lost((provider_id, partner_id))) => {
                 let existing = store::partnership::active(self.reads(), &provider_id, &partner_id)
                     .await?
                     .ok_or(InvitationError::AlreadyUsed)?;

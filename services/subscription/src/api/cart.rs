@@ -105,17 +105,21 @@ impl Api {
         if let Some(replay) = idempotency::peek(self.db(), key.as_ref()).await? {
             return Ok(replay);
         }
-        let customer_provider =
-            names::parse::<2>(&customer, &CUSTOMER).map(|[provider, _]| provider);
-        if customer_provider != Some(provider_id) {
-            return Err(PartyError::CustomerNotFound.into());
-        }
-        self.upstream.customer(&caller, &customer).await?;
         self.outbox
-            .command(&request.parent, key.as_ref(), async |tx| {
-                let cart = Cart::new(provider_id, &customer, Utc::now());
-                let created = store::cart::create(&**tx, &cart).await?;
-                Ok(Reply::new(convert::cart(&created)))
+            .audited(&request.parent, key.as_ref(), async {
+                let customer_provider =
+                    names::parse::<2>(&customer, &CUSTOMER).map(|[provider, _]| provider);
+                if customer_provider != Some(provider_id) {
+                    return Err(PartyError::CustomerNotFound.into());
+                }
+                self.upstream.customer(&caller, &customer).await?;
+                self.outbox
+                    .command(&request.parent, key.as_ref(), async |tx| {
+                        let cart = Cart::new(provider_id, &customer, Utc::now());
+                        let created = store::cart::create(&**tx, &cart).await?;
+                        Ok(Reply::new(convert::cart(&created)))
+                    })
+                    .await
             })
             .await
     }

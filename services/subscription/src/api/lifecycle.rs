@@ -154,39 +154,44 @@ impl Api {
         command: Lifecycle,
     ) -> Result<pb::Subscription, Error> {
         let (customer, subscription_id) = customer_and_id(name)?;
-        let customer_company_name = self.customer_company_name(caller, &customer).await?;
-        let expected = convert::expected_version(etag);
         self.outbox
-            .command(name, None, async |tx| {
-                let db = &**tx;
-                let mut current = self.subscription(db, &customer, &subscription_id).await?;
-                let before = convert::subscription_state(current.state);
-                let now = Utc::now();
-                if !command.decide(&mut current, expected, now)? {
-                    return Ok(Reply::new(described_one(db, current).await?));
-                }
-                let written = store::subscription::save(db, &current, now).await?;
-                // The reseller of record passed R3 when it was named, so the
-                // projection knows it; a reseller it lost is told nothing.
-                let reseller_of_record = match &written.reseller_of_record {
-                    Some(partner_id) => self
-                        .directory
-                        .reseller(db, partner_id)
-                        .await?
-                        .map(convert::reseller_contact),
-                    None => None,
-                };
-                let provider_id = written.provider_id.clone();
-                let changed = described_one(db, written).await?;
-                tx.append(command.event(
-                    &provider_id,
-                    &changed,
-                    customer_company_name,
-                    reseller_of_record,
-                    before,
-                ))
-                .await?;
-                Ok(Reply::new(changed))
+            .audited(name, None, async {
+                let customer_company_name = self.customer_company_name(caller, &customer).await?;
+                let expected = convert::expected_version(etag);
+                self.outbox
+                    .command(name, None, async |tx| {
+                        let db = &**tx;
+                        let mut current =
+                            self.subscription(db, &customer, &subscription_id).await?;
+                        let before = convert::subscription_state(current.state);
+                        let now = Utc::now();
+                        if !command.decide(&mut current, expected, now)? {
+                            return Ok(Reply::new(described_one(db, current).await?));
+                        }
+                        let written = store::subscription::save(db, &current, now).await?;
+                        // The reseller of record passed R3 when it was named, so the
+                        // projection knows it; a reseller it lost is told nothing.
+                        let reseller_of_record = match &written.reseller_of_record {
+                            Some(partner_id) => self
+                                .directory
+                                .reseller(db, partner_id)
+                                .await?
+                                .map(convert::reseller_contact),
+                            None => None,
+                        };
+                        let provider_id = written.provider_id.clone();
+                        let changed = described_one(db, written).await?;
+                        tx.append(command.event(
+                            &provider_id,
+                            &changed,
+                            customer_company_name,
+                            reseller_of_record,
+                            before,
+                        ))
+                        .await?;
+                        Ok(Reply::new(changed))
+                    })
+                    .await
             })
             .await
     }

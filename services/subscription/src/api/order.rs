@@ -35,81 +35,88 @@ impl Api {
             &request.request_id,
             &request,
         );
-        let reviewed = self.cart(provider_id, cart_id).await?;
-        if reviewed.ensure_open() == Err(CartError::AlreadyOrdered) {
-            // A retry with this request id (or a concurrent one) ordered
-            // the cart: answer with its order. A retry that finds the cart
-            // still open is answered by the command's claim of the request
-            // id, so a first attempt does not pay for a lookup here.
-            return idempotency::peek(self.db(), key.as_ref())
-                .await?
-                .ok_or_else(|| CartError::AlreadyOrdered.into());
-        }
-        let review = self.review(&caller, &reviewed).await?;
-        // Contacts are looked up before the transaction: the lookup may wait
-        // for the partner projection to catch up.
-        let mut resellers = Vec::new();
-        for partner_id in reviewed.resellers_of_record() {
-            resellers.push(self.reseller_contact(partner_id).await?);
-        }
-        reviewed.ensure_version(convert::expected_version(&request.etag))?;
+        let resource = format!("providers/{provider_id}/carts/{cart_id}");
+        // Refusals of the review, made before the transaction, are
+        // recorded as the command's own.
+        self.outbox
+            .audited(&resource, key.as_ref(), async {
+                let reviewed = self.cart(provider_id, cart_id).await?;
+                if reviewed.ensure_open() == Err(CartError::AlreadyOrdered) {
+                    // A retry with this request id (or a concurrent one) ordered
+                    // the cart: answer with its order. A retry that finds the cart
+                    // still open is answered by the command's claim of the request
+                    // id, so a first attempt does not pay for a lookup here.
+                    return idempotency::peek(self.db(), key.as_ref())
+                        .await?
+                        .ok_or_else(|| CartError::AlreadyOrdered.into());
+                }
+                let review = self.review(&caller, &reviewed).await?;
+                // Contacts are looked up before the transaction: the lookup may wait
+                // for the partner projection to catch up.
+                let mut resellers = Vec::new();
+                for partner_id in reviewed.resellers_of_record() {
+                    resellers.push(self.reseller_contact(partner_id).await?);
+                }
+                reviewed.ensure_version(convert::expected_version(&request.etag))?;
 
-        let order = self
-            .outbox
-            .command::<_, Error>(
-                &format!("providers/{provider_id}/carts/{cart_id}"),
-                key.as_ref(),
-                async |tx| {
-                    let db = &**tx;
-                    // The cart as reviewed, not read again: saving it
-                    // ordered is guarded by the reviewed version, so if it
-                    // changed, was ordered or cancelled since, this command
-                    // loses and nothing it wrote is kept.
-                    let mut cart = reviewed.clone();
-                    let now = Utc::now();
-                    let mut order = cart.checkout(
-                        now,
-                        &caller.subject,
-                        reviewed.version,
-                        &review.offers,
-                        self.window,
-                    )?;
-                    store::order::insert_subscriptions(db, &mut order).await?;
-                    let placed = convert::order(&order);
-                    store::order::insert(db, &order, placed.encode_to_vec()).await?;
-                    // Guarded by the reviewed version (which checkout held the cart
-                    // to): a change or cancel since then makes this one lose.
-                    store::cart::save_ordered(db, &cart, now).await?;
-                    for line in &order.lines {
-                        let created = convert::created_subscription(line);
-                        tx.append(Event::new(
-                            "subscription",
-                            &created.name,
-                            provider_id,
-                            &pb::SubscriptionCreated {
-                                subscription: Some(created.clone()),
-                            },
-                        ))
-                        .await?;
-                    }
-                    tx.append(Event::new(
-                        "order",
-                        &order.id,
-                        provider_id,
-                        &pb::OrderPlaced {
-                            order: Some(placed.clone()),
-                            placed_by_email: caller.email.clone().unwrap_or_default(),
-                            resellers_of_record: resellers,
-                            customer_company_name: review.customer_company_name,
+                let order = self
+                    .outbox
+                    .command::<_, Error>(
+                        &resource,
+                        key.as_ref(),
+                        async |tx| {
+                            let db = &**tx;
+                            // The cart as reviewed, not read again: saving it
+                            // ordered is guarded by the reviewed version, so if it
+                            // changed, was ordered or cancelled since, this command
+                            // loses and nothing it wrote is kept.
+                            let mut cart = reviewed.clone();
+                            let now = Utc::now();
+                            let mut order = cart.checkout(
+                                now,
+                                &caller.subject,
+                                reviewed.version,
+                                &review.offers,
+                                self.window,
+                            )?;
+                            store::order::insert_subscriptions(db, &mut order).await?;
+                            let placed = convert::order(&order);
+                            store::order::insert(db, &order, placed.encode_to_vec()).await?;
+                            // Guarded by the reviewed version (which checkout held the cart
+                            // to): a change or cancel since then makes this one lose.
+                            store::cart::save_ordered(db, &cart, now).await?;
+                            for line in &order.lines {
+                                let created = convert::created_subscription(line);
+                                tx.append(Event::new(
+                                    "subscription",
+                                    &created.name,
+                                    provider_id,
+                                    &pb::SubscriptionCreated {
+                                        subscription: Some(created.clone()),
+                                    },
+                                ))
+                                .await?;
+                            }
+                            tx.append(Event::new(
+                                "order",
+                                &order.id,
+                                provider_id,
+                                &pb::OrderPlaced {
+                                    order: Some(placed.clone()),
+                                    placed_by_email: caller.email.clone().unwrap_or_default(),
+                                    resellers_of_record: resellers,
+                                    customer_company_name: review.customer_company_name,
+                                },
+                            ))
+                            .await?;
+                            Ok(Reply::new(placed))
                         },
-                    ))
+                    )
                     .await?;
-                    Ok(Reply::new(placed))
-                },
-            )
-            .await?;
-        tracing::info!(order = %order.name, subscriptions = order.lines.len(), "order placed");
-        Ok(order)
+                tracing::info!(order = %order.name, subscriptions = order.lines.len(), "order placed");
+                Ok::<_, Error>(order)
+            })
+            .await
     }
 
     pub(super) async fn get_order_call(

@@ -162,33 +162,43 @@ impl Api {
         let request = request.into_inner();
         let (customer, subscription_id) = customer_and_id(&request.name)?;
         require_etag(&request.etag)?;
-        self.authorize_customer(&caller, &customer).await?;
-        let expected = convert::expected_version(&request.etag);
         self.outbox
-            .command(&request.name, None, async |tx| {
-                let db = &**tx;
-                let mut current = self.subscription(db, &customer, &subscription_id).await?;
-                let offer = store::catalog::find(db, &current.offer_id).await?;
-                let now = Utc::now();
-                let change =
-                    current.change_quantity(request.quantity, expected, offer.as_ref(), now)?;
-                let Some(previous_quantity) = change.changed() else {
-                    return Ok(Reply::new(described_one(db, current).await?));
-                };
-                let written = store::subscription::save(db, &current, now).await?;
-                let display_name = offer.map(|offer| offer.display_name).unwrap_or_default();
-                let changed = convert::subscription(&written, &display_name);
-                tx.append(Event::new(
-                    "subscription",
-                    &changed.name,
-                    &written.provider_id,
-                    &pb::LicenseQuantityChanged {
-                        subscription: Some(changed.clone()),
-                        previous_quantity,
-                    },
-                ))
-                .await?;
-                Ok(Reply::new(changed))
+            .audited(&request.name, None, async {
+                self.authorize_customer(&caller, &customer).await?;
+                let expected = convert::expected_version(&request.etag);
+                self.outbox
+                    .command(&request.name, None, async |tx| {
+                        let db = &**tx;
+                        let mut current =
+                            self.subscription(db, &customer, &subscription_id).await?;
+                        let offer = store::catalog::find(db, &current.offer_id).await?;
+                        let now = Utc::now();
+                        let change = current.change_quantity(
+                            request.quantity,
+                            expected,
+                            offer.as_ref(),
+                            now,
+                        )?;
+                        let Some(previous_quantity) = change.changed() else {
+                            return Ok(Reply::new(described_one(db, current).await?));
+                        };
+                        let written = store::subscription::save(db, &current, now).await?;
+                        let display_name =
+                            offer.map(|offer| offer.display_name).unwrap_or_default();
+                        let changed = convert::subscription(&written, &display_name);
+                        tx.append(Event::new(
+                            "subscription",
+                            &changed.name,
+                            &written.provider_id,
+                            &pb::LicenseQuantityChanged {
+                                subscription: Some(changed.clone()),
+                                previous_quantity,
+                            },
+                        ))
+                        .await?;
+                        Ok(Reply::new(changed))
+                    })
+                    .await
             })
             .await
     }
@@ -204,41 +214,46 @@ impl Api {
         let (customer, subscription_id) = customer_and_id(&request.name)?;
         require_etag(&request.etag)?;
         let partner_id = optional_partner_id(&request.reseller_partner_id, "reseller_partner_id")?;
-        let customer_company_name = self.customer_company_name(&caller, &customer).await?;
-        let reseller = match &partner_id {
-            Some(partner_id) => {
-                self.upstream
-                    .verify_reseller(&caller, partner_id, "reseller_partner_id")
-                    .await?;
-                Some(self.reseller_contact(partner_id).await?)
-            }
-            None => None,
-        };
-        let expected = convert::expected_version(&request.etag);
         self.outbox
-            .command(&request.name, None, async |tx| {
-                let db = &**tx;
-                let mut current = self.subscription(db, &customer, &subscription_id).await?;
-                let change = current.change_reseller_of_record(partner_id, expected)?;
-                let Some(previous) = change.changed() else {
-                    return Ok(Reply::new(described_one(db, current).await?));
+            .audited(&request.name, None, async {
+                let customer_company_name = self.customer_company_name(&caller, &customer).await?;
+                let reseller = match &partner_id {
+                    Some(partner_id) => {
+                        self.upstream
+                            .verify_reseller(&caller, partner_id, "reseller_partner_id")
+                            .await?;
+                        Some(self.reseller_contact(partner_id).await?)
+                    }
+                    None => None,
                 };
-                let written = store::subscription::save(db, &current, Utc::now()).await?;
-                let provider_id = written.provider_id.clone();
-                let changed = described_one(db, written).await?;
-                tx.append(Event::new(
-                    "subscription",
-                    &changed.name,
-                    provider_id,
-                    &pb::ResellerOfRecordChanged {
-                        subscription: Some(changed.clone()),
-                        customer_company_name,
-                        reseller,
-                        previous_partner_id: previous.unwrap_or_default(),
-                    },
-                ))
-                .await?;
-                Ok(Reply::new(changed))
+                let expected = convert::expected_version(&request.etag);
+                self.outbox
+                    .command(&request.name, None, async |tx| {
+                        let db = &**tx;
+                        let mut current =
+                            self.subscription(db, &customer, &subscription_id).await?;
+                        let change = current.change_reseller_of_record(partner_id, expected)?;
+                        let Some(previous) = change.changed() else {
+                            return Ok(Reply::new(described_one(db, current).await?));
+                        };
+                        let written = store::subscription::save(db, &current, Utc::now()).await?;
+                        let provider_id = written.provider_id.clone();
+                        let changed = described_one(db, written).await?;
+                        tx.append(Event::new(
+                            "subscription",
+                            &changed.name,
+                            provider_id,
+                            &pb::ResellerOfRecordChanged {
+                                subscription: Some(changed.clone()),
+                                customer_company_name,
+                                reseller,
+                                previous_partner_id: previous.unwrap_or_default(),
+                            },
+                        ))
+                        .await?;
+                        Ok(Reply::new(changed))
+                    })
+                    .await
             })
             .await
     }
@@ -260,49 +275,54 @@ impl Api {
         let provider_id = names::parse::<2>(&customer, &CUSTOMER)
             .map(|[provider, _]| provider.to_owned())
             .unwrap_or_default();
-        let customer_company_name = self.customer_company_name(&caller, &customer).await?;
-        let (contact, reseller) = match &partner_id {
-            Some(partner_id) => {
-                self.upstream
-                    .verify_reseller(&caller, partner_id, "support_contact_partner_id")
-                    .await?;
-                let active = self
-                    .directory
-                    .is_active_partner(&provider_id, partner_id)
-                    .await?;
-                let contact = SupportContact::designate(partner_id, active)?;
-                (
-                    Some(contact),
-                    Some(self.reseller_contact(partner_id).await?),
-                )
-            }
-            None => (None, None),
-        };
-        let expected = convert::expected_version(&request.etag);
         self.outbox
-            .command(&request.name, None, async |tx| {
-                let db = &**tx;
-                let mut current = self.subscription(db, &customer, &subscription_id).await?;
-                let change = current.set_support_contact(contact, expected)?;
-                let Some(previous) = change.changed() else {
-                    return Ok(Reply::new(described_one(db, current).await?));
+            .audited(&request.name, None, async {
+                let customer_company_name = self.customer_company_name(&caller, &customer).await?;
+                let (contact, reseller) = match &partner_id {
+                    Some(partner_id) => {
+                        self.upstream
+                            .verify_reseller(&caller, partner_id, "support_contact_partner_id")
+                            .await?;
+                        let active = self
+                            .directory
+                            .is_active_partner(&provider_id, partner_id)
+                            .await?;
+                        let contact = SupportContact::designate(partner_id, active)?;
+                        (
+                            Some(contact),
+                            Some(self.reseller_contact(partner_id).await?),
+                        )
+                    }
+                    None => (None, None),
                 };
-                let written = store::subscription::save(db, &current, Utc::now()).await?;
-                let provider_id = written.provider_id.clone();
-                let changed = described_one(db, written).await?;
-                tx.append(Event::new(
-                    "subscription",
-                    &changed.name,
-                    provider_id,
-                    &pb::SupportContactChanged {
-                        subscription: Some(changed.clone()),
-                        customer_company_name,
-                        reseller,
-                        previous_partner_id: previous.unwrap_or_default(),
-                    },
-                ))
-                .await?;
-                Ok(Reply::new(changed))
+                let expected = convert::expected_version(&request.etag);
+                self.outbox
+                    .command(&request.name, None, async |tx| {
+                        let db = &**tx;
+                        let mut current =
+                            self.subscription(db, &customer, &subscription_id).await?;
+                        let change = current.set_support_contact(contact, expected)?;
+                        let Some(previous) = change.changed() else {
+                            return Ok(Reply::new(described_one(db, current).await?));
+                        };
+                        let written = store::subscription::save(db, &current, Utc::now()).await?;
+                        let provider_id = written.provider_id.clone();
+                        let changed = described_one(db, written).await?;
+                        tx.append(Event::new(
+                            "subscription",
+                            &changed.name,
+                            provider_id,
+                            &pb::SupportContactChanged {
+                                subscription: Some(changed.clone()),
+                                customer_company_name,
+                                reseller,
+                                previous_partner_id: previous.unwrap_or_default(),
+                            },
+                        ))
+                        .await?;
+                        Ok(Reply::new(changed))
+                    })
+                    .await
             })
             .await
     }

@@ -92,7 +92,27 @@ pub(crate) async fn record(
     entity::Entity::insert(row)
         .exec_without_returning(db)
         .await?;
+    // Outside a scope (a command not run through `Outbox::audited`) there
+    // is nobody to tell.
+    let _ = RECORDED.try_with(|recorded| recorded.set(true));
     Ok(())
+}
+
+tokio::task_local! {
+    /// Whether the command call running in this task has written its
+    /// record (see [`crate::Outbox::audited`]).
+    static RECORDED: std::cell::Cell<bool>;
+}
+
+/// Runs `call` and answers its outcome with whether it wrote an audit
+/// record meanwhile (in this task).
+pub(crate) async fn watching<T>(call: impl Future<Output = T>) -> (T, bool) {
+    RECORDED
+        .scope(std::cell::Cell::new(false), async {
+            let outcome = call.await;
+            (outcome, RECORDED.with(std::cell::Cell::get))
+        })
+        .await
 }
 
 /// Records a refused command in a transaction of its own (its own was

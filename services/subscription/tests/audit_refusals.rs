@@ -1,0 +1,105 @@
+//! R29 through gRPC: a command refused by a check made before its
+//! transaction (a checkout's review, R3 asked of the partnership service)
+//! is in the audit trail with its reason, as a refusal decided inside the
+//! transaction is, and a refusal is recorded once.
+
+mod common;
+
+use common::*;
+use tonic::Code;
+use twotier_proto::audit::audit_log_service_client::AuditLogServiceClient;
+use twotier_proto::audit::{AuditRecord, ListAuditRecordsRequest};
+use twotier_proto::subscription as pb;
+use twotier_testkit::{Bearer, assert_error};
+
+/// The provider's records of `rpc` on `resource`.
+async fn recorded(h: &Harness, resource: &str, rpc: &str) -> Vec<AuditRecord> {
+    AuditLogServiceClient::with_interceptor(
+        h.channel("subscription"),
+        Bearer::new(&provider_admin(PROVIDER)),
+    )
+    .list_audit_records(ListAuditRecordsRequest {
+        resource: resource.into(),
+        ..Default::default()
+    })
+    .await
+    .expect("list audit records")
+    .into_inner()
+    .audit_records
+    .into_iter()
+    .filter(|record| record.rpc.ends_with(&format!("/{rpc}")))
+    .collect()
+}
+
+#[tokio::test]
+async fn a_checkout_refused_by_its_review_is_recorded_with_its_reason() {
+    let h = start().await;
+    let customer = h.customer(PROVIDER, "noagreement", "", false).await;
+    let cart = h
+        .cart(PROVIDER, &customer, vec![line("m365-e5", 1, "")])
+        .await;
+    assert_error(
+        h.subscriptions(&provider_admin(PROVIDER))
+            .checkout_cart(pb::CheckoutCartRequest {
+                cart: cart.name.clone(),
+                request_id: "buy-1".into(),
+                etag: String::new(),
+            })
+            .await,
+        Code::FailedPrecondition,
+        "CUSTOMER_AGREEMENT_MISSING",
+    );
+    let records = recorded(&h, &cart.name, "CheckoutCart").await;
+    assert_eq!(records.len(), 1, "{records:#?}");
+    let record = &records[0];
+    assert_eq!(record.outcome, "CUSTOMER_AGREEMENT_MISSING");
+    assert_eq!(record.code, "FAILED_PRECONDITION");
+    assert_eq!(record.request_id, "buy-1");
+    assert_eq!(record.resource_tenant_id, PROVIDER);
+    let actor = record.actor.as_ref().expect("actor");
+    assert_eq!(actor.tenant_id, PROVIDER);
+}
+
+#[tokio::test]
+async fn refusals_before_and_inside_the_transaction_are_each_recorded_once() {
+    let h = start().await;
+    let (_, subscription) = h.bought_with_reseller().await;
+    let mut client = h.subscriptions(&provider_admin(PROVIDER));
+    // Before the transaction: R3, asked of the partnership service.
+    assert_error(
+        client
+            .change_reseller_of_record(pb::ChangeResellerOfRecordRequest {
+                name: subscription.name.clone(),
+                reseller_partner_id: "9999999".into(),
+                etag: subscription.etag.clone(),
+            })
+            .await,
+        Code::NotFound,
+        "PARTNER_ID_NOT_FOUND",
+    );
+    // Inside it: the subscription changed since its etag was read.
+    assert_error(
+        client
+            .change_reseller_of_record(pb::ChangeResellerOfRecordRequest {
+                name: subscription.name.clone(),
+                reseller_partner_id: String::new(),
+                etag: "W/\"99\"".into(),
+            })
+            .await,
+        Code::Aborted,
+        "ETAG_MISMATCH",
+    );
+    let mut outcomes: Vec<_> = recorded(&h, &subscription.name, "ChangeResellerOfRecord")
+        .await
+        .into_iter()
+        .map(|record| (record.outcome, record.code))
+        .collect();
+    outcomes.sort();
+    assert_eq!(
+        outcomes,
+        vec![
+            ("ETAG_MISMATCH".to_owned(), "ABORTED".to_owned()),
+            ("PARTNER_ID_NOT_FOUND".to_owned(), "NOT_FOUND".to_owned()),
+        ]
+    );
+}
