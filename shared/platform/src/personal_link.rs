@@ -301,7 +301,7 @@ mod tests {
             Err(LinkRefusal::LinkMissing)
         );
         for whole in [
-            format!("{url}"),
+            url.clone(),
             format!("open\n{url}\n\nthanks"),
             format!("open <{url}> or ({url})"),
             format!("open {url}."),
