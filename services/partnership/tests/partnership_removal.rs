@@ -207,3 +207,42 @@ async fn an_invitation_accepted_while_partnered_cannot_bring_the_reseller_back_a
         .into_inner();
     assert!(listed.indirect_resellers.is_empty(), "still removed");
 }
+
+#[tokio::test]
+async fn an_etag_of_a_removed_partnership_does_not_remove_the_next_one() {
+    let h = start().await;
+    h.onboard(RESELLER_PARTNER_ID, RESELLER_TENANT, "Fabrikam")
+        .await;
+    let first = h.partner(PROVIDER, RESELLER_TENANT).await;
+    let mut client = h.partnerships(&provider_admin(PROVIDER));
+    let removed = client
+        .remove_partnership(pb::RemovePartnershipRequest {
+            etag: first.etag.clone(),
+            ..remove(PROVIDER, RESELLER_PARTNER_ID)
+        })
+        .await
+        .expect("remove the first")
+        .into_inner();
+    let second = h.partner(PROVIDER, RESELLER_TENANT).await;
+    // Both are removed under the reseller's name in the provider's list.
+    for stale in [&first.etag, &removed.etag] {
+        assert_ne!(&second.etag, stale);
+        assert_error(
+            client
+                .remove_partnership(pb::RemovePartnershipRequest {
+                    etag: stale.clone(),
+                    ..remove(PROVIDER, RESELLER_PARTNER_ID)
+                })
+                .await,
+            Code::Aborted,
+            "ETAG_MISMATCH",
+        );
+    }
+    client
+        .remove_partnership(pb::RemovePartnershipRequest {
+            etag: second.etag.clone(),
+            ..remove(PROVIDER, RESELLER_PARTNER_ID)
+        })
+        .await
+        .expect("the current etag removes the second");
+}

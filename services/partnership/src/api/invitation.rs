@@ -285,17 +285,17 @@ impl Api {
                     .await?
                     .ok_or(ResellerError::NotOnboarded)?;
                 let (provider_id, partner_id) = (&invitation.provider_id, &reseller.partner_id);
-                if let Some(existing) =
-                    store::partnership::active(db, provider_id, partner_id).await?
-                {
-                    if let Some(used) = invitation.accept_into(Utc::now(), &existing) {
+                let latest = store::partnership::latest(db, provider_id, partner_id).await?;
+                if let Some(existing) = latest.as_ref().filter(|latest| latest.removal.is_none()) {
+                    if let Some(used) = invitation.accept_into(Utc::now(), existing) {
                         // A concurrent acceptance may have closed it first:
                         // either way it is used up.
                         store::invitation::close(db, &used).await?;
                     }
-                    return Ok(Reply::new(convert::partnership(&existing)));
+                    return Ok(Reply::new(convert::partnership(existing)));
                 }
-                let accepted = invitation.accept(Utc::now(), &reseller, &caller.subject)?;
+                let mut accepted = invitation.accept(Utc::now(), &reseller, &caller.subject)?;
+                accepted.partnership = accepted.partnership.following(latest.as_ref());
                 let raced = || Contested::Lost((provider_id.clone(), partner_id.clone()));
                 // Single use: only the first acceptance moves the invitation
                 // out of `pending`.

@@ -200,6 +200,20 @@ impl Partnership {
         }
     }
 
+    /// R7: a partnership made after an `earlier` one of the same provider
+    /// and reseller goes on from its version. Both are read and removed
+    /// under one name (`indirectResellers/{partner_id}`), so an etag read
+    /// from the earlier one must not match the new one.
+    pub fn following(self, earlier: Option<&Partnership>) -> Self {
+        match earlier {
+            Some(earlier) => Self {
+                version: earlier.version + 1,
+                ..self
+            },
+            None => self,
+        }
+    }
+
     /// The state, which follows from the removal.
     pub fn state(&self) -> PartnershipState {
         match self.removal {

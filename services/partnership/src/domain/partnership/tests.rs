@@ -62,6 +62,23 @@ fn a_confirmed_fully_attested_removal_records_who_when_and_what() {
 }
 
 #[test]
+fn a_partnership_after_a_removed_one_goes_on_from_its_version() {
+    let first = active();
+    assert_eq!(first.version, 1);
+    let removed = first
+        .remove(
+            at(2),
+            "alice",
+            consent(true, FULL).check().expect("consent"),
+        )
+        .expect("removed");
+    let again = active().following(Some(&removed));
+    assert_eq!(again.version, removed.version + 1);
+    assert_ne!(again.version, first.version, "an old etag never matches");
+    assert_eq!(active().following(None).version, 1, "a first partnership");
+}
+
+#[test]
 fn a_consent_names_every_shortcoming() {
     assert_eq!(
         consent(false, FULL).check(),
