@@ -99,3 +99,78 @@ async fn customer_agreement_is_recorded_read_back_and_validated() {
         "PROVIDER_NOT_FOUND",
     );
 }
+
+#[tokio::test]
+async fn recording_the_same_agreement_again_keeps_the_etag_and_logs_nothing() {
+    let h = start().await;
+    let mut client = h.customers(&provider_admin(PROVIDER));
+    let customer = client
+        .create_customer(create(PROVIDER, new_customer("Adatum", "adatum", "")))
+        .await
+        .unwrap()
+        .into_inner()
+        .customer
+        .unwrap();
+    let agreement = pb::CustomerAgreement {
+        signatory_first_name: "Wendy".into(),
+        signatory_last_name: "Winter".into(),
+        signatory_email: "wendy@adatum.example".into(),
+        signatory_phone: String::new(),
+        date_agreed: "2026-01-02".into(),
+        ..Default::default()
+    };
+    let record = |agreement: pb::CustomerAgreement| pb::RecordCustomerAgreementRequest {
+        parent: customer.name.clone(),
+        customer_agreement: Some(agreement),
+    };
+    let first = client
+        .record_customer_agreement(record(agreement.clone()))
+        .await
+        .expect("record")
+        .into_inner();
+    let after_first = client
+        .get_customer(pb::GetCustomerRequest {
+            name: customer.name.clone(),
+        })
+        .await
+        .expect("read")
+        .into_inner();
+    let again = client
+        .record_customer_agreement(record(agreement.clone()))
+        .await
+        .expect("record again")
+        .into_inner();
+    assert_eq!(again, first, "who recorded it and when stay as they were");
+    let after_again = client
+        .get_customer(pb::GetCustomerRequest {
+            name: customer.name.clone(),
+        })
+        .await
+        .expect("read")
+        .into_inner();
+    assert_eq!(after_again.etag, after_first.etag, "R25");
+    let changed = client
+        .record_customer_agreement(record(pb::CustomerAgreement {
+            date_agreed: "2026-01-03".into(),
+            ..agreement
+        }))
+        .await
+        .expect("record a changed one")
+        .into_inner();
+    assert_eq!(changed.date_agreed, "2026-01-03");
+    let after_change = client
+        .get_customer(pb::GetCustomerRequest {
+            name: customer.name.clone(),
+        })
+        .await
+        .expect("read")
+        .into_inner();
+    assert_ne!(after_change.etag, after_first.etag);
+    let accepted = h
+        .events(3)
+        .await
+        .iter()
+        .filter(|event| event.event_type.ends_with("CustomerAgreementAccepted"))
+        .count();
+    assert_eq!(accepted, 2, "the first and the changed one, not the repeat");
+}

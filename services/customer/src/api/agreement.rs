@@ -34,6 +34,11 @@ impl Api {
             .command(&request.parent, None, async |tx| {
                 let found = store::customer::find(&**tx, provider_id, customer_id).await?;
                 let customer = viewer.visible(found)?;
+                if let Some(current) = store::agreement::find(&**tx, &customer.id).await?
+                    && current.records(&attestation)
+                {
+                    return Ok(Reply::new(convert::agreement(current)));
+                }
                 let agreement =
                     CustomerAgreement::record(&customer, attestation, &caller.subject, Utc::now());
                 store::agreement::save(&**tx, &agreement).await?;

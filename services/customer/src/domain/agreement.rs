@@ -37,6 +37,13 @@ pub struct CustomerAgreement {
 }
 
 impl CustomerAgreement {
+    /// R25: whether this is `attestation` recorded already, so that
+    /// recording it again changes nothing (who recorded it and when stay as
+    /// they were, and the customer's etag with them).
+    pub fn records(&self, attestation: &Attestation) -> bool {
+        &self.attestation == attestation
+    }
+
     /// The attestation `recorded_by` records for `customer` at `now`.
     pub fn record(
         customer: &Customer,
@@ -130,5 +137,33 @@ mod tests {
                 recorded_at: now,
             }
         );
+    }
+
+    fn attestation(first_name: &str) -> Attestation {
+        Attestation {
+            signatory_first_name: first_name.into(),
+            signatory_last_name: "Winter".into(),
+            signatory_email: "wendy@adatum.example".into(),
+            signatory_phone: String::new(),
+            date_agreed: "2026-01-02".into(),
+        }
+    }
+
+    #[test]
+    fn the_same_attestation_again_changes_nothing_and_any_other_field_does() {
+        let recorded = CustomerAgreement {
+            customer_id: "c".into(),
+            provider_id: "contoso".into(),
+            attestation: attestation("Wendy"),
+            recorded_by: "alice".into(),
+            recorded_at: DateTime::UNIX_EPOCH,
+        };
+        assert!(recorded.records(&attestation("Wendy")));
+        assert!(!recorded.records(&attestation("Walter")));
+        let other_day = Attestation {
+            date_agreed: "2026-01-03".into(),
+            ..attestation("Wendy")
+        };
+        assert!(!recorded.records(&other_day));
     }
 }
