@@ -50,6 +50,7 @@ async fn record(db: &DatabaseConnection, count: usize) {
             subject: "Accepted".into(),
             body: "Your invitation was accepted.".into(),
             sealed_link: None,
+            about: String::new(),
         })
         .collect();
     store::record(db, &origin, emails).await.unwrap();

@@ -9,8 +9,9 @@ mod common;
 use common::*;
 use twotier_proto::notification as pb;
 use twotier_proto::partnership as ppb;
+use twotier_proto::partnership::reseller_service_client::ResellerServiceClient;
 use twotier_proto::subscription as spb;
-use twotier_testkit::SmtpSink;
+use twotier_testkit::{Bearer, SmtpSink, flows};
 
 #[tokio::test]
 async fn accepting_a_partnership_emails_the_provider_across_three_services() {
@@ -224,6 +225,61 @@ async fn orders_and_assignments_email_the_provider_and_the_reseller() {
             == "You are now reseller of record for Microsoft 365 Business Premium at Adatum AG"),
         "{subjects:?}"
     );
+}
+
+#[tokio::test]
+async fn resellers_of_record_sharing_an_address_each_get_their_order_email() {
+    let dir = tempfile::tempdir().unwrap();
+    let sink = SmtpSink::start(dir.path()).await;
+    let h = start(sink.port()).await;
+    h.onboard("en").await;
+    let invitation = h.invite().await;
+    h.accept(&invitation).await;
+    // A second reseller whose contact address is Fabrikam's.
+    ResellerServiceClient::with_interceptor(
+        h.channel("partnership"),
+        Bearer::new(&twotier_testkit::operator()),
+    )
+    .onboard_reseller(ppb::OnboardResellerRequest {
+        reseller: Some(ppb::Reseller {
+            partner_id: "7654321".into(),
+            tenant_id: "fabrikam-east".into(),
+            company_name: "Fabrikam East".into(),
+            contact_email: "admin@fabrikam.example".into(),
+            country_code: "DE".into(),
+            preferred_language: "en".into(),
+            account_kind: ppb::AccountKind::Location.into(),
+            mpa_active: true,
+            ..Default::default()
+        }),
+        request_id: String::new(),
+    })
+    .await
+    .expect("onboard the second reseller");
+    let customer = h.customer_for_reseller().await;
+    flows::buy(
+        h.channel("subscription"),
+        PROVIDER,
+        &customer,
+        vec![
+            flows::line("m365-business-premium", 12, RESELLER),
+            flows::line("m365-e5", 3, "7654321"),
+        ],
+    )
+    .await;
+    // accepted + customer created + order (provider) + order (each reseller)
+    let emails = wait_for_emails(&sink, 5).await;
+    let to_resellers: Vec<_> = emails
+        .iter()
+        .filter(|e| e.to == "admin@fabrikam.example" && e.subject.contains("reseller of record"))
+        .collect();
+    assert_eq!(to_resellers.len(), 2, "{emails:#?}");
+    for partner_id in [RESELLER, "7654321"] {
+        assert!(
+            to_resellers.iter().any(|e| e.body.contains(partner_id)),
+            "{partner_id} has its own email"
+        );
+    }
 }
 
 #[tokio::test]

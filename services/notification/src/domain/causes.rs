@@ -197,18 +197,21 @@ impl Order {
                 .filter(|l| l.reseller_partner_id == reseller.partner_id)
                 .map(line)
                 .collect();
-            emails.push(Email::rendered(
-                &reseller.contact_email,
-                Template::OrderPlacedReseller,
-                &reseller.language_code,
-                context! {
-                    provider_name => &provider.display_name,
-                    reseller_company => &reseller.company_name,
-                    partner_id => &reseller.partner_id,
-                    customer_company => &self.customer_company,
-                    lines,
-                },
-            ));
+            emails.push(
+                Email::rendered(
+                    &reseller.contact_email,
+                    Template::OrderPlacedReseller,
+                    &reseller.language_code,
+                    context! {
+                        provider_name => &provider.display_name,
+                        reseller_company => &reseller.company_name,
+                        partner_id => &reseller.partner_id,
+                        customer_company => &self.customer_company,
+                        lines,
+                    },
+                )
+                .about(&reseller.partner_id),
+            );
         }
         emails
     }

@@ -162,9 +162,21 @@ pub struct Email {
     pub language: Language,
     /// What it says.
     pub content: Content,
+    /// Whom or what it is about, when one event sends the same email to one
+    /// address for several of them (an order's resellers of record sharing
+    /// a contact address each get theirs); empty otherwise.
+    pub about: String,
 }
 
 impl Email {
+    /// This email, about `about` (see [`Email::about`]).
+    pub(super) fn about(self, about: &str) -> Self {
+        Self {
+            about: about.to_owned(),
+            ..self
+        }
+    }
+
     /// An email rendered from `template` with `values`, in the language
     /// the recipient prefers.
     pub(super) fn rendered(
@@ -178,6 +190,7 @@ impl Email {
             template,
             language: Language::preferred(language),
             content: Content::Template(values),
+            about: String::new(),
         }
     }
 
@@ -199,6 +212,7 @@ impl Email {
                 body,
                 link,
             },
+            about: String::new(),
         }
     }
 }

@@ -129,6 +129,8 @@ pub struct NewNotification {
     pub body: String,
     /// The link the body's marker stands for.
     pub sealed_link: Option<SealedLink>,
+    /// Whom or what it is about ([`crate::domain::Email::about`]).
+    pub about: String,
 }
 
 /// A recorded email as the dispatcher sends it.

@@ -76,6 +76,7 @@ impl Templates {
             subject,
             body,
             sealed_link,
+            about: email.about,
         })
     }
 
@@ -176,6 +177,7 @@ mod tests {
                 body: "\n accept: [[twotier:link-token]]".into(),
                 link: SealedLink::invitation("inv-1"),
             },
+            about: String::new(),
         };
         let recorded = Templates::new().render(email).unwrap();
         assert_eq!(recorded.subject, "  Let's partner ");

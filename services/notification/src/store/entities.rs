@@ -54,6 +54,7 @@ pub mod notification {
         /// `<kind>:<id>` of the capability token the body's marker stands
         /// for (an invitation link), put in only when the email is sent.
         pub sealed_link: Option<String>,
+        pub about: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -16,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(twotier_outbox::migration::CreateAuditTable),
             Box::new(twotier_outbox::migration::CreateOutbox),
             Box::new(twotier_outbox::migration::IndexOutboxTenant),
+            Box::new(AddNotificationAbout),
         ]
     }
 }
@@ -228,6 +229,62 @@ impl MigrationTrait for AddNotificationSealedLink {
                 Table::alter()
                     .table(NotificationSealedLink::Table)
                     .add_column(string_len_null(NotificationSealedLink::SealedLink, 200))
+                    .to_owned(),
+            )
+            .await
+    }
+}
+
+#[derive(DeriveIden)]
+enum NotificationAbout {
+    #[sea_orm(iden = "notification")]
+    Table,
+    SourceEventId,
+    Recipient,
+    Template,
+    About,
+}
+
+/// Whom an email is about, in its unique key: one event may send the same
+/// email to one address for several resellers (an order's resellers of
+/// record sharing a contact address), and each must be recorded.
+pub struct AddNotificationAbout;
+
+impl MigrationName for AddNotificationAbout {
+    fn name(&self) -> &str {
+        "m20261207_000403_notification_about"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for AddNotificationAbout {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(NotificationAbout::Table)
+                    .add_column(string_len(NotificationAbout::About, 200).default(""))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("uq_notification_source_about")
+                    .table(NotificationAbout::Table)
+                    .col(NotificationAbout::SourceEventId)
+                    .col(NotificationAbout::Recipient)
+                    .col(NotificationAbout::Template)
+                    .col(NotificationAbout::About)
+                    .unique()
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .drop_index(
+                Index::drop()
+                    .name("uq_notification_source")
+                    .table(NotificationAbout::Table)
                     .to_owned(),
             )
             .await

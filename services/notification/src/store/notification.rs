@@ -31,9 +31,9 @@ pub struct Origin {
     pub at: DateTime<Utc>,
 }
 
-/// Records `emails` as pending. The unique key (event, recipient, template)
-/// makes recording idempotent: an event handled twice still yields one
-/// email each (R21).
+/// Records `emails` as pending. The unique key (event, recipient, template,
+/// what it is about) makes recording idempotent: an event handled twice
+/// still yields one email each (R21).
 pub async fn record(
     db: &impl ConnectionTrait,
     origin: &Origin,
@@ -63,6 +63,7 @@ pub async fn record(
             traceparent: Set(origin.traceparent.clone()),
             tracestate: Set(origin.tracestate.clone()),
             sealed_link: Set(email.sealed_link.map(|link| link.to_string())),
+            about: Set(email.about),
         };
         notification::Entity::insert(row)
             .on_conflict(
@@ -70,6 +71,7 @@ pub async fn record(
                     notification::Column::SourceEventId,
                     notification::Column::Recipient,
                     notification::Column::Template,
+                    notification::Column::About,
                 ])
                 .do_nothing()
                 .to_owned(),
