@@ -238,11 +238,15 @@ async fn services_call_on_behalf_of_users_with_the_users_rights_and_users_cannot
 }
 
 #[tokio::test]
-async fn tokens_not_yet_valid_with_unknown_crit_empty_subject_or_too_long_lifetime_are_refused() {
+async fn tokens_not_yet_valid_with_unknown_crit_empty_or_oversized_identity_or_too_long_lifetime_are_refused()
+ {
     let h = start_with(&[("TWOTIER_JWT_MAX_LIFETIME", "1h")]).await;
     let mut not_yet = user_claims("alice", PROVIDER, &["GlobalAdmin"]);
     not_yet.nbf = Some(now() + 600);
     let empty_subject = user_claims(" ", PROVIDER, &["GlobalAdmin"]);
+    let long_subject = user_claims(&"a".repeat(201), PROVIDER, &["GlobalAdmin"]);
+    let long_tenant = user_claims("alice", &"t".repeat(64), &["GlobalAdmin"]);
+    let forged_line = user_claims("alice\r\nadmin", PROVIDER, &["GlobalAdmin"]);
     let mut too_long = user_claims("alice", PROVIDER, &["GlobalAdmin"]);
     too_long.exp = now() + 2 * 3600;
     let mut too_long_without_iat = too_long.clone();
@@ -260,6 +264,13 @@ async fn tokens_not_yet_valid_with_unknown_crit_empty_subject_or_too_long_lifeti
     let cases = [
         ("nbf in the future", signed(&not_yet), "not valid yet"),
         ("empty subject", signed(&empty_subject), "empty subject"),
+        ("subject too long", signed(&long_subject), "longer than 200"),
+        ("tenant too long", signed(&long_tenant), "longer than 63"),
+        (
+            "a line break in the subject",
+            signed(&forged_line),
+            "control characters",
+        ),
         (
             "lifetime above the maximum",
             signed(&too_long),

@@ -220,6 +220,7 @@ impl TokenVerifier {
         if claims.tid.trim().is_empty() {
             return Err(invalid("the bearer token has no tenant (tid) claim"));
         }
+        check_identity(&claims)?;
         let service = claims.iss == SERVICE_ISSUER;
         let roles: Vec<Role> = if service {
             vec![Role::Service]
@@ -251,6 +252,43 @@ impl TokenVerifier {
             via_service: None,
         })
     }
+}
+
+/// Longest subject (`sub`) a token may carry: what the records of who did
+/// what keep (`created_by`, `accepted_by`, ...).
+const MAX_SUBJECT_CHARS: usize = 200;
+/// Longest tenant id (`tid`): a DNS label, as tenant ids are stored.
+const MAX_TENANT_CHARS: usize = 63;
+/// Longest email address (`email`), as RFC 5321 bounds it.
+const MAX_EMAIL_CHARS: usize = 254;
+
+/// Refuses identities no record could hold, or whose line breaks and
+/// control characters would forge lines in a log or an email header: a
+/// verified token is the identity provider's word, not proof that its
+/// values fit.
+fn check_identity(claims: &Claims) -> Result<(), Error> {
+    let fields = [
+        ("subject (sub)", claims.sub.as_str(), MAX_SUBJECT_CHARS),
+        ("tenant (tid)", claims.tid.as_str(), MAX_TENANT_CHARS),
+        (
+            "email",
+            claims.email.as_deref().unwrap_or_default(),
+            MAX_EMAIL_CHARS,
+        ),
+    ];
+    for (claim, value, most) in fields {
+        if value.chars().count() > most {
+            return Err(invalid(format!(
+                "the bearer token's {claim} is longer than {most} characters"
+            )));
+        }
+        if value.chars().any(char::is_control) {
+            return Err(invalid(format!(
+                "the bearer token's {claim} holds control characters"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The `iss` of a token, read before its signature is checked only to pick
