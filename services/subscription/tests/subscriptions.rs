@@ -278,3 +278,29 @@ async fn reseller_admin_reads_the_subscriptions_of_its_delegated_customers_only(
         "ROLE_NOT_ALLOWED",
     );
 }
+
+#[tokio::test]
+async fn a_provider_listing_the_subscriptions_of_no_such_customer_hears_not_found() {
+    let h = start().await;
+    let customer = h.customer(PROVIDER, "adatum", "", true).await;
+    let mut client = h.subscriptions(&provider_admin(PROVIDER));
+    let listed = client
+        .list_subscriptions(pb::ListSubscriptionsRequest {
+            parent: customer,
+            ..Default::default()
+        })
+        .await
+        .expect("a customer with nothing bought yet")
+        .into_inner();
+    assert!(listed.subscriptions.is_empty());
+    assert_error(
+        client
+            .list_subscriptions(pb::ListSubscriptionsRequest {
+                parent: format!("providers/{PROVIDER}/customers/no-such-customer"),
+                ..Default::default()
+            })
+            .await,
+        Code::NotFound,
+        "CUSTOMER_NOT_FOUND",
+    );
+}
