@@ -191,3 +191,27 @@ async fn updating_a_cart_line_to_what_it_is_keeps_the_carts_etag() {
     assert_ne!(changed.etag, cart.etag);
     assert_eq!(changed.line_items[0].quantity, 4);
 }
+
+#[tokio::test]
+async fn attesting_an_attested_cart_again_keeps_its_etag() {
+    let h = start().await;
+    let customer = h.customer(PROVIDER, "adatum", "", true).await;
+    // `cart` attests the cart it makes.
+    let cart = h
+        .cart(
+            PROVIDER,
+            &customer,
+            vec![line("m365-business-basic", 3, "")],
+        )
+        .await;
+    let again = h
+        .subscriptions(&provider_admin(PROVIDER))
+        .attest_indirect_provider(pb::AttestIndirectProviderRequest {
+            cart: cart.name.clone(),
+            acts_as_indirect_provider: true,
+        })
+        .await
+        .expect("attested again")
+        .into_inner();
+    assert_eq!(again, cart, "the etag, and who attested when, stay");
+}

@@ -235,9 +235,19 @@ impl Api {
             .command(&request.cart, None, async |tx| {
                 let db = &**tx;
                 let now = Utc::now();
+                // R25: a cart attested already is no write, and keeps its
+                // etag.
+                let mut current = store::cart::find(db, provider_id, cart_id)
+                    .await?
+                    .ok_or(CartError::NotFound)?;
+                if !current.attest(&caller.subject, now)?.is_changed() {
+                    return Ok(Reply::new(convert::cart(&current)));
+                }
                 let mut cart = store::cart::open_for_edit(db, provider_id, cart_id, now).await?;
-                cart.attest(&caller.subject, now)?;
-                store::cart::save_attestation(db, &cart).await?;
+                // Decided again on the cart as held for the edit.
+                if cart.attest(&caller.subject, now)?.is_changed() {
+                    store::cart::save_attestation(db, &cart).await?;
+                }
                 Ok(Reply::new(convert::cart(&cart)))
             })
             .await

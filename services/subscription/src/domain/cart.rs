@@ -194,14 +194,19 @@ impl Cart {
         Ok(self.lines.remove(index))
     }
 
-    /// Records that `by` acts as indirect provider for this cart.
-    pub fn attest(&mut self, by: &str, now: DateTime<Utc>) -> Result<(), CartError> {
+    /// Records that `by` acts as indirect provider for this cart. A cart
+    /// attested already stays as it was (R25: who attested and when, and
+    /// its etag); the attestation is made once.
+    pub fn attest(&mut self, by: &str, now: DateTime<Utc>) -> Result<Change<()>, CartError> {
         self.ensure_open()?;
+        if self.attestation.is_some() {
+            return Ok(Change::Unchanged);
+        }
         self.attestation = Some(Attestation {
             by: by.to_owned(),
             at: now,
         });
-        Ok(())
+        Ok(Change::Changed(()))
     }
 
     /// "Cancel": drops the whole cart, unless it was ordered.

@@ -54,7 +54,7 @@ fn cart() -> Cart {
 fn ready(basic: &Offer) -> Cart {
     let mut cart = cart();
     cart.add_line(line("basic", 5), Some(basic)).unwrap();
-    cart.attest("alice", now()).unwrap();
+    assert!(cart.attest("alice", now()).unwrap().is_changed());
     cart
 }
 
@@ -158,7 +158,7 @@ fn checkout_needs_a_line_then_the_attestation() {
     let basic = offer("basic", 1, 300);
     let catalog = offers(std::slice::from_ref(&basic));
     let mut empty = cart();
-    empty.attest("alice", now()).unwrap();
+    assert!(empty.attest("alice", now()).unwrap().is_changed());
     assert_eq!(empty.buy(now(), 1, &catalog), Err(CartError::Empty));
     let mut unattested = cart();
     unattested.add_line(line("basic", 1), Some(&basic)).unwrap();
@@ -404,4 +404,14 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn attesting_an_attested_cart_again_changes_nothing() {
+    let basic = offer("basic", 1, 300);
+    let mut cart = ready(&basic);
+    let attested = cart.clone();
+    let later = now() + chrono::TimeDelta::seconds(5);
+    assert_eq!(cart.attest("bob", later), Ok(Change::Unchanged));
+    assert_eq!(cart, attested, "who attested and when stay as they were");
 }
