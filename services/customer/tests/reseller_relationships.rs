@@ -321,3 +321,58 @@ async fn r22_concurrent_acceptances_of_one_link_all_answer_the_one_relationship(
         )]
     );
 }
+
+#[tokio::test]
+async fn r22_a_second_link_accepted_while_delegated_cannot_delegate_again_after_r23() {
+    let h = start().await;
+    let adatum = partnered_with_customer(&h).await;
+    let mut provider = h.customers(&provider_admin(PROVIDER));
+    let first = provider
+        .request_reseller_relationship(relationship(&adatum.name, RESELLER))
+        .await
+        .expect("first request")
+        .into_inner();
+    let second = provider
+        .request_reseller_relationship(relationship(&adatum.name, RESELLER))
+        .await
+        .expect("second request, while the first is pending")
+        .into_inner();
+    let mut admin = h.customers(&customer_admin(DOMAIN));
+    let granted = admin
+        .accept_reseller_relationship(accept(&token_of(&first)))
+        .await
+        .expect("accept the first")
+        .into_inner();
+    let answered = admin
+        .accept_reseller_relationship(accept(&token_of(&second)))
+        .await
+        .expect("the second answers the relationship")
+        .into_inner();
+    assert_eq!(answered, granted);
+    let used = provider
+        .get_reseller_relationship_request(pb::GetResellerRelationshipRequestRequest {
+            name: second.reseller_relationship_request.clone().unwrap().name,
+        })
+        .await
+        .expect("read the second")
+        .into_inner();
+    assert_eq!(
+        used.state,
+        pb::ResellerRelationshipRequestState::Accepted as i32
+    );
+
+    provider
+        .end_delegated_admin_relationship(pb::EndDelegatedAdminRelationshipRequest {
+            name: granted.name.clone(),
+            confirm: true,
+        })
+        .await
+        .expect("R23: end it");
+    assert_error(
+        admin
+            .accept_reseller_relationship(accept(&token_of(&second)))
+            .await,
+        Code::FailedPrecondition,
+        "RELATIONSHIP_REQUEST_ALREADY_USED",
+    );
+}

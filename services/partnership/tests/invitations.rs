@@ -202,6 +202,11 @@ async fn send_invitation_email_requires_the_exact_link_not_just_its_token() {
         // The whole link run on into more characters: the reader's mail
         // program would open a token nobody issued.
         format!("Open {}abc", response.invitation_link),
+        // Inside another address, where the click goes elsewhere.
+        format!(
+            "Open https://elsewhere.example/?u={}",
+            response.invitation_link
+        ),
     ] {
         let status = assert_error(
             client

@@ -103,3 +103,51 @@ async fn refusals_before_and_inside_the_transaction_are_each_recorded_once() {
         ]
     );
 }
+
+#[tokio::test]
+async fn another_providers_refused_attempt_leaves_nothing_in_this_providers_trail() {
+    let h = start().await;
+    let (_, subscription) = h.bought_with_reseller().await;
+    let mut intruder = h.subscriptions(&provider_admin(OTHER_PROVIDER));
+    assert!(
+        intruder
+            .change_reseller_of_record(pb::ChangeResellerOfRecordRequest {
+                name: subscription.name.clone(),
+                reseller_partner_id: String::new(),
+                etag: subscription.etag.clone(),
+            })
+            .await
+            .is_err()
+    );
+    assert!(
+        intruder
+            .suspend_subscription(pb::SuspendSubscriptionRequest {
+                name: subscription.name.clone(),
+                etag: subscription.etag.clone(),
+            })
+            .await
+            .is_err()
+    );
+    let records = AuditLogServiceClient::with_interceptor(
+        h.channel("subscription"),
+        Bearer::new(&provider_admin(PROVIDER)),
+    )
+    .list_audit_records(ListAuditRecordsRequest {
+        page_size: 500,
+        ..Default::default()
+    })
+    .await
+    .expect("list audit records")
+    .into_inner()
+    .audit_records;
+    let intruders: Vec<_> = records
+        .iter()
+        .filter(|record| {
+            record
+                .actor
+                .as_ref()
+                .is_some_and(|actor| actor.tenant_id == OTHER_PROVIDER)
+        })
+        .collect();
+    assert!(intruders.is_empty(), "{intruders:#?}");
+}

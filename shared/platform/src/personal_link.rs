@@ -141,12 +141,22 @@ pub trait PersonalLink {
     }
 }
 
-/// Whether `body` holds `link` whole: somewhere not run on into characters
-/// a mail reader would take as more of the link, which would make the
-/// token one nobody issued (`{link}abc` opens `token=...abc`).
+/// Whether `body` holds `link` whole: somewhere a mail reader takes it as
+/// a link of its own, not run on into characters it would take as more of
+/// the link (`{link}abc` opens `token=...abc`, a token nobody issued) nor
+/// inside another address (`https://elsewhere.example/?u={link}`).
 fn holds_link(body: &str, link: &str) -> bool {
     body.match_indices(link)
-        .any(|(at, _)| ends_a_link(&body[at + link.len()..]))
+        .any(|(at, _)| starts_a_link(&body[..at]) && ends_a_link(&body[at + link.len()..]))
+}
+
+/// Whether a link preceded by `before` starts where it should: at the
+/// start, after a space, or after a bracket, quote or colon around it.
+fn starts_a_link(before: &str) -> bool {
+    before
+        .chars()
+        .next_back()
+        .is_none_or(|c| c.is_whitespace() || "<([{\"':".contains(c))
 }
 
 /// Whether a link followed by `rest` ends where it should: at the end, at
@@ -307,6 +317,7 @@ mod tests {
             format!("open {url}."),
             format!("open {url}, then sign"),
             format!("{url}x and again {url}"),
+            format!("Link:{url}"),
         ] {
             assert_eq!(link.check_email(at(5), &whole, &url), Ok(()), "{whole}");
         }
@@ -316,6 +327,9 @@ mod tests {
             format!("open {url}.x"),
             format!("open {url}&utm=1"),
             format!("open {url}/"),
+            format!("open https://elsewhere.example/?u={url}"),
+            format!("open x{url}"),
+            format!("open {url}{url}"),
         ] {
             assert_eq!(
                 link.check_email(at(5), &run_on, &url),

@@ -58,6 +58,15 @@ impl Api {
                 // Accepting again once delegated to that reseller answers the
                 // relationship (as R5 answers the partnership).
                 if let Some(existing) = self.delegated(db, &customer, &found).await? {
+                    if let Some(used) = found.accept_as_delegated(Utc::now(), &caller.subject) {
+                        self.outbox
+                            .command("", None, async |tx| {
+                                // Lost to a concurrent close: used up either way.
+                                store::relationship_request::close(&**tx, &used).await?;
+                                Ok::<_, Error>(Reply::new(existing.clone()))
+                            })
+                            .await?;
+                    }
                     return Ok(existing);
                 }
                 // A dead link fails as such before the reseller is even looked at.

@@ -147,6 +147,22 @@ impl RelationshipRequest {
         Ok(Accepted { request, grant })
     }
 
+    /// R22 (as R5): the customer's admin `accepted_by` accepts at `now`
+    /// while the customer is delegated to this request's reseller already:
+    /// the acceptance answers that relationship, and a pending request is
+    /// used up by it, so it cannot delegate the customer again once that
+    /// relationship ends (R23). `None` when there is nothing to close.
+    pub fn accept_as_delegated(&self, now: DateTime<Utc>, accepted_by: &str) -> Option<Self> {
+        self.check_usable(now).ok()?;
+        Some(Self {
+            closed: Some(Closed::Accepted {
+                at: now,
+                acceptance: accepted_by.to_owned(),
+            }),
+            ..self.clone()
+        })
+    }
+
     /// The provider withdraws the request at `now`; only a pending one.
     pub fn revoke(&self, now: DateTime<Utc>) -> Result<Self, RelationshipError> {
         Ok(Self {

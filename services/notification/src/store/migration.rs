@@ -259,17 +259,22 @@ impl MigrationName for AddNotificationAbout {
 #[async_trait::async_trait]
 impl MigrationTrait for AddNotificationAbout {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(NotificationAbout::Table)
-                    .add_column(string_len(NotificationAbout::About, 200).default(""))
-                    .to_owned(),
-            )
-            .await?;
+        // SQLite runs a migration's statements without a transaction: a
+        // start cut short after the first must be able to run it again.
+        if !manager.has_column("notification", "about").await? {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(NotificationAbout::Table)
+                        .add_column(string_len(NotificationAbout::About, 200).default(""))
+                        .to_owned(),
+                )
+                .await?;
+        }
         manager
             .create_index(
                 Index::create()
+                    .if_not_exists()
                     .name("uq_notification_source_about")
                     .table(NotificationAbout::Table)
                     .col(NotificationAbout::SourceEventId)
@@ -283,6 +288,7 @@ impl MigrationTrait for AddNotificationAbout {
         manager
             .drop_index(
                 Index::drop()
+                    .if_exists()
                     .name("uq_notification_source")
                     .table(NotificationAbout::Table)
                     .to_owned(),

@@ -274,66 +274,78 @@ impl Api {
                 "must be the token from the invitation link",
             ));
         }
-        let accepted = self
-            .outbox
-            .command("", None, async |tx| -> Result<_, NotAccepted> {
-                let db = &**tx;
-                let invitation = store::invitation::of_token(db, token)
-                    .await?
-                    .ok_or(InvitationError::NotFound)?;
-                let reseller = store::reseller::of_tenant_for_share(db, &caller.tenant_id)
-                    .await?
-                    .ok_or(ResellerError::NotOnboarded)?;
-                let (provider_id, partner_id) = (&invitation.provider_id, &reseller.partner_id);
-                let latest = store::partnership::latest(db, provider_id, partner_id).await?;
-                if let Some(existing) = latest.as_ref().filter(|latest| latest.removal.is_none()) {
-                    if let Some(used) = invitation.accept_into(Utc::now(), existing) {
-                        // A concurrent acceptance may have closed it first:
-                        // either way it is used up.
-                        store::invitation::close(db, &used).await?;
+        // A lost race that ends refused (a revocation or another reseller
+        // got there first) is recorded as the refusal it is.
+        self.outbox
+            .audited("", None, async {
+                let accepted = self
+                    .outbox
+                    .command("", None, async |tx| -> Result<_, NotAccepted> {
+                        let db = &**tx;
+                        let invitation = store::invitation::of_token(db, token)
+                            .await?
+                            .ok_or(InvitationError::NotFound)?;
+                        let reseller = store::reseller::of_tenant_for_share(db, &caller.tenant_id)
+                            .await?
+                            .ok_or(ResellerError::NotOnboarded)?;
+                        let (provider_id, partner_id) =
+                            (&invitation.provider_id, &reseller.partner_id);
+                        let latest =
+                            store::partnership::latest(db, provider_id, partner_id).await?;
+                        if let Some(existing) =
+                            latest.as_ref().filter(|latest| latest.removal.is_none())
+                        {
+                            if let Some(used) = invitation.accept_into(Utc::now(), existing) {
+                                // A concurrent acceptance may have closed it first:
+                                // either way it is used up.
+                                store::invitation::close(db, &used).await?;
+                            }
+                            return Ok(Reply::new(convert::partnership(existing)));
+                        }
+                        let mut accepted =
+                            invitation.accept(Utc::now(), &reseller, &caller.subject)?;
+                        accepted.partnership = accepted.partnership.following(latest.as_ref());
+                        let raced = || Contested::Lost((provider_id.clone(), partner_id.clone()));
+                        // Single use: only the first acceptance moves the invitation
+                        // out of `pending`.
+                        if store::invitation::close(db, &accepted.invitation)
+                            .await?
+                            .is_none()
+                        {
+                            return Err(raced());
+                        }
+                        let partnership = store::partnership::insert(db, &accepted.partnership)
+                            .await?
+                            .ok_or_else(raced)?;
+                        let listing = store::listing::get(db, provider_id).await?;
+                        let contact = provider_contact(&invitation, listing.as_ref());
+                        let answer = convert::partnership(&partnership);
+                        tx.audit_as(&answer.name);
+                        tx.append(convert::partnership_accepted(
+                            &partnership,
+                            &answer,
+                            &reseller,
+                            contact,
+                        ))
+                        .await?;
+                        tracing::info!(%provider_id, %partner_id, "partnership accepted");
+                        Ok(Reply::new(answer))
+                    })
+                    .await;
+                match accepted {
+                    Ok(partnership) => Ok(partnership),
+                    Err(Contested::Failed(error)) => Err(error),
+                    // Read after the losing transaction rolled back: on PostgreSQL
+                    // it is unusable after the unique violation.
+                    Err(Contested::Lost((provider_id, partner_id))) => {
+                        let existing =
+                            store::partnership::active(self.reads(), &provider_id, &partner_id)
+                                .await?
+                                .ok_or(InvitationError::AlreadyUsed)?;
+                        Ok(convert::partnership(&existing))
                     }
-                    return Ok(Reply::new(convert::partnership(existing)));
                 }
-                let mut accepted = invitation.accept(Utc::now(), &reseller, &caller.subject)?;
-                accepted.partnership = accepted.partnership.following(latest.as_ref());
-                let raced = || Contested::Lost((provider_id.clone(), partner_id.clone()));
-                // Single use: only the first acceptance moves the invitation
-                // out of `pending`.
-                if store::invitation::close(db, &accepted.invitation)
-                    .await?
-                    .is_none()
-                {
-                    return Err(raced());
-                }
-                let partnership = store::partnership::insert(db, &accepted.partnership)
-                    .await?
-                    .ok_or_else(raced)?;
-                let listing = store::listing::get(db, provider_id).await?;
-                let contact = provider_contact(&invitation, listing.as_ref());
-                let answer = convert::partnership(&partnership);
-                tx.audit_as(&answer.name);
-                tx.append(convert::partnership_accepted(
-                    &partnership,
-                    &answer,
-                    &reseller,
-                    contact,
-                ))
-                .await?;
-                tracing::info!(%provider_id, %partner_id, "partnership accepted");
-                Ok(Reply::new(answer))
             })
-            .await;
-        match accepted {
-            Ok(partnership) => Ok(partnership),
-            Err(Contested::Failed(error)) => Err(error),
-            // Read after the losing transaction rolled back: on PostgreSQL
-            // it is unusable after the unique violation.
-            Err(Contested::Lost((provider_id, partner_id))) => {
-                let existing = store::partnership::active(self.reads(), &provider_id, &partner_id)
-                    .await?
-                    .ok_or(InvitationError::AlreadyUsed)?;
-                Ok(convert::partnership(&existing))
-            }
-        }
+            .await
     }
 }

@@ -10,7 +10,7 @@ use twotier_platform::Error;
 use twotier_platform::auth::Caller;
 use twotier_proto::subscription as pb;
 
-use super::subscription::{customer_and_id, described_one};
+use super::subscription::{customer_and_id, described_one, require_own_customer};
 use super::{Api, caller, convert};
 use crate::domain::{Subscription, SubscriptionError};
 use crate::store;
@@ -154,6 +154,7 @@ impl Api {
         command: Lifecycle,
     ) -> Result<pb::Subscription, Error> {
         let (customer, subscription_id) = customer_and_id(name)?;
+        require_own_customer(caller, &customer)?;
         self.outbox
             .audited(name, None, async {
                 let customer_company_name = self.customer_company_name(caller, &customer).await?;

@@ -68,6 +68,20 @@ async fn described(
         .collect())
 }
 
+/// A provider acts on its own customers only. Checked before a command's
+/// other checks, outside [`twotier_outbox::Outbox::audited`]: another
+/// provider's refusal must not land in this provider's audit trail (where
+/// it would show who tried). Anyone else is checked by the customer service.
+pub(super) fn require_own_customer(caller: &Caller, customer: &str) -> Result<(), Error> {
+    let Some([provider_id, _]) = names::parse::<2>(customer, &CUSTOMER) else {
+        return Err(PartyError::CustomerNotFound.into());
+    };
+    if caller.is_provider() {
+        caller.require_own_provider(provider_id)?;
+    }
+    Ok(())
+}
+
 /// `subscription` as a resource, with its offer's name.
 pub(super) async fn described_one(
     db: &impl ReadFrom,
@@ -84,11 +98,9 @@ impl Api {
     /// provider that owns it, or a reseller admin it is delegated to (asked
     /// fresh of the customer service).
     async fn authorize_customer(&self, caller: &Caller, customer: &str) -> Result<(), Error> {
-        let Some([provider_id, _]) = names::parse::<2>(customer, &CUSTOMER) else {
-            return Err(PartyError::CustomerNotFound.into());
-        };
+        require_own_customer(caller, customer)?;
         if caller.is_provider() {
-            return caller.require_own_provider(provider_id);
+            return Ok(());
         }
         self.upstream.customer(caller, customer).await.map(|_| ())
     }
@@ -100,12 +112,7 @@ impl Api {
         caller: &Caller,
         customer: &str,
     ) -> Result<String, Error> {
-        let Some([provider_id, _]) = names::parse::<2>(customer, &CUSTOMER) else {
-            return Err(PartyError::CustomerNotFound.into());
-        };
-        if caller.is_provider() {
-            caller.require_own_provider(provider_id)?;
-        }
+        require_own_customer(caller, customer)?;
         // For anyone else the customer service's answer is the check (one
         // call, where asking it twice answered the same).
         Ok(self.upstream.customer(caller, customer).await?.company_name)
@@ -175,6 +182,7 @@ impl Api {
         let request = request.into_inner();
         let (customer, subscription_id) = customer_and_id(&request.name)?;
         require_etag(&request.etag)?;
+        require_own_customer(&caller, &customer)?;
         self.outbox
             .audited(&request.name, None, async {
                 self.authorize_customer(&caller, &customer).await?;
@@ -227,6 +235,7 @@ impl Api {
         let (customer, subscription_id) = customer_and_id(&request.name)?;
         require_etag(&request.etag)?;
         let partner_id = optional_partner_id(&request.reseller_partner_id, "reseller_partner_id")?;
+        require_own_customer(&caller, &customer)?;
         self.outbox
             .audited(&request.name, None, async {
                 let customer_company_name = self.customer_company_name(&caller, &customer).await?;
@@ -288,6 +297,7 @@ impl Api {
         let provider_id = names::parse::<2>(&customer, &CUSTOMER)
             .map(|[provider, _]| provider.to_owned())
             .unwrap_or_default();
+        require_own_customer(&caller, &customer)?;
         self.outbox
             .audited(&request.name, None, async {
                 let customer_company_name = self.customer_company_name(&caller, &customer).await?;
