@@ -12,20 +12,29 @@ use twotier_proto::audit::{AuditRecord, ListAuditRecordsRequest};
 use twotier_proto::subscription as pb;
 use twotier_testkit::{Bearer, assert_error};
 
-/// The provider's records of `rpc` on `resource`.
-async fn recorded(h: &Harness, resource: &str, rpc: &str) -> Vec<AuditRecord> {
+/// The audit records the provider reads for `request`.
+async fn provider_reads(h: &Harness, request: ListAuditRecordsRequest) -> Vec<AuditRecord> {
     AuditLogServiceClient::with_interceptor(
         h.channel("subscription"),
         Bearer::new(&provider_admin(PROVIDER)),
     )
-    .list_audit_records(ListAuditRecordsRequest {
-        resource: resource.into(),
-        ..Default::default()
-    })
+    .list_audit_records(request)
     .await
     .expect("list audit records")
     .into_inner()
     .audit_records
+}
+
+/// The provider's records of `rpc` on `resource`.
+async fn recorded(h: &Harness, resource: &str, rpc: &str) -> Vec<AuditRecord> {
+    provider_reads(
+        h,
+        ListAuditRecordsRequest {
+            resource: resource.into(),
+            ..Default::default()
+        },
+    )
+    .await
     .into_iter()
     .filter(|record| record.rpc.ends_with(&format!("/{rpc}")))
     .collect()
@@ -128,18 +137,14 @@ async fn another_providers_refused_attempt_leaves_nothing_in_this_providers_trai
             .await
             .is_err()
     );
-    let records = AuditLogServiceClient::with_interceptor(
-        h.channel("subscription"),
-        Bearer::new(&provider_admin(PROVIDER)),
+    let records = provider_reads(
+        &h,
+        ListAuditRecordsRequest {
+            page_size: 500,
+            ..Default::default()
+        },
     )
-    .list_audit_records(ListAuditRecordsRequest {
-        page_size: 500,
-        ..Default::default()
-    })
-    .await
-    .expect("list audit records")
-    .into_inner()
-    .audit_records;
+    .await;
     let intruders: Vec<_> = records
         .iter()
         .filter(|record| {
