@@ -33,6 +33,14 @@ async fn emails_recorded_within_the_gathering_wait_are_claimed_in_one_round() {
 
     let emails = wait_for_emails(&sink, 2).await;
     assert_eq!(emails.len(), 2);
+    // The outcomes are written after the SMTP server has the emails.
+    twotier_testkit::wait_until("both outcomes recorded", DEADLINE, || async {
+        h.all_notifications()
+            .await
+            .iter()
+            .all(|n| n.status() == pb::NotificationStatus::Sent)
+    })
+    .await;
     let mut first_attempts = Vec::new();
     for listed in h.all_notifications().await {
         let notification = h
