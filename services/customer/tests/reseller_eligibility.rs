@@ -12,7 +12,7 @@ use common::*;
 use tonic::Code;
 use twotier_proto::customer as pb;
 use twotier_proto::partnership as ppb;
-use twotier_testkit::{assert_error, flows, wait_until};
+use twotier_testkit::{ChaosProxy, System, assert_error, flows, wait_until};
 
 const DOMAIN: &str = "adatum.onmicrosoft.com";
 
@@ -194,4 +194,101 @@ async fn r24_create_customer_and_r22_report_a_failing_reseller_as_verify_partner
         Code::FailedPrecondition,
         "RESELLER_NOT_PARTNER",
     );
+}
+
+/// The operator sets Fabrikam's MPA to `active`.
+async fn set_mpa(h: &Harness, active: bool) {
+    let mut resellers = h.resellers(&operator());
+    let mut reseller = resellers
+        .get_reseller(ppb::GetResellerRequest {
+            name: format!("resellers/{RESELLER}"),
+        })
+        .await
+        .expect("reseller")
+        .into_inner();
+    reseller.mpa_active = active;
+    resellers
+        .update_reseller(ppb::UpdateResellerRequest {
+            reseller: Some(reseller),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["mpa_active".into()],
+            }),
+        })
+        .await
+        .expect("MPA changed");
+}
+
+#[tokio::test]
+async fn r24_a_lapse_or_removal_acknowledged_a_moment_ago_refuses_the_very_next_choice() {
+    // The customer service follows the partnership log over a slow link, so
+    // its partner projection learns of each change a good while after the
+    // operator's call returned: a "yes" from it alone would be stale.
+    let mut system = System::start(&["partnership"], &[]).await;
+    let link = ChaosProxy::start(system.server("partnership").addr).await;
+    let through_link = format!("http://{}", link.addr);
+    system
+        .add(
+            "customer",
+            &[("TWOTIER_PARTNERSHIP_ENDPOINT", &through_link)],
+        )
+        .await;
+    let h = Harness { system };
+    let adatum = partnered_with_customer(&h).await;
+    let mut customers = h.customers(&provider_admin(PROVIDER));
+    let mut review = create(PROVIDER, new_customer("New", "partnered", RESELLER));
+    review.validate_only = true;
+    customers
+        .create_customer(review.clone())
+        .await
+        .expect("the projection knows the partnership");
+    link.lag(Duration::from_millis(300));
+    for round in 0..2 {
+        set_mpa(&h, false).await;
+        let prefix = format!("lapsed{round}");
+        assert_error(
+            customers
+                .create_customer(create(PROVIDER, new_customer("New", &prefix, RESELLER)))
+                .await,
+            Code::FailedPrecondition,
+            "PARTNER_MPA_NOT_ACTIVE",
+        );
+        assert_error(
+            customers
+                .request_reseller_relationship(relationship(&adatum.name, RESELLER))
+                .await,
+            Code::FailedPrecondition,
+            "PARTNER_MPA_NOT_ACTIVE",
+        );
+        set_mpa(&h, true).await;
+        customers
+            .create_customer(review.clone())
+            .await
+            .expect("eligible again at once");
+    }
+    h.remove_partnership(PROVIDER, RESELLER).await;
+    assert_error(
+        customers
+            .create_customer(create(PROVIDER, new_customer("New", "removed", RESELLER)))
+            .await,
+        Code::FailedPrecondition,
+        "RESELLER_NOT_PARTNER",
+    );
+    assert_error(
+        customers
+            .request_reseller_relationship(relationship(&adatum.name, RESELLER))
+            .await,
+        Code::FailedPrecondition,
+        "RESELLER_NOT_PARTNER",
+    );
+    // Nothing was created for Fabrikam or delegated to it.
+    let listed = customers
+        .list_customers(pb::ListCustomersRequest {
+            parent: format!("providers/{PROVIDER}"),
+            ..Default::default()
+        })
+        .await
+        .expect("list")
+        .into_inner();
+    assert_eq!(listed.customers.len(), 1, "{listed:?}");
+    assert_eq!(listed.customers[0].indirect_reseller_partner_id, "");
 }

@@ -11,7 +11,7 @@ use crate::eligibility::Ineligible;
 use crate::entity::{partner_partnership, partner_reseller};
 
 /// How long a command waits for the projection to catch up with the
-/// partnership service before trusting a negative answer.
+/// partnership service before it answers UNAVAILABLE.
 const CATCH_UP: Duration = Duration::from_secs(3);
 
 /// Why the directory gave no answer.
@@ -62,8 +62,9 @@ pub struct PartnerDirectory {
 }
 
 impl PartnerDirectory {
-    /// The directory in `db`; with `freshness`, negative answers are checked
-    /// again once the projection has caught up with the partnership log.
+    /// The directory in `db`; with `freshness`, answers that must be current
+    /// wait until the projection has caught up with the partnership log
+    /// (lookups of a reseller's contact or tenant only when they miss).
     pub fn new(db: DatabaseConnection, freshness: Option<Freshness>) -> Self {
         Self { db, freshness }
     }
@@ -114,25 +115,25 @@ impl PartnerDirectory {
     }
 
     /// Whether the reseller `partner_id` is an active partner of
-    /// `provider_id` right now. A "no" is only given once the projection has
-    /// caught up with the partnership service; when it cannot,
-    /// [`DirectoryError::Unconfirmed`].
+    /// `provider_id` right now: asked once the projection has caught up with
+    /// the partnership service, so a partnership removed a moment ago is no
+    /// longer one; when it cannot catch up, [`DirectoryError::Unconfirmed`].
     pub async fn is_active_partner(
         &self,
         provider_id: &str,
         partner_id: &str,
     ) -> Result<bool, DirectoryError> {
-        if self.partnership_active(provider_id, partner_id).await? {
-            return Ok(true);
-        }
         self.catch_up().await?;
         Ok(self.partnership_active(provider_id, partner_id).await?)
     }
 
     /// R24: the reseller `partner_id` as `provider_id` may choose it now:
     /// first R3 (well-formed, onboarded, a location account with an active
-    /// MPA), then the active partnership. The reseller is read once: the
-    /// partnership is a row of its own.
+    /// MPA), then the active partnership. Both are read once the projection
+    /// has caught up with the partnership service, so "yes" is as fresh as
+    /// "no": a reseller whose MPA lapsed or whose partnership was removed
+    /// just before the call is refused, as `VerifyPartnerId` would refuse
+    /// it. The reseller is read once: the partnership is a row of its own.
     pub async fn choose(
         &self,
         provider_id: &str,
@@ -141,7 +142,8 @@ impl PartnerDirectory {
         if twotier_platform::validate::partner_id(partner_id).is_err() {
             return Ok(Choice::Ineligible(Ineligible::Malformed));
         }
-        let Some(reseller) = self.known_reseller(partner_id).await? else {
+        self.catch_up().await?;
+        let Some(reseller) = self.reseller(&self.db, partner_id).await? else {
             return Ok(Choice::Ineligible(Ineligible::Unknown(
                 partner_id.to_owned(),
             )));
@@ -149,7 +151,7 @@ impl PartnerDirectory {
         if let Err(ineligible) = reseller.eligibility() {
             return Ok(Choice::Ineligible(ineligible));
         }
-        Ok(if self.is_active_partner(provider_id, partner_id).await? {
+        Ok(if self.partnership_active(provider_id, partner_id).await? {
             Choice::Partner(reseller)
         } else {
             Choice::NotPartner(reseller)

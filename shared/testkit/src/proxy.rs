@@ -13,7 +13,10 @@ use tokio_util::sync::CancellationToken;
 #[derive(Clone, Copy)]
 enum Mode {
     Pass,
+    /// What goes towards the target waits this long.
     Delay(Duration),
+    /// What goes either way waits this long.
+    Lag(Duration),
     Refuse,
 }
 
@@ -54,6 +57,12 @@ impl ChaosProxy {
     /// Delays everything sent towards the target by `delay`.
     pub fn delay(&self, delay: Duration) {
         self.lock().mode = Mode::Delay(delay);
+    }
+
+    /// Delays everything in both directions by `delay`: a slow link, over
+    /// which what the target pushes (a followed event log) arrives late too.
+    pub fn lag(&self, delay: Duration) {
+        self.lock().mode = Mode::Lag(delay);
     }
 
     /// Drops every open connection and refuses new ones until [`restore`].
@@ -156,8 +165,10 @@ async fn pump(
             }
             state.mode
         };
-        if towards_target && let Mode::Delay(delay) = mode {
-            tokio::time::sleep(delay).await;
+        match mode {
+            Mode::Delay(delay) if towards_target => tokio::time::sleep(delay).await,
+            Mode::Lag(delay) => tokio::time::sleep(delay).await,
+            _ => {}
         }
         if to.write_all(&buffer[..read]).await.is_err() {
             return;
