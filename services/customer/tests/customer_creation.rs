@@ -247,3 +247,67 @@ async fn retried_create_returns_the_customer_but_never_the_password_again() {
         .into_inner();
     assert_eq!(listed.customers.len(), 1);
 }
+
+#[tokio::test]
+async fn a_review_answers_a_used_request_id_as_a_submit_does() {
+    let h = start().await;
+    let mut client = h.customers(&provider_admin(PROVIDER));
+    let mut submit = create(PROVIDER, new_customer("Adatum AG", "adatum", ""));
+    submit.request_id = "create-adatum".into();
+    let created = client
+        .create_customer(submit.clone())
+        .await
+        .expect("created")
+        .into_inner();
+
+    // The same id with other input: refused alike by review and submit.
+    let mut other = create(PROVIDER, new_customer("Tailspin AG", "tailspin", ""));
+    other.request_id = submit.request_id.clone();
+    let submit_error = assert_error(
+        client.create_customer(other.clone()).await,
+        Code::InvalidArgument,
+        "REQUEST_ID_REUSED",
+    );
+    other.validate_only = true;
+    let review_error = assert_error(
+        client.create_customer(other).await,
+        Code::InvalidArgument,
+        "REQUEST_ID_REUSED",
+    );
+    assert_eq!(violated_fields(&review_error), vec!["request_id"]);
+    assert_eq!(
+        violated_fields(&review_error),
+        violated_fields(&submit_error)
+    );
+
+    // The same input reviewed again: what a retry returns (not "prefix
+    // taken" by its own customer), as a review, without the credentials.
+    let mut review = submit.clone();
+    review.validate_only = true;
+    let reviewed = client
+        .create_customer(review)
+        .await
+        .expect("review of the submitted request")
+        .into_inner();
+    assert!(reviewed.validate_only);
+    assert!(reviewed.admin_credentials.is_none());
+    assert!(reviewed.credentials_already_returned);
+    assert_eq!(reviewed.customer, created.customer);
+    let retried = client
+        .create_customer(submit)
+        .await
+        .expect("retry")
+        .into_inner();
+    assert!(!retried.validate_only);
+    assert_eq!(retried.customer, created.customer);
+
+    let listed = client
+        .list_customers(pb::ListCustomersRequest {
+            parent: format!("providers/{PROVIDER}"),
+            ..Default::default()
+        })
+        .await
+        .expect("list")
+        .into_inner();
+    assert_eq!(listed.customers.len(), 1, "nothing else was created");
+}

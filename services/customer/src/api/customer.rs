@@ -38,19 +38,29 @@ impl Api {
         }
         violations.into_result("INVALID_CUSTOMER")?;
         caller.require_own_provider(provider_id)?;
+        // A review and a submit of the same input share one fingerprint, so
+        // that a review answers a used request id as a submit would (R10).
         let key = IdempotencyKey::new(
             "customer.CreateCustomer",
             &caller.tenant_id,
             &request.request_id,
-            &request,
+            &pb::CreateCustomerRequest {
+                validate_only: false,
+                ..request.clone()
+            },
         );
         let db = self.outbox.db();
         // A retry is answered before the partner check below, which may
         // wait and whose answer may have changed since the first attempt.
-        if !request.validate_only
-            && let Some(replay) = idempotency::peek(db, key.as_ref()).await?
+        // Reviewed again, a submitted request is what a retry would return,
+        // marked as a review: it creates nothing more.
+        if let Some(replay) =
+            idempotency::peek::<pb::CreateCustomerResponse>(db, key.as_ref()).await?
         {
-            return Ok(replay);
+            return Ok(pb::CreateCustomerResponse {
+                validate_only: request.validate_only,
+                ..replay
+            });
         }
         let call = async {
             // Asked outside the unit of work: it may wait for the partner
