@@ -10,6 +10,7 @@ use twotier_outbox::{Event, Reply};
 use twotier_partners::eligibility;
 use twotier_platform::auth::Caller;
 use twotier_platform::by_position::ReadFrom;
+use twotier_platform::change::Change;
 use twotier_platform::{Error, names, paging};
 use twotier_proto::subscription as pb;
 
@@ -249,33 +250,18 @@ impl Api {
                     None => None,
                 };
                 let expected = convert::expected_version(&request.etag);
-                self.outbox
-                    .command(&request.name, None, async |tx| {
-                        let db = &**tx;
-                        let mut current =
-                            self.subscription(db, &customer, &subscription_id).await?;
-                        let change = current.change_reseller_of_record(partner_id, expected)?;
-                        let Some(previous) = change.changed() else {
-                            return Ok(Reply::new(described_one(db, current).await?));
-                        };
-                        let written = store::subscription::save(db, &current, Utc::now()).await?;
-                        let provider_id = written.provider_id.clone();
-                        let changed = described_one(db, written).await?;
-                        tx.append(Event::new(
-                            "subscription",
-                            &changed.name,
-                            provider_id,
-                            &pb::ResellerOfRecordChanged {
-                                subscription: Some(changed.clone()),
-                                customer_company_name,
-                                reseller,
-                                previous_partner_id: previous.unwrap_or_default(),
-                            },
-                        ))
-                        .await?;
-                        Ok(Reply::new(changed))
-                    })
-                    .await
+                self.name_reseller(
+                    &request.name,
+                    (&customer, &subscription_id),
+                    |current| current.change_reseller_of_record(partner_id, expected),
+                    |subscription, previous_partner_id| pb::ResellerOfRecordChanged {
+                        subscription: Some(subscription),
+                        customer_company_name,
+                        reseller,
+                        previous_partner_id,
+                    },
+                )
+                .await
             })
             .await
     }
@@ -319,33 +305,53 @@ impl Api {
                     None => (None, None),
                 };
                 let expected = convert::expected_version(&request.etag);
-                self.outbox
-                    .command(&request.name, None, async |tx| {
-                        let db = &**tx;
-                        let mut current =
-                            self.subscription(db, &customer, &subscription_id).await?;
-                        let change = current.set_support_contact(contact, expected)?;
-                        let Some(previous) = change.changed() else {
-                            return Ok(Reply::new(described_one(db, current).await?));
-                        };
-                        let written = store::subscription::save(db, &current, Utc::now()).await?;
-                        let provider_id = written.provider_id.clone();
-                        let changed = described_one(db, written).await?;
-                        tx.append(Event::new(
-                            "subscription",
-                            &changed.name,
-                            provider_id,
-                            &pb::SupportContactChanged {
-                                subscription: Some(changed.clone()),
-                                customer_company_name,
-                                reseller,
-                                previous_partner_id: previous.unwrap_or_default(),
-                            },
-                        ))
-                        .await?;
-                        Ok(Reply::new(changed))
-                    })
-                    .await
+                self.name_reseller(
+                    &request.name,
+                    (&customer, &subscription_id),
+                    |current| current.set_support_contact(contact, expected),
+                    |subscription, previous_partner_id| pb::SupportContactChanged {
+                        subscription: Some(subscription),
+                        customer_company_name,
+                        reseller,
+                        previous_partner_id,
+                    },
+                )
+                .await
+            })
+            .await
+    }
+
+    /// Names (or clears) a reseller in one of a subscription's roles
+    /// (R18, R19): `assign` decides on the subscription as read in the
+    /// unit of work, answering the PartnerID it replaced; the change is
+    /// saved and logged as `changed` tells it. Naming the reseller it has
+    /// already writes nothing (R25).
+    async fn name_reseller<M: prost::Name>(
+        &self,
+        name: &str,
+        (customer, subscription_id): (&str, &str),
+        assign: impl FnOnce(&mut Subscription) -> Result<Change<Option<String>>, SubscriptionError>,
+        changed: impl FnOnce(pb::Subscription, String) -> M,
+    ) -> Result<pb::Subscription, Error> {
+        self.outbox
+            .command(name, None, async |tx| {
+                let db = &**tx;
+                let mut current = self.subscription(db, customer, subscription_id).await?;
+                let Some(previous) = assign(&mut current)?.changed() else {
+                    return Ok(Reply::new(described_one(db, current).await?));
+                };
+                let written = store::subscription::save(db, &current, Utc::now()).await?;
+                let provider_id = written.provider_id.clone();
+                let subscription = described_one(db, written).await?;
+                let event = changed(subscription.clone(), previous.unwrap_or_default());
+                tx.append(Event::new(
+                    "subscription",
+                    &subscription.name,
+                    provider_id,
+                    &event,
+                ))
+                .await?;
+                Ok(Reply::new(subscription))
             })
             .await
     }
