@@ -56,9 +56,10 @@ impl Api {
             .audited("", None, async {
                 let (found, customer) = self.opened_by(db, &caller, token).await?;
                 // Accepting again once delegated to that reseller answers the
-                // relationship (as R5 answers the partnership).
+                // relationship (as R5 answers the partnership); a revoked or
+                // expired link fails as such.
                 if let Some(existing) = self.delegated(db, &customer, &found).await? {
-                    if let Some(used) = found.accept_as_delegated(Utc::now(), &caller.subject) {
+                    if let Some(used) = found.accept_as_delegated(Utc::now(), &caller.subject)? {
                         self.outbox
                             .command("", None, async |tx| {
                                 // Lost to a concurrent close: used up either way.

@@ -5,7 +5,7 @@
 //! records the delegated admin relationship of R9.
 
 use chrono::{DateTime, TimeDelta, Utc};
-use twotier_platform::personal_link::{self, LinkState, PersonalLink};
+use twotier_platform::personal_link::{self, LinkRefusal, LinkState, PersonalLink};
 
 use super::customer::{Customer, Reseller};
 use super::delegated_admin::DelegatedAdmin;
@@ -149,18 +149,26 @@ impl RelationshipRequest {
 
     /// R22 (as R5): the customer's admin `accepted_by` accepts at `now`
     /// while the customer is delegated to this request's reseller already:
-    /// the acceptance answers that relationship, and a pending request is
-    /// used up by it, so it cannot delegate the customer again once that
-    /// relationship ends (R23). `None` when there is nothing to close.
-    pub fn accept_as_delegated(&self, now: DateTime<Utc>, accepted_by: &str) -> Option<Self> {
-        self.check_usable(now).ok()?;
-        Some(Self {
-            closed: Some(Closed::Accepted {
-                at: now,
-                acceptance: accepted_by.to_owned(),
-            }),
-            ..self.clone()
-        })
+    /// accepting again answers that relationship, and a pending request is
+    /// used up by it (`Some`, to save), so it cannot delegate the customer
+    /// again once that relationship ends (R23). A revoked or expired link
+    /// still fails as such.
+    pub fn accept_as_delegated(
+        &self,
+        now: DateTime<Utc>,
+        accepted_by: &str,
+    ) -> Result<Option<Self>, RelationshipError> {
+        match self.check_usable(now) {
+            Ok(()) => Ok(Some(Self {
+                closed: Some(Closed::Accepted {
+                    at: now,
+                    acceptance: accepted_by.to_owned(),
+                }),
+                ..self.clone()
+            })),
+            Err(LinkRefusal::AlreadyUsed) => Ok(None),
+            Err(dead) => Err(dead.into()),
+        }
     }
 
     /// The provider withdraws the request at `now`; only a pending one.

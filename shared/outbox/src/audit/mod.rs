@@ -83,7 +83,7 @@ pub(crate) async fn record(
         via_service: Set(caller.via_service.clone().unwrap_or_default()),
         rpc: Set(rpc),
         resource: Set(subject.resource.to_owned()),
-        resource_tenant_id: Set(resource_tenant(subject.resource).to_owned()),
+        resource_tenant_id: Set(trail_of(&caller, subject.resource).to_owned()),
         request_id: Set(subject.request_id.to_owned()),
         outcome: Set(outcome.to_owned()),
         code: Set(code.to_owned()),
@@ -138,6 +138,19 @@ fn resource_tenant(resource: &str) -> &str {
         .unwrap_or("")
 }
 
+/// Whose trail, besides the caller's own tenant's, a command on `resource`
+/// belongs to: the provider owning it. Not when a provider's user names
+/// another provider's resource: tenants are isolated, so that attempt is
+/// refused and stays in the caller's own trail, whichever check of the
+/// handler refused it, and another provider cannot write into this one's.
+fn trail_of<'r>(caller: &twotier_platform::auth::Caller, resource: &'r str) -> &'r str {
+    let owner = resource_tenant(resource);
+    if caller.is_provider() && owner != caller.tenant_id {
+        return "";
+    }
+    owner
+}
+
 /// Deletes records older than `retention` every hour until `shutdown`.
 pub async fn prune_periodically(
     db: sea_orm::DatabaseConnection,
@@ -170,6 +183,8 @@ pub async fn prune_periodically(
 
 #[cfg(test)]
 mod tests {
+    use twotier_platform::auth::{Caller, Role};
+
     use super::*;
 
     #[test]
@@ -181,5 +196,43 @@ mod tests {
         assert_eq!(resource_tenant("providers/contoso"), "contoso");
         assert_eq!(resource_tenant("resellers/4567890"), "");
         assert_eq!(resource_tenant(""), "");
+    }
+
+    fn caller(tenant_id: &str, role: Role) -> Caller {
+        Caller {
+            subject: "someone".into(),
+            tenant_id: tenant_id.into(),
+            roles: vec![role],
+            email: None,
+            bearer: String::new(),
+            via_service: None,
+        }
+    }
+
+    #[test]
+    fn a_providers_attempt_on_another_providers_resource_stays_in_its_own_trail() {
+        let invitation = "providers/contoso/invitations/1";
+        for role in [Role::GlobalAdmin, Role::SalesAgent] {
+            assert_eq!(trail_of(&caller("contoso", role), invitation), "contoso");
+            assert_eq!(trail_of(&caller("northwind", role), invitation), "");
+        }
+        // Others act on a provider's resources by design: a reseller
+        // accepting its invitation, a customer's admin consenting (R22),
+        // the operator.
+        assert_eq!(
+            trail_of(&caller("fabrikam", Role::ResellerAdmin), invitation),
+            "contoso"
+        );
+        assert_eq!(
+            trail_of(
+                &caller("adatum.onmicrosoft.com", Role::CustomerAdmin),
+                "providers/contoso/customers/c1"
+            ),
+            "contoso"
+        );
+        assert_eq!(
+            trail_of(&caller("twotier", Role::PlatformOperator), invitation),
+            "contoso"
+        );
     }
 }

@@ -103,6 +103,27 @@ fn acceptance_records_r9s_delegation_once() {
 }
 
 #[test]
+fn accepting_while_delegated_to_its_reseller_uses_a_pending_link_up_and_refuses_a_dead_one() {
+    let adatum = customer(None);
+    let request = pending(&adatum);
+    let used = request
+        .accept_as_delegated(at(5), "carla")
+        .unwrap()
+        .expect("a pending link is used up");
+    assert_eq!(used.acceptance(), Some((at(5), &"carla".to_owned())));
+    // The link that delegated it, accepted again: nothing more to close.
+    assert_eq!(used.accept_as_delegated(at(6), "carla"), Ok(None));
+    assert_eq!(
+        request.revoke(at(5)).unwrap().accept_as_delegated(at(6), "carla"),
+        Err(RelationshipError::Revoked)
+    );
+    assert_eq!(
+        request.accept_as_delegated(at(TTL_SECONDS), "carla"),
+        Err(RelationshipError::Expired)
+    );
+}
+
+#[test]
 fn expired_revoked_used_and_refused_resellers_fail_distinctly() {
     let adatum = customer(None);
     let request = pending(&adatum);
