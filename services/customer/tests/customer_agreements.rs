@@ -35,23 +35,28 @@ async fn customer_agreement_is_recorded_read_back_and_validated() {
         signatory_last_name: "Winter".into(),
         signatory_email: "wendy@adatum.example".into(),
         signatory_phone: String::new(),
-        date_agreed: "2999-01-01".into(),
         ..Default::default()
     };
-    let status = assert_error(
-        client
-            .record_customer_agreement(pb::RecordCustomerAgreementRequest {
-                parent: customer.name.clone(),
-                customer_agreement: Some(agreement.clone()),
-            })
-            .await,
-        Code::InvalidArgument,
-        "INVALID_CUSTOMER_AGREEMENT",
-    );
-    assert_eq!(
-        violated_fields(&status),
-        vec!["customer_agreement.date_agreed"]
-    );
+    // In the future, or not exactly `YYYY-MM-DD` (an 11-character year
+    // would not even fit the column on PostgreSQL).
+    for date_agreed in ["2999-01-01", "2026-1-5", " 2026-01-05", "+2026-01-05"] {
+        agreement.date_agreed = date_agreed.into();
+        let status = assert_error(
+            client
+                .record_customer_agreement(pb::RecordCustomerAgreementRequest {
+                    parent: customer.name.clone(),
+                    customer_agreement: Some(agreement.clone()),
+                })
+                .await,
+            Code::InvalidArgument,
+            "INVALID_CUSTOMER_AGREEMENT",
+        );
+        assert_eq!(
+            violated_fields(&status),
+            vec!["customer_agreement.date_agreed"],
+            "{date_agreed:?}"
+        );
+    }
     agreement.date_agreed = "2026-11-20".into();
     let recorded = client
         .record_customer_agreement(pb::RecordCustomerAgreementRequest {

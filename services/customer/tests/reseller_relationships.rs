@@ -95,6 +95,15 @@ async fn r22_the_customer_admin_accepts_and_the_reseller_then_reads_the_customer
         .expect("accepting again answers the relationship")
         .into_inner();
     assert_eq!(again, granted);
+    // Its tenant as an identity provider may spell it: domain names are
+    // case-insensitive.
+    let spelled_otherwise = h
+        .customers(&customer_admin(&DOMAIN.to_uppercase()))
+        .accept_reseller_relationship(accept(&token))
+        .await
+        .expect("the same admin's tenant in capitals")
+        .into_inner();
+    assert_eq!(spelled_otherwise, granted);
 
     // R9's effects: the reseller reads and lists the customer.
     let read = reseller
@@ -252,14 +261,18 @@ async fn r22_sending_needs_the_exact_link_and_goes_to_the_customer_admin() {
         body,
         request_id: String::new(),
     };
-    let status = assert_error(
-        provider
-            .send_reseller_relationship_email(send(format!("only the token {token}")))
-            .await,
-        Code::InvalidArgument,
-        "RELATIONSHIP_LINK_MISSING",
-    );
-    assert_eq!(twotier_testkit::violated_fields(&status), ["body"]);
+    for body in [
+        format!("only the token {token}"),
+        String::new(),
+        "   ".into(),
+    ] {
+        let status = assert_error(
+            provider.send_reseller_relationship_email(send(body)).await,
+            Code::InvalidArgument,
+            "RELATIONSHIP_LINK_MISSING",
+        );
+        assert_eq!(twotier_testkit::violated_fields(&status), ["body"]);
+    }
     let sent = provider
         .send_reseller_relationship_email(send(format!(
             "Dear admin, please accept: {}",

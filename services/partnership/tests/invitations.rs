@@ -196,6 +196,9 @@ async fn send_invitation_email_requires_the_exact_link_not_just_its_token() {
     let token = token_of(&response.invitation_link);
     let mut client = h.partnerships(&provider_admin(PROVIDER));
     for body in [
+        // Nothing at all, or spaces only.
+        String::new(),
+        "   ".into(),
         format!("Open https://phishing.example/accept?token={token}"),
         format!("Your code: token={token}"),
         format!("{}x", response.invitation_link.replace(&token, "")),

@@ -31,7 +31,9 @@ impl Api {
             .ok_or(RelationshipError::NotFound)?;
         let customer = store::customer::find(db, &found.provider_id, &found.customer_id)
             .await?
-            .filter(|customer| customer.domain() == caller.tenant_id)
+            // Domain names are case-insensitive; the prefix is stored
+            // lower-cased, an identity provider may write it otherwise.
+            .filter(|customer| customer.domain().eq_ignore_ascii_case(&caller.tenant_id))
             .ok_or(RelationshipError::NotFound)?;
         Ok((found, customer))
     }

@@ -65,6 +65,17 @@ impl CustomerAgreement {
 /// where today is the UTC date plus one day of slack for time zones ahead
 /// of UTC.
 pub fn date_agreed(value: &str, today: NaiveDate) -> Result<NaiveDate, AgreementError> {
+    // Exactly the ten characters of `YYYY-MM-DD`: the parser alone would
+    // also take `2026-1-5`, ` 2026-01-05` or `+2026-01-05`, which are stored
+    // as entered and would differ from the same day written canonically.
+    let canonical = value.len() == 10
+        && value.bytes().enumerate().all(|(at, byte)| match at {
+            4 | 7 => byte == b'-',
+            _ => byte.is_ascii_digit(),
+        });
+    if !canonical {
+        return Err(AgreementError::MalformedDate);
+    }
     let date =
         NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| AgreementError::MalformedDate)?;
     let latest = today + Days::new(1);
@@ -103,6 +114,11 @@ mod tests {
             "25.11.2026",
             "2026-02-30",
             "2026-11-25T00:00",
+            "2026-1-5",
+            " 2026-01-05",
+            "+2026-01-05",
+            "-0001-01-01",
+            "2026-11-2５",
         ] {
             assert_eq!(
                 date_agreed(malformed, today),

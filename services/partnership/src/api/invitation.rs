@@ -126,7 +126,8 @@ impl Api {
         if !request.subject.is_empty() {
             violations.check("subject", validate::line(&request.subject, 1, 200));
         }
-        violations.check("body", validate::text(&request.body, 1, 20_000));
+        // No minimum: an empty body lacks the link, and is refused as such.
+        violations.check("body", validate::text(&request.body, 0, 20_000));
         violations.check("request_id", validate::request_id(&request.request_id));
         violations.into_result("INVALID_INVITATION_EMAIL")?;
         caller.require_own_provider(provider_id)?;

@@ -113,7 +113,7 @@ impl Api {
             .known_reseller(partner_id)
             .await?
             .ok_or_else(|| Error::Unavailable {
-                reason: "PROJECTION_BEHIND",
+                reason: twotier_platform::upstream::DEPENDENCY_UNAVAILABLE,
                 message: format!("reseller {partner_id} is not known here yet; retry shortly"),
             })?;
         Ok(convert::reseller_contact(reseller))

@@ -114,7 +114,10 @@ fn accepting_while_delegated_to_its_reseller_uses_a_pending_link_up_and_refuses_
     // The link that delegated it, accepted again: nothing more to close.
     assert_eq!(used.accept_as_delegated(at(6), "carla"), Ok(None));
     assert_eq!(
-        request.revoke(at(5)).unwrap().accept_as_delegated(at(6), "carla"),
+        request
+            .revoke(at(5))
+            .unwrap()
+            .accept_as_delegated(at(6), "carla"),
         Err(RelationshipError::Revoked)
     );
     assert_eq!(
