@@ -7,32 +7,16 @@ mod common;
 
 use common::*;
 use tonic::Code;
-use twotier_proto::audit::audit_log_service_client::AuditLogServiceClient;
-use twotier_proto::audit::{AuditRecord, ListAuditRecordsRequest};
+use twotier_proto::audit::AuditRecord;
 use twotier_proto::subscription as pb;
-use twotier_testkit::{Bearer, assert_error};
+use twotier_testkit::{assert_error, audit_records};
 
-/// The audit records the provider reads for `request`.
-async fn provider_reads(h: &Harness, request: ListAuditRecordsRequest) -> Vec<AuditRecord> {
-    AuditLogServiceClient::with_interceptor(
-        h.channel("subscription"),
-        Bearer::new(&provider_admin(PROVIDER)),
-    )
-    .list_audit_records(request)
-    .await
-    .expect("list audit records")
-    .into_inner()
-    .audit_records
-}
-
-/// The provider's records of `rpc` on `resource`.
+/// The provider's records of `rpc` on `resource` (any, when empty).
 async fn recorded(h: &Harness, resource: &str, rpc: &str) -> Vec<AuditRecord> {
-    provider_reads(
-        h,
-        ListAuditRecordsRequest {
-            resource: resource.into(),
-            ..Default::default()
-        },
+    audit_records(
+        h.channel("subscription"),
+        &provider_admin(PROVIDER),
+        resource,
     )
     .await
     .into_iter()
@@ -137,14 +121,7 @@ async fn another_providers_refused_attempt_leaves_nothing_in_this_providers_trai
             .await
             .is_err()
     );
-    let records = provider_reads(
-        &h,
-        ListAuditRecordsRequest {
-            page_size: 500,
-            ..Default::default()
-        },
-    )
-    .await;
+    let records = audit_records(h.channel("subscription"), &provider_admin(PROVIDER), "").await;
     let intruders: Vec<_> = records
         .iter()
         .filter(|record| {
@@ -155,4 +132,57 @@ async fn another_providers_refused_attempt_leaves_nothing_in_this_providers_trai
         })
         .collect();
     assert!(intruders.is_empty(), "{intruders:#?}");
+}
+
+#[tokio::test]
+async fn input_refusals_are_recorded_once_each_even_for_a_made_up_name() {
+    let h = start().await;
+    let (_, subscription) = h.bought_with_reseller().await;
+    let mut client = h.subscriptions(&provider_admin(PROVIDER));
+    // Refused before anything is read: no etag, then a malformed PartnerID.
+    assert_error(
+        client
+            .change_reseller_of_record(pb::ChangeResellerOfRecordRequest {
+                name: subscription.name.clone(),
+                reseller_partner_id: RESELLER.into(),
+                etag: String::new(),
+            })
+            .await,
+        Code::InvalidArgument,
+        "ETAG_REQUIRED",
+    );
+    assert_error(
+        client
+            .change_reseller_of_record(pb::ChangeResellerOfRecordRequest {
+                name: subscription.name.clone(),
+                reseller_partner_id: "12".into(),
+                etag: subscription.etag.clone(),
+            })
+            .await,
+        Code::InvalidArgument,
+        "PARTNER_ID_MALFORMED",
+    );
+    let records = recorded(&h, &subscription.name, "ChangeResellerOfRecord").await;
+    let outcomes: Vec<&str> = records.iter().map(|r| r.outcome.as_str()).collect();
+    // Newest first.
+    assert_eq!(outcomes, ["PARTNER_ID_MALFORMED", "ETAG_REQUIRED"]);
+    assert!(records.iter().all(|r| r.code == "INVALID_ARGUMENT"));
+
+    // A name longer than any real one is refused and still recorded, cut
+    // to what the record holds.
+    let made_up = format!("providers/{PROVIDER}/customers/{}", "x".repeat(1000));
+    assert_error(
+        client
+            .suspend_subscription(pb::SuspendSubscriptionRequest {
+                name: made_up.clone(),
+                etag: String::new(),
+            })
+            .await,
+        Code::InvalidArgument,
+        "INVALID_RESOURCE_NAME",
+    );
+    let suspend = recorded(&h, "", "SuspendSubscription").await;
+    assert_eq!(suspend.len(), 1, "{suspend:#?}");
+    assert_eq!(suspend[0].resource, made_up[..300]);
+    assert_eq!(suspend[0].outcome, "INVALID_RESOURCE_NAME");
 }

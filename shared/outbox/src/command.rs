@@ -93,27 +93,28 @@ impl Outbox {
             resource,
             request_id: key.map(IdempotencyKey::request_id).unwrap_or_default(),
         };
-        let outcome = async {
-            let tx = self.begin().await?;
-            if let Claim::Replay(stored) = idempotency::claim(&tx, key).await? {
-                return Ok(stored);
+        // A scope of its own, so that a resource `work` names (`audit::audit_as`)
+        // is the one recorded, whether it commits or is refused.
+        let (outcome, _) = audit::watching(Box::pin(async {
+            let outcome = async {
+                let tx = self.begin().await?;
+                if let Claim::Replay(stored) = idempotency::claim(&tx, key).await? {
+                    return Ok(stored);
+                }
+                let reply = work(&tx).await?;
+                let stored = reply.for_retries.as_ref().unwrap_or(&reply.answer);
+                idempotency::complete(&tx, key, stored).await?;
+                audit::record(&*tx, &subject, OK, OK).await?;
+                tx.commit().await?;
+                Ok::<R, E>(reply.answer)
             }
-            let reply = work(&tx).await?;
-            let stored = reply.for_retries.as_ref().unwrap_or(&reply.answer);
-            idempotency::complete(&tx, key, stored).await?;
-            let named = tx.audited_resource();
-            let subject = audit::Subject {
-                resource: named.as_deref().unwrap_or(subject.resource),
-                ..subject.clone()
-            };
-            audit::record(&*tx, &subject, OK, OK).await?;
-            tx.commit().await?;
-            Ok::<R, E>(reply.answer)
-        }
+            .await;
+            if let Err(error) = &outcome {
+                audit::record_refusal(self.db(), &subject, error).await;
+            }
+            outcome
+        }))
         .await;
-        if let Err(error) = &outcome {
-            audit::record_refusal(self.db(), &subject, error).await;
-        }
         outcome
     }
 
@@ -124,25 +125,32 @@ impl Outbox {
     /// in the audit trail as one decided inside it is (R29: every command
     /// records its outcome); one the command recorded is not recorded
     /// again.
-    pub async fn audited<R, E>(
-        &self,
-        resource: &str,
-        key: Option<&IdempotencyKey>,
-        call: impl Future<Output = Result<R, E>>,
-    ) -> Result<R, E>
+    ///
+    /// `call` goes to the heap at once: calls nest (a handler's checks
+    /// inside the RPC's own), and a future holding another by value would
+    /// grow with each level, on the stack of whoever creates it.
+    pub fn audited<'a, R, E>(
+        &'a self,
+        resource: &'a str,
+        key: Option<&'a IdempotencyKey>,
+        call: impl Future<Output = Result<R, E>> + 'a,
+    ) -> impl Future<Output = Result<R, E>> + 'a
     where
         E: AuditedError,
     {
-        let (outcome, recorded) = audit::watching(call).await;
-        if let Err(error) = &outcome
-            && !recorded
-        {
-            let subject = audit::Subject {
-                resource,
-                request_id: key.map(IdempotencyKey::request_id).unwrap_or_default(),
-            };
-            audit::record_refusal(self.db(), &subject, error).await;
+        let call = Box::pin(call);
+        async move {
+            let (outcome, recorded) = audit::watching(call).await;
+            if let Err(error) = &outcome
+                && !recorded
+            {
+                let subject = audit::Subject {
+                    resource,
+                    request_id: key.map(IdempotencyKey::request_id).unwrap_or_default(),
+                };
+                audit::record_refusal(self.db(), &subject, error).await;
+            }
+            outcome
         }
-        outcome
     }
 }

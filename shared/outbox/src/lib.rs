@@ -32,6 +32,7 @@ mod sequencer;
 mod statistics;
 mod writer;
 
+pub use audit::audit_as;
 pub use command::{Contested, Reply};
 pub use consumer::{Consumer, ConsumerSettings, Freshness};
 pub use dead_letters::DeadLetters;

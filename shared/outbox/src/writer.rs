@@ -111,7 +111,6 @@ impl Outbox {
             head: self.head.clone(),
             appended: AtomicBool::new(false),
             numbered: AtomicU64::new(0),
-            resource: std::sync::Mutex::new(None),
         })
     }
 
@@ -130,7 +129,6 @@ pub struct Tx {
     appended: AtomicBool,
     /// The highest position an append numbered (SQLite), 0 if none did.
     numbered: AtomicU64,
-    resource: std::sync::Mutex<Option<String>>,
 }
 
 impl Tx {
@@ -200,22 +198,6 @@ impl Tx {
             .await?;
         self.appended.store(true, Ordering::Relaxed);
         Ok(())
-    }
-
-    /// Names the resource the command turned out to act on (an invitation
-    /// accepted by its token), for its audit record.
-    pub fn audit_as(&self, resource: impl Into<String>) {
-        *self
-            .resource
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(resource.into());
-    }
-
-    pub(crate) fn audited_resource(&self) -> Option<String> {
-        self.resource
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
     }
 
     /// Commits the command and makes the events it appended readable: on

@@ -6,6 +6,7 @@
 //! PostgreSQL server (e.g. `postgres://postgres@127.0.0.1:5432/postgres`),
 //! every [`TestDatabase`] is a fresh PostgreSQL database there instead.
 
+mod audit;
 mod database;
 pub mod dynamic;
 pub mod flows;
@@ -22,6 +23,7 @@ pub mod smtp;
 pub mod system;
 mod tokens;
 
+pub use audit::audit_records;
 pub use database::{
     POSTGRES_URL_VAR, TestDatabase, postgres_configured, row_counts, skip_without_postgres,
 };

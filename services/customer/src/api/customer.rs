@@ -237,7 +237,16 @@ impl CustomerService for Api {
         &self,
         request: Request<pb::CreateCustomerRequest>,
     ) -> Result<Response<pb::CreateCustomerResponse>, Status> {
-        Ok(Response::new(self.create(request).await?))
+        // A review changes nothing and records nothing.
+        if request.get_ref().validate_only {
+            return Ok(Response::new(self.create(request).await?));
+        }
+        let resource = request.get_ref().parent.clone();
+        Ok(Response::new(
+            self.outbox
+                .audited(&resource, None, self.create(request))
+                .await?,
+        ))
     }
 
     async fn get_customer(
@@ -279,7 +288,12 @@ impl CustomerService for Api {
         &self,
         request: Request<pb::RecordCustomerAgreementRequest>,
     ) -> Result<Response<pb::CustomerAgreement>, Status> {
-        Ok(Response::new(self.record_agreement(request).await?))
+        let resource = request.get_ref().parent.clone();
+        Ok(Response::new(
+            self.outbox
+                .audited(&resource, None, self.record_agreement(request))
+                .await?,
+        ))
     }
 
     async fn get_customer_agreement(
@@ -293,14 +307,24 @@ impl CustomerService for Api {
         &self,
         request: Request<pb::RequestResellerRelationshipRequest>,
     ) -> Result<Response<pb::RequestResellerRelationshipResponse>, Status> {
-        Ok(Response::new(self.request_relationship(request).await?))
+        let resource = request.get_ref().parent.clone();
+        Ok(Response::new(
+            self.outbox
+                .audited(&resource, None, self.request_relationship(request))
+                .await?,
+        ))
     }
 
     async fn send_reseller_relationship_email(
         &self,
         request: Request<pb::SendResellerRelationshipEmailRequest>,
     ) -> Result<Response<pb::SendResellerRelationshipEmailResponse>, Status> {
-        Ok(Response::new(self.send_relationship_email(request).await?))
+        let resource = request.get_ref().reseller_relationship_request.clone();
+        Ok(Response::new(
+            self.outbox
+                .audited(&resource, None, self.send_relationship_email(request))
+                .await?,
+        ))
     }
 
     async fn get_reseller_relationship_request(
@@ -323,8 +347,11 @@ impl CustomerService for Api {
         &self,
         request: Request<pb::RevokeResellerRelationshipRequestRequest>,
     ) -> Result<Response<pb::ResellerRelationshipRequest>, Status> {
+        let resource = request.get_ref().name.clone();
         Ok(Response::new(
-            self.revoke_relationship_request(request).await?,
+            self.outbox
+                .audited(&resource, None, self.revoke_relationship_request(request))
+                .await?,
         ))
     }
 
@@ -332,13 +359,23 @@ impl CustomerService for Api {
         &self,
         request: Request<pb::AcceptResellerRelationshipRequest>,
     ) -> Result<Response<pb::DelegatedAdminRelationship>, Status> {
-        Ok(Response::new(self.accept_relationship(request).await?))
+        // Refusals before the token opens a request name none.
+        Ok(Response::new(
+            self.outbox
+                .audited("", None, self.accept_relationship(request))
+                .await?,
+        ))
     }
 
     async fn end_delegated_admin_relationship(
         &self,
         request: Request<pb::EndDelegatedAdminRelationshipRequest>,
     ) -> Result<Response<pb::DelegatedAdminRelationship>, Status> {
-        Ok(Response::new(self.end_relationship(request).await?))
+        let resource = request.get_ref().name.clone();
+        Ok(Response::new(
+            self.outbox
+                .audited(&resource, None, self.end_relationship(request))
+                .await?,
+        ))
     }
 }

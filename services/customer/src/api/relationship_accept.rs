@@ -4,7 +4,7 @@
 
 use chrono::Utc;
 use tonic::Request;
-use twotier_outbox::{Contested, Event, Reply};
+use twotier_outbox::{Contested, Event, Reply, audit_as};
 use twotier_platform::Error;
 use twotier_platform::auth::Caller;
 use twotier_proto::customer as pb;
@@ -35,6 +35,9 @@ impl Api {
             // lower-cased, an identity provider may write it otherwise.
             .filter(|customer| customer.domain().eq_ignore_ascii_case(&caller.tenant_id))
             .ok_or(RelationshipError::NotFound)?;
+        // Whatever becomes of it, the provider's trail shows what its
+        // customer's admin did with the request (R29).
+        audit_as(&requests::request_name(&found));
         Ok((found, customer))
     }
 
@@ -146,7 +149,7 @@ impl Api {
                 let grant = store::delegated_admin::insert(&**tx, &accepted.grant).await?;
                 let relationship = convert::relationship(grant);
                 let customer_name = convert::customer_name(&customer.provider_id, &customer.id);
-                tx.audit_as(&relationship.name);
+                audit_as(&relationship.name);
                 let granted = pb::DelegatedAdminGranted {
                     customer: customer_name,
                     relationship: Some(relationship.clone()),

@@ -4,7 +4,7 @@
 
 use chrono::{TimeDelta, Utc};
 use tonic::Request;
-use twotier_outbox::{Contested, Reply};
+use twotier_outbox::{Contested, Reply, audit_as};
 use twotier_platform::auth::Caller;
 use twotier_platform::capability;
 use twotier_platform::idempotency::IdempotencyKey;
@@ -286,6 +286,12 @@ impl Api {
                         let invitation = store::invitation::of_token(db, token)
                             .await?
                             .ok_or(InvitationError::NotFound)?;
+                        // Whatever becomes of it, the provider's trail shows
+                        // what was done with its invitation (R29).
+                        audit_as(&convert::invitation_name(
+                            &invitation.provider_id,
+                            &invitation.id,
+                        ));
                         let reseller = store::reseller::of_tenant_for_share(db, &caller.tenant_id)
                             .await?
                             .ok_or(ResellerError::NotOnboarded)?;
@@ -321,7 +327,7 @@ impl Api {
                         let listing = store::listing::get(db, provider_id).await?;
                         let contact = provider_contact(&invitation, listing.as_ref());
                         let answer = convert::partnership(&partnership);
-                        tx.audit_as(&answer.name);
+                        audit_as(&answer.name);
                         tx.append(convert::partnership_accepted(
                             &partnership,
                             &answer,

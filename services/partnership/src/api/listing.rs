@@ -89,14 +89,29 @@ impl ProviderListingService for Api {
         &self,
         request: Request<CreateProviderListingRequest>,
     ) -> Result<Response<ProviderListing>, Status> {
-        reply(self.create_listing(request).await)
+        let resource = format!("providerListings/{}", request.get_ref().provider_id);
+        reply(
+            self.outbox
+                .audited(&resource, None, self.create_listing(request))
+                .await,
+        )
     }
 
     async fn update_provider_listing(
         &self,
         request: Request<UpdateProviderListingRequest>,
     ) -> Result<Response<ProviderListing>, Status> {
-        reply(self.update_listing(request).await)
+        let resource = request
+            .get_ref()
+            .provider_listing
+            .as_ref()
+            .map(|listing| listing.name.clone())
+            .unwrap_or_default();
+        reply(
+            self.outbox
+                .audited(&resource, None, self.update_listing(request))
+                .await,
+        )
     }
 }
 

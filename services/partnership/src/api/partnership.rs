@@ -23,14 +23,24 @@ impl PartnershipService for Api {
         &self,
         request: Request<pb::RequestPartnershipRequest>,
     ) -> Result<Response<pb::RequestPartnershipResponse>, Status> {
-        reply(self.request_partnership(request).await)
+        let resource = request.get_ref().parent.clone();
+        reply(
+            self.outbox
+                .audited(&resource, None, self.request_partnership(request))
+                .await,
+        )
     }
 
     async fn send_invitation_email(
         &self,
         request: Request<pb::SendInvitationEmailRequest>,
     ) -> Result<Response<pb::SendInvitationEmailResponse>, Status> {
-        reply(self.send_invitation_email(request).await)
+        let resource = request.get_ref().invitation.clone();
+        reply(
+            self.outbox
+                .audited(&resource, None, self.send_invitation_email(request))
+                .await,
+        )
     }
 
     async fn get_invitation(
@@ -51,14 +61,24 @@ impl PartnershipService for Api {
         &self,
         request: Request<pb::RevokeInvitationRequest>,
     ) -> Result<Response<pb::Invitation>, Status> {
-        reply(self.revoke_invitation(request).await)
+        let resource = request.get_ref().name.clone();
+        reply(
+            self.outbox
+                .audited(&resource, None, self.revoke_invitation(request))
+                .await,
+        )
     }
 
     async fn accept_invitation(
         &self,
         request: Request<pb::AcceptInvitationRequest>,
     ) -> Result<Response<pb::Partnership>, Status> {
-        reply(self.accept_invitation(request).await)
+        // Refusals before the token opens an invitation name none.
+        reply(
+            self.outbox
+                .audited("", None, self.accept_invitation(request))
+                .await,
+        )
     }
 
     async fn get_partnership(
@@ -86,7 +106,12 @@ impl PartnershipService for Api {
         &self,
         request: Request<pb::RemovePartnershipRequest>,
     ) -> Result<Response<pb::Partnership>, Status> {
-        reply(self.remove_partnership(request).await)
+        let resource = request.get_ref().name.clone();
+        reply(
+            self.outbox
+                .audited(&resource, None, self.remove_partnership(request))
+                .await,
+        )
     }
 }
 

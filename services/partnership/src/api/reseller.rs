@@ -48,7 +48,20 @@ impl ResellerService for Api {
         &self,
         request: Request<pb::OnboardResellerRequest>,
     ) -> Result<Response<pb::Reseller>, Status> {
-        reply(self.onboard_reseller(request).await)
+        let resource = format!(
+            "resellers/{}",
+            request
+                .get_ref()
+                .reseller
+                .as_ref()
+                .map(|reseller| reseller.partner_id.as_str())
+                .unwrap_or_default()
+        );
+        reply(
+            self.outbox
+                .audited(&resource, None, self.onboard_reseller(request))
+                .await,
+        )
     }
 
     async fn get_reseller(
@@ -62,7 +75,17 @@ impl ResellerService for Api {
         &self,
         request: Request<pb::UpdateResellerRequest>,
     ) -> Result<Response<pb::Reseller>, Status> {
-        reply(self.update_reseller(request.into_inner()).await)
+        let resource = request
+            .get_ref()
+            .reseller
+            .as_ref()
+            .map(|reseller| reseller.name.clone())
+            .unwrap_or_default();
+        reply(
+            self.outbox
+                .audited(&resource, None, self.update_reseller(request.into_inner()))
+                .await,
+        )
     }
 
     async fn verify_partner_id(

@@ -149,7 +149,12 @@ impl SubscriptionService for Api {
         &self,
         request: Request<pb::CreateCartRequest>,
     ) -> Result<Response<pb::Cart>, Status> {
-        reply(self.create_cart_call(request).await)
+        let resource = request.get_ref().parent.clone();
+        reply(
+            self.outbox
+                .audited(&resource, None, self.create_cart_call(request))
+                .await,
+        )
     }
 
     async fn get_cart(
@@ -163,28 +168,48 @@ impl SubscriptionService for Api {
         &self,
         request: Request<pb::AddLineItemRequest>,
     ) -> Result<Response<pb::Cart>, Status> {
-        reply(self.add_line_item_call(request).await)
+        let resource = request.get_ref().cart.clone();
+        reply(
+            self.outbox
+                .audited(&resource, None, self.add_line_item_call(request))
+                .await,
+        )
     }
 
     async fn update_line_item(
         &self,
         request: Request<pb::UpdateLineItemRequest>,
     ) -> Result<Response<pb::Cart>, Status> {
-        reply(self.update_line_item_call(request).await)
+        let resource = request.get_ref().cart.clone();
+        reply(
+            self.outbox
+                .audited(&resource, None, self.update_line_item_call(request))
+                .await,
+        )
     }
 
     async fn remove_line_item(
         &self,
         request: Request<pb::RemoveLineItemRequest>,
     ) -> Result<Response<pb::Cart>, Status> {
-        reply(self.remove_line_item_call(request).await)
+        let resource = request.get_ref().cart.clone();
+        reply(
+            self.outbox
+                .audited(&resource, None, self.remove_line_item_call(request))
+                .await,
+        )
     }
 
     async fn attest_indirect_provider(
         &self,
         request: Request<pb::AttestIndirectProviderRequest>,
     ) -> Result<Response<pb::Cart>, Status> {
-        reply(self.attest_call(request).await)
+        let resource = request.get_ref().cart.clone();
+        reply(
+            self.outbox
+                .audited(&resource, None, self.attest_call(request))
+                .await,
+        )
     }
 
     async fn review_cart(
@@ -198,14 +223,24 @@ impl SubscriptionService for Api {
         &self,
         request: Request<pb::CheckoutCartRequest>,
     ) -> Result<Response<pb::Order>, Status> {
-        reply(self.checkout_call(request).await)
+        let resource = request.get_ref().cart.clone();
+        reply(
+            self.outbox
+                .audited(&resource, None, self.checkout_call(request))
+                .await,
+        )
     }
 
     async fn cancel_cart(
         &self,
         request: Request<pb::CancelCartRequest>,
     ) -> Result<Response<pb::Cart>, Status> {
-        reply(self.cancel_cart_call(request).await)
+        let resource = request.get_ref().cart.clone();
+        reply(
+            self.outbox
+                .audited(&resource, None, self.cancel_cart_call(request))
+                .await,
+        )
     }
 
     async fn get_order(
@@ -240,48 +275,87 @@ impl SubscriptionService for Api {
         &self,
         request: Request<pb::ChangeLicenseQuantityRequest>,
     ) -> Result<Response<pb::Subscription>, Status> {
-        reply(self.change_quantity_call(request).await)
+        let resource = request.get_ref().name.clone();
+        reply(
+            self.outbox
+                .audited(&resource, None, self.change_quantity_call(request))
+                .await,
+        )
     }
 
     async fn change_reseller_of_record(
         &self,
         request: Request<pb::ChangeResellerOfRecordRequest>,
     ) -> Result<Response<pb::Subscription>, Status> {
-        reply(self.change_reseller_of_record_call(request).await)
+        let resource = request.get_ref().name.clone();
+        reply(
+            self.outbox
+                .audited(
+                    &resource,
+                    None,
+                    self.change_reseller_of_record_call(request),
+                )
+                .await,
+        )
     }
 
     async fn set_support_contact(
         &self,
         request: Request<pb::SetSupportContactRequest>,
     ) -> Result<Response<pb::Subscription>, Status> {
-        reply(self.set_support_contact_call(request).await)
+        let resource = request.get_ref().name.clone();
+        reply(
+            self.outbox
+                .audited(&resource, None, self.set_support_contact_call(request))
+                .await,
+        )
     }
 
     async fn suspend_subscription(
         &self,
         request: Request<pb::SuspendSubscriptionRequest>,
     ) -> Result<Response<pb::Subscription>, Status> {
-        reply(self.suspend_call(request).await)
+        let resource = request.get_ref().name.clone();
+        reply(
+            self.outbox
+                .audited(&resource, None, self.suspend_call(request))
+                .await,
+        )
     }
 
     async fn reactivate_subscription(
         &self,
         request: Request<pb::ReactivateSubscriptionRequest>,
     ) -> Result<Response<pb::Subscription>, Status> {
-        reply(self.reactivate_call(request).await)
+        let resource = request.get_ref().name.clone();
+        reply(
+            self.outbox
+                .audited(&resource, None, self.reactivate_call(request))
+                .await,
+        )
     }
 
     async fn cancel_subscription(
         &self,
         request: Request<pb::CancelSubscriptionRequest>,
     ) -> Result<Response<pb::Subscription>, Status> {
-        reply(self.cancel_call(request).await)
+        let resource = request.get_ref().name.clone();
+        reply(
+            self.outbox
+                .audited(&resource, None, self.cancel_call(request))
+                .await,
+        )
     }
 
     async fn set_auto_renew(
         &self,
         request: Request<pb::SetAutoRenewRequest>,
     ) -> Result<Response<pb::Subscription>, Status> {
-        reply(self.set_auto_renew_call(request).await)
+        let resource = request.get_ref().name.clone();
+        reply(
+            self.outbox
+                .audited(&resource, None, self.set_auto_renew_call(request))
+                .await,
+        )
     }
 }

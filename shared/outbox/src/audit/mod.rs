@@ -73,6 +73,9 @@ pub(crate) async fn record(
     let Some(CallContext { caller, rpc }) = twotier_platform::auth::current_call() else {
         return Ok(());
     };
+    // The resource the command turned out to act on, once it knows it (an
+    // invitation opened by its token), else the one it was asked about.
+    let resource = named().unwrap_or_else(|| subject.resource.to_owned());
     let roles: Vec<&str> = caller.roles.iter().map(|role| role.as_str()).collect();
     let row = entity::ActiveModel {
         id: Set(uuid::Uuid::now_v7().to_string()),
@@ -82,8 +85,8 @@ pub(crate) async fn record(
         actor_roles: Set(roles.join(",")),
         via_service: Set(caller.via_service.clone().unwrap_or_default()),
         rpc: Set(rpc),
-        resource: Set(subject.resource.to_owned()),
-        resource_tenant_id: Set(trail_of(&caller, subject.resource).to_owned()),
+        resource: Set(bounded(&resource).to_owned()),
+        resource_tenant_id: Set(trail_of(&caller, &resource).to_owned()),
         request_id: Set(subject.request_id.to_owned()),
         outcome: Set(outcome.to_owned()),
         code: Set(code.to_owned()),
@@ -92,27 +95,69 @@ pub(crate) async fn record(
     entity::Entity::insert(row)
         .exec_without_returning(db)
         .await?;
-    // Outside a scope (a command not run through `Outbox::audited`) there
-    // is nobody to tell.
-    let _ = RECORDED.try_with(|recorded| recorded.set(true));
+    // Outside a scope (a background task) there is nobody to tell.
+    let _ = SCOPE.try_with(|scope| scope.recorded.set(true));
     Ok(())
 }
 
-tokio::task_local! {
-    /// Whether the command call running in this task has written its
-    /// record (see [`crate::Outbox::audited`]).
-    static RECORDED: std::cell::Cell<bool>;
+/// What the audit trail knows of the command call running in this task.
+#[derive(Default)]
+struct Scope {
+    /// Whether the call has written its record.
+    recorded: std::cell::Cell<bool>,
+    /// The resource it turned out to act on (see [`name`]).
+    resource: std::cell::RefCell<Option<String>>,
 }
 
-/// Runs `call` and answers its outcome with whether it wrote an audit
-/// record meanwhile (in this task).
+tokio::task_local! {
+    static SCOPE: Scope;
+}
+
+/// Runs `call` in a scope of its own and answers its outcome with whether
+/// it wrote an audit record meanwhile (in this task). What the call wrote
+/// and named is also known to the scope around it, if any, so that an
+/// outer [`crate::Outbox::audited`] neither records a refusal twice nor
+/// under another resource.
 pub(crate) async fn watching<T>(call: impl Future<Output = T>) -> (T, bool) {
-    RECORDED
-        .scope(std::cell::Cell::new(false), async {
+    let (outcome, recorded, resource) = SCOPE
+        .scope(Scope::default(), async {
             let outcome = call.await;
-            (outcome, RECORDED.with(std::cell::Cell::get))
+            SCOPE.with(|scope| (outcome, scope.recorded.get(), scope.resource.take()))
         })
-        .await
+        .await;
+    let _ = SCOPE.try_with(|outer| {
+        if recorded {
+            outer.recorded.set(true);
+        }
+        if let Some(resource) = resource {
+            *outer.resource.borrow_mut() = Some(resource);
+        }
+    });
+    (outcome, recorded)
+}
+
+/// Names the resource the current command call turned out to act on (an
+/// invitation or request opened by its token), for its record, whether
+/// it commits or is refused. Outside [`crate::Outbox::command`] or
+/// [`crate::Outbox::audited`] there is no record to name.
+pub fn audit_as(resource: &str) {
+    let _ = SCOPE.try_with(|scope| *scope.resource.borrow_mut() = Some(resource.to_owned()));
+}
+
+fn named() -> Option<String> {
+    SCOPE
+        .try_with(|scope| scope.resource.borrow().clone())
+        .ok()
+        .flatten()
+}
+
+/// At most the 300 characters the record's column holds: a name the
+/// caller made up is refused, but its attempt is still recorded.
+fn bounded(resource: &str) -> &str {
+    match resource.char_indices().nth(300) {
+        Some((end, _)) => &resource[..end],
+        None => resource,
+    }
 }
 
 /// Records a refused command in a transaction of its own (its own was

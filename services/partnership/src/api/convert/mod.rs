@@ -16,7 +16,7 @@ fn reseller_name(partner_id: &str) -> String {
     format!("resellers/{partner_id}")
 }
 
-fn invitation_name(provider_id: &str, id: &str) -> String {
+pub(in crate::api) fn invitation_name(provider_id: &str, id: &str) -> String {
     format!("providers/{provider_id}/invitations/{id}")
 }
 

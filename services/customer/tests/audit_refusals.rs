@@ -1,0 +1,89 @@
+//! R29 through gRPC: a command refused for its input is in the audit trail
+//! once, and what a customer's admin does with a provider's relationship
+//! request (R22), refused or not, is in that provider's trail under the
+//! request's name.
+
+mod common;
+
+use common::*;
+use tonic::Code;
+use twotier_proto::audit::AuditRecord;
+use twotier_proto::customer as pb;
+use twotier_testkit::{assert_error, audit_records};
+
+const DOMAIN: &str = "adatum.onmicrosoft.com";
+
+/// The provider's records of `rpc` on `resource`.
+async fn recorded(h: &Harness, resource: &str, rpc: &str) -> Vec<AuditRecord> {
+    audit_records(h.channel("customer"), &provider_admin(PROVIDER), resource)
+        .await
+        .into_iter()
+        .filter(|record| record.rpc.ends_with(&format!("/{rpc}")))
+        .collect()
+}
+
+#[tokio::test]
+async fn an_unconfirmed_end_of_a_delegation_is_recorded_once() {
+    let h = start().await;
+    h.onboard(RESELLER, RESELLER_TENANT, "Fabrikam").await;
+    h.partner(PROVIDER, RESELLER_TENANT).await;
+    let customer = h.customer(PROVIDER, "adatum", RESELLER).await;
+    let delegation = format!("{}/delegatedAdminRelationships/{RESELLER}", customer.name);
+    assert_error(
+        h.customers(&provider_admin(PROVIDER))
+            .end_delegated_admin_relationship(pb::EndDelegatedAdminRelationshipRequest {
+                name: delegation.clone(),
+                confirm: false,
+            })
+            .await,
+        Code::InvalidArgument,
+        "END_NOT_CONFIRMED",
+    );
+
+    let records = recorded(&h, &delegation, "EndDelegatedAdminRelationship").await;
+    assert_eq!(records.len(), 1, "{records:#?}");
+    assert_eq!(records[0].outcome, "END_NOT_CONFIRMED");
+    assert_eq!(records[0].code, "INVALID_ARGUMENT");
+}
+
+#[tokio::test]
+async fn a_customer_admins_refused_and_accepted_requests_are_in_the_providers_trail() {
+    let h = start().await;
+    let adatum = partnered_with_customer(&h).await;
+    let revoked = h.ask(PROVIDER, &adatum.name, RESELLER).await;
+    let revoked_name = revoked
+        .reseller_relationship_request
+        .clone()
+        .expect("request")
+        .name;
+    h.customers(&provider_admin(PROVIDER))
+        .revoke_reseller_relationship_request(pb::RevokeResellerRelationshipRequestRequest {
+            name: revoked_name.clone(),
+        })
+        .await
+        .expect("revoke");
+    let mut admin = h.customers(&customer_admin(DOMAIN));
+    assert_error(
+        admin
+            .accept_reseller_relationship(accept(&token_of(&revoked)))
+            .await,
+        Code::FailedPrecondition,
+        "RELATIONSHIP_REQUEST_REVOKED",
+    );
+    let accepted = h.ask(PROVIDER, &adatum.name, RESELLER).await;
+    let relationship = admin
+        .accept_reseller_relationship(accept(&token_of(&accepted)))
+        .await
+        .expect("accept")
+        .into_inner();
+
+    let refused = recorded(&h, &revoked_name, "AcceptResellerRelationship").await;
+    assert_eq!(refused.len(), 1, "{refused:#?}");
+    assert_eq!(refused[0].outcome, "RELATIONSHIP_REQUEST_REVOKED");
+    assert_eq!(refused[0].resource_tenant_id, PROVIDER);
+    let actor = refused[0].actor.as_ref().expect("actor");
+    assert_eq!(actor.tenant_id, DOMAIN);
+    let done = recorded(&h, &relationship.name, "AcceptResellerRelationship").await;
+    assert_eq!(done.len(), 1, "{done:#?}");
+    assert_eq!(done[0].outcome, "OK");
+}
