@@ -311,3 +311,28 @@ async fn a_review_answers_a_used_request_id_as_a_submit_does() {
         .into_inner();
     assert_eq!(listed.customers.len(), 1, "nothing else was created");
 }
+
+#[tokio::test]
+async fn a_company_name_that_grows_when_lower_cased_is_created_and_listed() {
+    let h = start().await;
+    let mut client = h.customers(&provider_admin(PROVIDER));
+    // 200 characters, each two when lower-cased (the list's sort key).
+    let company = "İ".repeat(200);
+    let created = client
+        .create_customer(create(PROVIDER, new_customer(&company, "istanbul", "")))
+        .await
+        .expect("created")
+        .into_inner()
+        .customer
+        .expect("customer");
+    assert_eq!(created.company_name, company);
+    let listed = client
+        .list_customers(pb::ListCustomersRequest {
+            parent: format!("providers/{PROVIDER}"),
+            ..Default::default()
+        })
+        .await
+        .expect("list")
+        .into_inner();
+    assert_eq!(listed.customers, vec![created]);
+}

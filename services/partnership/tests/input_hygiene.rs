@@ -409,3 +409,26 @@ async fn a_reseller_or_listing_named_with_spaces_alone_is_refused_as_blank_and_c
         vec!["provider_listing.display_name"]
     );
 }
+
+#[tokio::test]
+async fn names_that_grow_when_lower_cased_are_partnered_listed_and_filtered() {
+    let h = start().await;
+    // 200 characters, the most a company name may have, each of which is
+    // two characters lower-cased: its sort key must still fit its column.
+    let company = "İ".repeat(200);
+    h.onboard(RESELLER_PARTNER_ID, RESELLER_TENANT, &company)
+        .await;
+    h.partner(PROVIDER, RESELLER_TENANT).await;
+    let listed = h
+        .partnerships(&sales_agent(PROVIDER))
+        .list_indirect_resellers(pb::ListIndirectResellersRequest {
+            parent: format!("providers/{PROVIDER}"),
+            company_name_filter: "İ".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("list")
+        .into_inner();
+    assert_eq!(listed.indirect_resellers.len(), 1);
+    assert_eq!(listed.indirect_resellers[0].company_name, company);
+}

@@ -25,6 +25,7 @@ pub mod inline_reads;
 pub mod like;
 mod log_format;
 pub mod metrics;
+pub mod name_key;
 pub mod names;
 pub mod paging;
 pub mod personal_link;

@@ -181,7 +181,7 @@ fn to_row(customer: &Customer) -> customer::Model {
     customer::Model {
         id: customer.id,
         provider_id: customer.provider_id,
-        company_name_key: customer.company_name.to_lowercase(),
+        company_name_key: twotier_platform::name_key::name_key(&customer.company_name),
         company_name: customer.company_name,
         domain_prefix: customer.domain_prefix,
         address_line1: customer.address.address_line1,

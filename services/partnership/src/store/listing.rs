@@ -80,7 +80,7 @@ pub async fn update(
 fn changes(listing: &Listing) -> ActiveModel {
     ActiveModel {
         display_name: Set(listing.display_name.clone()),
-        display_name_key: Set(listing.display_name.to_lowercase()),
+        display_name_key: Set(twotier_platform::name_key::name_key(&listing.display_name)),
         markets: Set(json(&listing.markets)),
         regions: Set(json(&listing.regions)),
         contact_email: Set(listing.contact_email.clone()),

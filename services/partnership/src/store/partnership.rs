@@ -80,7 +80,7 @@ pub async fn insert(
         provider_id: Set(new.provider_id.clone()),
         partner_id: Set(new.partner_id.clone()),
         company_name: Set(new.company_name.clone()),
-        company_name_key: Set(new.company_name.to_lowercase()),
+        company_name_key: Set(twotier_platform::name_key::name_key(&new.company_name)),
         invitation_id: Set(new.invitation_id.clone()),
         accepted_at: Set(new.accepted_at),
         accepted_by: Set(new.accepted_by.clone()),
@@ -113,7 +113,7 @@ pub async fn rename_reseller(
         .col_expr(Column::CompanyName, Expr::value(company_name))
         .col_expr(
             Column::CompanyNameKey,
-            Expr::value(company_name.to_lowercase()),
+            Expr::value(twotier_platform::name_key::name_key(company_name)),
         )
         .filter(Column::PartnerId.eq(partner_id))
         .exec(db)
