@@ -232,6 +232,40 @@ async fn concurrent_acceptances_of_one_invitation_create_one_partnership() {
 }
 
 #[tokio::test]
+async fn an_acceptance_racing_a_revocation_either_wins_or_hears_it_was_revoked() {
+    let h = start().await;
+    h.onboard(RESELLER_PARTNER_ID, RESELLER_TENANT, "Fabrikam")
+        .await;
+    for round in 0..8 {
+        let response = h.invite(PROVIDER, "admin@fabrikam.example").await;
+        let name = response.invitation.clone().expect("invitation").name;
+        let token = token_of(&response.invitation_link);
+        let mut fabrikam = h.partnerships(&reseller_admin(RESELLER_TENANT));
+        let mut contoso = h.partnerships(&provider_admin(PROVIDER));
+        let (accepted, revoked) = tokio::join!(
+            fabrikam.accept_invitation(accept(&token)),
+            contoso.revoke_invitation(pb::RevokeInvitationRequest { name }),
+        );
+        match (accepted, revoked) {
+            (Ok(_), Err(status)) => {
+                assert_eq!(status.code(), Code::FailedPrecondition, "round {round}");
+                // Partnered: the next round's invitation must be new work.
+                h.partnerships(&provider_admin(PROVIDER))
+                    .remove_partnership(remove(PROVIDER, RESELLER_PARTNER_ID))
+                    .await
+                    .expect("removed");
+            }
+            (Err(status), Ok(_)) => assert_eq!(
+                twotier_platform::upstream::reason_of(&status).as_deref(),
+                Some("INVITATION_REVOKED"),
+                "round {round}: {status:?}"
+            ),
+            other => panic!("round {round}: exactly one may win: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
 async fn global_accounts_and_resellers_without_an_active_mpa_cannot_accept() {
     let h = start().await;
     h.onboard_with("1111111", "globex", "Globex", pb::AccountKind::Global, true)

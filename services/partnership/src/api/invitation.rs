@@ -345,11 +345,20 @@ impl Api {
                     // Read after the losing transaction rolled back: on PostgreSQL
                     // it is unusable after the unique violation.
                     Err(Contested::Lost((provider_id, partner_id))) => {
-                        let existing =
+                        if let Some(existing) =
                             store::partnership::active(self.reads(), &provider_id, &partner_id)
                                 .await?
-                                .ok_or(InvitationError::AlreadyUsed)?;
-                        Ok(convert::partnership(&existing))
+                        {
+                            return Ok(convert::partnership(&existing));
+                        }
+                        // No partnership came of it: the invitation was closed
+                        // meanwhile, and the caller hears how (a revocation
+                        // that got there first is no use of it).
+                        let closed = store::invitation::of_token(self.db(), token).await?;
+                        Err(closed
+                            .and_then(|invitation| invitation.check_usable(Utc::now()).err())
+                            .map_or(InvitationError::AlreadyUsed, InvitationError::from)
+                            .into())
                     }
                 }
             })
