@@ -350,12 +350,31 @@ async fn r22_a_second_link_accepted_while_delegated_cannot_delegate_again_after_
         .await
         .expect("second request, while the first is pending")
         .into_inner();
+    let third = provider
+        .request_reseller_relationship(relationship(&adatum.name, RESELLER))
+        .await
+        .expect("third request")
+        .into_inner();
     let mut admin = h.customers(&customer_admin(DOMAIN));
     let granted = admin
         .accept_reseller_relationship(accept(&token_of(&first)))
         .await
         .expect("accept the first")
         .into_inner();
+    // A revoked link stays revoked, delegated or not.
+    provider
+        .revoke_reseller_relationship_request(pb::RevokeResellerRelationshipRequestRequest {
+            name: third.reseller_relationship_request.clone().unwrap().name,
+        })
+        .await
+        .expect("revoke the third");
+    assert_error(
+        admin
+            .accept_reseller_relationship(accept(&token_of(&third)))
+            .await,
+        Code::FailedPrecondition,
+        "RELATIONSHIP_REQUEST_REVOKED",
+    );
     let answered = admin
         .accept_reseller_relationship(accept(&token_of(&second)))
         .await
