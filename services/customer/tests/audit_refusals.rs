@@ -71,11 +71,27 @@ async fn a_customer_admins_refused_and_accepted_requests_are_in_the_providers_tr
         "RELATIONSHIP_REQUEST_REVOKED",
     );
     let accepted = h.ask(PROVIDER, &adatum.name, RESELLER).await;
+    let second = h.ask(PROVIDER, &adatum.name, RESELLER).await;
     let relationship = admin
         .accept_reseller_relationship(accept(&token_of(&accepted)))
         .await
         .expect("accept")
         .into_inner();
+    // The second link, accepted while delegated: used up, answered with the
+    // relationship, and in the trail under its own name.
+    admin
+        .accept_reseller_relationship(accept(&token_of(&second)))
+        .await
+        .expect("the second answers the relationship");
+    let second_name = second
+        .reseller_relationship_request
+        .clone()
+        .expect("request")
+        .name;
+    let used = recorded(&h, &second_name, "AcceptResellerRelationship").await;
+    assert_eq!(used.len(), 1, "{used:#?}");
+    assert_eq!(used[0].outcome, "OK");
+    assert_eq!(used[0].resource_tenant_id, PROVIDER);
 
     let refused = recorded(&h, &revoked_name, "AcceptResellerRelationship").await;
     assert_eq!(refused.len(), 1, "{refused:#?}");

@@ -232,6 +232,28 @@ async fn concurrent_acceptances_of_one_invitation_create_one_partnership() {
 }
 
 #[tokio::test]
+async fn a_revoked_invitation_stays_revoked_for_a_reseller_already_partnered() {
+    let h = start().await;
+    h.onboard(RESELLER_PARTNER_ID, RESELLER_TENANT, "Fabrikam")
+        .await;
+    h.partner(PROVIDER, RESELLER_TENANT).await;
+    let revoked = h.invite(PROVIDER, "admin@fabrikam.example").await;
+    h.partnerships(&provider_admin(PROVIDER))
+        .revoke_invitation(pb::RevokeInvitationRequest {
+            name: revoked.invitation.clone().expect("invitation").name,
+        })
+        .await
+        .expect("revoke");
+    assert_error(
+        h.partnerships(&reseller_admin(RESELLER_TENANT))
+            .accept_invitation(accept(&token_of(&revoked.invitation_link)))
+            .await,
+        Code::FailedPrecondition,
+        "INVITATION_REVOKED",
+    );
+}
+
+#[tokio::test]
 async fn an_acceptance_racing_a_revocation_either_wins_or_hears_it_was_revoked() {
     let h = start().await;
     h.onboard(RESELLER_PARTNER_ID, RESELLER_TENANT, "Fabrikam")

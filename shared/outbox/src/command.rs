@@ -92,10 +92,11 @@ impl Outbox {
         let subject = audit::Subject {
             resource,
             request_id: key.map(IdempotencyKey::request_id).unwrap_or_default(),
+            opened: false,
         };
         // A scope of its own, so that a resource `work` names (`audit::audit_as`)
         // is the one recorded, whether it commits or is refused.
-        let (outcome, _) = audit::watching(Box::pin(async {
+        let watched = audit::watching(Box::pin(async {
             let outcome = async {
                 let tx = self.begin().await?;
                 if let Claim::Replay(stored) = idempotency::claim(&tx, key).await? {
@@ -115,7 +116,7 @@ impl Outbox {
             outcome
         }))
         .await;
-        outcome
+        watched.outcome
     }
 
     /// Runs one command call whose checks begin before its transaction:
@@ -140,17 +141,20 @@ impl Outbox {
     {
         let call = Box::pin(call);
         async move {
-            let (outcome, recorded) = audit::watching(call).await;
-            if let Err(error) = &outcome
-                && !recorded
+            let watched = audit::watching(call).await;
+            if let Err(error) = &watched.outcome
+                && !watched.recorded
             {
+                // Under what the call found (an invitation its token opened),
+                // if it got that far, else what it was asked about.
                 let subject = audit::Subject {
-                    resource,
+                    resource: watched.named.as_deref().unwrap_or(resource),
                     request_id: key.map(IdempotencyKey::request_id).unwrap_or_default(),
+                    opened: watched.named.is_some(),
                 };
                 audit::record_refusal(self.db(), &subject, error).await;
             }
-            outcome
+            watched.outcome
         }
     }
 }

@@ -140,6 +140,7 @@ impl DeadLetters {
         let subject = crate::audit::Subject {
             resource: &resource_name(id),
             request_id: "",
+            opened: false,
         };
         crate::audit::record(&txn, &subject, "OK", "OK").await?;
         txn.commit().await?;
@@ -243,6 +244,7 @@ impl DeadLetterService for DeadLetters {
             let subject = crate::audit::Subject {
                 resource: &resource_name(id),
                 request_id: "",
+                opened: false,
             };
             crate::audit::record_refusal(&self.db, &subject, error).await;
         }

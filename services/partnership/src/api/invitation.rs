@@ -302,7 +302,7 @@ impl Api {
                         if let Some(existing) =
                             latest.as_ref().filter(|latest| latest.removal.is_none())
                         {
-                            if let Some(used) = invitation.accept_into(Utc::now(), existing) {
+                            if let Some(used) = invitation.accept_into(Utc::now(), existing)? {
                                 // A concurrent acceptance may have closed it first:
                                 // either way it is used up.
                                 store::invitation::close(db, &used).await?;

@@ -3,7 +3,7 @@
 //! decides it.
 
 use chrono::{DateTime, TimeDelta, Utc};
-use twotier_platform::personal_link::{self, LinkState, PersonalLink};
+use twotier_platform::personal_link::{self, LinkRefusal, LinkState, PersonalLink};
 
 use super::error::InvitationError;
 use super::partnership::Partnership;
@@ -109,19 +109,26 @@ impl Invitation {
     }
 
     /// R5: a reseller already partnered with the provider accepts at
-    /// `now`: the acceptance answers with `existing`, and a pending
-    /// invitation is used up by it, so it cannot bring the partnership
-    /// back after a removal (R7: that takes a new invitation). `None` when
-    /// there is nothing to close (no longer pending).
-    pub fn accept_into(&self, now: DateTime<Utc>, existing: &Partnership) -> Option<Self> {
-        self.check_usable(now).ok()?;
-        Some(Self {
-            closed: Some(Closed::Accepted {
-                at: now,
-                acceptance: existing.id.clone(),
-            }),
-            ..self.clone()
-        })
+    /// `now`: accepting again answers with `existing`, and a pending
+    /// invitation is used up by it (`Some`, to save), so it cannot bring
+    /// the partnership back after a removal (R7: that takes a new
+    /// invitation). A revoked or expired invitation still fails as such.
+    pub fn accept_into(
+        &self,
+        now: DateTime<Utc>,
+        existing: &Partnership,
+    ) -> Result<Option<Self>, InvitationError> {
+        match self.check_usable(now) {
+            Ok(()) => Ok(Some(Self {
+                closed: Some(Closed::Accepted {
+                    at: now,
+                    acceptance: existing.id.clone(),
+                }),
+                ..self.clone()
+            })),
+            Err(LinkRefusal::AlreadyUsed) => Ok(None),
+            Err(dead) => Err(dead.into()),
+        }
     }
 
     /// The provider withdraws the invitation at `now`; only a pending one.

@@ -59,6 +59,9 @@ fn code_name(code: tonic::Code) -> &'static str {
 pub(crate) struct Subject<'a> {
     pub resource: &'a str,
     pub request_id: &'a str,
+    /// Whether the service found `resource` itself (an invitation opened by
+    /// its token) rather than the caller naming it.
+    pub opened: bool,
 }
 
 /// Writes the record of the current call's command with `outcome` and
@@ -75,7 +78,10 @@ pub(crate) async fn record(
     };
     // The resource the command turned out to act on, once it knows it (an
     // invitation opened by its token), else the one it was asked about.
-    let resource = named().unwrap_or_else(|| subject.resource.to_owned());
+    let (resource, opened) = match named() {
+        Some(named) => (named, true),
+        None => (subject.resource.to_owned(), subject.opened),
+    };
     let roles: Vec<&str> = caller.roles.iter().map(|role| role.as_str()).collect();
     let row = entity::ActiveModel {
         id: Set(uuid::Uuid::now_v7().to_string()),
@@ -85,8 +91,8 @@ pub(crate) async fn record(
         actor_roles: Set(roles.join(",")),
         via_service: Set(caller.via_service.clone().unwrap_or_default()),
         rpc: Set(rpc),
-        resource: Set(bounded(&resource).to_owned()),
-        resource_tenant_id: Set(trail_of(&caller, &resource).to_owned()),
+        resource: Set(bounded(&resource)),
+        resource_tenant_id: Set(trail_of(&caller, &resource, opened).to_owned()),
         request_id: Set(subject.request_id.to_owned()),
         outcome: Set(outcome.to_owned()),
         code: Set(code.to_owned()),
@@ -113,27 +119,44 @@ tokio::task_local! {
     static SCOPE: Scope;
 }
 
-/// Runs `call` in a scope of its own and answers its outcome with whether
-/// it wrote an audit record meanwhile (in this task). What the call wrote
-/// and named is also known to the scope around it, if any, so that an
-/// outer [`crate::Outbox::audited`] neither records a refusal twice nor
-/// under another resource.
-pub(crate) async fn watching<T>(call: impl Future<Output = T>) -> (T, bool) {
-    let (outcome, recorded, resource) = SCOPE
-        .scope(Scope::default(), async {
+/// What a call run by [`watching`] left for the audit trail.
+pub(crate) struct Watched<T> {
+    pub outcome: T,
+    /// Whether it wrote its record.
+    pub recorded: bool,
+    /// The resource it turned out to act on (see [`audit_as`]), if named.
+    pub named: Option<String>,
+}
+
+/// Runs `call` in a scope of its own, which starts with the resource the
+/// scope around it named, and answers what it recorded and named. Both
+/// are also left to the scope around it, if any, so that an outer
+/// [`crate::Outbox::audited`] neither records a refusal twice nor under
+/// another resource.
+pub(crate) async fn watching<T>(call: impl Future<Output = T>) -> Watched<T> {
+    let scope = Scope {
+        recorded: std::cell::Cell::new(false),
+        resource: std::cell::RefCell::new(named()),
+    };
+    let watched = SCOPE
+        .scope(scope, async {
             let outcome = call.await;
-            SCOPE.with(|scope| (outcome, scope.recorded.get(), scope.resource.take()))
+            SCOPE.with(|scope| Watched {
+                outcome,
+                recorded: scope.recorded.get(),
+                named: scope.resource.take(),
+            })
         })
         .await;
     let _ = SCOPE.try_with(|outer| {
-        if recorded {
+        if watched.recorded {
             outer.recorded.set(true);
         }
-        if let Some(resource) = resource {
-            *outer.resource.borrow_mut() = Some(resource);
+        if let Some(named) = &watched.named {
+            *outer.resource.borrow_mut() = Some(named.clone());
         }
     });
-    (outcome, recorded)
+    watched
 }
 
 /// Names the resource the current command call turned out to act on (an
@@ -151,13 +174,21 @@ fn named() -> Option<String> {
         .flatten()
 }
 
-/// At most the 300 characters the record's column holds: a name the
-/// caller made up is refused, but its attempt is still recorded.
-fn bounded(resource: &str) -> &str {
-    match resource.char_indices().nth(300) {
-        Some((end, _)) => &resource[..end],
-        None => resource,
-    }
+/// A name as the record's column holds it: a name the caller made up is
+/// refused, but its attempt is still recorded, cut to 300 characters and
+/// with control characters (PostgreSQL stores no NUL) replaced.
+fn bounded(resource: &str) -> String {
+    resource
+        .chars()
+        .take(300)
+        .map(|c| {
+            if c.is_control() {
+                char::REPLACEMENT_CHARACTER
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 /// Records a refused command in a transaction of its own (its own was
@@ -188,9 +219,16 @@ fn resource_tenant(resource: &str) -> &str {
 /// another provider's resource: tenants are isolated, so that attempt is
 /// refused and stays in the caller's own trail, whichever check of the
 /// handler refused it, and another provider cannot write into this one's.
-fn trail_of<'r>(caller: &twotier_platform::auth::Caller, resource: &'r str) -> &'r str {
+/// A resource the service `opened` itself (an invitation by its token) is
+/// the owner's whoever the caller is (a provider's user may also be a
+/// reseller's admin).
+fn trail_of<'r>(
+    caller: &twotier_platform::auth::Caller,
+    resource: &'r str,
+    opened: bool,
+) -> &'r str {
     let owner = resource_tenant(resource);
-    if caller.is_provider() && owner != caller.tenant_id {
+    if !opened && caller.is_provider() && owner != caller.tenant_id {
         return "";
     }
     owner
@@ -258,26 +296,48 @@ mod tests {
     fn a_providers_attempt_on_another_providers_resource_stays_in_its_own_trail() {
         let invitation = "providers/contoso/invitations/1";
         for role in [Role::GlobalAdmin, Role::SalesAgent] {
-            assert_eq!(trail_of(&caller("contoso", role), invitation), "contoso");
-            assert_eq!(trail_of(&caller("northwind", role), invitation), "");
+            assert_eq!(
+                trail_of(&caller("contoso", role), invitation, false),
+                "contoso"
+            );
+            assert_eq!(trail_of(&caller("northwind", role), invitation, false), "");
         }
+        // Opened by its token, by a provider's user who is also a reseller's
+        // admin: the inviting provider's.
+        let both = Caller {
+            roles: vec![Role::GlobalAdmin, Role::ResellerAdmin],
+            ..caller("fabrikam", Role::GlobalAdmin)
+        };
+        assert_eq!(trail_of(&both, invitation, true), "contoso");
         // Others act on a provider's resources by design: a reseller
         // accepting its invitation, a customer's admin consenting (R22),
         // the operator.
         assert_eq!(
-            trail_of(&caller("fabrikam", Role::ResellerAdmin), invitation),
+            trail_of(&caller("fabrikam", Role::ResellerAdmin), invitation, false),
             "contoso"
         );
         assert_eq!(
             trail_of(
                 &caller("adatum.onmicrosoft.com", Role::CustomerAdmin),
-                "providers/contoso/customers/c1"
+                "providers/contoso/customers/c1",
+                false
             ),
             "contoso"
         );
         assert_eq!(
-            trail_of(&caller("twotier", Role::PlatformOperator), invitation),
+            trail_of(
+                &caller("twotier", Role::PlatformOperator),
+                invitation,
+                false
+            ),
             "contoso"
         );
+    }
+
+    #[test]
+    fn a_made_up_name_is_recorded_cut_to_its_column_without_control_characters() {
+        assert_eq!(bounded("providers/contoso"), "providers/contoso");
+        assert_eq!(bounded(&"x".repeat(1000)).chars().count(), 300);
+        assert_eq!(bounded("bad\u{0}name\n"), "bad\u{fffd}name\u{fffd}");
     }
 }

@@ -285,6 +285,7 @@ fn accepting_while_partnered_uses_a_pending_invitation_up_for_the_existing_partn
     let second = pending_invitation(at(2));
     let used = second
         .accept_into(at(3), &existing)
+        .unwrap()
         .expect("a pending invitation is used up");
     assert_eq!(used.state_at(at(3)), InvitationState::Accepted);
     assert_eq!(used.partnership_id(), Some(existing.id.as_str()));
@@ -293,10 +294,15 @@ fn accepting_while_partnered_uses_a_pending_invitation_up_for_the_existing_partn
         Err(InvitationError::AlreadyUsed),
         "it cannot make a partnership later"
     );
-    assert_eq!(used.accept_into(at(4), &existing), None, "already used");
+    assert_eq!(used.accept_into(at(4), &existing), Ok(None), "already used");
     assert_eq!(
         second.accept_into(at(TTL_SECONDS + 2), &existing),
-        None,
+        Err(InvitationError::Expired),
         "an expired one stays expired"
+    );
+    assert_eq!(
+        second.revoke(at(3)).unwrap().accept_into(at(4), &existing),
+        Err(InvitationError::Revoked),
+        "a revoked one stays revoked"
     );
 }
