@@ -17,11 +17,9 @@ async fn recorded(h: &Harness, resource: &str, rpc: &str) -> Vec<AuditRecord> {
         h.channel("subscription"),
         &provider_admin(PROVIDER),
         resource,
+        rpc,
     )
     .await
-    .into_iter()
-    .filter(|record| record.rpc.ends_with(&format!("/{rpc}")))
-    .collect()
 }
 
 #[tokio::test]
@@ -121,7 +119,7 @@ async fn another_providers_refused_attempt_leaves_nothing_in_this_providers_trai
             .await
             .is_err()
     );
-    let records = audit_records(h.channel("subscription"), &provider_admin(PROVIDER), "").await;
+    let records = recorded(&h, "", "").await;
     let intruders: Vec<_> = records
         .iter()
         .filter(|record| {

@@ -6,8 +6,14 @@ use twotier_proto::audit::audit_log_service_client::AuditLogServiceClient;
 use twotier_proto::audit::{AuditRecord, ListAuditRecordsRequest};
 
 /// The audit records of the service behind `channel` that `token` reads,
-/// newest first, of `resource` unless it is empty (a first page of 500).
-pub async fn audit_records(channel: Channel, token: &str, resource: &str) -> Vec<AuditRecord> {
+/// newest first (a first page of 500): of `resource` and of the RPC named
+/// `rpc` (`RemovePartnership`), each unless it is empty.
+pub async fn audit_records(
+    channel: Channel,
+    token: &str,
+    resource: &str,
+    rpc: &str,
+) -> Vec<AuditRecord> {
     AuditLogServiceClient::with_interceptor(channel, Bearer::new(token))
         .list_audit_records(ListAuditRecordsRequest {
             resource: resource.into(),
@@ -18,4 +24,7 @@ pub async fn audit_records(channel: Channel, token: &str, resource: &str) -> Vec
         .expect("list audit records")
         .into_inner()
         .audit_records
+        .into_iter()
+        .filter(|record| rpc.is_empty() || record.rpc.ends_with(&format!("/{rpc}")))
+        .collect()
 }
