@@ -179,13 +179,20 @@ impl EventLogService for EventLog {
         authorize(&request)?;
         // Number whatever is committed but not yet sequenced, so the head
         // covers every event committed before this call: a consumer that
-        // catches up to it has seen the caller's writes.
-        while crate::sequencer::sequence_batch(&self.outbox)
+        // catches up to it has seen the caller's writes. Only when something
+        // waits: numbering takes the sequencer's lock, and the head is asked
+        // for on every reseller a command chooses (R24).
+        let db = self.outbox.db();
+        if crate::sequencer::has_unnumbered(db)
             .await
             .map_err(Error::from)?
-            > 0
-        {}
-        let db = self.outbox.db();
+        {
+            while crate::sequencer::sequence_batch(&self.outbox)
+                .await
+                .map_err(Error::from)?
+                > 0
+            {}
+        }
         let head = crate::sequencer::head_position(db)
             .await
             .map_err(Error::from)?;

@@ -264,3 +264,41 @@ async fn events_pruned_while_a_filtered_subscriber_waited_end_its_stream_with_ev
         .expect("answer in time");
     assert_error(outcome, tonic::Code::FailedPrecondition, "EVENTS_PRUNED");
 }
+
+#[tokio::test]
+async fn on_postgresql_the_head_covers_an_event_committed_but_not_yet_numbered() {
+    let (_guard, db) = database("head").await;
+    if db.get_database_backend() != sea_orm::DbBackend::Postgres {
+        return;
+    }
+    // A sequencer that would not look again for an hour: only the head's
+    // own numbering can cover the row below.
+    let producer = start_producer_polling(&db, None, Duration::from_secs(3600)).await;
+    write_events(&producer.outbox, 2, "a").await;
+    let token = twotier_testkit::service_token("reader");
+    let client =
+        EventLogServiceClient::with_interceptor(producer.server.channel(), Bearer::new(&token));
+    let head = || {
+        let mut client = client.clone();
+        async move {
+            client
+                .get_log_head(twotier_proto::events::GetLogHeadRequest {})
+                .await
+                .expect("head")
+                .into_inner()
+                .head_position
+        }
+    };
+    assert_eq!(head().await, 2, "nothing waits: the numbered head");
+    // Committed without waking anyone, as a command's row is between its
+    // commit and the sequencer's next batch.
+    db.execute_unprepared(
+        "INSERT INTO outbox_event (event_id, position, event_type, aggregate_type, \
+         aggregate_id, tenant_id, occurred_at, traceparent, tracestate, payload) VALUES \
+         ('waiting', NULL, 'test.Note', 'test', 'x', 'tenant-a', now(), '', '', ''::bytea)",
+    )
+    .await
+    .expect("unnumbered row");
+    assert_eq!(head().await, 3, "the waiting row is numbered and covered");
+    assert_eq!(head().await, 3);
+}
