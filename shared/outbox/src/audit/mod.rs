@@ -111,7 +111,7 @@ pub(crate) async fn record(
 struct Scope {
     /// Whether the call has written its record.
     recorded: std::cell::Cell<bool>,
-    /// The resource it turned out to act on (see [`name`]).
+    /// The resource it turned out to act on (see [`audit_as`]).
     resource: std::cell::RefCell<Option<String>>,
 }
 
