@@ -51,27 +51,7 @@ async fn r22_r24_a_reseller_no_longer_partnered_or_eligible_cannot_be_accepted()
         .into_inner();
 
     // The operator lets Fabrikam's MPA lapse: R3 fails at acceptance.
-    let resellers = h.resellers(&operator());
-    let mut reseller = resellers
-        .clone()
-        .get_reseller(ppb::GetResellerRequest {
-            name: format!("resellers/{RESELLER}"),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    reseller.mpa_active = false;
-    let mut reseller = resellers
-        .clone()
-        .update_reseller(ppb::UpdateResellerRequest {
-            reseller: Some(reseller),
-            update_mask: Some(prost_types::FieldMask {
-                paths: vec!["mpa_active".into()],
-            }),
-        })
-        .await
-        .expect("lapse")
-        .into_inner();
+    set_mpa(&h, false).await;
     review_refused(
         &h,
         "PARTNER_MPA_NOT_ACTIVE",
@@ -88,17 +68,7 @@ async fn r22_r24_a_reseller_no_longer_partnered_or_eligible_cannot_be_accepted()
     );
 
     // Restored, but the partnership removed: not a partner any more.
-    reseller.mpa_active = true;
-    resellers
-        .clone()
-        .update_reseller(ppb::UpdateResellerRequest {
-            reseller: Some(reseller),
-            update_mask: Some(prost_types::FieldMask {
-                paths: vec!["mpa_active".into()],
-            }),
-        })
-        .await
-        .expect("restore");
+    set_mpa(&h, true).await;
     h.remove_partnership(PROVIDER, RESELLER).await;
     review_refused(
         &h,
