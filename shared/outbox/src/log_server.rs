@@ -177,26 +177,23 @@ impl EventLogService for EventLog {
         request: Request<GetLogHeadRequest>,
     ) -> Result<Response<LogHead>, Status> {
         authorize(&request)?;
-        // Number whatever is committed but not yet sequenced, so the head
-        // covers every event committed before this call: a consumer that
-        // catches up to it has seen the caller's writes. Only when something
-        // waits: numbering takes the sequencer's lock, and the head is asked
-        // for on every reseller a command chooses (R24).
+        // The head must cover every event committed before this call, so a
+        // consumer that catches up to it has seen the caller's writes: rows
+        // committed but not yet numbered are numbered first. The head is
+        // asked for on every reseller a command chooses (R24), so the common
+        // case (nothing waiting) is one statement, and only a waiting row
+        // takes the sequencer's lock.
         let db = self.outbox.db();
-        if crate::sequencer::has_unnumbered(db)
-            .await
-            .map_err(Error::from)?
-        {
+        let mut bounds = LogBounds::read(db).await.map_err(Error::from)?;
+        if bounds.waiting {
             while crate::sequencer::sequence_batch(&self.outbox)
                 .await
                 .map_err(Error::from)?
                 > 0
             {}
+            bounds = LogBounds::read(db).await.map_err(Error::from)?;
         }
-        let head = crate::sequencer::head_position(db)
-            .await
-            .map_err(Error::from)?;
-        let oldest = oldest_position(db).await.map_err(Error::from)?;
+        let LogBounds { head, oldest, .. } = bounds;
         Ok(Response::new(LogHead {
             head_position: u64::try_from(head).unwrap_or_default(),
             oldest_retained_position: u64::try_from(oldest).unwrap_or_default(),
@@ -354,6 +351,41 @@ fn lagged(at: i64, oldest: i64) -> Status {
         ),
         oldest,
     )
+}
+
+/// The log's extent as one statement reads it.
+struct LogBounds {
+    /// The highest numbered position, 0 for an empty log.
+    head: i64,
+    /// The lowest retained position, 0 for an empty log.
+    oldest: i64,
+    /// Whether committed rows wait for a position.
+    waiting: bool,
+}
+
+impl LogBounds {
+    async fn read(db: &impl ConnectionTrait) -> Result<Self, DbErr> {
+        let row = db
+            .query_one_raw(Statement::from_string(
+                db.get_database_backend(),
+                "SELECT COALESCE(MAX(position), 0) AS head, COALESCE(MIN(position), 0) AS oldest, \
+                 CASE WHEN EXISTS (SELECT 1 FROM outbox_event WHERE position IS NULL) \
+                 THEN 1 ELSE 0 END AS waiting FROM outbox_event",
+            ))
+            .await?;
+        let Some(row) = row else {
+            return Ok(Self {
+                head: 0,
+                oldest: 0,
+                waiting: false,
+            });
+        };
+        Ok(Self {
+            head: row.try_get::<i64>("", "head")?,
+            oldest: row.try_get::<i64>("", "oldest")?,
+            waiting: row.try_get::<i32>("", "waiting")? != 0,
+        })
+    }
 }
 
 /// The lowest retained position, 0 for an empty log.
