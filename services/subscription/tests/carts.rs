@@ -45,10 +45,10 @@ async fn line_items_outside_the_offer_are_refused_with_the_offending_field() {
         "UNKNOWN_OFFER",
     );
     assert_eq!(violated_fields(&status), vec!["line_item.offer"]);
-    let mut unspecified = line("m365-business-basic", 1, "12ab");
-    unspecified.term = 0;
+    let mut unknown_term = line("m365-business-basic", 1, "12ab");
+    unknown_term.term = 7;
     let status = assert_error(
-        client.add_line_item(add(unspecified)).await,
+        client.add_line_item(add(unknown_term)).await,
         Code::InvalidArgument,
         "INVALID_LINE_ITEM",
     );
@@ -95,6 +95,62 @@ async fn line_items_outside_the_offer_are_refused_with_the_offending_field() {
         Code::NotFound,
         "LINE_ITEM_NOT_FOUND",
     );
+}
+
+/// R15 names a line by offer, quantity and reseller alone: a term or
+/// billing cycle left unspecified is the offer's default, and an update
+/// that leaves them open keeps the line's.
+#[tokio::test]
+async fn r15_a_line_of_offer_and_quantity_alone_takes_the_offers_term_and_cycle() {
+    let h = start().await;
+    let customer = h.customer(PROVIDER, "adatum", "", true).await;
+    let cart = h.cart(PROVIDER, &customer, vec![]).await;
+    let mut client = h.subscriptions(&provider_admin(PROVIDER));
+    let bare = |offer: &str, quantity| pb::LineItem {
+        offer: format!("offers/{offer}"),
+        quantity,
+        ..Default::default()
+    };
+
+    let added = client
+        .add_line_item(pb::AddLineItemRequest {
+            cart: cart.name.clone(),
+            line_item: Some(bare("azure-plan", 1)),
+        })
+        .await
+        .expect("offer and quantity are a line")
+        .into_inner();
+    let azure = &added.line_items[0];
+    assert_eq!(azure.term(), pb::Term::Monthly);
+    assert_eq!(azure.billing_cycle(), pb::BillingCycle::Monthly);
+
+    let annual = client
+        .add_line_item(pb::AddLineItemRequest {
+            cart: cart.name.clone(),
+            line_item: Some(line("m365-business-basic", 5, "")),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let annual_id = annual.line_items[1].line_item_id.clone();
+    let mut more = bare("m365-business-basic", 9);
+    more.line_item_id = annual_id;
+    let updated = client
+        .update_line_item(pb::UpdateLineItemRequest {
+            cart: cart.name.clone(),
+            line_item: Some(more),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let kept = &updated.line_items[1];
+    assert_eq!(kept.quantity, 9);
+    assert_eq!(
+        kept.term(),
+        pb::Term::Annual,
+        "the update keeps the line's term"
+    );
+    assert_eq!(kept.billing_cycle(), pb::BillingCycle::Monthly);
 }
 
 /// Edits of an open cart made at the same time all apply, and cancelling a

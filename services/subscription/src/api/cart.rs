@@ -149,6 +149,7 @@ impl Api {
                 let mut cart =
                     store::cart::open_for_edit(db, provider_id, cart_id, Utc::now()).await?;
                 let offer = store::catalog::find(db, &line.offer_id).await?;
+                let line = line.resolve(offer.as_ref(), None);
                 let added = cart.add_line(line, offer.as_ref())?;
                 store::cart::insert_line(db, &cart.id, &added).await?;
                 Ok(Reply::new(convert::cart(&cart)))
@@ -171,12 +172,15 @@ impl Api {
         self.outbox
             .command(&request.cart, None, async |tx| {
                 let db = &**tx;
+                let line = line.clone();
                 let offer = store::catalog::find(db, &line.offer_id).await?;
                 // R25: the line as it is already is no write, and the
                 // cart keeps its etag.
                 let mut current = store::cart::find(db, provider_id, cart_id)
                     .await?
                     .ok_or(CartError::NotFound)?;
+                let replaced = current.lines.iter().find(|l| l.id == line.id);
+                let line = line.resolve(offer.as_ref(), replaced);
                 if !current
                     .update_line(line.clone(), offer.as_ref())?
                     .is_changed()

@@ -9,7 +9,7 @@ use twotier_platform::{Error, Violations};
 use twotier_proto::subscription as pb;
 
 use crate::domain::{
-    BillingCycle, Cart, CartState, LineItem, Offer, Order, OrderLine, Subscription,
+    BillingCycle, Cart, CartState, LineItem, LineRequest, Offer, Order, OrderLine, Subscription,
     SubscriptionState, Term,
 };
 
@@ -69,31 +69,37 @@ pub fn subscription_state(state: SubscriptionState) -> pb::SubscriptionState {
 /// The field of a line's reseller of record.
 const PARTNER_FIELD: &str = "line_item.reseller_partner_id";
 
-/// A requested line item, checked for form (its offer judges the rest);
-/// its id is the request's (empty for a new line).
-pub fn line_input(line: &pb::LineItem) -> Result<LineItem, Error> {
+/// A requested line item, checked for form (its offer judges the rest and
+/// settles a term or billing cycle left unspecified); its id is the
+/// request's (empty for a new line).
+pub fn line_input(line: &pb::LineItem) -> Result<LineRequest, Error> {
     let mut violations = Violations::new();
     let offer = names::parse::<1>(&line.offer, &["offers", "*"]);
     if offer.is_none() {
         violations.add("line_item.offer", "must look like offers/{offer_id}");
     }
     let term = match pb::Term::try_from(line.term) {
-        Ok(pb::Term::Monthly) => Some(Term::Monthly),
-        Ok(pb::Term::Annual) => Some(Term::Annual),
-        _ => None,
+        Ok(pb::Term::Unspecified) => Ok(None),
+        Ok(pb::Term::Monthly) => Ok(Some(Term::Monthly)),
+        Ok(pb::Term::Annual) => Ok(Some(Term::Annual)),
+        Err(_) => Err(()),
     };
-    if term.is_none() {
-        violations.add("line_item.term", "must be TERM_MONTHLY or TERM_ANNUAL");
+    if term.is_err() {
+        violations.add(
+            "line_item.term",
+            "must be TERM_MONTHLY, TERM_ANNUAL or unspecified (the offer's default)",
+        );
     }
     let billing_cycle = match pb::BillingCycle::try_from(line.billing_cycle) {
-        Ok(pb::BillingCycle::Monthly) => Some(BillingCycle::Monthly),
-        Ok(pb::BillingCycle::Annual) => Some(BillingCycle::Annual),
-        _ => None,
+        Ok(pb::BillingCycle::Unspecified) => Ok(None),
+        Ok(pb::BillingCycle::Monthly) => Ok(Some(BillingCycle::Monthly)),
+        Ok(pb::BillingCycle::Annual) => Ok(Some(BillingCycle::Annual)),
+        Err(_) => Err(()),
     };
-    if billing_cycle.is_none() {
+    if billing_cycle.is_err() {
         violations.add(
             "line_item.billing_cycle",
-            "must be BILLING_CYCLE_MONTHLY or BILLING_CYCLE_ANNUAL",
+            "must be BILLING_CYCLE_MONTHLY, BILLING_CYCLE_ANNUAL or unspecified (the offer's default)",
         );
     }
     // R24: a malformed reseller alone is refused as `VerifyPartnerId`
@@ -111,7 +117,7 @@ pub fn line_input(line: &pb::LineItem) -> Result<LineItem, Error> {
     }
     violations.into_result("INVALID_LINE_ITEM")?;
     match (offer, term, billing_cycle) {
-        (Some([offer_id]), Some(term), Some(billing_cycle)) => Ok(LineItem {
+        (Some([offer_id]), Ok(term), Ok(billing_cycle)) => Ok(LineRequest {
             id: line.line_item_id.clone(),
             offer_id: offer_id.to_owned(),
             quantity: line.quantity,

@@ -56,6 +56,52 @@ pub struct LineItem {
     pub reseller_partner_id: Option<String>,
 }
 
+/// A line as asked for, before its offer settles what it leaves open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineRequest {
+    /// The line's id (empty for a new line).
+    pub id: String,
+    /// The offer id.
+    pub offer_id: String,
+    /// Licences.
+    pub quantity: i32,
+    /// Term, if chosen.
+    pub term: Option<Term>,
+    /// Billing cycle, if chosen.
+    pub billing_cycle: Option<BillingCycle>,
+    /// Reseller of record, if any.
+    pub reseller_partner_id: Option<String>,
+}
+
+impl LineRequest {
+    /// The line on `offer` (`None`: not in the catalog, which the cart then
+    /// refuses): what it leaves open is what `current` (the line it
+    /// replaces) has on the same offer, else the offer's default
+    /// ([`Offer::terms_for`]).
+    pub fn resolve(self, offer: Option<&Offer>, current: Option<&LineItem>) -> LineItem {
+        let kept = current.filter(|line| line.offer_id == self.offer_id);
+        let term = self.term.or(kept.map(|line| line.term));
+        let billing_cycle = self.billing_cycle.or(kept
+            .filter(|line| Some(line.term) == term)
+            .map(|line| line.billing_cycle));
+        let (term, billing_cycle) = match offer {
+            Some(offer) => offer.terms_for(term, billing_cycle),
+            None => (
+                term.unwrap_or(Term::Monthly),
+                billing_cycle.unwrap_or(BillingCycle::Monthly),
+            ),
+        };
+        LineItem {
+            id: self.id,
+            offer_id: self.offer_id,
+            quantity: self.quantity,
+            term,
+            billing_cycle,
+            reseller_partner_id: self.reseller_partner_id,
+        }
+    }
+}
+
 /// A provider's cart for one customer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cart {

@@ -52,6 +52,30 @@ impl Offer {
         })
     }
 
+    /// The term and billing cycle of a line that may leave either to the
+    /// offer (R15 names only offer, quantity and reseller): a term left open
+    /// is the offer's first, a cycle left open its first that can bill that
+    /// term (a monthly term is not billed annually). What is given is kept
+    /// as given, for [`Self::check_terms`] to judge.
+    pub fn terms_for(
+        &self,
+        term: Option<Term>,
+        cycle: Option<BillingCycle>,
+    ) -> (Term, BillingCycle) {
+        let term = term
+            .or_else(|| self.terms.first().copied())
+            .unwrap_or(Term::Monthly);
+        let cycle = cycle
+            .or_else(|| {
+                self.billing_cycles
+                    .iter()
+                    .copied()
+                    .find(|cycle| !(term == Term::Monthly && *cycle == BillingCycle::Annual))
+            })
+            .unwrap_or(BillingCycle::Monthly);
+        (term, cycle)
+    }
+
     /// Refuses a term or billing cycle the offer is not sold with, and an
     /// annual bill for a monthly term.
     pub fn check_terms(&self, term: Term, cycle: BillingCycle) -> Result<(), OfferError> {
@@ -134,6 +158,32 @@ pub(crate) mod tests {
         assert_eq!(
             annual_billing_only.check_terms(Term::Annual, BillingCycle::Monthly),
             Err(OfferError::BillingCycleNotOffered)
+        );
+    }
+
+    #[test]
+    fn what_a_line_leaves_open_is_the_offers_first_that_it_sells() {
+        let both = offer("basic", 1, 300);
+        assert_eq!(
+            both.terms_for(None, None),
+            (Term::Monthly, BillingCycle::Monthly)
+        );
+        assert_eq!(
+            both.terms_for(Some(Term::Annual), None),
+            (Term::Annual, BillingCycle::Monthly)
+        );
+        let annual_only = Offer {
+            terms: vec![Term::Annual],
+            billing_cycles: vec![BillingCycle::Annual],
+            ..offer("x", 1, 1)
+        };
+        let (term, cycle) = annual_only.terms_for(None, None);
+        assert_eq!((term, cycle), (Term::Annual, BillingCycle::Annual));
+        assert_eq!(annual_only.check_terms(term, cycle), Ok(()));
+        // What is given stays, for check_terms to refuse.
+        assert_eq!(
+            annual_only.terms_for(Some(Term::Monthly), None).0,
+            Term::Monthly
         );
     }
 }

@@ -11,7 +11,8 @@ mod order;
 mod subscription;
 
 pub use cart::{
-    Attestation, Cancellation, Cart, CartState, LineItem, MAX_LINE_ITEMS, check_customer_agreement,
+    Attestation, Cancellation, Cart, CartState, LineItem, LineRequest, MAX_LINE_ITEMS,
+    check_customer_agreement,
 };
 pub use catalog::{BillingCycle, Offer, Term};
 pub use error::{CartError, OfferError, OrderError, PartyError, SubscriptionError};
