@@ -273,6 +273,17 @@ async fn r22_sending_needs_the_exact_link_and_goes_to_the_customer_admin() {
         );
         assert_eq!(twotier_testkit::violated_fields(&status), ["body"]);
     }
+    let status = assert_error(
+        provider
+            .send_reseller_relationship_email(pb::SendResellerRelationshipEmailRequest {
+                subject: format!("Accept {}", requested.relationship_link),
+                ..send(requested.relationship_link.clone())
+            })
+            .await,
+        Code::InvalidArgument,
+        "RELATIONSHIP_LINK_IN_SUBJECT",
+    );
+    assert_eq!(twotier_testkit::violated_fields(&status), ["subject"]);
     let sent = provider
         .send_reseller_relationship_email(send(format!(
             "Dear admin, please accept: {}",

@@ -225,6 +225,31 @@ async fn send_invitation_email_requires_the_exact_link_not_just_its_token() {
         );
         assert_eq!(violated_fields(&status), vec!["body"]);
     }
+    // The subject is stored as written (only the body is sealed), so a
+    // token there is refused rather than kept at rest.
+    let status = assert_error(
+        client
+            .send_invitation_email(pb::SendInvitationEmailRequest {
+                invitation: invitation.clone(),
+                subject: format!("Join us: {}", response.invitation_link),
+                body: response.invitation_link.clone(),
+                request_id: String::new(),
+            })
+            .await,
+        Code::InvalidArgument,
+        "INVITATION_LINK_IN_SUBJECT",
+    );
+    assert_eq!(violated_fields(&status), vec!["subject"]);
+    // Markup around the exact link sets it apart as well as spaces do.
+    client
+        .send_invitation_email(pb::SendInvitationEmailRequest {
+            invitation,
+            subject: String::new(),
+            body: format!("<p>Accept here:</p><p>{}</p>", response.invitation_link),
+            request_id: String::new(),
+        })
+        .await
+        .expect("an HTML body holding the exact link is sent");
 }
 
 #[tokio::test]

@@ -63,6 +63,9 @@ pub enum LinkRefusal {
     NotPending(&'static str),
     /// An email for it must carry its exact link.
     LinkMissing,
+    /// An email's subject must not carry its token: only the body is
+    /// sealed before it is stored, so a token there would rest in tables.
+    TokenInSubject,
 }
 
 /// What a personal link is made of: when it expires and how it was closed.
@@ -141,6 +144,16 @@ pub trait PersonalLink {
     }
 }
 
+/// R4, R22: the subject of an email for the link with `token` must not
+/// hold the token (nor the link around it): the link belongs in the body,
+/// which alone is sealed before the email is stored.
+pub fn check_subject(subject: &str, token: &str) -> Result<(), LinkRefusal> {
+    if !token.is_empty() && subject.contains(token) {
+        return Err(LinkRefusal::TokenInSubject);
+    }
+    Ok(())
+}
+
 /// Whether `body` holds `link` whole: somewhere a mail reader takes it as
 /// a link of its own, not run on into characters it would take as more of
 /// the link (`{link}abc` opens `token=...abc`, a token nobody issued) nor
@@ -150,26 +163,33 @@ fn holds_link(body: &str, link: &str) -> bool {
         .any(|(at, _)| starts_a_link(&body[..at]) && ends_a_link(&body[at + link.len()..]))
 }
 
-/// Whether a link preceded by `before` starts where it should: at the
-/// start, after a space, or after a bracket, quote or colon around it.
+/// Whether a link preceded by `before` starts where it should: not right
+/// after a character an address goes on with (`x{link}`, `?u={link}`);
+/// anything else (a space, markup such as `<p>` or `**`, a quote, an
+/// arrow) sets it apart.
 fn starts_a_link(before: &str) -> bool {
     before
         .chars()
         .next_back()
-        .is_none_or(|c| c.is_whitespace() || "<([{\"':".contains(c))
+        .is_none_or(|c| !continues_an_address(c))
 }
 
-/// Whether a link followed by `rest` ends where it should: at the end, at
-/// a space or a bracket or quote around it, or at punctuation that ends a
-/// sentence (which mail readers leave out of a link).
+/// Whether a link followed by `rest` ends where it should: after the
+/// punctuation that may close a sentence or markup (which mail readers
+/// leave out of a link), nothing an address goes on with follows
+/// (`{link}abc` opens `token=...abc`, a token nobody issued; `{link}.html`
+/// or `{link}&utm=1` another address).
 fn ends_a_link(rest: &str) -> bool {
-    let mut chars = rest.chars();
-    match chars.next() {
-        None => true,
-        Some(c) if c.is_whitespace() || "<>()[]{}\"'".contains(c) => true,
-        Some(c) if ".,;:!?".contains(c) => chars.next().is_none_or(char::is_whitespace),
-        Some(_) => false,
-    }
+    rest.trim_start_matches(|c| ".,;:!?*".contains(c))
+        .chars()
+        .next()
+        .is_none_or(|c| !continues_an_address(c))
+}
+
+/// Whether `c` goes on with an address when it touches one: a letter or
+/// digit, or a character of a URL's path, query or fragment.
+fn continues_an_address(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "-._~/?#@$&+=%".contains(c)
 }
 
 /// The link its recipient opens to accept: `base` with the token appended.
@@ -318,6 +338,12 @@ mod tests {
             format!("open {url}, then sign"),
             format!("{url}x and again {url}"),
             format!("Link:{url}"),
+            format!("<p>Accept here:</p><p>{url}</p>"),
+            format!("<a href=\"{url}\">accept</a>"),
+            format!("\u{2192}{url}"),
+            format!("**{url}**"),
+            format!("{url}!!"),
+            format!("open {url}. Thanks"),
         ] {
             assert_eq!(link.check_email(at(5), &whole, &url), Ok(()), "{whole}");
         }
@@ -330,6 +356,10 @@ mod tests {
             format!("open https://elsewhere.example/?u={url}"),
             format!("open x{url}"),
             format!("open {url}{url}"),
+            format!("open {url}.html"),
+            format!("open {url}_2"),
+            format!("open {url}!x"),
+            format!("open https://elsewhere.example/{url}"),
         ] {
             assert_eq!(
                 link.check_email(at(5), &run_on, &url),
@@ -340,6 +370,20 @@ mod tests {
         assert_eq!(
             link.check_email(at(11), &url, &url),
             Err(LinkRefusal::NotPending("expired"))
+        );
+    }
+
+    #[test]
+    fn a_subject_holding_the_token_is_refused() {
+        let url = super::link("https://x.example/accept", "t0k3n");
+        assert_eq!(check_subject("Join us", "t0k3n"), Ok(()));
+        assert_eq!(
+            check_subject(&format!("Join us: {url}"), "t0k3n"),
+            Err(LinkRefusal::TokenInSubject)
+        );
+        assert_eq!(
+            check_subject("code t0k3n", "t0k3n"),
+            Err(LinkRefusal::TokenInSubject)
         );
     }
 

@@ -10,6 +10,7 @@ use twotier_outbox::Reply;
 use twotier_platform::auth::Caller;
 use twotier_platform::capability;
 use twotier_platform::idempotency::{self, IdempotencyKey};
+use twotier_platform::personal_link;
 use twotier_platform::{Error, Violations, names, paging, validate};
 use twotier_proto::customer as pb;
 
@@ -171,6 +172,7 @@ impl Api {
                 let token = self.relationship_token(&found.id);
                 found
                     .check_email(now, &request.body, &self.relationship_link(&token))
+                    .and_then(|()| personal_link::check_subject(&request.subject, &token))
                     .map_err(RelationshipError::from)?;
                 if !store::relationship_request::lock_pending(db, &found.id).await? {
                     return Err(RelationshipError::NO_LONGER_PENDING.into());

@@ -77,6 +77,10 @@ pub enum RelationshipError {
     /// The email body lost the request's link.
     #[error("must contain the reseller relationship link")]
     LinkMissing,
+    /// The subject holds the link or its token, which belongs in the body
+    /// (the body alone is sealed before the email is stored).
+    #[error("must not contain the link or its token; put the link in the body")]
+    LinkInSubject,
     /// The customer is delegated to a reseller (this PartnerID) already.
     #[error(
         "the customer is delegated to reseller {0} already; end that delegated admin relationship first"
@@ -107,6 +111,7 @@ impl From<LinkRefusal> for RelationshipError {
             LinkRefusal::AlreadyUsed => Self::AlreadyUsed,
             LinkRefusal::NotPending(state) => Self::NotPending(state),
             LinkRefusal::LinkMissing => Self::LinkMissing,
+            LinkRefusal::TokenInSubject => Self::LinkInSubject,
         }
     }
 }
@@ -121,6 +126,7 @@ impl ServiceError for RelationshipError {
             | Self::NotPending(_)
             | Self::AlreadyDelegated(_) => ErrorCode::FailedPrecondition,
             Self::LinkMissing => ErrorCode::InvalidArgument { field: "body" },
+            Self::LinkInSubject => ErrorCode::InvalidArgument { field: "subject" },
             Self::NotConfirmed => ErrorCode::InvalidArgument { field: "confirm" },
             Self::Customer(error) => error.error_code(),
         }
@@ -134,6 +140,7 @@ impl ServiceError for RelationshipError {
             Self::AlreadyUsed => "RELATIONSHIP_REQUEST_ALREADY_USED",
             Self::NotPending(_) => "RELATIONSHIP_REQUEST_NOT_PENDING",
             Self::LinkMissing => "RELATIONSHIP_LINK_MISSING",
+            Self::LinkInSubject => "RELATIONSHIP_LINK_IN_SUBJECT",
             Self::AlreadyDelegated(_) => "CUSTOMER_ALREADY_DELEGATED",
             Self::NotConfirmed => "END_NOT_CONFIRMED",
             Self::DelegationNotFound => "DELEGATED_ADMIN_RELATIONSHIP_NOT_FOUND",

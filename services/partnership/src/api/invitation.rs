@@ -8,6 +8,7 @@ use twotier_outbox::{Contested, Reply, audit_as};
 use twotier_platform::auth::Caller;
 use twotier_platform::capability;
 use twotier_platform::idempotency::IdempotencyKey;
+use twotier_platform::personal_link;
 use twotier_platform::validate::{self, language_or_default};
 use twotier_platform::{Error, Violations, names, paging};
 use twotier_proto::partnership as pb;
@@ -150,6 +151,7 @@ impl Api {
                     let token = self.invitation_token(&invitation.id);
                     invitation
                         .check_email(now, &request.body, &self.invitation_link(&token))
+                        .and_then(|()| personal_link::check_subject(&request.subject, &token))
                         .map_err(InvitationError::from)?;
                     if !store::invitation::lock_pending(db, &invitation.id).await? {
                         return Err(InvitationError::NO_LONGER_PENDING.into());

@@ -99,6 +99,10 @@ pub enum InvitationError {
     /// R4: the email body lost the invitation link.
     #[error("must contain the invitation link")]
     LinkMissing,
+    /// The subject holds the link or its token, which belongs in the body
+    /// (the body alone is sealed before the email is stored).
+    #[error("must not contain the link or its token; put the link in the body")]
+    LinkInSubject,
     /// R3 at the door: the accepting reseller may not be chosen.
     #[error(transparent)]
     Ineligible(#[from] Ineligible),
@@ -118,6 +122,7 @@ impl From<LinkRefusal> for InvitationError {
             LinkRefusal::AlreadyUsed => Self::AlreadyUsed,
             LinkRefusal::NotPending(state) => Self::NotPending(state),
             LinkRefusal::LinkMissing => Self::LinkMissing,
+            LinkRefusal::TokenInSubject => Self::LinkInSubject,
         }
     }
 }
@@ -130,6 +135,7 @@ impl ServiceError for InvitationError {
                 ErrorCode::FailedPrecondition
             }
             Self::LinkMissing => ErrorCode::InvalidArgument { field: "body" },
+            Self::LinkInSubject => ErrorCode::InvalidArgument { field: "subject" },
             Self::Ineligible(ineligible) => ineligible.error_code(),
         }
     }
@@ -142,6 +148,7 @@ impl ServiceError for InvitationError {
             Self::AlreadyUsed => "INVITATION_ALREADY_USED",
             Self::NotPending(_) => "INVITATION_NOT_PENDING",
             Self::LinkMissing => "INVITATION_LINK_MISSING",
+            Self::LinkInSubject => "INVITATION_LINK_IN_SUBJECT",
             Self::Ineligible(ineligible) => ineligible.reason(),
         }
     }
