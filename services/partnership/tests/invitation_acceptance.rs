@@ -339,3 +339,49 @@ async fn global_accounts_and_resellers_without_an_active_mpa_cannot_accept() {
         "nobody became a partner"
     );
 }
+
+/// R24: accepting again while partnered still judges the reseller by R3;
+/// a reseller whose MPA lapsed meanwhile is refused as at a first
+/// acceptance, and the invitation stays pending.
+#[tokio::test]
+async fn r24_a_partnered_reseller_whose_mpa_lapsed_cannot_accept_again() {
+    let h = start().await;
+    h.onboard(RESELLER_PARTNER_ID, RESELLER_TENANT, "Fabrikam")
+        .await;
+    h.partner(PROVIDER, RESELLER_TENANT).await;
+    let mut resellers = h.resellers(&operator());
+    let mut reseller = resellers
+        .get_reseller(pb::GetResellerRequest {
+            name: format!("resellers/{RESELLER_PARTNER_ID}"),
+        })
+        .await
+        .expect("reseller")
+        .into_inner();
+    reseller.mpa_active = false;
+    resellers
+        .update_reseller(pb::UpdateResellerRequest {
+            reseller: Some(reseller),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["mpa_active".into()],
+            }),
+        })
+        .await
+        .expect("MPA lapsed");
+    let again = h.invite(PROVIDER, "admin@fabrikam.example").await;
+    assert_error(
+        h.partnerships(&reseller_admin(RESELLER_TENANT))
+            .accept_invitation(accept(&token_of(&again.invitation_link)))
+            .await,
+        Code::FailedPrecondition,
+        "PARTNER_MPA_NOT_ACTIVE",
+    );
+    let still = h
+        .partnerships(&provider_admin(PROVIDER))
+        .get_invitation(pb::GetInvitationRequest {
+            name: again.invitation.unwrap().name,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(still.state, pb::InvitationState::Pending as i32);
+}

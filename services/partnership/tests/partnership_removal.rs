@@ -208,6 +208,49 @@ async fn an_invitation_accepted_while_partnered_cannot_bring_the_reseller_back_a
     assert!(listed.indirect_resellers.is_empty(), "still removed");
 }
 
+/// An invitation sent while partnered and left unopened is no new
+/// invitation after the removal: the reseller cannot come back with it, and
+/// can with one sent afterwards.
+#[tokio::test]
+async fn r7_an_invitation_sent_before_the_removal_cannot_bring_the_reseller_back() {
+    let h = start().await;
+    h.onboard(RESELLER_PARTNER_ID, RESELLER_TENANT, "Fabrikam")
+        .await;
+    h.partner(PROVIDER, RESELLER_TENANT).await;
+    let unopened = h.invite(PROVIDER, "admin@fabrikam.example").await;
+    h.partnerships(&provider_admin(PROVIDER))
+        .remove_partnership(remove(PROVIDER, RESELLER_PARTNER_ID))
+        .await
+        .expect("remove");
+    let mut reseller = h.partnerships(&reseller_admin(RESELLER_TENANT));
+    assert_error(
+        reseller
+            .accept_invitation(pb::AcceptInvitationRequest {
+                token: token_of(&unopened.invitation_link),
+            })
+            .await,
+        Code::FailedPrecondition,
+        "INVITATION_PREDATES_REMOVAL",
+    );
+    let listed = h
+        .partnerships(&provider_admin(PROVIDER))
+        .list_indirect_resellers(list(PROVIDER))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(listed.indirect_resellers.is_empty(), "still removed");
+
+    let fresh = h.invite(PROVIDER, "admin@fabrikam.example").await;
+    let back = reseller
+        .accept_invitation(pb::AcceptInvitationRequest {
+            token: token_of(&fresh.invitation_link),
+        })
+        .await
+        .expect("a new invitation brings it back")
+        .into_inner();
+    assert_eq!(back.state, pb::PartnershipState::Active as i32);
+}
+
 #[tokio::test]
 async fn an_etag_of_a_removed_partnership_does_not_remove_the_next_one() {
     let h = start().await;

@@ -304,7 +304,9 @@ impl Api {
                         if let Some(existing) =
                             latest.as_ref().filter(|latest| latest.removal.is_none())
                         {
-                            if let Some(used) = invitation.accept_into(Utc::now(), existing)? {
+                            if let Some(used) =
+                                invitation.accept_into(Utc::now(), &reseller, existing)?
+                            {
                                 // A concurrent acceptance may have closed it first:
                                 // either way it is used up.
                                 store::invitation::close(db, &used).await?;
@@ -313,6 +315,7 @@ impl Api {
                         }
                         let mut accepted =
                             invitation.accept(Utc::now(), &reseller, &caller.subject)?;
+                        invitation.check_sent_after_removal(latest.as_ref())?;
                         accepted.partnership = accepted.partnership.following(latest.as_ref());
                         let raced = || Contested::Lost((provider_id.clone(), partner_id.clone()));
                         // Single use: only the first acceptance moves the invitation

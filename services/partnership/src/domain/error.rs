@@ -103,6 +103,13 @@ pub enum InvitationError {
     /// (the body alone is sealed before the email is stored).
     #[error("must not contain the link or its token; put the link in the body")]
     LinkInSubject,
+    /// R7: the invitation was sent before the provider removed its
+    /// partnership with the accepting reseller; working together again
+    /// takes a new one.
+    #[error(
+        "this invitation was sent before the provider removed the partnership; working together again takes a new invitation"
+    )]
+    PredatesRemoval,
     /// R3 at the door: the accepting reseller may not be chosen.
     #[error(transparent)]
     Ineligible(#[from] Ineligible),
@@ -131,9 +138,11 @@ impl ServiceError for InvitationError {
     fn error_code(&self) -> ErrorCode {
         match self {
             Self::NotFound => ErrorCode::NotFound,
-            Self::Expired | Self::Revoked | Self::AlreadyUsed | Self::NotPending(_) => {
-                ErrorCode::FailedPrecondition
-            }
+            Self::Expired
+            | Self::Revoked
+            | Self::AlreadyUsed
+            | Self::NotPending(_)
+            | Self::PredatesRemoval => ErrorCode::FailedPrecondition,
             Self::LinkMissing => ErrorCode::InvalidArgument { field: "body" },
             Self::LinkInSubject => ErrorCode::InvalidArgument { field: "subject" },
             Self::Ineligible(ineligible) => ineligible.error_code(),
@@ -147,6 +156,7 @@ impl ServiceError for InvitationError {
             Self::Revoked => "INVITATION_REVOKED",
             Self::AlreadyUsed => "INVITATION_ALREADY_USED",
             Self::NotPending(_) => "INVITATION_NOT_PENDING",
+            Self::PredatesRemoval => "INVITATION_PREDATES_REMOVAL",
             Self::LinkMissing => "INVITATION_LINK_MISSING",
             Self::LinkInSubject => "INVITATION_LINK_IN_SUBJECT",
             Self::Ineligible(ineligible) => ineligible.reason(),

@@ -108,24 +108,43 @@ impl Invitation {
         })
     }
 
-    /// R5: a reseller already partnered with the provider accepts at
+    /// R7: working together again after a removal takes a new invitation,
+    /// so one sent before `latest` (the provider's latest partnership with
+    /// the accepting reseller) was removed cannot bring the reseller back.
+    pub fn check_sent_after_removal(
+        &self,
+        latest: Option<&Partnership>,
+    ) -> Result<(), InvitationError> {
+        match latest.and_then(|latest| latest.removal.as_ref()) {
+            Some(removal) if self.created_at <= removal.at => Err(InvitationError::PredatesRemoval),
+            _ => Ok(()),
+        }
+    }
+
+    /// R5: `reseller`, already partnered with the provider, accepts at
     /// `now`: accepting again answers with `existing`, and a pending
     /// invitation is used up by it (`Some`, to save), so it cannot bring
     /// the partnership back after a removal (R7: that takes a new
-    /// invitation). A revoked or expired invitation still fails as such.
+    /// invitation). A revoked or expired invitation still fails as such,
+    /// and a reseller that no longer passes R3 is refused as at a first
+    /// acceptance (R24), leaving the invitation pending.
     pub fn accept_into(
         &self,
         now: DateTime<Utc>,
+        reseller: &Reseller,
         existing: &Partnership,
     ) -> Result<Option<Self>, InvitationError> {
         match self.check_usable(now) {
-            Ok(()) => Ok(Some(Self {
-                closed: Some(Closed::Accepted {
-                    at: now,
-                    acceptance: existing.id.clone(),
-                }),
-                ..self.clone()
-            })),
+            Ok(()) => {
+                reseller.eligibility()?;
+                Ok(Some(Self {
+                    closed: Some(Closed::Accepted {
+                        at: now,
+                        acceptance: existing.id.clone(),
+                    }),
+                    ..self.clone()
+                }))
+            }
             Err(LinkRefusal::AlreadyUsed) => Ok(None),
             Err(dead) => Err(dead.into()),
         }

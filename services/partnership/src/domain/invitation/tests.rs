@@ -284,7 +284,7 @@ fn accepting_while_partnered_uses_a_pending_invitation_up_for_the_existing_partn
         .partnership;
     let second = pending_invitation(at(2));
     let used = second
-        .accept_into(at(3), &existing)
+        .accept_into(at(3), &eligible(), &existing)
         .unwrap()
         .expect("a pending invitation is used up");
     assert_eq!(used.state_at(at(3)), InvitationState::Accepted);
@@ -294,15 +294,62 @@ fn accepting_while_partnered_uses_a_pending_invitation_up_for_the_existing_partn
         Err(InvitationError::AlreadyUsed),
         "it cannot make a partnership later"
     );
-    assert_eq!(used.accept_into(at(4), &existing), Ok(None), "already used");
     assert_eq!(
-        second.accept_into(at(TTL_SECONDS + 2), &existing),
+        used.accept_into(at(4), &eligible(), &existing),
+        Ok(None),
+        "already used"
+    );
+    assert_eq!(
+        second.accept_into(at(TTL_SECONDS + 2), &eligible(), &existing),
         Err(InvitationError::Expired),
         "an expired one stays expired"
     );
     assert_eq!(
-        second.revoke(at(3)).unwrap().accept_into(at(4), &existing),
+        second
+            .revoke(at(3))
+            .unwrap()
+            .accept_into(at(4), &eligible(), &existing),
         Err(InvitationError::Revoked),
         "a revoked one stays revoked"
     );
+}
+
+#[test]
+fn accepting_while_partnered_still_needs_a_reseller_that_passes_r3() {
+    let existing = pending_invitation(at(0))
+        .accept(at(1), &eligible(), "rita")
+        .expect("first acceptance")
+        .partnership;
+    let lapsed = reseller(AccountKind::Location, false);
+    assert!(matches!(
+        pending_invitation(at(2)).accept_into(at(3), &lapsed, &existing),
+        Err(InvitationError::Ineligible(_))
+    ));
+}
+
+#[test]
+fn an_invitation_sent_before_a_removal_cannot_bring_the_reseller_back() {
+    use crate::domain::partnership::{Attestation, Removal};
+    let mut removed = pending_invitation(at(0))
+        .accept(at(1), &eligible(), "rita")
+        .expect("first acceptance")
+        .partnership;
+    let before = pending_invitation(at(2));
+    removed.removal = Some(Removal {
+        at: at(5),
+        by: "paula".into(),
+        attestation: Attestation {
+            good_faith: true,
+            legitimate_business_purpose: true,
+            per_agreements: true,
+            indemnifies_platform: true,
+        },
+    });
+    let after = pending_invitation(at(6));
+    assert_eq!(
+        before.check_sent_after_removal(Some(&removed)),
+        Err(InvitationError::PredatesRemoval)
+    );
+    assert_eq!(after.check_sent_after_removal(Some(&removed)), Ok(()));
+    assert_eq!(before.check_sent_after_removal(None), Ok(()));
 }
