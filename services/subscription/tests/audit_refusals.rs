@@ -137,17 +137,18 @@ async fn input_refusals_are_recorded_once_each_even_for_a_made_up_name() {
     let h = start().await;
     let (_, subscription) = h.bought_with_reseller().await;
     let mut client = h.subscriptions(&provider_admin(PROVIDER));
-    // Refused before anything is read: no etag, then a malformed PartnerID.
+    // Refused as read (a stale etag), then before anything is read (a
+    // malformed PartnerID).
     assert_error(
         client
             .change_reseller_of_record(pb::ChangeResellerOfRecordRequest {
                 name: subscription.name.clone(),
                 reseller_partner_id: RESELLER.into(),
-                etag: String::new(),
+                etag: "W/\"99\"".into(),
             })
             .await,
-        Code::InvalidArgument,
-        "ETAG_REQUIRED",
+        Code::Aborted,
+        "ETAG_MISMATCH",
     );
     assert_error(
         client
@@ -163,8 +164,9 @@ async fn input_refusals_are_recorded_once_each_even_for_a_made_up_name() {
     let records = recorded(&h, &subscription.name, "ChangeResellerOfRecord").await;
     let outcomes: Vec<&str> = records.iter().map(|r| r.outcome.as_str()).collect();
     // Newest first.
-    assert_eq!(outcomes, ["PARTNER_ID_MALFORMED", "ETAG_REQUIRED"]);
-    assert!(records.iter().all(|r| r.code == "INVALID_ARGUMENT"));
+    assert_eq!(outcomes, ["PARTNER_ID_MALFORMED", "ETAG_MISMATCH"]);
+    let codes: Vec<&str> = records.iter().map(|r| r.code.as_str()).collect();
+    assert_eq!(codes, ["INVALID_ARGUMENT", "ABORTED"]);
 
     // A name longer than any real one is refused and still recorded, cut
     // to what the record holds.

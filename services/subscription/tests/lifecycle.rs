@@ -274,3 +274,55 @@ async fn auto_renew_is_turned_off_and_on_each_change_logged_for_the_reseller() {
     assert_eq!(settings, vec![false, true]);
     assert!(changes.iter().all(|c| c.reseller_of_record.is_some()));
 }
+
+/// R25, R26, R17: calls without an etag made at the same time apply one
+/// after the other: each succeeds (the later ones as no-ops or on the state
+/// the earlier left), none fails a version guard it never asked for.
+#[tokio::test]
+async fn concurrent_changes_without_an_etag_all_succeed_and_apply_once_each() {
+    let h = start().await;
+    let bought = bought(&h).await;
+    let suspensions = (0..8).map(|_| {
+        let mut client = h.subscriptions(&provider_admin(PROVIDER));
+        let request = pb::SuspendSubscriptionRequest {
+            name: bought.name.clone(),
+            etag: String::new(),
+        };
+        tokio::spawn(async move { client.suspend_subscription(request).await })
+    });
+    for outcome in suspensions.collect::<Vec<_>>() {
+        let suspended = outcome
+            .await
+            .expect("joined")
+            .expect("every suspension succeeds")
+            .into_inner();
+        assert_eq!(suspended.state, pb::SubscriptionState::Suspended as i32);
+    }
+    let reactivated = h
+        .subscriptions(&provider_admin(PROVIDER))
+        .reactivate_subscription(pb::ReactivateSubscriptionRequest {
+            name: bought.name.clone(),
+            etag: String::new(),
+        })
+        .await
+        .expect("reactivate")
+        .into_inner();
+    let increases = (0..8).map(|_| {
+        let mut client = h.subscriptions(&provider_admin(PROVIDER));
+        let request = pb::ChangeLicenseQuantityRequest {
+            etag: String::new(),
+            ..quantity(&reactivated, 20)
+        };
+        tokio::spawn(async move { client.change_license_quantity(request).await })
+    });
+    for outcome in increases.collect::<Vec<_>>() {
+        let changed = outcome
+            .await
+            .expect("joined")
+            .expect("every change succeeds");
+        assert_eq!(changed.into_inner().quantity, 20);
+    }
+    let events = h.events(3).await;
+    assert_eq!(of_type(&events, "SubscriptionSuspended").len(), 1);
+    assert_eq!(of_type(&events, "LicenseQuantityChanged").len(), 1);
+}

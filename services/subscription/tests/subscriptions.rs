@@ -62,11 +62,6 @@ async fn licence_quantity_changes_within_limits_with_a_current_etag() {
         Code::Aborted,
         "ETAG_MISMATCH",
     );
-    assert_error(
-        client.change_license_quantity(change(7, "")).await,
-        Code::InvalidArgument,
-        "ETAG_REQUIRED",
-    );
     let current = client
         .get_subscription(pb::GetSubscriptionRequest {
             name: subscription.name.clone(),
@@ -84,6 +79,13 @@ async fn licence_quantity_changes_within_limits_with_a_current_etag() {
     let payload: pb::LicenseQuantityChanged =
         changes[0].payload.as_ref().unwrap().to_msg().unwrap();
     assert_eq!(payload.previous_quantity, 10);
+    // Without an etag the change applies to the subscription as it is.
+    let unguarded = client
+        .change_license_quantity(change(7, ""))
+        .await
+        .expect("an etag is optional")
+        .into_inner();
+    assert_eq!(unguarded.quantity, 7);
 }
 
 #[tokio::test]

@@ -30,17 +30,6 @@ pub(super) fn customer_and_id(name: &str) -> Result<(String, String), Error> {
     ))
 }
 
-fn require_etag(etag: &str) -> Result<(), Error> {
-    if etag.is_empty() {
-        return Err(Error::invalid_field(
-            "ETAG_REQUIRED",
-            "etag",
-            "is required: send the subscription's current etag",
-        ));
-    }
-    Ok(())
-}
-
 /// A PartnerID the request names in `field`, empty for none; a malformed
 /// one is refused as `VerifyPartnerId` refuses it (R24).
 fn optional_partner_id(value: &str, field: &'static str) -> Result<Option<String>, Error> {
@@ -119,16 +108,20 @@ impl Api {
         Ok(self.upstream.customer(caller, customer).await?.company_name)
     }
 
-    /// One subscription of `customer`.
+    /// One subscription of `customer`, for a command to decide on in its
+    /// unit of work `db`: locked until it ends (see
+    /// [`store::subscription::find_for_update`]).
     pub(super) async fn subscription(
         &self,
         db: &impl ConnectionTrait,
         customer: &str,
         subscription_id: &str,
     ) -> Result<Subscription, Error> {
-        Ok(store::subscription::find(db, customer, subscription_id)
-            .await?
-            .ok_or(SubscriptionError::NotFound)?)
+        Ok(
+            store::subscription::find_for_update(db, customer, subscription_id)
+                .await?
+                .ok_or(SubscriptionError::NotFound)?,
+        )
     }
 
     pub(super) async fn list_subscriptions_call(
@@ -168,9 +161,9 @@ impl Api {
         let caller = caller(&request)?;
         let (customer, subscription_id) = customer_and_id(&request.get_ref().name)?;
         self.authorize_customer(&caller, &customer).await?;
-        let found = self
-            .subscription(self.db(), &customer, &subscription_id)
-            .await?;
+        let found = store::subscription::find(self.db(), &customer, &subscription_id)
+            .await?
+            .ok_or(SubscriptionError::NotFound)?;
         described_one(self.db(), found).await
     }
 
@@ -182,7 +175,6 @@ impl Api {
         let caller = caller(&request)?;
         let request = request.into_inner();
         let (customer, subscription_id) = customer_and_id(&request.name)?;
-        require_etag(&request.etag)?;
         require_own_customer(&caller, &customer)?;
         self.outbox
             .audited(&request.name, None, async {
@@ -234,7 +226,6 @@ impl Api {
         let caller = caller(&request)?;
         let request = request.into_inner();
         let (customer, subscription_id) = customer_and_id(&request.name)?;
-        require_etag(&request.etag)?;
         let partner_id = optional_partner_id(&request.reseller_partner_id, "reseller_partner_id")?;
         require_own_customer(&caller, &customer)?;
         self.outbox
@@ -275,7 +266,6 @@ impl Api {
         let caller = caller(&request)?;
         let request = request.into_inner();
         let (customer, subscription_id) = customer_and_id(&request.name)?;
-        require_etag(&request.etag)?;
         let partner_id = optional_partner_id(
             &request.support_contact_partner_id,
             "support_contact_partner_id",

@@ -51,6 +51,25 @@ pub async fn find(
         .transpose()
 }
 
+/// The subscription `subscription_id` of `customer`, its row locked until
+/// the transaction ends (PostgreSQL; SQLite has one writer anyway): a
+/// command decides on it as no concurrent command can change it, so two
+/// calls without an etag apply one after the other instead of the later
+/// failing its version guard.
+pub async fn find_for_update(
+    db: &impl ConnectionTrait,
+    customer: &str,
+    subscription_id: &str,
+) -> Result<Option<Subscription>, DbErr> {
+    subscription::Entity::find_by_id(subscription_id.to_owned())
+        .filter(subscription::Column::Customer.eq(customer))
+        .lock_exclusive()
+        .one(db)
+        .await?
+        .map(from_row)
+        .transpose()
+}
+
 /// A customer's subscriptions, oldest first, a page after the domain token
 /// `page_token`.
 pub async fn list(
