@@ -289,3 +289,38 @@ async fn an_etag_of_a_removed_partnership_does_not_remove_the_next_one() {
         .await
         .expect("the current etag removes the second");
 }
+
+/// Removals without an etag made at the same time: one removes, the others
+/// hear that the partnership is no longer active (what a retry would
+/// hear), never a stale etag they did not send.
+#[tokio::test]
+async fn concurrent_removals_without_an_etag_remove_once_and_tell_the_rest_it_is_gone() {
+    let h = start().await;
+    h.onboard(RESELLER_PARTNER_ID, RESELLER_TENANT, "Fabrikam")
+        .await;
+    h.partner(PROVIDER, RESELLER_TENANT).await;
+    let removals: Vec<_> = (0..8)
+        .map(|_| {
+            let mut client = h.partnerships(&provider_admin(PROVIDER));
+            let request = pb::RemovePartnershipRequest {
+                etag: String::new(),
+                ..remove(PROVIDER, RESELLER_PARTNER_ID)
+            };
+            tokio::spawn(async move { client.remove_partnership(request).await })
+        })
+        .collect();
+    let mut removed = 0;
+    for removal in removals {
+        match removal.await.expect("joined") {
+            Ok(_) => removed += 1,
+            Err(status) => {
+                assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
+                assert_eq!(
+                    twotier_platform::upstream::reason_of(&status).as_deref(),
+                    Some("PARTNERSHIP_NOT_ACTIVE")
+                );
+            }
+        }
+    }
+    assert_eq!(removed, 1);
+}

@@ -224,9 +224,18 @@ impl Api {
                 };
                 names::check_etag(&request.etag, current.version, "the partnership")?;
                 let removal = current.remove(Utc::now(), &caller.subject, attested)?;
-                let removed = store::partnership::save_removal(db, &removal)
-                    .await?
-                    .ok_or_else(|| Error::etag_mismatch("the partnership"))?;
+                let Some(removed) = store::partnership::save_removal(db, &removal).await? else {
+                    // Changed since it was read: a removal that got there
+                    // first is told as what it is (the caller may have sent
+                    // no etag at all), anything else as a stale read.
+                    if store::partnership::active(db, provider_id, partner_id)
+                        .await?
+                        .is_none()
+                    {
+                        return Err(PartnershipError::NotActive(partner_id.to_owned()).into());
+                    }
+                    return Err(Error::etag_mismatch("the partnership"));
+                };
                 let answer = convert::partnership(&removed);
                 tx.append(convert::partnership_removed(&removed, &answer))
                     .await?;
