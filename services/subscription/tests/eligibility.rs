@@ -11,7 +11,7 @@ use tonic::{Code, Status};
 use twotier_platform::upstream::reason_of;
 use twotier_proto::partnership as ppb;
 use twotier_proto::subscription as pb;
-use twotier_testkit::{assert_error, flows, violated_fields};
+use twotier_testkit::{System, assert_error, flows, violated_fields};
 
 const MALFORMED: &str = "12-34";
 const UNKNOWN: &str = "9999999";
@@ -168,4 +168,74 @@ async fn every_rpc_that_chooses_a_reseller_refuses_it_as_verify_partner_id_does(
         .unwrap()
         .into_inner();
     assert_eq!(orders.orders.len(), 1, "no refused line was bought");
+}
+
+/// R18, R20: the email about a new reseller of record goes to the address
+/// the reseller has now: one the operator changed a moment ago is the one
+/// in the event, though the subscription service follows the partnership
+/// log over a slow link.
+#[tokio::test]
+async fn r20_a_reseller_of_record_named_right_after_its_address_changed_is_told_at_the_new_one() {
+    let mut system = System::start(&["partnership", "customer"], &[]).await;
+    let link = twotier_testkit::ChaosProxy::start(system.server("partnership").addr).await;
+    let through_link = format!("http://{}", link.addr);
+    system
+        .add(
+            "subscription",
+            &[("TWOTIER_PARTNERSHIP_ENDPOINT", &through_link)],
+        )
+        .await;
+    let h = Harness { system };
+    let (_, bought) = h.bought_with_reseller().await;
+    let mut client = h.subscriptions(&provider_admin(PROVIDER));
+    let cleared = client
+        .change_reseller_of_record(pb::ChangeResellerOfRecordRequest {
+            name: bought.name.clone(),
+            reseller_partner_id: String::new(),
+            etag: String::new(),
+        })
+        .await
+        .expect("cleared")
+        .into_inner();
+    link.lag(std::time::Duration::from_millis(300));
+    let mut resellers = h.resellers(&operator());
+    let mut reseller = resellers
+        .get_reseller(ppb::GetResellerRequest {
+            name: format!("resellers/{RESELLER}"),
+        })
+        .await
+        .expect("reseller")
+        .into_inner();
+    reseller.contact_email = "partners@fabrikam.example".into();
+    resellers
+        .update_reseller(ppb::UpdateResellerRequest {
+            reseller: Some(reseller),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["contact_email".into()],
+            }),
+        })
+        .await
+        .expect("address changed");
+    client
+        .change_reseller_of_record(pb::ChangeResellerOfRecordRequest {
+            name: cleared.name.clone(),
+            reseller_partner_id: RESELLER.into(),
+            etag: cleared.etag.clone(),
+        })
+        .await
+        .expect("named again");
+    let events = h.events(3).await;
+    let named = events
+        .iter()
+        .filter(|e| e.event_type == "twotier.subscription.v1.ResellerOfRecordChanged")
+        .filter_map(|e| {
+            e.payload
+                .as_ref()?
+                .to_msg::<pb::ResellerOfRecordChanged>()
+                .ok()
+        })
+        .filter_map(|changed| changed.reseller)
+        .next_back()
+        .expect("the reseller named");
+    assert_eq!(named.contact_email, "partners@fabrikam.example");
 }

@@ -80,16 +80,14 @@ impl PartnerDirectory {
             .await
     }
 
-    /// The reseller with `partner_id`, waiting for the projection to catch up
-    /// if it does not know it yet (a reseller onboarded a moment ago).
-    pub async fn known_reseller(
+    /// The reseller with `partner_id` as the partnership service has it
+    /// now: read once the projection has caught up, so an address or
+    /// language the operator changed a moment ago is the one an email about
+    /// it goes to (R20, R21), as a reseller onboarded a moment ago is known.
+    pub async fn current_reseller(
         &self,
         partner_id: &str,
     ) -> Result<Option<ResellerEntry>, DirectoryError> {
-        let found = self.reseller(&self.db, partner_id).await?;
-        if found.is_some() {
-            return Ok(found);
-        }
         self.catch_up().await?;
         Ok(self.reseller(&self.db, partner_id).await?)
     }

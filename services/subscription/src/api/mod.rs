@@ -101,16 +101,17 @@ impl Api {
         self.outbox.reads_by_position()
     }
 
-    /// Where to reach a reseller, from the partner projection. Callers ask
-    /// only for resellers the partnership service has just verified, so one
-    /// the projection does not know even after catching up means it could
-    /// not catch up: the command fails as UNAVAILABLE instead of writing an
+    /// Where to reach a reseller, from the partner projection once caught up
+    /// (an address changed a moment ago is the one written into the event).
+    /// Callers ask only for resellers the partnership service has just
+    /// verified, so one the projection does not know means it could not
+    /// catch up: the command fails as UNAVAILABLE instead of writing an
     /// event that would leave the reseller without its email. Never inside
     /// a command's transaction: the lookup may wait.
     async fn reseller_contact(&self, partner_id: &str) -> Result<pb::ResellerContact, Error> {
         let reseller = self
             .directory
-            .known_reseller(partner_id)
+            .current_reseller(partner_id)
             .await?
             .ok_or_else(|| Error::Unavailable {
                 reason: twotier_platform::upstream::DEPENDENCY_UNAVAILABLE,
