@@ -109,14 +109,20 @@ async fn provider_changing_its_listing_is_told_to_ask_its_representative() {
         "LISTING_CHANGE_REQUIRES_REPRESENTATIVE",
     );
     assert!(status.message().contains("representative"));
+    for role in [Role::BillingAdmin, Role::HelpdeskAgent] {
+        let status = assert_error(
+            h.listings(&twotier_testkit::token("bob", PROVIDER, &[role]))
+                .create_provider_listing(create("other", listing("Other", &["DE"])))
+                .await,
+            Code::PermissionDenied,
+            "LISTING_CHANGE_REQUIRES_REPRESENTATIVE",
+        );
+        assert!(status.message().contains("representative"));
+    }
     assert_error(
-        h.listings(&twotier_testkit::token(
-            "bob",
-            PROVIDER,
-            &[Role::BillingAdmin],
-        ))
-        .create_provider_listing(create("other", listing("Other", &["DE"])))
-        .await,
+        h.listings(&reseller_admin(RESELLER_TENANT))
+            .create_provider_listing(create("other", listing("Other", &["DE"])))
+            .await,
         Code::PermissionDenied,
         "ROLE_NOT_ALLOWED",
     );

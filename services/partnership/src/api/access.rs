@@ -10,9 +10,16 @@ const LISTINGS: &str = "twotier.partnership.v1.ProviderListingService";
 const RESELLERS: &str = "twotier.partnership.v1.ResellerService";
 const PARTNERSHIPS: &str = "twotier.partnership.v1.PartnershipService";
 
-/// Providers reach the listing changes so that they hear R1's answer (ask
-/// your representative) rather than a bare refusal.
-const LISTING_CHANGE: &[Role] = &[Role::PlatformOperator, Role::GlobalAdmin, Role::SalesAgent];
+/// Providers, in any of their roles, reach the listing changes so that
+/// they hear R1's answer (ask your representative) rather than a bare
+/// refusal that names roles none of them has for this.
+const LISTING_CHANGE: &[Role] = &[
+    Role::PlatformOperator,
+    Role::GlobalAdmin,
+    Role::SalesAgent,
+    Role::BillingAdmin,
+    Role::HelpdeskAgent,
+];
 const OPERATOR: &[Role] = &[Role::PlatformOperator];
 /// R3 is asked by providers, the operator and the subscription service.
 const VERIFIERS: &[Role] = &[
