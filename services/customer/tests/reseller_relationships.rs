@@ -419,3 +419,54 @@ async fn r22_a_second_link_accepted_while_delegated_cannot_delegate_again_after_
         "RELATIONSHIP_REQUEST_ALREADY_USED",
     );
 }
+
+/// Two links to the same reseller accepted at the same time: both answer
+/// the one relationship, and both are used up, so neither can delegate the
+/// customer again after that relationship ends (R22, R23).
+#[tokio::test]
+async fn r22_two_links_accepted_at_once_answer_one_relationship_and_are_both_used_up() {
+    let h = start().await;
+    let adatum = partnered_with_customer(&h).await;
+    for round in 0..3 {
+        let links = [
+            h.ask(PROVIDER, &adatum.name, RESELLER).await,
+            h.ask(PROVIDER, &adatum.name, RESELLER).await,
+        ];
+        let acceptances: Vec<_> = links
+            .iter()
+            .map(|link| {
+                let mut admin = h.customers(&customer_admin("adatum.onmicrosoft.com"));
+                let request = accept(&token_of(link));
+                tokio::spawn(async move { admin.accept_reseller_relationship(request).await })
+            })
+            .collect();
+        let mut answers = Vec::new();
+        for acceptance in acceptances {
+            let answer = acceptance.await.expect("joined");
+            answers.push(answer.expect("both acceptances answer").into_inner().name);
+        }
+        assert_eq!(answers[0], answers[1], "round {round}: one relationship");
+        for link in &links {
+            let request = h
+                .customers(&provider_admin(PROVIDER))
+                .get_reseller_relationship_request(pb::GetResellerRelationshipRequestRequest {
+                    name: link.reseller_relationship_request.clone().unwrap().name,
+                })
+                .await
+                .expect("request")
+                .into_inner();
+            assert_eq!(
+                request.state(),
+                pb::ResellerRelationshipRequestState::Accepted,
+                "round {round}: every link accepted is used up"
+            );
+        }
+        h.customers(&provider_admin(PROVIDER))
+            .end_delegated_admin_relationship(pb::EndDelegatedAdminRelationshipRequest {
+                name: answers[0].clone(),
+                confirm: true,
+            })
+            .await
+            .expect("ended");
+    }
+}

@@ -64,16 +64,7 @@ impl Api {
                 // relationship (as R5 answers the partnership); a revoked or
                 // expired link fails as such.
                 if let Some(existing) = self.delegated(db, &customer, &found).await? {
-                    if let Some(used) = found.accept_as_delegated(Utc::now(), &caller.subject)? {
-                        self.outbox
-                            .command("", None, async |tx| {
-                                // Lost to a concurrent close: used up either way.
-                                store::relationship_request::close(&**tx, &used).await?;
-                                Ok::<_, Error>(Reply::new(existing.clone()))
-                            })
-                            .await?;
-                    }
-                    return Ok(existing);
+                    return self.answer_delegated(&caller, &found, existing).await;
                 }
                 // A dead link fails as such before the reseller is even looked at.
                 found
@@ -87,15 +78,51 @@ impl Api {
                 match self.accept_once(&caller, token, partner).await {
                     Ok(relationship) => Ok(relationship),
                     Err(Contested::Failed(error)) => Err(error),
-                    // A concurrent acceptance of this link won: its
-                    // relationship is the answer, as to a retry.
+                    // A concurrent acceptance (of this link or another to
+                    // the same reseller) won: its relationship is the
+                    // answer, as to a retry, and this link is used up by
+                    // it. Otherwise the link was closed meanwhile, and the
+                    // caller hears how (a revocation is no use of it), or
+                    // the customer was delegated to another reseller.
                     Err(Contested::Lost(())) => {
                         let (found, customer) = self.opened_by(db, &caller, token).await?;
-                        self.delegated(db, &customer, &found)
-                            .await?
-                            .ok_or_else(|| RelationshipError::AlreadyUsed.into())
+                        if let Some(existing) = self.delegated(db, &customer, &found).await? {
+                            return self.answer_delegated(&caller, &found, existing).await;
+                        }
+                        found
+                            .check_usable(Utc::now())
+                            .map_err(RelationshipError::from)?;
+                        Err(match customer.reseller_partner_id {
+                            Some(other) => RelationshipError::AlreadyDelegated(other),
+                            None => RelationshipError::AlreadyUsed,
+                        }
+                        .into())
                     }
                 }
+            })
+            .await
+    }
+
+    /// R22: the answer to accepting `found` while its customer is delegated
+    /// to its reseller already (as R5 answers the partnership): `existing`,
+    /// with a pending link used up by it; a revoked or expired link fails
+    /// as such. A unit of work of its own either way, so the acceptance is
+    /// in the audit trail (R29, under the request) even when it changes
+    /// nothing.
+    async fn answer_delegated(
+        &self,
+        caller: &Caller,
+        found: &RelationshipRequest,
+        existing: pb::DelegatedAdminRelationship,
+    ) -> Result<pb::DelegatedAdminRelationship, Error> {
+        let used = found.accept_as_delegated(Utc::now(), &caller.subject)?;
+        self.outbox
+            .command("", None, async |tx| {
+                if let Some(used) = &used {
+                    // Lost to a concurrent close: used up either way.
+                    store::relationship_request::close(&**tx, used).await?;
+                }
+                Ok::<_, Error>(Reply::new(existing.clone()))
             })
             .await
     }
@@ -143,9 +170,12 @@ impl Api {
                     .await?
                     .ok_or(Contested::Lost(()))?;
                 let partner_id = accepted.grant.partner_id.as_str();
+                // Delegated since it was read (by another link accepted at
+                // the same time): the caller hears who won once this
+                // transaction is rolled back.
                 store::customer::change_reseller(&**tx, &customer.id, None, Some(partner_id))
                     .await?
-                    .ok_or_else(|| RelationshipError::AlreadyDelegated(partner_id.to_owned()))?;
+                    .ok_or(Contested::Lost(()))?;
                 let grant = store::delegated_admin::insert(&**tx, &accepted.grant).await?;
                 let relationship = convert::relationship(grant);
                 let customer_name = convert::customer_name(&customer.provider_id, &customer.id);
