@@ -307,3 +307,45 @@ async fn a_feed_asking_for_pruned_positions_is_told_the_oldest_retained_one() {
     let fed = follow(system.channel("partnership"), &integration(A), 0, &[], 1).await;
     assert_eq!(positions(&fed), [head]);
 }
+
+/// R30 against abuse: a tenant holds a bounded number of feeds open at once
+/// (each one outlives its call and polls the database); one more is
+/// refused as RESOURCE_EXHAUSTED while another tenant's and the services'
+/// own streams go on, and closing a feed frees its place.
+#[tokio::test]
+async fn a_tenant_holding_its_maximum_of_open_feeds_is_refused_one_more_until_it_closes_one() {
+    let system = System::start(&["partnership"], &[]).await;
+    let open = |tenant: &'static str| {
+        let channel = system.channel("partnership");
+        async move {
+            EventLogServiceClient::with_interceptor(channel, Bearer::new(&integration(tenant)))
+                .subscribe(SubscribeRequest::default())
+                .await
+                .map(tonic::Response::into_inner)
+        }
+    };
+    let mut held = Vec::new();
+    for _ in 0..twotier_outbox::MAX_FEEDS_PER_TENANT {
+        held.push(open(A).await.expect("within the maximum"));
+    }
+    assert_error(
+        open(A).await.map(drop),
+        Code::ResourceExhausted,
+        "TOO_MANY_SUBSCRIPTIONS",
+    );
+    open(B).await.expect("another tenant's feeds are its own");
+    subscribe(
+        &system,
+        "partnership",
+        &twotier_testkit::service_token("test"),
+    )
+    .await
+    .expect("the services' streams are not counted");
+    drop(held.pop());
+    twotier_testkit::wait_until(
+        "a closed feed frees its place",
+        std::time::Duration::from_secs(10),
+        || async { open(A).await.is_ok() },
+    )
+    .await;
+}

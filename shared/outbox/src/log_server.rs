@@ -20,6 +20,7 @@ use crate::Sequencer;
 use crate::entity::outbox_event;
 use crate::envelope::envelope_of;
 use crate::feed::Audience;
+use crate::open_feeds::{FeedPermit, OpenFeeds};
 use crate::writer::Outbox;
 
 /// Most event types a subscription may filter on: every service publishes
@@ -39,6 +40,7 @@ pub struct EventLog {
     outbox: Outbox,
     poll_interval: Duration,
     shutdown: CancellationToken,
+    open_feeds: OpenFeeds,
 }
 
 impl EventLog {
@@ -49,6 +51,7 @@ impl EventLog {
             outbox,
             poll_interval,
             shutdown,
+            open_feeds: OpenFeeds::default(),
         }
     }
 
@@ -145,6 +148,12 @@ impl EventLogService for EventLog {
             Error::invalid_field("INVALID_POSITION", "after_position", "is too large")
         })?;
         check_event_types(&event_types)?;
+        // A tenant's feeds are bounded; other services and the operator
+        // hold one stream per consumer, and are trusted with it.
+        let permit = match audience.tenant() {
+            Some(tenant) => Some(self.open_feeds.open(tenant)?),
+            None => None,
+        };
         let oldest = oldest_position(self.outbox.reads())
             .await
             .map_err(Error::from)?;
@@ -167,6 +176,7 @@ impl EventLogService for EventLog {
             poll_interval: self.poll_interval,
             shutdown: self.shutdown.clone(),
             sender,
+            _permit: permit,
         };
         tokio::spawn(follower.run(after));
         Ok(Response::new(ReceiverStream::new(receiver)))
@@ -210,6 +220,8 @@ struct Follower {
     poll_interval: Duration,
     shutdown: CancellationToken,
     sender: mpsc::Sender<Result<EventEnvelope, Status>>,
+    /// Held while the feed is open.
+    _permit: Option<FeedPermit>,
 }
 
 impl Follower {
