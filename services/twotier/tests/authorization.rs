@@ -110,8 +110,15 @@ fn the_rules_give_no_role_more_than_the_domain_does() {
         let read = ["Get", "List", "Verify", "Check", "Review", "Subscribe"]
             .iter()
             .any(|prefix| method.name().starts_with(prefix));
+        // Listing changes admit every provider role at the door, so that
+        // each hears R1's answer (ask your representative) from the handler,
+        // which refuses all but the operator (`partnership/tests/listings.rs`).
+        let listing_change = path.contains("ProviderListingService") && !read;
         for role in [Role::BillingAdmin, Role::HelpdeskAgent] {
-            assert!(!access.admits(&[role]), "{path}: {role} has no tasks");
+            assert!(
+                listing_change || !access.admits(&[role]),
+                "{path}: {role} has no tasks"
+            );
         }
         if access.admits(&[Role::Service]) {
             assert!(
