@@ -238,3 +238,36 @@ async fn at_the_connection_cap_a_newcomer_is_refused_only_when_every_connection_
         assert_eq!(raw_h2::grpc_status(&answer), Some("4"));
     }
 }
+
+/// Health and reflection need no token, so a stream of theirs must not
+/// keep a connection busy: an anonymous `Health/Watch`, which never ends by
+/// itself, loses its connection at the idle timeout like a silent one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_anonymous_health_watch_does_not_hold_its_connection_past_the_idle_timeout() {
+    use tonic_health::pb::HealthCheckRequest;
+    use tonic_health::pb::health_client::HealthClient;
+    let db = TestDatabase::new("partnership").await;
+    let server = partnership(&db, &[("TWOTIER_CONNECTION_IDLE_TIMEOUT", "1s")]).await;
+    let channel = Channel::from_shared(format!("http://{}", server.addr))
+        .expect("address")
+        .connect()
+        .await
+        .expect("connect");
+    let mut watch = HealthClient::new(channel)
+        .watch(HealthCheckRequest {
+            service: String::new(),
+        })
+        .await
+        .expect("watch")
+        .into_inner();
+    watch
+        .message()
+        .await
+        .expect("the first status")
+        .expect("sent");
+    let ended = tokio::time::timeout(Duration::from_secs(15), async {
+        while let Ok(Some(_)) = watch.message().await {}
+    })
+    .await;
+    assert!(ended.is_ok(), "the watch still holds its connection");
+}

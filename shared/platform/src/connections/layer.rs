@@ -64,6 +64,14 @@ where
     }
 
     fn call(&mut self, request: http::Request<Body>) -> Self::Future {
+        // Health and reflection answer without a token; a stream of theirs
+        // (a `Health/Watch` never ends) must not make its connection look
+        // busy, or anonymous callers could hold every connection slot. A
+        // connection carrying only such calls stays idle: closed at the idle
+        // timeout, and evicted first at the cap.
+        if crate::auth::is_public(request.uri().path()) {
+            return self.inner.call(request).boxed();
+        }
         let Some(connection) = connection_of(&request).cloned() else {
             return self.inner.call(request).boxed();
         };
