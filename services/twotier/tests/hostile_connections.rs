@@ -247,7 +247,16 @@ async fn an_anonymous_health_watch_does_not_hold_its_connection_past_the_idle_ti
     use tonic_health::pb::HealthCheckRequest;
     use tonic_health::pb::health_client::HealthClient;
     let db = TestDatabase::new("partnership").await;
-    let server = partnership(&db, &[("TWOTIER_CONNECTION_IDLE_TIMEOUT", "1s")]).await;
+    // The handshake timeout far beyond the wait: the watch ends at the
+    // idle timeout, as a connection that spoke and went idle.
+    let server = partnership(
+        &db,
+        &[
+            ("TWOTIER_CONNECTION_IDLE_TIMEOUT", "1s"),
+            ("TWOTIER_HANDSHAKE_TIMEOUT", "60s"),
+        ],
+    )
+    .await;
     let channel = Channel::from_shared(format!("http://{}", server.addr))
         .expect("address")
         .connect()
@@ -265,7 +274,7 @@ async fn an_anonymous_health_watch_does_not_hold_its_connection_past_the_idle_ti
         .await
         .expect("the first status")
         .expect("sent");
-    let ended = tokio::time::timeout(Duration::from_secs(15), async {
+    let ended = tokio::time::timeout(Duration::from_secs(8), async {
         while let Ok(Some(_)) = watch.message().await {}
     })
     .await;

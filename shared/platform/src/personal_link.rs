@@ -163,33 +163,39 @@ fn holds_link(body: &str, link: &str) -> bool {
         .any(|(at, _)| starts_a_link(&body[..at]) && ends_a_link(&body[at + link.len()..]))
 }
 
-/// Whether a link preceded by `before` starts where it should: not right
-/// after a character an address goes on with (`x{link}`, `?u={link}`);
-/// anything else (a space, markup such as `<p>` or `**`, a quote, an
-/// arrow) sets it apart.
+/// Whether a link preceded by `before` starts where it should: at the
+/// start, after whitespace, markup (`<p>`, `**`), a quote, bracket or colon,
+/// or a symbol outside ASCII (an arrow), and not within a word that is
+/// itself an address (`https://elsewhere.example/x:{link}`, `mail@x:{link}`),
+/// where a mail reader opens that address instead.
 fn starts_a_link(before: &str) -> bool {
-    before
-        .chars()
-        .next_back()
-        .is_none_or(|c| !continues_an_address(c))
+    let Some(last) = before.chars().next_back() else {
+        return true;
+    };
+    let apart = last.is_whitespace()
+        || "<>\"'([{*_:".contains(last)
+        || (!last.is_ascii() && !last.is_alphanumeric());
+    if !apart {
+        return false;
+    }
+    let word = before
+        .rsplit(|c: char| c.is_whitespace() || "<>\"'".contains(c))
+        .next()
+        .unwrap_or_default();
+    !(word.contains("://") || word.contains("www.") || word.contains('@'))
 }
 
 /// Whether a link followed by `rest` ends where it should: after the
 /// punctuation that may close a sentence or markup (which mail readers
-/// leave out of a link), nothing an address goes on with follows
-/// (`{link}abc` opens `token=...abc`, a token nobody issued; `{link}.html`
-/// or `{link}&utm=1` another address).
+/// leave out of a link), at the end, at whitespace, or at a closing quote,
+/// bracket or tag. Anything else may be read as more of the link
+/// (`{link}abc` or `{link}é` open `token=...abc`, a token nobody issued;
+/// `{link}.html` or `{link}&utm=1` another address).
 fn ends_a_link(rest: &str) -> bool {
     rest.trim_start_matches(|c| ".,;:!?*".contains(c))
         .chars()
         .next()
-        .is_none_or(|c| !continues_an_address(c))
-}
-
-/// Whether `c` goes on with an address when it touches one: a letter or
-/// digit, or a character of a URL's path, query or fragment.
-fn continues_an_address(c: char) -> bool {
-    c.is_ascii_alphanumeric() || "-._~/?#@$&+=%".contains(c)
+        .is_none_or(|c| c.is_whitespace() || "<>\"')]}".contains(c))
 }
 
 /// The link its recipient opens to accept: `base` with the token appended.
@@ -360,6 +366,14 @@ mod tests {
             format!("open {url}_2"),
             format!("open {url}!x"),
             format!("open https://elsewhere.example/{url}"),
+            format!("open https://elsewhere.example/go!{url}"),
+            format!("open https://elsewhere.example/x:{url}"),
+            format!("open https://elsewhere.example/x;{url}"),
+            format!("open {url}\u{fc}"),
+            format!("open {url}.\u{e9}"),
+            format!("open {url}|x"),
+            format!("open {url}^x"),
+            format!("open caf\u{e9}{url}"),
         ] {
             assert_eq!(
                 link.check_email(at(5), &run_on, &url),

@@ -65,8 +65,10 @@ impl TestDatabase {
 /// A PostgreSQL test database is dropped with its test, so that a run of the
 /// suite does not leave hundreds behind (a server holding many databases
 /// grows slower for every later run). `WITH (FORCE)` ends the connections
-/// of servers the test has not shut down. The drop runs on a thread of its
-/// own: a test's runtime may be the one dropping this, and must not block.
+/// of servers the test has not shut down. The drop runs on a runtime of its
+/// own on a thread of its own (the dropping thread may be a worker of the
+/// test's runtime, where blocking on a future is not allowed) and waits for
+/// it, at most as long as `DROP_DEADLINE`.
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         if !self.is_postgres() {
@@ -86,6 +88,10 @@ impl Drop for TestDatabase {
     }
 }
 
+/// How long dropping a test database may take before the test goes on
+/// without it (CI drops what is left before each run).
+const DROP_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
+
 fn drop_postgres_database(admin_url: &str, name: &str) -> Result<(), String> {
     use sea_orm::sqlx::{Connection, PgConnection};
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -93,16 +99,21 @@ fn drop_postgres_database(admin_url: &str, name: &str) -> Result<(), String> {
         .build()
         .map_err(|error| error.to_string())?;
     runtime.block_on(async {
-        let mut admin = PgConnection::connect(admin_url)
+        let dropped = async {
+            let mut admin = PgConnection::connect(admin_url)
+                .await
+                .map_err(|error| error.to_string())?;
+            sea_orm::sqlx::query(sea_orm::sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+            )))
+            .execute(&mut admin)
             .await
             .map_err(|error| error.to_string())?;
-        sea_orm::sqlx::query(sea_orm::sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-        )))
-        .execute(&mut admin)
-        .await
-        .map_err(|error| error.to_string())?;
-        Ok(())
+            Ok(())
+        };
+        tokio::time::timeout(DROP_DEADLINE, dropped)
+            .await
+            .map_err(|_| "timed out".to_owned())?
     })
 }
 

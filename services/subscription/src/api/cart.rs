@@ -172,26 +172,31 @@ impl Api {
         self.outbox
             .command(&request.cart, None, async |tx| {
                 let db = &**tx;
-                let line = line.clone();
                 let offer = store::catalog::find(db, &line.offer_id).await?;
+                // What the request leaves open is the line's own, as the
+                // cart at hand has it.
+                let resolved = |cart: &Cart| {
+                    let replaced = cart.lines.iter().find(|l| l.id == line.id);
+                    line.clone().resolve(offer.as_ref(), replaced)
+                };
                 // R25: the line as it is already is no write, and the
                 // cart keeps its etag.
                 let mut current = store::cart::find(db, provider_id, cart_id)
                     .await?
                     .ok_or(CartError::NotFound)?;
-                let replaced = current.lines.iter().find(|l| l.id == line.id);
-                let line = line.resolve(offer.as_ref(), replaced);
-                if !current
-                    .update_line(line.clone(), offer.as_ref())?
-                    .is_changed()
-                {
+                let asked = resolved(&current);
+                if !current.update_line(asked, offer.as_ref())?.is_changed() {
                     return Ok(Reply::new(convert::cart(&current)));
                 }
                 let mut cart =
                     store::cart::open_for_edit(db, provider_id, cart_id, Utc::now()).await?;
                 // Decided again on the cart as held for the edit.
-                if cart.update_line(line.clone(), offer.as_ref())?.is_changed() {
-                    store::cart::update_line(db, &cart.id, &line).await?;
+                let asked = resolved(&cart);
+                if cart
+                    .update_line(asked.clone(), offer.as_ref())?
+                    .is_changed()
+                {
+                    store::cart::update_line(db, &cart.id, &asked).await?;
                 }
                 Ok(Reply::new(convert::cart(&cart)))
             })

@@ -54,15 +54,19 @@ impl Offer {
 
     /// The term and billing cycle of a line that may leave either to the
     /// offer (R15 names only offer, quantity and reseller): a term left open
-    /// is the offer's first, a cycle left open its first that can bill that
-    /// term (a monthly term is not billed annually). What is given is kept
+    /// is the offer's first that the given cycle can bill, a cycle left open
+    /// its first that can bill the term (a monthly term is not billed
+    /// annually). What is given is kept
     /// as given, for [`Self::check_terms`] to judge.
     pub fn terms_for(
         &self,
         term: Option<Term>,
         cycle: Option<BillingCycle>,
     ) -> (Term, BillingCycle) {
+        // A cycle given alone picks the first term it can bill.
+        let billable = |term: &Term| cycle != Some(BillingCycle::Annual) || *term == Term::Annual;
         let term = term
+            .or_else(|| self.terms.iter().copied().find(billable))
             .or_else(|| self.terms.first().copied())
             .unwrap_or(Term::Monthly);
         let cycle = cycle
@@ -180,6 +184,11 @@ pub(crate) mod tests {
         let (term, cycle) = annual_only.terms_for(None, None);
         assert_eq!((term, cycle), (Term::Annual, BillingCycle::Annual));
         assert_eq!(annual_only.check_terms(term, cycle), Ok(()));
+        assert_eq!(
+            both.terms_for(None, Some(BillingCycle::Annual)),
+            (Term::Annual, BillingCycle::Annual),
+            "annual billing alone picks the term it can bill"
+        );
         // What is given stays, for check_terms to refuse.
         assert_eq!(
             annual_only.terms_for(Some(Term::Monthly), None).0,

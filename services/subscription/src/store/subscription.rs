@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    QueryFilter, QueryOrder, QuerySelect, Select,
 };
 use twotier_platform::guarded::{at_version, update_guarded};
 use twotier_platform::{Error, paging};
@@ -43,12 +43,7 @@ pub async fn find(
     customer: &str,
     subscription_id: &str,
 ) -> Result<Option<Subscription>, DbErr> {
-    subscription::Entity::find_by_id(subscription_id.to_owned())
-        .filter(subscription::Column::Customer.eq(customer))
-        .one(db)
-        .await?
-        .map(from_row)
-        .transpose()
+    one(db, of(customer, subscription_id)).await
 }
 
 /// The subscription `subscription_id` of `customer`, its row locked until
@@ -61,13 +56,19 @@ pub async fn find_for_update(
     customer: &str,
     subscription_id: &str,
 ) -> Result<Option<Subscription>, DbErr> {
+    one(db, of(customer, subscription_id).lock_exclusive()).await
+}
+
+fn of(customer: &str, subscription_id: &str) -> Select<subscription::Entity> {
     subscription::Entity::find_by_id(subscription_id.to_owned())
         .filter(subscription::Column::Customer.eq(customer))
-        .lock_exclusive()
-        .one(db)
-        .await?
-        .map(from_row)
-        .transpose()
+}
+
+async fn one(
+    db: &impl ConnectionTrait,
+    select: Select<subscription::Entity>,
+) -> Result<Option<Subscription>, DbErr> {
+    select.one(db).await?.map(from_row).transpose()
 }
 
 /// A customer's subscriptions, oldest first, a page after the domain token

@@ -31,6 +31,12 @@ pub fn mark_authenticated<B>(request: &http::Request<B>) {
     }
 }
 
+/// Whether `path` is a stream anyone may open without a token and keep
+/// open: `Health/Watch` and server reflection.
+fn holds_open_without_a_token(path: &str) -> bool {
+    crate::auth::is_public(path) && path != "/grpc.health.v1.Health/Check"
+}
+
 /// Counts each call on its connection until its response is complete.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ActiveStreamsLayer;
@@ -64,17 +70,19 @@ where
     }
 
     fn call(&mut self, request: http::Request<Body>) -> Self::Future {
-        // Health and reflection answer without a token; a stream of theirs
-        // (a `Health/Watch` never ends) must not make its connection look
-        // busy, or anonymous callers could hold every connection slot. A
-        // connection carrying only such calls stays idle: closed at the idle
-        // timeout, and evicted first at the cap.
-        if crate::auth::is_public(request.uri().path()) {
-            return self.inner.call(request).boxed();
-        }
         let Some(connection) = connection_of(&request).cloned() else {
             return self.inner.call(request).boxed();
         };
+        // Health and reflection answer without a token; a stream of theirs
+        // (a `Health/Watch` never ends) must not make its connection look
+        // busy, or anonymous callers could hold every connection slot. A
+        // connection carrying only such streams is idle: closed at the idle
+        // timeout, and evicted first at the cap. A unary `Health/Check` is
+        // counted as any call, so a probe is never cut mid-answer.
+        if holds_open_without_a_token(request.uri().path()) {
+            connection.spoke();
+            return self.inner.call(request).boxed();
+        }
         let call = InFlight::start(connection);
         let response = self.inner.call(request);
         async move {

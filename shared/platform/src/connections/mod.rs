@@ -120,6 +120,15 @@ impl Connection {
         self.active_streams.fetch_add(1, Ordering::AcqRel);
     }
 
+    /// A call that is not counted as in flight (see
+    /// [`layer::ActiveStreamsLayer`]) still shows the connection spoke: it
+    /// is closed at the idle timeout, not the handshake timeout.
+    pub(crate) fn spoke(&self) {
+        self.sent_a_call.store(true, Ordering::Release);
+        let elapsed = u64::try_from(self.accepted_at.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.idle_since_ms.fetch_max(elapsed, Ordering::AcqRel);
+    }
+
     pub(crate) fn call_ended(&self) {
         // Idle time is stamped before the count drops, so a reaper that sees
         // no active calls never sees a stale stamp.
