@@ -168,24 +168,15 @@ async fn r24_create_customer_and_r22_report_a_failing_reseller_as_verify_partner
 
 /// The operator sets Fabrikam's MPA to `active`.
 async fn set_mpa(h: &Harness, active: bool) {
-    let mut resellers = h.resellers(&operator());
-    let mut reseller = resellers
-        .get_reseller(ppb::GetResellerRequest {
-            name: format!("resellers/{RESELLER}"),
-        })
-        .await
-        .expect("reseller")
-        .into_inner();
-    reseller.mpa_active = active;
-    resellers
-        .update_reseller(ppb::UpdateResellerRequest {
-            reseller: Some(reseller),
-            update_mask: Some(prost_types::FieldMask {
-                paths: vec!["mpa_active".into()],
-            }),
-        })
-        .await
-        .expect("MPA changed");
+    flows::update_reseller(
+        h.channel("partnership"),
+        RESELLER,
+        "mpa_active",
+        |reseller| {
+            reseller.mpa_active = active;
+        },
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -349,24 +349,13 @@ async fn r24_a_partnered_reseller_whose_mpa_lapsed_cannot_accept_again() {
     h.onboard(RESELLER_PARTNER_ID, RESELLER_TENANT, "Fabrikam")
         .await;
     h.partner(PROVIDER, RESELLER_TENANT).await;
-    let mut resellers = h.resellers(&operator());
-    let mut reseller = resellers
-        .get_reseller(pb::GetResellerRequest {
-            name: format!("resellers/{RESELLER_PARTNER_ID}"),
-        })
-        .await
-        .expect("reseller")
-        .into_inner();
-    reseller.mpa_active = false;
-    resellers
-        .update_reseller(pb::UpdateResellerRequest {
-            reseller: Some(reseller),
-            update_mask: Some(prost_types::FieldMask {
-                paths: vec!["mpa_active".into()],
-            }),
-        })
-        .await
-        .expect("MPA lapsed");
+    twotier_testkit::flows::update_reseller(
+        h.server.channel(),
+        RESELLER_PARTNER_ID,
+        "mpa_active",
+        |reseller| reseller.mpa_active = false,
+    )
+    .await;
     let again = h.invite(PROVIDER, "admin@fabrikam.example").await;
     assert_error(
         h.partnerships(&reseller_admin(RESELLER_TENANT))

@@ -198,24 +198,15 @@ async fn r20_a_reseller_of_record_named_right_after_its_address_changed_is_told_
         .expect("cleared")
         .into_inner();
     link.lag(std::time::Duration::from_millis(300));
-    let mut resellers = h.resellers(&operator());
-    let mut reseller = resellers
-        .get_reseller(ppb::GetResellerRequest {
-            name: format!("resellers/{RESELLER}"),
-        })
-        .await
-        .expect("reseller")
-        .into_inner();
-    reseller.contact_email = "partners@fabrikam.example".into();
-    resellers
-        .update_reseller(ppb::UpdateResellerRequest {
-            reseller: Some(reseller),
-            update_mask: Some(prost_types::FieldMask {
-                paths: vec!["contact_email".into()],
-            }),
-        })
-        .await
-        .expect("address changed");
+    flows::update_reseller(
+        h.channel("partnership"),
+        RESELLER,
+        "contact_email",
+        |reseller| {
+            reseller.contact_email = "partners@fabrikam.example".into();
+        },
+    )
+    .await;
     client
         .change_reseller_of_record(pb::ChangeResellerOfRecordRequest {
             name: cleared.name.clone(),

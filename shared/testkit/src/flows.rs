@@ -66,6 +66,36 @@ pub async fn onboard_kind(
         .into_inner()
 }
 
+/// The operator changes the reseller `partner_id`'s field `path` (an
+/// `UpdateReseller` mask path) as `change` sets it on the reseller read.
+pub async fn update_reseller(
+    partnership: Channel,
+    partner_id: &str,
+    path: &str,
+    change: impl FnOnce(&mut pb::Reseller),
+) -> pb::Reseller {
+    let mut resellers =
+        ResellerServiceClient::with_interceptor(partnership, Bearer::new(&operator()));
+    let mut reseller = resellers
+        .get_reseller(pb::GetResellerRequest {
+            name: format!("resellers/{partner_id}"),
+        })
+        .await
+        .expect("reseller")
+        .into_inner();
+    change(&mut reseller);
+    resellers
+        .update_reseller(pb::UpdateResellerRequest {
+            reseller: Some(reseller),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec![path.into()],
+            }),
+        })
+        .await
+        .expect("reseller changed")
+        .into_inner()
+}
+
 /// `provider` invites `admin@<tenant>.example`.
 pub async fn invite(
     partnership: Channel,
