@@ -110,3 +110,35 @@ async fn a_customer_admins_refused_and_accepted_requests_are_in_the_providers_tr
     assert_eq!(done.len(), 1, "{done:#?}");
     assert_eq!(done[0].outcome, "OK");
 }
+
+// R29: a create refused for its input before it reaches its unit of work
+// is recorded with the request id it was sent with; a request id refused
+// for its form is not kept.
+#[tokio::test]
+async fn a_create_refused_for_its_input_is_recorded_with_its_request_id() {
+    let h = start().await;
+    let mut customers = h.customers(&provider_admin(PROVIDER));
+    let invalid = pb::CreateCustomerRequest {
+        request_id: "create-adatum-1".into(),
+        ..create(PROVIDER, new_customer("Adatum", "x", ""))
+    };
+    assert_error(
+        customers.create_customer(invalid).await,
+        Code::InvalidArgument,
+        "INVALID_CUSTOMER",
+    );
+    let malformed_id = pb::CreateCustomerRequest {
+        request_id: "not a request id".into(),
+        ..create(PROVIDER, new_customer("Adatum", "adatum", ""))
+    };
+    assert_error(
+        customers.create_customer(malformed_id).await,
+        Code::InvalidArgument,
+        "INVALID_CUSTOMER",
+    );
+
+    let records = recorded(&h, &format!("providers/{PROVIDER}"), "CreateCustomer").await;
+    let request_ids: Vec<&str> = records.iter().map(|r| r.request_id.as_str()).collect();
+    assert_eq!(request_ids, ["", "create-adatum-1"], "newest first");
+    assert!(records.iter().all(|r| r.outcome == "INVALID_CUSTOMER"));
+}

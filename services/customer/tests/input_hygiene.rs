@@ -199,3 +199,53 @@ async fn required_customer_fields_of_spaces_alone_are_refused_as_blank_and_chang
         .into_inner();
     assert!(listed.customers.is_empty(), "no customer was created");
 }
+
+// Names that look blank or read backwards: a company name of invisible
+// characters alone is blank, and one that overrides the direction of the
+// text after it ("Trojan Source") is refused; nothing is created.
+#[tokio::test]
+async fn names_of_invisible_characters_or_overriding_text_direction_are_refused() {
+    let h = start().await;
+    let mut client = h.customers(&provider_admin(PROVIDER));
+    for (company, complaint) in [
+        ("\u{200B}\u{FEFF}", "must not be blank"),
+        ("Adatum \u{202E}gnp.exe", "direction"),
+    ] {
+        let status = assert_error(
+            client
+                .create_customer(create(PROVIDER, new_customer(company, "adatum", "")))
+                .await,
+            Code::InvalidArgument,
+            "INVALID_CUSTOMER",
+        );
+        assert_eq!(violated_fields(&status), ["customer.company_name"]);
+        assert!(status.message().contains(complaint), "{}", status.message());
+    }
+    let listed = client
+        .list_customers(pb::ListCustomersRequest {
+            parent: format!("providers/{PROVIDER}"),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(listed.customers.is_empty(), "no customer was created");
+}
+
+// A malformed name is the caller's mistake before anything is looked up,
+// also for a reseller's admin whose reseller twotier does not know.
+#[tokio::test]
+async fn a_malformed_customer_name_is_refused_before_the_caller_is_looked_up() {
+    let h = start().await;
+    let stranger = reseller_admin("no-such-reseller");
+    let status = assert_error(
+        h.customers(&stranger)
+            .get_customer(pb::GetCustomerRequest {
+                name: "garbage".into(),
+            })
+            .await,
+        Code::InvalidArgument,
+        "INVALID_RESOURCE_NAME",
+    );
+    assert_eq!(violated_fields(&status), ["name"]);
+}

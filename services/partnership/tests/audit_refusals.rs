@@ -1,11 +1,14 @@
 //! R29 through gRPC: a command refused for its input is in the audit trail
-//! once, and what a reseller does with a provider's invitation (refused or
-//! not) is in that provider's trail under the invitation's name.
+//! once, what a reseller does with a provider's invitation (refused or
+//! not) is in that provider's trail under the invitation's name, another
+//! provider's user writes nothing into it, and a record past the
+//! retention is no longer listed.
 
 mod common;
 
 use common::*;
 use tonic::Code;
+use twotier_platform::auth::Role;
 use twotier_proto::audit::AuditRecord;
 use twotier_proto::partnership as pb;
 use twotier_testkit::{assert_error, audit_records, flows};
@@ -82,4 +85,59 @@ async fn a_resellers_refused_and_accepted_invitations_are_in_the_providers_trail
     let done = recorded(&h, &partnership.name, "AcceptInvitation").await;
     assert_eq!(done.len(), 1, "{done:#?}");
     assert_eq!(done[0].outcome, "OK");
+}
+
+// R29, R1: a provider's helpdesk may knock on the listing door (to hear
+// R1's answer), but the resource it names is not another provider's trail.
+#[tokio::test]
+async fn another_providers_helpdesk_cannot_write_into_this_providers_trail() {
+    let h = start().await;
+    let forged = format!("providers/{PROVIDER}/partnerships/forged");
+    let helpdesk = twotier_testkit::token("mallory", OTHER_PROVIDER, &[Role::HelpdeskAgent]);
+    for _ in 0..2 {
+        assert_error(
+            h.listings(&helpdesk)
+                .update_provider_listing(pb::UpdateProviderListingRequest {
+                    provider_listing: Some(pb::ProviderListing {
+                        name: forged.clone(),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                })
+                .await,
+            Code::PermissionDenied,
+            "LISTING_CHANGE_REQUIRES_REPRESENTATIVE",
+        );
+    }
+
+    assert!(recorded(&h, &forged, "").await.is_empty());
+    let own = audit_records(
+        h.server.channel(),
+        &provider_admin(OTHER_PROVIDER),
+        &forged,
+        "UpdateProviderListing",
+    )
+    .await;
+    assert_eq!(own.len(), 2, "{own:#?}");
+    assert!(
+        own.iter()
+            .all(|record| record.resource_tenant_id.is_empty())
+    );
+}
+
+// R29: a record is kept for the configured retention and not listed past
+// it, though the pruning runs only hourly.
+#[tokio::test]
+async fn a_record_older_than_the_retention_is_no_longer_listed() {
+    let h = start_with(&[("TWOTIER_AUDIT_RETENTION", "2s")]).await;
+    h.invite(PROVIDER, "admin@fabrikam.example").await;
+    let name = format!("providers/{PROVIDER}");
+    assert_eq!(recorded(&h, &name, "RequestPartnership").await.len(), 1);
+
+    twotier_testkit::wait_until(
+        "the record outlives its retention",
+        std::time::Duration::from_secs(20),
+        || async { recorded(&h, &name, "RequestPartnership").await.is_empty() },
+    )
+    .await;
 }

@@ -5,6 +5,7 @@ mod common;
 
 use common::*;
 use tonic::Code;
+use twotier_platform::config::{LogFormat, TelemetrySettings};
 use twotier_proto::partnership as pb;
 use twotier_testkit::{assert_error, violated_fields};
 
@@ -273,7 +274,9 @@ async fn repeated_request_fields_beyond_their_documented_caps_are_refused_naming
     assert_eq!(violated_fields(&status), vec!["provider_listing.regions"]);
     let kept = client
         .create_provider_listing(create(pb::ProviderListing {
-            markets: vec!["DE".into(); 250],
+            markets: (0..250u8)
+                .map(|i| format!("{}{}", char::from(b'A' + i / 26), char::from(b'A' + i % 26)))
+                .collect(),
             regions: vec!["EMEA".into(); 50],
             ..listing()
         }))
@@ -431,4 +434,60 @@ async fn names_that_grow_when_lower_cased_are_partnered_listed_and_filtered() {
         .into_inner();
     assert_eq!(listed.indirect_resellers.len(), 1);
     assert_eq!(listed.indirect_resellers[0].company_name, company);
+}
+
+// A caller's `tracestate` may carry up to 32 members, more than an event
+// row keeps: the command still succeeds, in the caller's trace, with the
+// header cut as W3C Trace Context says.
+#[tokio::test]
+async fn a_callers_tracestate_longer_than_an_event_keeps_is_cut_and_the_command_succeeds() {
+    // Calls join their caller's trace only with the process's telemetry
+    // installed, as in production (the one test of this binary that does).
+    let _telemetry = twotier_platform::telemetry::init(&TelemetrySettings {
+        service_name: "input-hygiene-test".into(),
+        log_filter: "info".into(),
+        log_format: LogFormat::Human,
+        otlp_endpoint: None,
+    })
+    .expect("telemetry");
+    let h = start().await;
+    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let members: Vec<String> = (0..32)
+        .map(|i| format!("v{i:02}={}", "s".repeat(40)))
+        .collect();
+    let mut request = tonic::Request::new(pb::RequestPartnershipRequest {
+        parent: format!("providers/{PROVIDER}"),
+        reseller_email: "admin@fabrikam.example".into(),
+        language_code: "en".into(),
+        request_id: String::new(),
+    });
+    let metadata = request.metadata_mut();
+    metadata.insert(
+        "traceparent",
+        format!("00-{trace_id}-00f067aa0ba902b7-01")
+            .parse()
+            .unwrap(),
+    );
+    metadata.insert("tracestate", members.join(",").parse().unwrap());
+    let requested = h
+        .partnerships(&provider_admin(PROVIDER))
+        .request_partnership(request)
+        .await
+        .expect("a long tracestate does not fail the command");
+    assert!(requested.into_inner().invitation.is_some());
+
+    let records = twotier_testkit::audit_records(
+        h.server.channel(),
+        &provider_admin(PROVIDER),
+        &format!("providers/{PROVIDER}"),
+        "RequestPartnership",
+    )
+    .await;
+    assert_eq!(records.len(), 1, "{records:#?}");
+    assert_eq!(records[0].trace_id, trace_id, "in the caller's trace");
+    let events = h.events(1).await;
+    let trace = events[0].trace_context.clone().expect("trace context");
+    assert!(trace.traceparent.contains(trace_id));
+    assert!(trace.tracestate.len() <= 512, "{}", trace.tracestate.len());
+    assert!(trace.tracestate.starts_with(&members[..5].join(",")));
 }

@@ -355,3 +355,70 @@ async fn eight_concurrent_creates_of_one_listing_create_it_once() {
     }
     assert_eq!(created, 1);
 }
+
+// R1 with the input bar: a listing's website may hold no control or
+// invisible character (PostgreSQL stores no NUL; an ESC would drive a
+// terminal that shows it), and a market is named once.
+#[tokio::test]
+async fn a_website_with_control_or_invisible_characters_or_a_market_named_twice_is_refused() {
+    let h = start().await;
+    for website in [
+        "https://contoso.example/\u{0}",
+        "https://contoso.example/\u{1b}[2J",
+        "https://conto\u{200B}so.example/",
+    ] {
+        let status = assert_error(
+            h.listings(&operator())
+                .create_provider_listing(create(
+                    PROVIDER,
+                    pb::ProviderListing {
+                        website_uri: website.into(),
+                        ..listing("Contoso", &["DE"])
+                    },
+                ))
+                .await,
+            Code::InvalidArgument,
+            "INVALID_PROVIDER_LISTING",
+        );
+        assert_eq!(violated_fields(&status), ["provider_listing.website_uri"]);
+    }
+    let status = assert_error(
+        h.listings(&operator())
+            .create_provider_listing(create(PROVIDER, listing("Contoso", &["DE", "AT", "DE"])))
+            .await,
+        Code::InvalidArgument,
+        "INVALID_PROVIDER_LISTING",
+    );
+    assert_eq!(violated_fields(&status), ["provider_listing.markets"]);
+    assert_error(
+        h.listings(&provider_admin(PROVIDER))
+            .get_provider_listing(pb::GetProviderListingRequest {
+                name: format!("providerListings/{PROVIDER}"),
+            })
+            .await,
+        Code::NotFound,
+        "LISTING_NOT_FOUND",
+    );
+}
+
+// R1, R29: what the operator does to a provider's listing is in that
+// provider's audit trail.
+#[tokio::test]
+async fn the_operators_change_to_a_listing_is_in_its_providers_trail() {
+    let h = start().await;
+    h.listings(&operator())
+        .create_provider_listing(create(PROVIDER, listing("Contoso", &["DE"])))
+        .await
+        .expect("operator creates");
+    let name = format!("providerListings/{PROVIDER}");
+    for (provider, seen) in [(PROVIDER, 1), (OTHER_PROVIDER, 0)] {
+        let records = twotier_testkit::audit_records(
+            h.server.channel(),
+            &provider_admin(provider),
+            &name,
+            "",
+        )
+        .await;
+        assert_eq!(records.len(), seen, "{provider}: {records:#?}");
+    }
+}

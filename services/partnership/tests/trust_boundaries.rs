@@ -176,6 +176,44 @@ async fn the_service_key_cannot_mint_user_roles() {
     );
 }
 
+#[tokio::test]
+async fn a_user_token_of_the_services_tenant_is_refused() {
+    let h = start().await;
+    for roles in [&["GlobalAdmin"][..], &["Integration"], &[]] {
+        let token = signed(&user_claims("mallory", SERVICE_TENANT, roles));
+        assert_error(
+            h.partnerships(&token)
+                .list_indirect_resellers(pb::ListIndirectResellersRequest {
+                    parent: format!("providers/{SERVICE_TENANT}"),
+                    ..Default::default()
+                })
+                .await,
+            Code::PermissionDenied,
+            "TENANT_RESERVED",
+        );
+        let mut log =
+            EventLogServiceClient::with_interceptor(h.server.channel(), Bearer::new(&token));
+        assert_error(
+            log.get_log_head(GetLogHeadRequest {}).await,
+            Code::PermissionDenied,
+            "TENANT_RESERVED",
+        );
+    }
+    // Nor can a service carry one on its behalf.
+    let user = signed(&user_claims("mallory", SERVICE_TENANT, &["GlobalAdmin"]));
+    let service = twotier_testkit::service_token("partnership-test");
+    assert_error(
+        on_behalf(&h, &service, &user)
+            .list_indirect_resellers(pb::ListIndirectResellersRequest {
+                parent: format!("providers/{SERVICE_TENANT}"),
+                ..Default::default()
+            })
+            .await,
+        Code::PermissionDenied,
+        "TENANT_RESERVED",
+    );
+}
+
 /// A client sending a service token plus the original caller's token.
 fn on_behalf(
     h: &Harness,

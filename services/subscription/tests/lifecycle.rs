@@ -67,6 +67,15 @@ async fn a_suspended_subscription_keeps_quantity_and_reseller_until_reactivated(
         Code::FailedPrecondition,
         "SUBSCRIPTION_SUSPENDED",
     );
+    // A quantity no offer allows is the caller's mistake in any state.
+    let status = assert_error(
+        client
+            .change_license_quantity(quantity(&suspended, -5))
+            .await,
+        Code::InvalidArgument,
+        "QUANTITY_OUT_OF_RANGE",
+    );
+    assert_eq!(twotier_testkit::violated_fields(&status), ["quantity"]);
     assert_error(
         client
             .change_reseller_of_record(pb::ChangeResellerOfRecordRequest {

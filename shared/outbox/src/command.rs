@@ -121,11 +121,12 @@ impl Outbox {
 
     /// Runs one command call whose checks begin before its transaction:
     /// `call` makes them (reads outside the transaction, questions to
-    /// other services) and then runs [`Outbox::command`] on `resource`
-    /// under `key`. A refusal decided before the transaction is recorded
-    /// in the audit trail as one decided inside it is (R29: every command
-    /// records its outcome); one the command recorded is not recorded
-    /// again.
+    /// other services) and then runs [`Outbox::command`] on `resource`.
+    /// A refusal decided before the transaction is recorded in the audit
+    /// trail as one decided inside it is (R29: every command records its
+    /// outcome), with the call's `request_id` if it is well-formed (one
+    /// refused for its form is not kept); one the command recorded is not
+    /// recorded again.
     ///
     /// `call` goes to the heap at once: calls nest (a handler's checks
     /// inside the RPC's own), and a future holding another by value would
@@ -133,7 +134,7 @@ impl Outbox {
     pub fn audited<'a, R, E>(
         &'a self,
         resource: &'a str,
-        key: Option<&'a IdempotencyKey>,
+        request_id: &'a str,
         call: impl Future<Output = Result<R, E>> + 'a,
     ) -> impl Future<Output = Result<R, E>> + 'a
     where
@@ -149,7 +150,11 @@ impl Outbox {
                 // if it got that far, else what it was asked about.
                 let subject = audit::Subject {
                     resource: watched.named.as_deref().unwrap_or(resource),
-                    request_id: key.map(IdempotencyKey::request_id).unwrap_or_default(),
+                    request_id: if twotier_platform::validate::request_id(request_id).is_ok() {
+                        request_id
+                    } else {
+                        ""
+                    },
                     opened: watched.named.is_some(),
                 };
                 audit::record_refusal(self.db(), &subject, error).await;

@@ -203,3 +203,40 @@ async fn a_retry_with_the_request_id_gets_the_stored_reply_and_changes_nothing()
         "the command on record once: its retry changed nothing"
     );
 }
+
+/// Fault: a caller's text holds a NUL character that no field check
+/// caught. PostgreSQL cannot store it; the command is the caller's mistake
+/// (`INVALID_ARGUMENT`), not an internal error, and leaves nothing.
+#[tokio::test]
+async fn a_nul_character_the_database_cannot_store_is_the_callers_mistake() {
+    let (_guard, db) = database("uow_nul").await;
+    notes_table(&db).await;
+    let outbox = Outbox::new(db.clone());
+    let value = "bad\u{0}note";
+    let outcome = as_a_call(outbox.command(RESOURCE, None, async |tx| {
+        tx.execute_raw(Statement::from_sql_and_values(
+            tx.get_database_backend(),
+            match tx.get_database_backend() {
+                DbBackend::Postgres => "INSERT INTO note (value) VALUES ($1)",
+                _ => "INSERT INTO note (value) VALUES (?)",
+            },
+            [value.into()],
+        ))
+        .await?;
+        Ok::<_, Error>(Reply::new(Note {
+            value: value.to_owned(),
+        }))
+    }))
+    .await;
+    if db.get_database_backend() != DbBackend::Postgres {
+        assert!(outcome.is_ok(), "SQLite stores it: {outcome:?}");
+        return;
+    }
+    let error = outcome.expect_err("PostgreSQL stores no NUL");
+    assert!(
+        matches!(&error, Error::InvalidArgument { reason, .. } if *reason == "UNSTORABLE_TEXT"),
+        "{error:?}"
+    );
+    assert_eq!(count(&db, "SELECT COUNT(*) AS n FROM note").await, 0);
+    assert_nothing_committed(&db).await;
+}

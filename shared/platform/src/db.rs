@@ -260,6 +260,23 @@ fn is_transient_code(code: &str) -> bool {
         )
 }
 
+/// Whether `error` is PostgreSQL refusing text it cannot hold in UTF-8: a
+/// NUL character (22021) or one its encoding lacks (22P05). Only a caller's
+/// text carries such a character, so this is the caller's mistake wherever
+/// a field's own check let it through (a filter, say); SQLite stores it.
+pub fn is_unstorable_text(error: &DbErr) -> bool {
+    let (DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))) = error
+    else {
+        return false;
+    };
+    match e.as_ref() {
+        sqlx::Error::Database(database) => database
+            .code()
+            .is_some_and(|code| matches!(code.as_ref(), "22021" | "22P05")),
+        _ => false,
+    }
+}
+
 /// Whether `error` is a unique-constraint violation.
 pub fn is_unique_violation(error: &DbErr) -> bool {
     matches!(

@@ -250,6 +250,13 @@ impl From<sea_orm::DbErr> for Error {
                 message: "the database is unavailable; retry later".to_owned(),
             };
         }
+        if crate::db::is_unstorable_text(&error) {
+            return Self::InvalidArgument {
+                reason: "UNSTORABLE_TEXT",
+                message: "a text value of the request holds a character that cannot be stored (a NUL character)".to_owned(),
+                violations: Vec::new(),
+            };
+        }
         Self::Internal(format!("database: {error}"))
     }
 }

@@ -149,8 +149,38 @@ pub fn current_trace_context() -> (String, String) {
     TraceContextPropagator::new().inject_context(&context, &mut carrier);
     (
         carrier.remove("traceparent").unwrap_or_default(),
-        carrier.remove("tracestate").unwrap_or_default(),
+        bounded_tracestate(&carrier.remove("tracestate").unwrap_or_default()),
     )
+}
+
+/// Longest `tracestate` twotier keeps and passes on: the 512 characters
+/// W3C Trace Context asks every platform to propagate at least, and what an
+/// outbox row holds. A caller's header may be longer (up to 32 members).
+pub const MAX_TRACESTATE_CHARS: usize = 512;
+
+/// `tracestate` cut to [`MAX_TRACESTATE_CHARS`] as W3C Trace Context says
+/// to cut it: members longer than 128 characters go first, then members
+/// from the end; what is kept stays in order. A caller's long header then
+/// never fails the command whose trace it names.
+fn bounded_tracestate(tracestate: &str) -> String {
+    if tracestate.len() <= MAX_TRACESTATE_CHARS {
+        return tracestate.to_owned();
+    }
+    let mut kept = String::new();
+    for member in tracestate.split(',').map(str::trim) {
+        if member.is_empty() || member.len() > 128 {
+            continue;
+        }
+        let separator = usize::from(!kept.is_empty());
+        if kept.len() + separator + member.len() > MAX_TRACESTATE_CHARS {
+            break;
+        }
+        if separator == 1 {
+            kept.push(',');
+        }
+        kept.push_str(member);
+    }
+    kept
 }
 
 /// The W3C trace id of the current span, or empty when nothing traces.
@@ -189,5 +219,38 @@ pub fn inject_trace_context(metadata: &mut tonic::metadata::MetadataMap) {
         if let Ok(value) = value.parse() {
             metadata.insert(key, value);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tracestate_within_bounds_is_kept_as_it_is() {
+        let short = "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7";
+        assert_eq!(bounded_tracestate(short), short);
+        assert_eq!(bounded_tracestate(""), "");
+    }
+
+    #[test]
+    fn a_long_tracestate_loses_its_long_members_first_then_members_from_the_end() {
+        let long_member = format!("big={}", "x".repeat(200));
+        let members: Vec<String> = (0..40)
+            .map(|i| format!("k{i:02}=v{}", "y".repeat(20)))
+            .collect();
+        let header = format!("{},{long_member},{}", members[0], members[1..].join(","));
+        let bounded = bounded_tracestate(&header);
+        assert!(bounded.len() <= MAX_TRACESTATE_CHARS, "{}", bounded.len());
+        assert!(!bounded.contains("big="));
+        let kept: Vec<&str> = bounded.split(',').collect();
+        assert_eq!(
+            kept,
+            members[..kept.len()]
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+        );
+        assert!(kept.len() > 10);
     }
 }

@@ -86,13 +86,19 @@ impl Upstream {
     }
 
     /// The error for a failed call: the upstream being unreachable, slow or
-    /// overloaded is UNAVAILABLE here; anything else is unexpected.
+    /// overloaded is UNAVAILABLE here; so is a token it refused (the
+    /// caller's expiring during the call, or this service's while its
+    /// secret is rotated) and a concurrent change it lost: a retry gets
+    /// the true answer, from this service's own door if the caller's token
+    /// is what expired. Anything else is unexpected.
     pub fn failure(&self, status: &Status) -> Error {
         match status.code() {
             Code::Unavailable
             | Code::DeadlineExceeded
             | Code::Cancelled
             | Code::ResourceExhausted
+            | Code::Unauthenticated
+            | Code::Aborted
             | Code::Unknown => {
                 tracing::warn!(upstream = self.name, code = ?status.code(), message = status.message(), "upstream unavailable");
                 Error::Unavailable {
@@ -125,4 +131,40 @@ pub fn reason_of(status: &Status) -> Option<String> {
 /// (`google.rpc.RetryInfo.retry_delay`), if it says.
 pub fn retry_delay_of(status: &Status) -> Option<Duration> {
     status.get_details_retry_info()?.retry_delay
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::Secret;
+
+    #[tokio::test]
+    async fn refused_tokens_and_lost_races_upstream_are_transient_here() {
+        let secret = Secret::new("test", b"0123456789abcdef0123456789abcdef".to_vec()).unwrap();
+        let upstream = Upstream::new(
+            "partnership",
+            &ClientChannels::plaintext(),
+            "http://127.0.0.1:9",
+            DEFAULT_DEADLINE,
+            Arc::new(ServiceTokens::new(&secret, "test")),
+        )
+        .unwrap();
+        for code in [
+            Code::Unavailable,
+            Code::DeadlineExceeded,
+            Code::ResourceExhausted,
+            Code::Unauthenticated,
+            Code::Aborted,
+        ] {
+            let error = upstream.failure(&Status::new(code, "no"));
+            assert!(
+                matches!(error, Error::Unavailable { reason, .. } if reason == DEPENDENCY_UNAVAILABLE),
+                "{code:?}: {error:?}"
+            );
+        }
+        for code in [Code::Internal, Code::Unimplemented, Code::DataLoss] {
+            let error = upstream.failure(&Status::new(code, "no"));
+            assert!(matches!(error, Error::Internal(_)), "{code:?}: {error:?}");
+        }
+    }
 }

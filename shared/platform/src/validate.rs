@@ -85,7 +85,7 @@ pub fn line(value: &str, min: usize, max: usize) -> Check {
     if value.chars().any(breaks_a_line) {
         return Err("must be a single line without control characters".into());
     }
-    Ok(())
+    no_direction_override(value)
 }
 
 /// Multi-line text (email bodies) between `min` and `max` characters: line
@@ -98,7 +98,32 @@ pub fn text(value: &str, min: usize, max: usize) -> Check {
     {
         return Err("must not contain control characters".into());
     }
+    no_direction_override(value)
+}
+
+/// Refuses the Unicode characters that override or isolate the direction
+/// of the text after them (U+202A-U+202E, U+2066-U+2069): shown, they
+/// reorder what follows, so `Invoice \u{202E}fdp.exe` reads as
+/// `Invoice exe.pdf` (CVE-2021-42574, "Trojan Source"). Right-to-left
+/// text itself needs none of them.
+fn no_direction_override(value: &str) -> Check {
+    if value
+        .chars()
+        .any(|c| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'))
+    {
+        return Err("must not contain characters that override the direction of text".into());
+    }
     Ok(())
+}
+
+/// Whether `c` shows as nothing at all: zero-width spaces, joiners and
+/// marks, the word joiner and invisible operators, the byte order mark and
+/// the soft hyphen. A value of these alone looks blank wherever it shows.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{AD}' | '\u{34F}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}'
+    )
 }
 
 /// Whether `c` is a control character or a Unicode line or paragraph
@@ -119,9 +144,10 @@ fn length(value: &str, min: usize, max: usize) -> Check {
     if length > max {
         return Err(format!("must have at most {max} characters"));
     }
-    // A required name of spaces alone is as missing as an empty one, and
-    // would show as a blank entry wherever it is listed.
-    if min > 0 && value.chars().all(char::is_whitespace) {
+    // A required name of spaces (or invisible characters) alone is as
+    // missing as an empty one, and would show as a blank entry wherever it
+    // is listed.
+    if min > 0 && value.chars().all(|c| c.is_whitespace() || is_invisible(c)) {
         return Err("must not be blank".into());
     }
     Ok(())
@@ -142,7 +168,9 @@ pub fn optional_web_uri(value: &str) -> Check {
     }
     let valid = (value.starts_with("https://") || value.starts_with("http://"))
         && value.len() <= 2048
-        && !value.chars().any(char::is_whitespace)
+        && !value
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || is_invisible(c))
         && value
             .split("://")
             .nth(1)
@@ -203,6 +231,56 @@ mod tests {
             line("  ", 0, 200).is_ok(),
             "an optional value may be left blank"
         );
+    }
+
+    #[test]
+    fn a_required_value_of_invisible_characters_alone_is_blank() {
+        for blank in ["\u{200B}", "\u{2060}", "\u{FEFF} \u{200D}", "\u{AD}"] {
+            assert_eq!(
+                line(blank, 1, 200),
+                Err("must not be blank".into()),
+                "{blank:?}"
+            );
+        }
+        assert!(
+            line("Con\u{AD}toso", 1, 200).is_ok(),
+            "a soft hyphen within a name"
+        );
+        assert!(
+            line("\u{5e9}\u{5dc}\u{5d5}\u{5dd} \u{200F}Ltd", 1, 200).is_ok(),
+            "right-to-left text"
+        );
+    }
+
+    #[test]
+    fn text_that_overrides_its_direction_is_refused() {
+        for bad in ["Invoice \u{202E}fdp.exe", "a\u{2066}b\u{2069}", "\u{202A}x"] {
+            assert!(
+                line(bad, 1, 200).unwrap_err().contains("direction"),
+                "{bad:?}"
+            );
+            assert!(
+                text(bad, 1, 200).unwrap_err().contains("direction"),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn web_uris_refuse_control_and_invisible_characters() {
+        assert!(optional_web_uri("https://contoso.example/partners").is_ok());
+        assert!(optional_web_uri("").is_ok());
+        for bad in [
+            "https://contoso.example/\u{0}",
+            "https://contoso.example/\u{7}",
+            "https://contoso.example/\u{1b}[2J",
+            "https://conto\u{200B}so.example/",
+            "https://contoso.example/ x",
+            "ftp://contoso.example/",
+            "https://",
+        ] {
+            assert!(optional_web_uri(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -68,9 +68,9 @@ impl Api {
         &self,
         request: Request<pb::GetCustomerAgreementRequest>,
     ) -> Result<pb::CustomerAgreement, Error> {
-        let viewer = self.viewer(&request).await?;
         let [provider_id, customer_id] =
             names::require(&request.get_ref().name, &AGREEMENT, "name")?;
+        let viewer = self.viewer(&request).await?;
         let db = self.outbox.db();
         let customer =
             viewer.visible(store::customer::find(db, provider_id, customer_id).await?)?;

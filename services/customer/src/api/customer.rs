@@ -141,14 +141,14 @@ impl Api {
             return call.await;
         }
         self.outbox
-            .audited(&request.parent, key.as_ref(), call)
+            .audited(&request.parent, &request.request_id, call)
             .await
     }
 
     async fn get(&self, request: Request<pb::GetCustomerRequest>) -> Result<pb::Customer, Error> {
-        let viewer = self.viewer(&request).await?;
         let [provider_id, customer_id] =
             names::require(&request.get_ref().name, &CUSTOMER, "name")?;
+        let viewer = self.viewer(&request).await?;
         let found =
             store::customer::find(self.outbox.reads_by_position(), provider_id, customer_id)
                 .await?;
@@ -241,10 +241,11 @@ impl CustomerService for Api {
         if request.get_ref().validate_only {
             return Ok(Response::new(self.create(request).await?));
         }
+        let request_id = request.get_ref().request_id.clone();
         let resource = request.get_ref().parent.clone();
         Ok(Response::new(
             self.outbox
-                .audited(&resource, None, self.create(request))
+                .audited(&resource, &request_id, self.create(request))
                 .await?,
         ))
     }
@@ -291,7 +292,7 @@ impl CustomerService for Api {
         let resource = request.get_ref().parent.clone();
         Ok(Response::new(
             self.outbox
-                .audited(&resource, None, self.record_agreement(request))
+                .audited(&resource, "", self.record_agreement(request))
                 .await?,
         ))
     }
@@ -307,10 +308,11 @@ impl CustomerService for Api {
         &self,
         request: Request<pb::RequestResellerRelationshipRequest>,
     ) -> Result<Response<pb::RequestResellerRelationshipResponse>, Status> {
+        let request_id = request.get_ref().request_id.clone();
         let resource = request.get_ref().parent.clone();
         Ok(Response::new(
             self.outbox
-                .audited(&resource, None, self.request_relationship(request))
+                .audited(&resource, &request_id, self.request_relationship(request))
                 .await?,
         ))
     }
@@ -319,10 +321,15 @@ impl CustomerService for Api {
         &self,
         request: Request<pb::SendResellerRelationshipEmailRequest>,
     ) -> Result<Response<pb::SendResellerRelationshipEmailResponse>, Status> {
+        let request_id = request.get_ref().request_id.clone();
         let resource = request.get_ref().reseller_relationship_request.clone();
         Ok(Response::new(
             self.outbox
-                .audited(&resource, None, self.send_relationship_email(request))
+                .audited(
+                    &resource,
+                    &request_id,
+                    self.send_relationship_email(request),
+                )
                 .await?,
         ))
     }
@@ -350,7 +357,7 @@ impl CustomerService for Api {
         let resource = request.get_ref().name.clone();
         Ok(Response::new(
             self.outbox
-                .audited(&resource, None, self.revoke_relationship_request(request))
+                .audited(&resource, "", self.revoke_relationship_request(request))
                 .await?,
         ))
     }
@@ -362,7 +369,7 @@ impl CustomerService for Api {
         // Refusals before the token opens a request name none.
         Ok(Response::new(
             self.outbox
-                .audited("", None, self.accept_relationship(request))
+                .audited("", "", self.accept_relationship(request))
                 .await?,
         ))
     }
@@ -374,7 +381,7 @@ impl CustomerService for Api {
         let resource = request.get_ref().name.clone();
         Ok(Response::new(
             self.outbox
-                .audited(&resource, None, self.end_relationship(request))
+                .audited(&resource, "", self.end_relationship(request))
                 .await?,
         ))
     }

@@ -18,9 +18,9 @@ impl Api {
         &self,
         request: Request<pb::ListDelegatedAdminRelationshipsRequest>,
     ) -> Result<pb::ListDelegatedAdminRelationshipsResponse, Error> {
-        let viewer = self.viewer(&request).await?;
         let [provider_id, customer_id] =
             names::require(&request.get_ref().parent, &CUSTOMER, "parent")?;
+        let viewer = self.viewer(&request).await?;
         let db = self.outbox.db();
         let customer =
             viewer.visible(store::customer::find(db, provider_id, customer_id).await?)?;

@@ -58,7 +58,7 @@ impl Api {
         }
         let db = self.outbox.db();
         self.outbox
-            .audited("", None, async {
+            .audited("", "", async {
                 let (found, customer) = self.opened_by(db, &caller, token).await?;
                 // Accepting again once delegated to that reseller answers the
                 // relationship (as R5 answers the partnership); a revoked or

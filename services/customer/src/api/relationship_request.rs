@@ -88,7 +88,7 @@ impl Api {
             return Ok(convert::unsealed(replay, token_of));
         }
         self.outbox
-            .audited(&request.parent, key.as_ref(), async {
+            .audited(&request.parent, &request.request_id, async {
                 self.own_customer(db, provider_id, customer_id).await?;
                 let reseller = self
                     .chosen_reseller(provider_id, &request.partner_id)

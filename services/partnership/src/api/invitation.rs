@@ -280,7 +280,7 @@ impl Api {
         // A lost race that ends refused (a revocation or another reseller
         // got there first) is recorded as the refusal it is.
         self.outbox
-            .audited("", None, async {
+            .audited("", "", async {
                 let accepted = self
                     .outbox
                     .command("", None, async |tx| -> Result<_, NotAccepted> {

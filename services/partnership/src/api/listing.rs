@@ -59,7 +59,12 @@ fn check_markets(markets: &[String]) -> validate::Check {
     if markets.len() > MAX_MARKETS {
         return Err(format!("must have at most {MAX_MARKETS} markets"));
     }
-    markets.iter().try_for_each(|m| validate::country_code(m))
+    markets.iter().try_for_each(|m| validate::country_code(m))?;
+    let mut seen = std::collections::HashSet::new();
+    if let Some(twice) = markets.iter().find(|m| !seen.insert(m.as_str())) {
+        return Err(format!("names the market {twice} more than once"));
+    }
+    Ok(())
 }
 
 fn check_regions(regions: &[String]) -> validate::Check {
@@ -89,10 +94,11 @@ impl ProviderListingService for Api {
         &self,
         request: Request<CreateProviderListingRequest>,
     ) -> Result<Response<ProviderListing>, Status> {
+        let request_id = request.get_ref().request_id.clone();
         let resource = format!("providerListings/{}", request.get_ref().provider_id);
         reply(
             self.outbox
-                .audited(&resource, None, self.create_listing(request))
+                .audited(&resource, &request_id, self.create_listing(request))
                 .await,
         )
     }
@@ -109,7 +115,7 @@ impl ProviderListingService for Api {
             .unwrap_or_default();
         reply(
             self.outbox
-                .audited(&resource, None, self.update_listing(request))
+                .audited(&resource, "", self.update_listing(request))
                 .await,
         )
     }

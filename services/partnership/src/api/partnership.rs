@@ -23,10 +23,11 @@ impl PartnershipService for Api {
         &self,
         request: Request<pb::RequestPartnershipRequest>,
     ) -> Result<Response<pb::RequestPartnershipResponse>, Status> {
+        let request_id = request.get_ref().request_id.clone();
         let resource = request.get_ref().parent.clone();
         reply(
             self.outbox
-                .audited(&resource, None, self.request_partnership(request))
+                .audited(&resource, &request_id, self.request_partnership(request))
                 .await,
         )
     }
@@ -35,10 +36,11 @@ impl PartnershipService for Api {
         &self,
         request: Request<pb::SendInvitationEmailRequest>,
     ) -> Result<Response<pb::SendInvitationEmailResponse>, Status> {
+        let request_id = request.get_ref().request_id.clone();
         let resource = request.get_ref().invitation.clone();
         reply(
             self.outbox
-                .audited(&resource, None, self.send_invitation_email(request))
+                .audited(&resource, &request_id, self.send_invitation_email(request))
                 .await,
         )
     }
@@ -64,7 +66,7 @@ impl PartnershipService for Api {
         let resource = request.get_ref().name.clone();
         reply(
             self.outbox
-                .audited(&resource, None, self.revoke_invitation(request))
+                .audited(&resource, "", self.revoke_invitation(request))
                 .await,
         )
     }
@@ -76,7 +78,7 @@ impl PartnershipService for Api {
         // Refusals before the token opens an invitation name none.
         reply(
             self.outbox
-                .audited("", None, self.accept_invitation(request))
+                .audited("", "", self.accept_invitation(request))
                 .await,
         )
     }
@@ -109,7 +111,7 @@ impl PartnershipService for Api {
         let resource = request.get_ref().name.clone();
         reply(
             self.outbox
-                .audited(&resource, None, self.remove_partnership(request))
+                .audited(&resource, "", self.remove_partnership(request))
                 .await,
         )
     }

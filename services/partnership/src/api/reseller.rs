@@ -48,6 +48,7 @@ impl ResellerService for Api {
         &self,
         request: Request<pb::OnboardResellerRequest>,
     ) -> Result<Response<pb::Reseller>, Status> {
+        let request_id = request.get_ref().request_id.clone();
         let resource = format!(
             "resellers/{}",
             request
@@ -59,7 +60,7 @@ impl ResellerService for Api {
         );
         reply(
             self.outbox
-                .audited(&resource, None, self.onboard_reseller(request))
+                .audited(&resource, &request_id, self.onboard_reseller(request))
                 .await,
         )
     }
@@ -83,7 +84,7 @@ impl ResellerService for Api {
             .unwrap_or_default();
         reply(
             self.outbox
-                .audited(&resource, None, self.update_reseller(request.into_inner()))
+                .audited(&resource, "", self.update_reseller(request.into_inner()))
                 .await,
         )
     }

@@ -106,7 +106,7 @@ impl Api {
             return Ok(replay);
         }
         self.outbox
-            .audited(&request.parent, key.as_ref(), async {
+            .audited(&request.parent, &request.request_id, async {
                 let customer_provider =
                     names::parse::<2>(&customer, &CUSTOMER).map(|[provider, _]| provider);
                 if customer_provider != Some(provider_id) {

@@ -156,7 +156,7 @@ impl Api {
         let (customer, subscription_id) = customer_and_id(name)?;
         require_own_customer(caller, &customer)?;
         self.outbox
-            .audited(name, None, async {
+            .audited(name, "", async {
                 let customer_company_name = self.customer_company_name(caller, &customer).await?;
                 let expected = convert::expected_version(etag);
                 self.outbox

@@ -150,10 +150,11 @@ impl SubscriptionService for Api {
         &self,
         request: Request<pb::CreateCartRequest>,
     ) -> Result<Response<pb::Cart>, Status> {
+        let request_id = request.get_ref().request_id.clone();
         let resource = request.get_ref().parent.clone();
         reply(
             self.outbox
-                .audited(&resource, None, self.create_cart_call(request))
+                .audited(&resource, &request_id, self.create_cart_call(request))
                 .await,
         )
     }
@@ -172,7 +173,7 @@ impl SubscriptionService for Api {
         let resource = request.get_ref().cart.clone();
         reply(
             self.outbox
-                .audited(&resource, None, self.add_line_item_call(request))
+                .audited(&resource, "", self.add_line_item_call(request))
                 .await,
         )
     }
@@ -184,7 +185,7 @@ impl SubscriptionService for Api {
         let resource = request.get_ref().cart.clone();
         reply(
             self.outbox
-                .audited(&resource, None, self.update_line_item_call(request))
+                .audited(&resource, "", self.update_line_item_call(request))
                 .await,
         )
     }
@@ -196,7 +197,7 @@ impl SubscriptionService for Api {
         let resource = request.get_ref().cart.clone();
         reply(
             self.outbox
-                .audited(&resource, None, self.remove_line_item_call(request))
+                .audited(&resource, "", self.remove_line_item_call(request))
                 .await,
         )
     }
@@ -208,7 +209,7 @@ impl SubscriptionService for Api {
         let resource = request.get_ref().cart.clone();
         reply(
             self.outbox
-                .audited(&resource, None, self.attest_call(request))
+                .audited(&resource, "", self.attest_call(request))
                 .await,
         )
     }
@@ -224,10 +225,11 @@ impl SubscriptionService for Api {
         &self,
         request: Request<pb::CheckoutCartRequest>,
     ) -> Result<Response<pb::Order>, Status> {
+        let request_id = request.get_ref().request_id.clone();
         let resource = request.get_ref().cart.clone();
         reply(
             self.outbox
-                .audited(&resource, None, self.checkout_call(request))
+                .audited(&resource, &request_id, self.checkout_call(request))
                 .await,
         )
     }
@@ -239,7 +241,7 @@ impl SubscriptionService for Api {
         let resource = request.get_ref().cart.clone();
         reply(
             self.outbox
-                .audited(&resource, None, self.cancel_cart_call(request))
+                .audited(&resource, "", self.cancel_cart_call(request))
                 .await,
         )
     }
@@ -279,7 +281,7 @@ impl SubscriptionService for Api {
         let resource = request.get_ref().name.clone();
         reply(
             self.outbox
-                .audited(&resource, None, self.change_quantity_call(request))
+                .audited(&resource, "", self.change_quantity_call(request))
                 .await,
         )
     }
@@ -291,11 +293,7 @@ impl SubscriptionService for Api {
         let resource = request.get_ref().name.clone();
         reply(
             self.outbox
-                .audited(
-                    &resource,
-                    None,
-                    self.change_reseller_of_record_call(request),
-                )
+                .audited(&resource, "", self.change_reseller_of_record_call(request))
                 .await,
         )
     }
@@ -307,7 +305,7 @@ impl SubscriptionService for Api {
         let resource = request.get_ref().name.clone();
         reply(
             self.outbox
-                .audited(&resource, None, self.set_support_contact_call(request))
+                .audited(&resource, "", self.set_support_contact_call(request))
                 .await,
         )
     }
@@ -319,7 +317,7 @@ impl SubscriptionService for Api {
         let resource = request.get_ref().name.clone();
         reply(
             self.outbox
-                .audited(&resource, None, self.suspend_call(request))
+                .audited(&resource, "", self.suspend_call(request))
                 .await,
         )
     }
@@ -331,7 +329,7 @@ impl SubscriptionService for Api {
         let resource = request.get_ref().name.clone();
         reply(
             self.outbox
-                .audited(&resource, None, self.reactivate_call(request))
+                .audited(&resource, "", self.reactivate_call(request))
                 .await,
         )
     }
@@ -343,7 +341,7 @@ impl SubscriptionService for Api {
         let resource = request.get_ref().name.clone();
         reply(
             self.outbox
-                .audited(&resource, None, self.cancel_call(request))
+                .audited(&resource, "", self.cancel_call(request))
                 .await,
         )
     }
@@ -355,7 +353,7 @@ impl SubscriptionService for Api {
         let resource = request.get_ref().name.clone();
         reply(
             self.outbox
-                .audited(&resource, None, self.set_auto_renew_call(request))
+                .audited(&resource, "", self.set_auto_renew_call(request))
                 .await,
         )
     }

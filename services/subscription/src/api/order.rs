@@ -39,7 +39,7 @@ impl Api {
         // Refusals of the review, made before the transaction, are
         // recorded as the command's own.
         self.outbox
-            .audited(&resource, key.as_ref(), async {
+            .audited(&resource, &request.request_id, async {
                 let reviewed = self.cart(provider_id, cart_id).await?;
                 if reviewed.ensure_open() == Err(CartError::AlreadyOrdered) {
                     // A retry with this request id (or a concurrent one) ordered

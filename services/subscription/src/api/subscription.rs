@@ -177,7 +177,7 @@ impl Api {
         let (customer, subscription_id) = customer_and_id(&request.name)?;
         require_own_customer(&caller, &customer)?;
         self.outbox
-            .audited(&request.name, None, async {
+            .audited(&request.name, "", async {
                 self.authorize_customer(&caller, &customer).await?;
                 let expected = convert::expected_version(&request.etag);
                 self.outbox
@@ -229,7 +229,7 @@ impl Api {
         let partner_id = optional_partner_id(&request.reseller_partner_id, "reseller_partner_id")?;
         require_own_customer(&caller, &customer)?;
         self.outbox
-            .audited(&request.name, None, async {
+            .audited(&request.name, "", async {
                 let customer_company_name = self.customer_company_name(&caller, &customer).await?;
                 let reseller = match &partner_id {
                     Some(partner_id) => {
@@ -275,7 +275,7 @@ impl Api {
             .unwrap_or_default();
         require_own_customer(&caller, &customer)?;
         self.outbox
-            .audited(&request.name, None, async {
+            .audited(&request.name, "", async {
                 let customer_company_name = self.customer_company_name(&caller, &customer).await?;
                 let (contact, reseller) = match &partner_id {
                     Some(partner_id) => {

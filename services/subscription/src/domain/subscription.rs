@@ -113,7 +113,9 @@ impl Subscription {
     /// R17: a new licence quantity within the limits of `offer` (the
     /// subscription's own; `None`: no longer in the catalog), at `now`; the
     /// previous quantity. Not while suspended or cancelled (R26); a
-    /// decrease only within the cancellation window (R27).
+    /// decrease only within the cancellation window (R27). A quantity
+    /// outside the offer's limits is refused before the state is judged:
+    /// it is wrong whatever state the subscription is in.
     pub fn change_quantity(
         &mut self,
         quantity: i32,
@@ -125,9 +127,9 @@ impl Subscription {
         if quantity == self.quantity {
             return Ok(Change::Unchanged);
         }
-        self.ensure_changeable("licence quantity")?;
         let offer = offer.ok_or(OfferError::Unknown { field: "offer" })?;
         offer.check_quantity(quantity, "quantity")?;
+        self.ensure_changeable("licence quantity")?;
         if quantity < self.quantity && !self.within_cancellation_window(now) {
             return Err(SubscriptionError::QuantityDecreaseWindowClosed {
                 deadline: self.cancellation_deadline,

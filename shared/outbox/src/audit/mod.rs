@@ -8,7 +8,7 @@
 pub mod entity;
 mod service;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use twotier_platform::Error;
 use twotier_platform::auth::CallContext;
@@ -206,19 +206,23 @@ pub(crate) async fn record_refusal(
     }
 }
 
-/// The provider a resource name belongs to (`providers/{p}/...`).
+/// The provider a resource name belongs to: `providers/{p}/...`, and its
+/// listing `providerListings/{p}`, which the platform operator curates.
 fn resource_tenant(resource: &str) -> &str {
-    resource
-        .strip_prefix("providers/")
+    ["providers/", "providerListings/"]
+        .into_iter()
+        .find_map(|collection| resource.strip_prefix(collection))
         .map(|rest| rest.split('/').next().unwrap_or(rest))
         .unwrap_or("")
 }
 
 /// Whose trail, besides the caller's own tenant's, a command on `resource`
-/// belongs to: the provider owning it. Not when a provider's user names
-/// another provider's resource: tenants are isolated, so that attempt is
-/// refused and stays in the caller's own trail, whichever check of the
-/// handler refused it, and another provider cannot write into this one's.
+/// belongs to: the provider owning it. Not when a provider's user, in any
+/// of its roles, names another provider's resource: tenants are isolated,
+/// so that attempt is refused and stays in the caller's own trail, whichever
+/// check of the handler refused it, and another provider cannot write into
+/// this one's (a `HelpdeskAgent` changing a listing is refused after the
+/// door, by R1, before the name it gives is read).
 /// A resource the service `opened` itself (an invitation by its token) is
 /// the owner's whoever the caller is (a provider's user may also be a
 /// reseller's admin).
@@ -228,10 +232,20 @@ fn trail_of<'r>(
     opened: bool,
 ) -> &'r str {
     let owner = resource_tenant(resource);
-    if !opened && caller.is_provider() && owner != caller.tenant_id {
+    if !opened && caller.belongs_to_a_provider() && owner != caller.tenant_id {
         return "";
     }
     owner
+}
+
+/// The oldest time a record kept for `retention` may have now.
+fn retained_since(retention: std::time::Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(retention)
+        .ok()
+        .and_then(|retention| Utc::now().checked_sub_signed(retention))
+        .map_or(DateTime::UNIX_EPOCH, |since| {
+            since.max(DateTime::UNIX_EPOCH)
+        })
 }
 
 /// Deletes records older than `retention` every hour until `shutdown`.
@@ -242,7 +256,7 @@ pub async fn prune_periodically(
 ) {
     use sea_orm::ColumnTrait;
     loop {
-        let cutoff = Utc::now() - chrono::Duration::from_std(retention).unwrap_or_default();
+        let cutoff = retained_since(retention);
         match entity::Entity::delete_many()
             .filter(entity::Column::OccurredAt.lt(cutoff))
             .exec(&db)
@@ -276,6 +290,7 @@ mod tests {
             resource_tenant("providers/contoso/invitations/1"),
             "contoso"
         );
+        assert_eq!(resource_tenant("providerListings/contoso"), "contoso");
         assert_eq!(resource_tenant("providers/contoso"), "contoso");
         assert_eq!(resource_tenant("resellers/4567890"), "");
         assert_eq!(resource_tenant(""), "");
@@ -295,7 +310,12 @@ mod tests {
     #[test]
     fn a_providers_attempt_on_another_providers_resource_stays_in_its_own_trail() {
         let invitation = "providers/contoso/invitations/1";
-        for role in [Role::GlobalAdmin, Role::SalesAgent] {
+        for role in [
+            Role::GlobalAdmin,
+            Role::SalesAgent,
+            Role::BillingAdmin,
+            Role::HelpdeskAgent,
+        ] {
             assert_eq!(
                 trail_of(&caller("contoso", role), invitation, false),
                 "contoso"

@@ -21,6 +21,9 @@ const READERS: &[Role] = &[Role::GlobalAdmin, Role::SalesAgent, Role::PlatformOp
 pub struct AuditLog {
     db: DatabaseConnection,
     pages: PageTokens,
+    /// How long records are kept: older ones are pruned hourly and never
+    /// listed, so none outlives it by the hour between two prunings.
+    retention: std::time::Duration,
 }
 
 /// Which records a list asks for.
@@ -34,9 +37,14 @@ struct Filter {
 }
 
 impl AuditLog {
-    /// The audit trail in `db`, listed with page tokens sealed by `pages`.
-    pub fn new(db: DatabaseConnection, pages: PageTokens) -> Self {
-        Self { db, pages }
+    /// The audit trail in `db`, listed with page tokens sealed by `pages`,
+    /// records older than `retention` left out.
+    pub fn new(db: DatabaseConnection, pages: PageTokens, retention: std::time::Duration) -> Self {
+        Self {
+            db,
+            pages,
+            retention,
+        }
     }
 
     /// The audit trail of `ctx`'s service in `db`, pruned in the
@@ -51,7 +59,7 @@ impl AuditLog {
             ctx.settings.audit_retention,
             ctx.shutdown.clone(),
         ));
-        Self::new(db, pages)
+        Self::new(db, pages, ctx.settings.audit_retention)
     }
 
     /// Providers read their tenant's records, the operator everyone's.
@@ -82,6 +90,7 @@ impl AuditLog {
         let after: Option<String> = paging::decode_token(after, &fingerprint)?;
         // Ids are UUIDv7, so descending ids are newest first.
         let mut query = entity::Entity::find()
+            .filter(entity::Column::OccurredAt.gte(super::retained_since(self.retention)))
             .order_by_desc(entity::Column::Id)
             .limit(page_size + 1);
         if let Some(tenant) = &filter.tenant {
@@ -121,7 +130,12 @@ fn time(
     violations: &mut Violations,
 ) -> Option<DateTime<Utc>> {
     let at = at?;
-    let parsed = DateTime::from_timestamp(at.seconds, u32::try_from(at.nanos).unwrap_or(0));
+    // `google.protobuf.Timestamp` holds nanos in 0..=999_999_999; chrono
+    // would read more as a leap second.
+    let parsed = u32::try_from(at.nanos)
+        .ok()
+        .filter(|nanos| *nanos < 1_000_000_000)
+        .and_then(|nanos| DateTime::from_timestamp(at.seconds, nanos));
     if parsed.is_none() {
         violations.add(field, "is not a valid time");
     }

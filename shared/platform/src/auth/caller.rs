@@ -111,6 +111,20 @@ impl Caller {
         self.has(Role::GlobalAdmin) || self.has(Role::SalesAgent)
     }
 
+    /// Whether the caller acts for a provider's tenant in any of its
+    /// roles, including those that may not perform provider tasks.
+    pub fn belongs_to_a_provider(&self) -> bool {
+        [
+            Role::GlobalAdmin,
+            Role::SalesAgent,
+            Role::BillingAdmin,
+            Role::HelpdeskAgent,
+            Role::Integration,
+        ]
+        .into_iter()
+        .any(|role| self.has(role))
+    }
+
     /// Refuses callers that may not perform provider tasks.
     pub fn require_provider(&self) -> Result<(), Error> {
         if self.is_provider() {

@@ -10,7 +10,7 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation};
 use serde::Deserialize;
 
-use super::claims::{Claims, SERVICE_ISSUER};
+use super::claims::{Claims, SERVICE_ISSUER, SERVICE_TENANT};
 use super::jwks::{Jwks, KeyError};
 use super::minting::service_key;
 use super::{Caller, Role, Secret};
@@ -227,6 +227,17 @@ impl TokenVerifier {
         } else {
             claims.roles.iter().filter_map(|r| Role::parse(r)).collect()
         };
+        // The services' tenant is where their own calls are admitted and
+        // audited: a user of it would share (and could exhaust) their
+        // fair share and pass for a service in the audit trail.
+        if !service && claims.tid == SERVICE_TENANT {
+            return Err(Error::PermissionDenied {
+                reason: "TENANT_RESERVED",
+                message: format!(
+                    "the tenant {SERVICE_TENANT} is reserved for twotier's own services; user tokens of it are refused"
+                ),
+            });
+        }
         if !service && roles.contains(&Role::Service) {
             return Err(Error::PermissionDenied {
                 reason: "ROLE_NOT_ALLOWED",

@@ -7,9 +7,9 @@ use proptest::prelude::*;
 use twotier_platform::change::Change;
 
 use super::*;
-use crate::domain::SupportContact;
 use crate::domain::catalog::tests::offer;
 use crate::domain::subscription::tests::subscription;
+use crate::domain::{OfferError, SupportContact};
 
 use SubscriptionState::{Active, Cancelled, Suspended};
 
@@ -47,6 +47,15 @@ fn a_suspended_subscription_keeps_quantity_and_reseller_until_reactivated() {
         Err(SubscriptionError::Suspended {
             what: "licence quantity"
         })
+    );
+    // A quantity no offer allows is wrong whatever the state.
+    assert_eq!(
+        current.change_quantity(-5, Some(1), Some(&basic), now),
+        Err(SubscriptionError::Offer(OfferError::QuantityOutOfRange {
+            field: "quantity",
+            min: 1,
+            max: 300
+        }))
     );
     assert_eq!(
         current.change_reseller_of_record(Some("4567890".into()), Some(1)),
