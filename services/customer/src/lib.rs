@@ -79,6 +79,7 @@ impl ServiceDefinition for CustomerService {
             pages,
         );
         let mut grpc = ctx.grpc_server();
+        grpc.record_door_refusals(audit.door_refusals());
         grpc.monitor_database(outbox.db().clone());
         grpc.add_service(CustomerServiceServer::new(api), access::CUSTOMER_RULES)
             .add_service(dead_letters.into_service(), DeadLetters::RULES)

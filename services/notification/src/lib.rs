@@ -105,6 +105,8 @@ impl ServiceDefinition for NotificationService {
         let mut grpc = ctx.grpc_server();
         grpc.monitor_database(db.clone());
         let pages = PageTokens::of(&ctx.identity);
+        let audit = AuditLog::start(ctx, db.clone(), pages.clone());
+        grpc.record_door_refusals(audit.door_refusals());
         grpc.add_service(
             NotificationServiceServer::new(Api::new(db.clone(), pages.clone())),
             access::NOTIFICATION_RULES,
@@ -113,10 +115,7 @@ impl ServiceDefinition for NotificationService {
             DeadLetters::new(db.clone(), replayable, pages.clone()).into_service(),
             DeadLetters::RULES,
         )
-        .add_service(
-            AuditLog::start(ctx, db, pages).into_service(),
-            AuditLog::RULES,
-        )
+        .add_service(audit.into_service(), AuditLog::RULES)
         .add_service(log.into_service(), EventLog::RULES);
         Ok(grpc)
     }

@@ -48,6 +48,7 @@ impl ServiceDefinition for PartnershipService {
         let audit = AuditLog::start(ctx, outbox.db().clone(), pages.clone());
         let api = Api::new(outbox.clone(), settings, ctx.capabilities.clone(), pages);
         let mut grpc = ctx.grpc_server();
+        grpc.record_door_refusals(audit.door_refusals());
         grpc.monitor_database(outbox.db().clone());
         grpc.add_service(
             ProviderListingServiceServer::new(api.clone()),

@@ -141,3 +141,61 @@ async fn a_record_older_than_the_retention_is_no_longer_listed() {
     )
     .await;
 }
+
+// R29: a command refused at the door for the caller's role is recorded in
+// the caller's own tenant's trail (the door reads no request, so no
+// resource is named); a refused read is not a command and is not.
+#[tokio::test]
+async fn a_command_refused_for_the_callers_role_is_in_its_tenants_trail() {
+    let h = start().await;
+    let billing = twotier_testkit::token("bob", PROVIDER, &[Role::BillingAdmin]);
+    assert_error(
+        h.partnerships(&billing)
+            .list_indirect_resellers(list(PROVIDER))
+            .await,
+        Code::PermissionDenied,
+        "ROLE_NOT_ALLOWED",
+    );
+    assert_error(
+        h.partnerships(&billing)
+            .request_partnership(pb::RequestPartnershipRequest {
+                parent: format!("providers/{PROVIDER}"),
+                reseller_email: "admin@fabrikam.example".into(),
+                language_code: "en".into(),
+                request_id: String::new(),
+            })
+            .await,
+        Code::PermissionDenied,
+        "ROLE_NOT_ALLOWED",
+    );
+
+    // Recorded beside the answer: wait for it.
+    twotier_testkit::wait_until(
+        "the refused command is recorded",
+        std::time::Duration::from_secs(20),
+        || async { !recorded(&h, "", "").await.is_empty() },
+    )
+    .await;
+    let records = recorded(&h, "", "").await;
+    assert_eq!(records.len(), 1, "{records:#?}");
+    let refused = &records[0];
+    assert!(
+        refused.rpc.ends_with("/RequestPartnership"),
+        "{}",
+        refused.rpc
+    );
+    assert_eq!(
+        (refused.outcome.as_str(), refused.code.as_str()),
+        ("ROLE_NOT_ALLOWED", "PERMISSION_DENIED")
+    );
+    let actor = refused.actor.as_ref().expect("actor");
+    assert_eq!(
+        (actor.subject.as_str(), actor.tenant_id.as_str()),
+        ("bob", PROVIDER)
+    );
+    assert_eq!(actor.roles, ["BillingAdmin"]);
+    assert!(refused.resource.is_empty());
+    // Another provider's trail holds none of it.
+    let other = audit_records(h.server.channel(), &provider_admin(OTHER_PROVIDER), "", "").await;
+    assert!(other.is_empty(), "{other:#?}");
+}

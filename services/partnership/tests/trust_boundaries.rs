@@ -310,6 +310,15 @@ async fn tokens_not_yet_valid_with_unknown_crit_empty_or_oversized_identity_or_t
             "control characters",
         ),
         (
+            "a direction override in the subject",
+            signed(&user_claims(
+                "alice\u{202E}nimda",
+                PROVIDER,
+                &["GlobalAdmin"],
+            )),
+            "control characters",
+        ),
+        (
             "lifetime above the maximum",
             signed(&too_long),
             "longer than",

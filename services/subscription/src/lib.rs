@@ -97,6 +97,7 @@ impl ServiceDefinition for SubscriptionService {
             settings.window(),
         );
         let mut grpc = ctx.grpc_server();
+        grpc.record_door_refusals(audit.door_refusals());
         grpc.monitor_database(outbox.db().clone());
         grpc.add_service(
             SubscriptionServiceServer::new(api),

@@ -107,9 +107,7 @@ fn the_rules_give_no_role_more_than_the_domain_does() {
             );
             continue;
         }
-        let read = ["Get", "List", "Verify", "Check", "Review", "Subscribe"]
-            .iter()
-            .any(|prefix| method.name().starts_with(prefix));
+        let read = !twotier_platform::auth::is_command(&path);
         // Listing changes admit every provider role at the door, so that
         // each hears R1's answer (ask your representative) from the handler,
         // which refuses all but the operator (`partnership/tests/listings.rs`).

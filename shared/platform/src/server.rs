@@ -20,7 +20,7 @@ use tower::Service;
 use crate::admission::AdmissionLayer;
 use prost::Message;
 
-use crate::auth::{AuthLayer, Policy, Rule, TokenVerifier};
+use crate::auth::{AuthLayer, DoorRefusals, Policy, Rule, TokenVerifier};
 use crate::config::Settings;
 use crate::connections::{ActiveStreamsLayer, ConnectionLimits, Connections};
 use crate::readiness::{self, LIVENESS, ReadyLayer, Schema};
@@ -90,6 +90,7 @@ pub struct GrpcServer {
         tonic_health::pb::health_server::HealthServer<tonic_health::server::HealthService>,
     database: Option<sea_orm::DatabaseConnection>,
     schema: Schema,
+    door_refusals: Option<Arc<dyn DoorRefusals>>,
 }
 
 impl GrpcServer {
@@ -109,7 +110,15 @@ impl GrpcServer {
             health_service,
             database: None,
             schema: Schema::ready(),
+            door_refusals: None,
         }
+    }
+
+    /// Records in `refusals` every command the authorization layer refuses
+    /// for the caller's roles (R29), while the refusal is answered.
+    pub fn record_door_refusals(&mut self, refusals: Arc<dyn DoorRefusals>) -> &mut Self {
+        self.door_refusals = Some(refusals);
+        self
     }
 
     /// Serves calls only once `schema` is migrated; until then they answer
@@ -265,9 +274,11 @@ impl GrpcServer {
         // Outermost first. Calls are counted as they arrive (admission
         // asks whether others are waiting) and on their connection before
         // anything can refuse them; the token is checked before anything is
-        // read or reserved for the caller; the request is received before
-        // it competes for a permit, so neither an anonymous flood nor a
-        // caller that never finishes sending can hold one.
+        // read or reserved for the caller (a command refused for its role
+        // is recorded beside the answer, within a budget of its own); the
+        // request is received before it competes for a permit, so neither
+        // an anonymous flood nor a caller that never finishes sending can
+        // hold one.
         let admission = AdmissionLayer::new(
             self.limits.concurrency_limit,
             self.limits.tenant_concurrency_limit,
@@ -278,7 +289,7 @@ impl GrpcServer {
             .layer(ActiveStreamsLayer)
             .layer(crate::metrics::RequestMetricsLayer::new(policy.clone()))
             .layer(ReadyLayer::new(self.schema.clone()))
-            .layer(AuthLayer::new(self.verifier, policy))
+            .layer(AuthLayer::new(self.verifier, policy, self.door_refusals))
             .layer(ReceiveLayer::new(self.limits.request_receive_timeout))
             .layer(admission)
             .add_routes(routes.routes())

@@ -101,16 +101,17 @@ pub fn text(value: &str, min: usize, max: usize) -> Check {
     no_direction_override(value)
 }
 
-/// Refuses the Unicode characters that override or isolate the direction
-/// of the text after them (U+202A-U+202E, U+2066-U+2069): shown, they
-/// reorder what follows, so `Invoice \u{202E}fdp.exe` reads as
-/// `Invoice exe.pdf` (CVE-2021-42574, "Trojan Source"). Right-to-left
-/// text itself needs none of them.
+/// Whether `c` overrides the direction of the text after it (U+202D
+/// left-to-right, U+202E right-to-left override): shown, it reverses what
+/// follows, so `Invoice \u{202E}fdp.exe` reads as `Invoice exe.pdf`
+/// (CVE-2021-42574, "Trojan Source"). Embeddings and isolates, which tools
+/// put around mixed right-to-left and Latin names, reverse no letters.
+pub fn overrides_direction(c: char) -> bool {
+    matches!(c, '\u{202D}' | '\u{202E}')
+}
+
 fn no_direction_override(value: &str) -> Check {
-    if value
-        .chars()
-        .any(|c| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'))
-    {
+    if value.chars().any(overrides_direction) {
         return Err("must not contain characters that override the direction of text".into());
     }
     Ok(())
@@ -168,9 +169,13 @@ pub fn optional_web_uri(value: &str) -> Check {
     }
     let valid = (value.starts_with("https://") || value.starts_with("http://"))
         && value.len() <= 2048
-        && !value
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || is_invisible(c))
+        && !value.chars().any(|c| {
+            // Joiners (U+200C, U+200D) may stand in an internationalised
+            // host name (IDNA2008); nothing else invisible may.
+            c.is_whitespace()
+                || c.is_control()
+                || (is_invisible(c) && !matches!(c, '\u{200C}' | '\u{200D}'))
+        })
         && value
             .split("://")
             .nth(1)
@@ -254,7 +259,15 @@ mod tests {
 
     #[test]
     fn text_that_overrides_its_direction_is_refused() {
-        for bad in ["Invoice \u{202E}fdp.exe", "a\u{2066}b\u{2069}", "\u{202A}x"] {
+        // Isolates and embeddings, as tools put around mixed-direction
+        // names, reverse no letters.
+        for mixed in [
+            "\u{2068}\u{5e9}\u{5dc}\u{5d5}\u{5dd}\u{2069} GmbH",
+            "\u{202B}\u{5e9}\u{5dc}\u{5d5}\u{5dd}\u{202C} GmbH",
+        ] {
+            assert!(line(mixed, 1, 200).is_ok(), "{mixed:?}");
+        }
+        for bad in ["Invoice \u{202E}fdp.exe", "\u{202D}x"] {
             assert!(
                 line(bad, 1, 200).unwrap_err().contains("direction"),
                 "{bad:?}"

@@ -9,6 +9,7 @@ pub mod entity;
 mod service;
 
 use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use twotier_platform::Error;
 use twotier_platform::auth::CallContext;
@@ -176,13 +177,14 @@ fn named() -> Option<String> {
 
 /// A name as the record's column holds it: a name the caller made up is
 /// refused, but its attempt is still recorded, cut to 300 characters and
-/// with control characters (PostgreSQL stores no NUL) replaced.
+/// with control characters (PostgreSQL stores no NUL) and direction
+/// overrides (which would show it reversed) replaced.
 fn bounded(resource: &str) -> String {
     resource
         .chars()
         .take(300)
         .map(|c| {
-            if c.is_control() {
+            if c.is_control() || twotier_platform::validate::overrides_direction(c) {
                 char::REPLACEMENT_CHARACTER
             } else {
                 c
@@ -206,6 +208,78 @@ pub(crate) async fn record_refusal(
     }
 }
 
+/// Most commands refused at the door recorded at once, and per tenant and
+/// minute: a flood of refused calls (which no admission share limits, as
+/// the door comes first) must neither take the connections admitted calls
+/// need nor fill the trail. Past either, a refusal is only counted
+/// (`audit.door_refusals.unrecorded`).
+const DOOR_RECORDS_AT_ONCE: usize = 4;
+const DOOR_RECORDS_PER_TENANT_MINUTE: u32 = 60;
+
+static UNRECORDED: std::sync::LazyLock<opentelemetry::metrics::Counter<u64>> =
+    std::sync::LazyLock::new(|| {
+        twotier_platform::metrics::meter()
+            .u64_counter("audit.door_refusals.unrecorded")
+            .with_description(
+                "commands refused at the door past the recording budget, not in the audit trail",
+            )
+            .build()
+    });
+
+/// Records the commands the authorization layer refuses for the caller's
+/// roles (R29) in the audit trail of its database: under the caller's own
+/// tenant, as the door reads no request and so knows no resource.
+pub(crate) struct DoorTrail {
+    db: sea_orm::DatabaseConnection,
+    permits: std::sync::Arc<tokio::sync::Semaphore>,
+    per_tenant: twotier_platform::rate_limit::RateLimit,
+}
+
+impl DoorTrail {
+    pub(crate) fn new(db: sea_orm::DatabaseConnection) -> Self {
+        Self {
+            db,
+            permits: std::sync::Arc::new(tokio::sync::Semaphore::new(DOOR_RECORDS_AT_ONCE)),
+            per_tenant: twotier_platform::rate_limit::RateLimit::per_minute(
+                DOOR_RECORDS_PER_TENANT_MINUTE,
+                "DOOR_REFUSALS",
+                "refused commands recorded",
+            ),
+        }
+    }
+}
+
+impl DoorTrail {
+    /// Room for one more record of `tenant`'s, if the budget has it.
+    fn admit(&self, tenant: &str) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        let permit = self.permits.clone().try_acquire_owned().ok()?;
+        self.per_tenant.check(tenant).ok()?;
+        Some(permit)
+    }
+}
+
+impl twotier_platform::auth::DoorRefusals for DoorTrail {
+    fn record(&self, call: CallContext, error: &Error) -> BoxFuture<'static, ()> {
+        let permit = self.admit(&call.caller.tenant_id);
+        let (Some(permit), Some((reason, code))) = (permit, error.audit_outcome()) else {
+            UNRECORDED.add(1, &[]);
+            return Box::pin(std::future::ready(()));
+        };
+        let db = self.db.clone();
+        Box::pin(twotier_platform::auth::serve_as(call, async move {
+            let _permit = permit;
+            let subject = Subject {
+                resource: "",
+                request_id: "",
+                opened: false,
+            };
+            if let Err(failed) = record(&db, &subject, &reason, &code).await {
+                tracing::warn!(error = %failed, "cannot record a command refused at the door in the audit trail");
+            }
+        }))
+    }
+}
+
 /// The provider a resource name belongs to: `providers/{p}/...`, and its
 /// listing `providerListings/{p}`, which the platform operator curates.
 fn resource_tenant(resource: &str) -> &str {
@@ -225,14 +299,20 @@ fn resource_tenant(resource: &str) -> &str {
 /// door, by R1, before the name it gives is read).
 /// A resource the service `opened` itself (an invitation by its token) is
 /// the owner's whoever the caller is (a provider's user may also be a
-/// reseller's admin).
+/// reseller's admin), and so is what the platform operator does to it,
+/// whatever other roles its token carries.
 fn trail_of<'r>(
     caller: &twotier_platform::auth::Caller,
     resource: &'r str,
     opened: bool,
 ) -> &'r str {
     let owner = resource_tenant(resource);
-    if !opened && caller.belongs_to_a_provider() && owner != caller.tenant_id {
+    let acts_across_tenants = caller.has(twotier_platform::auth::Role::PlatformOperator);
+    if !opened
+        && !acts_across_tenants
+        && caller.belongs_to_a_provider()
+        && owner != caller.tenant_id
+    {
         return "";
     }
     owner
@@ -352,6 +432,35 @@ mod tests {
             ),
             "contoso"
         );
+        let operator_and_admin = Caller {
+            roles: vec![Role::PlatformOperator, Role::GlobalAdmin],
+            ..caller("twotier", Role::PlatformOperator)
+        };
+        assert_eq!(
+            trail_of(&operator_and_admin, "providerListings/contoso", false),
+            "contoso"
+        );
+    }
+
+    #[tokio::test]
+    async fn door_refusals_are_recorded_four_at_once_and_sixty_a_minute_per_tenant() {
+        let trail = DoorTrail::new(sea_orm::DatabaseConnection::default());
+        let held: Vec<_> = (0..DOOR_RECORDS_AT_ONCE)
+            .map(|_| trail.admit("contoso").expect("within the budget"))
+            .collect();
+        assert!(
+            trail.admit("northwind").is_none(),
+            "four at once per process"
+        );
+        drop(held);
+        for _ in DOOR_RECORDS_AT_ONCE..DOOR_RECORDS_PER_TENANT_MINUTE as usize {
+            assert!(trail.admit("contoso").is_some());
+        }
+        assert!(trail.admit("contoso").is_none(), "60 a minute per tenant");
+        assert!(
+            trail.admit("northwind").is_some(),
+            "another tenant's budget"
+        );
     }
 
     #[test]
@@ -359,5 +468,6 @@ mod tests {
         assert_eq!(bounded("providers/contoso"), "providers/contoso");
         assert_eq!(bounded(&"x".repeat(1000)).chars().count(), 300);
         assert_eq!(bounded("bad\u{0}name\n"), "bad\u{fffd}name\u{fffd}");
+        assert_eq!(bounded("x\u{202E}fdp"), "x\u{fffd}fdp");
     }
 }

@@ -62,6 +62,12 @@ impl AuditLog {
         Self::new(db, pages, ctx.settings.audit_retention)
     }
 
+    /// What records the commands this service's door refuses in this
+    /// trail (`GrpcServer::record_door_refusals`).
+    pub fn door_refusals(&self) -> std::sync::Arc<dyn twotier_platform::auth::DoorRefusals> {
+        std::sync::Arc::new(super::DoorTrail::new(self.db.clone()))
+    }
+
     /// Providers read their tenant's records, the operator everyone's.
     pub const RULES: &'static [Rule] = &[Rule::new(
         SERVICE,

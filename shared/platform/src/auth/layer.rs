@@ -4,8 +4,9 @@ use std::task::{Context, Poll};
 use futures::future::{BoxFuture, FutureExt};
 use tonic::body::Body;
 use tower::{Layer, Service};
+use tracing::Instrument;
 
-use super::{Policy, TokenVerifier};
+use super::{DoorRefusals, Policy, TokenVerifier, is_command};
 use crate::error::Error;
 
 /// Paths reachable without a token: probes and tooling must work before a
@@ -30,12 +31,22 @@ pub fn is_public(path: &str) -> bool {
 pub struct AuthLayer {
     verifier: Arc<TokenVerifier>,
     policy: Policy,
+    refusals: Option<Arc<dyn DoorRefusals>>,
 }
 
 impl AuthLayer {
-    /// A layer checking tokens with `verifier` and roles with `policy`.
-    pub fn new(verifier: Arc<TokenVerifier>, policy: Policy) -> Self {
-        Self { verifier, policy }
+    /// A layer checking tokens with `verifier` and roles with `policy`,
+    /// recording commands refused for the caller's roles in `refusals`.
+    pub fn new(
+        verifier: Arc<TokenVerifier>,
+        policy: Policy,
+        refusals: Option<Arc<dyn DoorRefusals>>,
+    ) -> Self {
+        Self {
+            verifier,
+            policy,
+            refusals,
+        }
     }
 }
 
@@ -47,6 +58,7 @@ impl<S> Layer<S> for AuthLayer {
             inner,
             verifier: self.verifier.clone(),
             policy: self.policy.clone(),
+            refusals: self.refusals.clone(),
         }
     }
 }
@@ -57,6 +69,7 @@ pub struct AuthService<S> {
     inner: S,
     verifier: Arc<TokenVerifier>,
     policy: Policy,
+    refusals: Option<Arc<dyn DoorRefusals>>,
 }
 
 impl<S> Service<http::Request<Body>> for AuthService<S>
@@ -83,10 +96,34 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let verifier = self.verifier.clone();
         let policy = self.policy.clone();
+        let refusals = self.refusals.clone();
         let path = path.to_owned();
         async move {
             let authorized = match authenticate(&verifier, request.headers()).await {
-                Ok(caller) => policy.authorize(&path, &caller).map(|()| caller),
+                Ok(caller) => match policy.authorize(&path, &caller) {
+                    Ok(()) => Ok(caller),
+                    Err(refused) => {
+                        // Only the RPCs served here: a made-up path is no
+                        // command of this service's.
+                        let served = policy.access(&path).is_some();
+                        if let Some(refusals) = refusals.filter(|_| served && is_command(&path)) {
+                            let call = super::CallContext {
+                                caller,
+                                rpc: path.clone(),
+                            };
+                            // Written beside the answer, not before it: a
+                            // refusal is as quick with the database slow or
+                            // down as without.
+                            // In the call's span, so it carries its trace id.
+                            tokio::spawn(
+                                refusals
+                                    .record(call, &refused)
+                                    .instrument(tracing::Span::current()),
+                            );
+                        }
+                        Err(refused)
+                    }
+                },
                 Err(error) => Err(error),
             };
             match authorized {

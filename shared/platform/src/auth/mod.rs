@@ -12,6 +12,7 @@ mod jwks;
 mod layer;
 mod minting;
 mod policy;
+mod refusals;
 mod secret;
 mod verifier;
 
@@ -23,5 +24,6 @@ pub use jwks::{Jwks, JwksSettings, KeyError};
 pub use layer::{AuthLayer, is_public};
 pub use minting::{SERVICE_KEY_PURPOSE, ServiceTokens, TokenMinter};
 pub use policy::{Access, PROVIDER, Policy, Rule};
+pub use refusals::{DoorRefusals, is_command};
 pub use secret::{MIN_SECRET_BYTES, Secret, SecretError, SecretSource};
 pub use verifier::{TokenRules, TokenVerifier, UserKeys};

@@ -274,7 +274,8 @@ const MAX_TENANT_CHARS: usize = 63;
 const MAX_EMAIL_CHARS: usize = 254;
 
 /// Refuses identities no record could hold, or whose line breaks and
-/// control characters would forge lines in a log or an email header: a
+/// control characters would forge lines in a log or an email header (or
+/// whose direction overrides would show them reversed in the trail): a
 /// verified token is the identity provider's word, not proof that its
 /// values fit.
 fn check_identity(claims: &Claims) -> Result<(), Error> {
@@ -293,7 +294,10 @@ fn check_identity(claims: &Claims) -> Result<(), Error> {
                 "the bearer token's {claim} is longer than {most} characters"
             )));
         }
-        if value.chars().any(char::is_control) {
+        if value
+            .chars()
+            .any(|c| c.is_control() || crate::validate::overrides_direction(c))
+        {
             return Err(invalid(format!(
                 "the bearer token's {claim} holds control characters"
             )));
