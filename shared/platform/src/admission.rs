@@ -242,7 +242,8 @@ where
         let Some(caller) = request.extensions().get::<Caller>() else {
             return self.inner.call(request).boxed();
         };
-        let permit = match self.limits.admit(&caller.tenant_id) {
+        let tenant = share_of(caller, request.headers());
+        let permit = match self.limits.admit(tenant) {
             Ok(permit) => permit,
             Err(error) => {
                 // Debug, not warn: under overload a line per refusal would
@@ -250,7 +251,7 @@ where
                 // being shed; `rpc.server.requests` counts refusals by code.
                 tracing::debug!(
                     path = request.uri().path(),
-                    tenant = %caller.tenant_id,
+                    tenant = %tenant,
                     reason = error.reason(),
                     "call refused"
                 );
@@ -281,9 +282,57 @@ where
     }
 }
 
+/// Whose share a call counts against: its caller's tenant, or, for a
+/// service's own call serving a tenant's command (`FOR_TENANT_HEADER`),
+/// that tenant's, so that one tenant's flood of commands cannot exhaust
+/// the share the services' calls for everyone else draw on. The header
+/// counts only from a verified service: no one else can move their calls
+/// onto another tenant's share.
+fn share_of<'a>(caller: &'a Caller, headers: &'a http::HeaderMap) -> &'a str {
+    if caller.has(crate::auth::Role::Service)
+        && let Some(tenant) = headers
+            .get(crate::auth::FOR_TENANT_HEADER)
+            .and_then(|value| value.to_str().ok())
+            .filter(|tenant| crate::validate::tenant_id(tenant).is_ok())
+    {
+        return tenant;
+    }
+    &caller.tenant_id
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_services_call_for_a_tenant_counts_against_that_tenants_share_only() {
+        let mut headers = http::HeaderMap::new();
+        headers.insert(crate::auth::FOR_TENANT_HEADER, "contoso".parse().unwrap());
+        let service = Caller {
+            subject: "service:customer".into(),
+            tenant_id: crate::auth::SERVICE_TENANT.into(),
+            roles: vec![crate::auth::Role::Service],
+            email: None,
+            bearer: String::new(),
+            via_service: None,
+        };
+        assert_eq!(share_of(&service, &headers), "contoso");
+        assert_eq!(
+            share_of(&service, &http::HeaderMap::new()),
+            crate::auth::SERVICE_TENANT
+        );
+        let user = Caller {
+            tenant_id: "northwind".into(),
+            roles: vec![crate::auth::Role::GlobalAdmin],
+            ..service.clone()
+        };
+        assert_eq!(share_of(&user, &headers), "northwind", "users cannot move");
+        headers.insert(
+            crate::auth::FOR_TENANT_HEADER,
+            "Not A Tenant".parse().unwrap(),
+        );
+        assert_eq!(share_of(&service, &headers), crate::auth::SERVICE_TENANT);
+    }
 
     #[test]
     fn a_tenant_at_its_share_is_refused_while_others_are_admitted() {

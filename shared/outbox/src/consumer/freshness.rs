@@ -45,6 +45,14 @@ impl Freshness {
         request
             .metadata_mut()
             .insert("authorization", format!("Bearer {token}").parse().ok()?);
+        // Asked for a caller's command: admitted under that caller's share.
+        if let Some(call) = twotier_platform::auth::current_call()
+            && let Ok(tenant) = call.caller.tenant_id.parse()
+        {
+            request
+                .metadata_mut()
+                .insert(twotier_platform::auth::FOR_TENANT_HEADER, tenant);
+        }
         let head = EventLogServiceClient::new(channel)
             .get_log_head(request)
             .await

@@ -12,6 +12,10 @@ pub const SERVICE_TENANT: &str = "twotier-services";
 /// The metadata key carrying the original caller's token on a call a
 /// service makes on that caller's behalf.
 pub const ON_BEHALF_OF_HEADER: &str = "twotier-on-behalf-of";
+/// The metadata key naming the tenant whose command a service's own call
+/// serves (a catch-up's `GetLogHead`), so that the call is admitted under
+/// that tenant's share, not the services'. Read from service callers only.
+pub const FOR_TENANT_HEADER: &str = "twotier-for-tenant";
 
 /// The claims of a token.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -19,7 +19,7 @@ mod verifier;
 pub use bearer::Bearer;
 pub use call::{CallContext, current_call, serve_as};
 pub use caller::{Caller, Role};
-pub use claims::{Claims, ON_BEHALF_OF_HEADER, SERVICE_ISSUER, SERVICE_TENANT};
+pub use claims::{Claims, FOR_TENANT_HEADER, ON_BEHALF_OF_HEADER, SERVICE_ISSUER, SERVICE_TENANT};
 pub use jwks::{Jwks, JwksSettings, KeyError};
 pub use layer::{AuthLayer, is_public};
 pub use minting::{SERVICE_KEY_PURPOSE, ServiceTokens, TokenMinter};
