@@ -163,3 +163,46 @@ async fn recording_the_same_agreement_again_keeps_the_etag_and_logs_nothing() {
         .count();
     assert_eq!(accepted, 2, "the first and the changed one, not the repeat");
 }
+
+// R9, R12: the reseller a customer is delegated to reads its attestation,
+// but not which of the provider's users recorded it.
+#[tokio::test]
+async fn the_delegated_reseller_reads_the_attestation_without_the_providers_user() {
+    let h = start().await;
+    h.onboard(RESELLER, RESELLER_TENANT, "Fabrikam").await;
+    h.partner(PROVIDER, RESELLER_TENANT).await;
+    let customer = h.customer(PROVIDER, "adatum", RESELLER).await;
+    let recorded = h
+        .customers(&provider_admin(PROVIDER))
+        .record_customer_agreement(pb::RecordCustomerAgreementRequest {
+            parent: customer.name.clone(),
+            customer_agreement: Some(pb::CustomerAgreement {
+                signatory_first_name: "Wendy".into(),
+                signatory_last_name: "Winter".into(),
+                signatory_email: "wendy@adatum.example".into(),
+                date_agreed: "2026-11-20".into(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("record")
+        .into_inner();
+    assert_eq!(recorded.recorded_by, "alice");
+
+    let read = h
+        .customers(&reseller_admin(RESELLER_TENANT))
+        .get_customer_agreement(pb::GetCustomerAgreementRequest {
+            name: recorded.name.clone(),
+        })
+        .await
+        .expect("the delegated reseller reads it")
+        .into_inner();
+    assert!(read.recorded_by.is_empty());
+    assert_eq!(
+        pb::CustomerAgreement {
+            recorded_by: recorded.recorded_by.clone(),
+            ..read
+        },
+        recorded
+    );
+}

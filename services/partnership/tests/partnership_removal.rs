@@ -113,6 +113,19 @@ async fn removed_reseller_leaves_the_list_keeps_the_record_and_needs_a_new_invit
         .unwrap()
         .into_inner();
     assert_eq!(one.partnership_state, pb::PartnershipState::Removed as i32);
+    // The reseller reads that and when, not which provider user.
+    let seen_by_reseller = h
+        .partnerships(&reseller_admin(RESELLER_TENANT))
+        .get_partnership(pb::GetPartnershipRequest {
+            name: partnership.name.clone(),
+        })
+        .await
+        .expect("the reseller reads its partnership")
+        .into_inner();
+    assert_eq!(seen_by_reseller.state, pb::PartnershipState::Removed as i32);
+    let removal = seen_by_reseller.removal.expect("removal");
+    assert!(removal.remove_time.is_some());
+    assert!(removal.removed_by.is_empty());
     assert_error(
         client
             .remove_partnership(remove(PROVIDER, RESELLER_PARTNER_ID))

@@ -77,6 +77,12 @@ impl Api {
         let agreement = store::agreement::find(db, &customer.id)
             .await?
             .ok_or(AgreementError::NotRecorded)?;
-        Ok(convert::agreement(agreement))
+        let mut shown = convert::agreement(agreement);
+        // A reseller sees the customer's attestation, not which of the
+        // provider's users recorded it.
+        if matches!(viewer, Viewer::Reseller(_)) {
+            shown.recorded_by.clear();
+        }
+        Ok(shown)
     }
 }

@@ -140,7 +140,15 @@ impl Api {
         if !visible {
             return Err(PartnershipError::NotFound.into());
         }
-        Ok(convert::partnership(&partnership))
+        let mut shown = convert::partnership(&partnership);
+        // The reseller sees that and when it was removed, not which of the
+        // provider's users did it.
+        if !caller.is_provider()
+            && let Some(removal) = shown.removal.as_mut()
+        {
+            removal.removed_by.clear();
+        }
+        Ok(shown)
     }
 
     /// R8: the provider's active indirect resellers by company name,
