@@ -183,13 +183,10 @@ async fn each_providers_integration_follows_only_its_own_events_on_every_log_red
     let partnership = accepted.partnership.expect("partnership");
     assert_eq!(partnership.provider_id, A);
     assert!(partnership.accepted_by.is_empty());
-    assert!(
-        accepted
-            .reseller
-            .expect("reseller")
-            .contact_email
-            .is_empty()
-    );
+    let reseller = accepted.reseller.expect("reseller");
+    assert!(reseller.contact_email.is_empty());
+    assert!(reseller.tenant_id.is_empty(), "the reseller's own tenant");
+    assert_eq!(reseller.partner_id, "4567890");
     assert!(accepted.provider_contact.expect("contact").email.is_empty());
     let emails = follow(system.channel("notification"), &integration(A), 0, &[], 4).await;
     let sent: npb::EmailSent = payload(&emails);

@@ -65,9 +65,11 @@ impl Audience {
 /// contact data (`*email*`, `*phone*`, `*address*`, `*first_name*`,
 /// `*last_name*`), credentials and personal links (`*password*`,
 /// `*secret*`, `*token*`, `*link*`), who did it (`*_by`: user subjects of
-/// any party), and message text (`to`, `subject`, `body`). The owning
-/// service's API serves what a caller may read of these, checked per
-/// resource at the time it asks.
+/// any party), message text (`to`, `subject`, `body`), and another party's
+/// own tenant (`tenant_id`: a reseller's, which no provider API shows; the
+/// envelope's is not a payload field). The owning service's API serves
+/// what a caller may read of these, checked per resource at the time it
+/// asks.
 pub fn is_withheld(name: &str) -> bool {
     const CONTAINED: [&str; 9] = [
         "email",
@@ -82,7 +84,7 @@ pub fn is_withheld(name: &str) -> bool {
     ];
     CONTAINED.iter().any(|part| name.contains(part))
         || name.ends_with("_by")
-        || ["to", "subject", "body"].contains(&name)
+        || ["to", "subject", "body", "tenant_id"].contains(&name)
 }
 
 /// The twotier descriptors, decoded once.
@@ -176,6 +178,7 @@ mod tests {
             "to",
             "subject",
             "body",
+            "tenant_id",
         ] {
             assert!(is_withheld(name), "{name}");
         }
@@ -183,7 +186,6 @@ mod tests {
             "name",
             "partner_id",
             "company_name",
-            "tenant_id",
             "provider_id",
             "quantity",
             "create_time",
