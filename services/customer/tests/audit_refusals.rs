@@ -142,3 +142,21 @@ async fn a_create_refused_for_its_input_is_recorded_with_its_request_id() {
     assert_eq!(request_ids, ["", "create-adatum-1"], "newest first");
     assert!(records.iter().all(|r| r.outcome == "INVALID_CUSTOMER"));
 }
+
+// R29: a created customer's and relationship request's records are found
+// by their own names.
+#[tokio::test]
+async fn creates_are_recorded_under_what_they_created() {
+    let h = start().await;
+    let customer = partnered_with_customer(&h).await;
+    let created = recorded(&h, &customer.name, "CreateCustomer").await;
+    assert_eq!(created.len(), 1, "{created:#?}");
+    assert_eq!(created[0].outcome, "OK");
+    let asked = h.ask(PROVIDER, &customer.name, RESELLER).await;
+    let request = asked
+        .reseller_relationship_request
+        .expect("relationship request")
+        .name;
+    let requested = recorded(&h, &request, "RequestResellerRelationship").await;
+    assert_eq!(requested.len(), 1, "{requested:#?}");
+}

@@ -130,8 +130,8 @@ async fn another_providers_helpdesk_cannot_write_into_this_providers_trail() {
 #[tokio::test]
 async fn a_record_older_than_the_retention_is_no_longer_listed() {
     let h = start_with(&[("TWOTIER_AUDIT_RETENTION", "2s")]).await;
-    h.invite(PROVIDER, "admin@fabrikam.example").await;
-    let name = format!("providers/{PROVIDER}");
+    let invitation = h.invite(PROVIDER, "admin@fabrikam.example").await;
+    let name = invitation.invitation.expect("invitation").name;
     assert_eq!(recorded(&h, &name, "RequestPartnership").await.len(), 1);
 
     twotier_testkit::wait_until(

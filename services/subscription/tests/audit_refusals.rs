@@ -186,3 +186,15 @@ async fn input_refusals_are_recorded_once_each_even_for_a_made_up_name() {
     assert_eq!(suspend[0].resource, made_up[..300]);
     assert_eq!(suspend[0].outcome, "INVALID_RESOURCE_NAME");
 }
+
+// R29: a created cart's record is found by the cart's name.
+#[tokio::test]
+async fn a_created_cart_is_recorded_under_its_own_name() {
+    let h = start().await;
+    let customer = h.customer(PROVIDER, "adatum", "", true).await;
+    let cart =
+        twotier_testkit::flows::empty_cart(h.channel("subscription"), PROVIDER, &customer).await;
+    let records = recorded(&h, &cart.name, "CreateCart").await;
+    assert_eq!(records.len(), 1, "{records:#?}");
+    assert_eq!(records[0].outcome, "OK");
+}

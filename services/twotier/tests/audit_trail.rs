@@ -91,7 +91,8 @@ async fn every_command_is_recorded_with_actor_resource_outcome_and_trace_and_rea
     assert_eq!(actor.subject, "alice");
     assert_eq!(actor.tenant_id, "contoso");
     assert_eq!(actor.roles, vec!["GlobalAdmin"]);
-    assert_eq!(requested.resource, "providers/contoso");
+    // A create is recorded under what it created.
+    assert_eq!(requested.resource, invitation_name);
     assert_eq!(requested.request_id, "invite-fabrikam");
     assert_eq!(
         (requested.outcome.as_str(), requested.code.as_str()),
@@ -142,7 +143,12 @@ async fn every_command_is_recorded_with_actor_resource_outcome_and_trace_and_rea
         },
     )
     .await;
-    assert_eq!(by_resource.len(), 1);
+    let rpcs: Vec<&str> = by_resource.iter().map(|r| r.rpc.as_str()).collect();
+    assert_eq!(
+        rpcs,
+        [rpc("RevokeInvitation"), rpc("RequestPartnership")],
+        "what was done to the invitation, its creation included"
+    );
     let by_actor = records(
         &system,
         &operator(),

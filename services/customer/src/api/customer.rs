@@ -4,7 +4,7 @@
 
 use chrono::Utc;
 use tonic::{Request, Response, Status};
-use twotier_outbox::{Event, Reply};
+use twotier_outbox::{Event, Reply, audit_as};
 use twotier_platform::auth::Caller;
 use twotier_platform::idempotency::{self, IdempotencyKey};
 use twotier_platform::{Error, Violations, names, paging, validate};
@@ -95,6 +95,7 @@ impl Api {
                     let id = customer.id.clone();
                     let provider_id = customer.provider_id.clone();
                     let customer = convert::customer(customer);
+                    audit_as(&customer.name);
                     let event = pb::CustomerCreated {
                         customer: Some(customer.clone()),
                         indirect_reseller: created

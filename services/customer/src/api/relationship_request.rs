@@ -6,7 +6,7 @@
 
 use chrono::{TimeDelta, Utc};
 use tonic::Request;
-use twotier_outbox::Reply;
+use twotier_outbox::{Reply, audit_as};
 use twotier_platform::auth::Caller;
 use twotier_platform::capability;
 use twotier_platform::idempotency::{self, IdempotencyKey};
@@ -116,6 +116,7 @@ impl Api {
                             .draft(&created, &customer, provider_id, &link)
                             .map_err(draft_failed)?;
                         let resource = convert::request(&created, now);
+                        audit_as(&resource.name);
                         let event = pb::ResellerRelationshipRequested {
                             reseller_relationship_request: Some(resource.clone()),
                         };

@@ -86,6 +86,9 @@ impl Api {
                     let new = Invitation::new(invite, now, ttl);
                     let token = self.invitation_token(&new.id);
                     let created = store::invitation::insert(db, &new, &token).await?;
+                    // Recorded under what it created (R29), where a filter
+                    // by the invitation's name finds it.
+                    audit_as(&convert::invitation_name(provider_id, &created.id));
                     let listing = store::listing::get(db, provider_id).await?;
                     let link = self.invitation_link(&token);
                     let draft = self

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use chrono::Utc;
 use tonic::Request;
-use twotier_outbox::Reply;
+use twotier_outbox::{Reply, audit_as};
 use twotier_platform::auth::Caller;
 use twotier_platform::idempotency::{self, IdempotencyKey};
 use twotier_platform::{Error, Violations, names, validate};
@@ -116,8 +116,9 @@ impl Api {
                 self.outbox
                     .command(&request.parent, key.as_ref(), async |tx| {
                         let cart = Cart::new(provider_id, &customer, Utc::now());
-                        let created = store::cart::create(&**tx, &cart).await?;
-                        Ok(Reply::new(convert::cart(&created)))
+                        let created = convert::cart(&store::cart::create(&**tx, &cart).await?);
+                        audit_as(&created.name);
+                        Ok(Reply::new(created))
                     })
                     .await
             })
