@@ -161,8 +161,8 @@ pub(crate) async fn watching<T>(call: impl Future<Output = T>) -> Watched<T> {
 }
 
 /// Names the resource the current command call turned out to act on (an
-/// invitation or request opened by its token), for its record, whether
-/// it commits or is refused. Outside [`crate::Outbox::command`] or
+/// invitation or request opened by its token, or what it created), for
+/// its record, whether it commits or is refused. Outside [`crate::Outbox::command`] or
 /// [`crate::Outbox::audited`] there is no record to name.
 pub fn audit_as(resource: &str) {
     let _ = SCOPE.try_with(|scope| *scope.resource.borrow_mut() = Some(resource.to_owned()));
@@ -247,9 +247,7 @@ impl DoorTrail {
             ),
         }
     }
-}
 
-impl DoorTrail {
     /// Room for one more record of `tenant`'s, if the budget has it.
     fn admit(&self, tenant: &str) -> Option<tokio::sync::OwnedSemaphorePermit> {
         let permit = self.permits.clone().try_acquire_owned().ok()?;
