@@ -111,10 +111,10 @@ where
                                 caller,
                                 rpc: path.clone(),
                             };
-                            // Written beside the answer, not before it: a
+                            // Written beside the answer, not before it (a
                             // refusal is as quick with the database slow or
-                            // down as without.
-                            // In the call's span, so it carries its trace id.
+                            // down as without), in the call's span (so it
+                            // carries the call's trace id).
                             tokio::spawn(
                                 refusals
                                     .record(call, &refused)
