@@ -71,6 +71,20 @@ const AGREEMENT_LINES: [AgreementSpoiler; 4] = [
     }),
 ];
 
+/// Every refusal changed nothing: the provider lists no customer.
+async fn assert_no_customer_was_created(h: &Harness) {
+    let listed = h
+        .customers(&provider_admin(PROVIDER))
+        .list_customers(pb::ListCustomersRequest {
+            parent: format!("providers/{PROVIDER}"),
+            ..Default::default()
+        })
+        .await
+        .expect("list customers")
+        .into_inner();
+    assert!(listed.customers.is_empty(), "no customer was created");
+}
+
 #[tokio::test]
 async fn line_breaks_in_single_line_customer_and_agreement_fields_are_refused_and_change_nothing() {
     let h = start().await;
@@ -92,15 +106,7 @@ async fn line_breaks_in_single_line_customer_and_agreement_fields_are_refused_an
             assert_eq!(violated_fields(&status), vec![field]);
         }
     }
-    let listed = client
-        .list_customers(pb::ListCustomersRequest {
-            parent: format!("providers/{PROVIDER}"),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(listed.customers.is_empty(), "no customer was created");
+    assert_no_customer_was_created(&h).await;
 
     let customer = client
         .create_customer(create(PROVIDER, new_customer("Adatum", "adatum", "")))
@@ -189,15 +195,7 @@ async fn required_customer_fields_of_spaces_alone_are_refused_as_blank_and_chang
             );
         }
     }
-    let listed = client
-        .list_customers(pb::ListCustomersRequest {
-            parent: format!("providers/{PROVIDER}"),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(listed.customers.is_empty(), "no customer was created");
+    assert_no_customer_was_created(&h).await;
 }
 
 // Names that look blank or read backwards: a company name of invisible
@@ -221,15 +219,7 @@ async fn names_of_invisible_characters_or_overriding_text_direction_are_refused(
         assert_eq!(violated_fields(&status), ["customer.company_name"]);
         assert!(status.message().contains(complaint), "{}", status.message());
     }
-    let listed = client
-        .list_customers(pb::ListCustomersRequest {
-            parent: format!("providers/{PROVIDER}"),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(listed.customers.is_empty(), "no customer was created");
+    assert_no_customer_was_created(&h).await;
 }
 
 // A malformed name is the caller's mistake before anything is looked up,

@@ -10,6 +10,16 @@ use tonic::Code;
 use twotier_proto::partnership as pb;
 use twotier_testkit::{assert_error, violated_fields};
 
+/// The provider's indirect resellers as it lists them (R8).
+async fn indirect_resellers(h: &Harness) -> Vec<pb::IndirectReseller> {
+    h.partnerships(&provider_admin(PROVIDER))
+        .list_indirect_resellers(list(PROVIDER))
+        .await
+        .expect("list indirect resellers")
+        .into_inner()
+        .indirect_resellers
+}
+
 #[tokio::test]
 async fn removal_needs_confirmation_and_full_attestation_and_changes_nothing_without() {
     let h = start().await;
@@ -212,13 +222,7 @@ async fn an_invitation_accepted_while_partnered_cannot_bring_the_reseller_back_a
         Code::FailedPrecondition,
         "INVITATION_ALREADY_USED",
     );
-    let listed = h
-        .partnerships(&provider_admin(PROVIDER))
-        .list_indirect_resellers(list(PROVIDER))
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(listed.indirect_resellers.is_empty(), "still removed");
+    assert!(indirect_resellers(&h).await.is_empty(), "still removed");
 }
 
 /// An invitation sent while partnered and left unopened is no new
@@ -245,13 +249,7 @@ async fn r7_an_invitation_sent_before_the_removal_cannot_bring_the_reseller_back
         Code::FailedPrecondition,
         "INVITATION_PREDATES_REMOVAL",
     );
-    let listed = h
-        .partnerships(&provider_admin(PROVIDER))
-        .list_indirect_resellers(list(PROVIDER))
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(listed.indirect_resellers.is_empty(), "still removed");
+    assert!(indirect_resellers(&h).await.is_empty(), "still removed");
 
     let fresh = h.invite(PROVIDER, "admin@fabrikam.example").await;
     let back = reseller

@@ -183,10 +183,7 @@ async fn a_user_token_of_the_services_tenant_is_refused() {
         let token = signed(&user_claims("mallory", SERVICE_TENANT, roles));
         assert_error(
             h.partnerships(&token)
-                .list_indirect_resellers(pb::ListIndirectResellersRequest {
-                    parent: format!("providers/{SERVICE_TENANT}"),
-                    ..Default::default()
-                })
+                .list_indirect_resellers(list(SERVICE_TENANT))
                 .await,
             Code::PermissionDenied,
             "TENANT_RESERVED",
@@ -204,10 +201,7 @@ async fn a_user_token_of_the_services_tenant_is_refused() {
     let service = twotier_testkit::service_token("partnership-test");
     assert_error(
         on_behalf(&h, &service, &user)
-            .list_indirect_resellers(pb::ListIndirectResellersRequest {
-                parent: format!("providers/{SERVICE_TENANT}"),
-                ..Default::default()
-            })
+            .list_indirect_resellers(list(SERVICE_TENANT))
             .await,
         Code::PermissionDenied,
         "TENANT_RESERVED",
