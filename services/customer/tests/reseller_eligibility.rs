@@ -253,3 +253,74 @@ async fn r24_a_lapse_or_removal_acknowledged_a_moment_ago_refuses_the_very_next_
     assert_eq!(listed.customers.len(), 1, "{listed:?}");
     assert_eq!(listed.customers[0].indirect_reseller_partner_id, "");
 }
+
+/// A second link to the reseller the customer is delegated to already
+/// changes nothing when accepted, yet still names that reseller: one no
+/// longer eligible, or no longer a partner, is refused as at a first
+/// acceptance, and the link stays pending.
+#[tokio::test]
+async fn r22_r24_a_second_link_to_the_delegated_reseller_is_refused_once_it_lapsed_or_was_removed()
+{
+    let h = start().await;
+    let adatum = partnered_with_customer(&h).await;
+    let mut provider = h.customers(&provider_admin(PROVIDER));
+    let request = || {
+        let mut provider = provider.clone();
+        let name = adatum.name.clone();
+        async move {
+            provider
+                .request_reseller_relationship(relationship(&name, RESELLER))
+                .await
+                .expect("request")
+                .into_inner()
+        }
+    };
+    let first = request().await;
+    let second = request().await;
+    let mut admin = h.customers(&customer_admin(DOMAIN));
+    admin
+        .accept_reseller_relationship(accept(&token_of(&first)))
+        .await
+        .expect("the first delegates the customer");
+
+    set_mpa(&h, false).await;
+    review_refused(
+        &h,
+        "PARTNER_MPA_NOT_ACTIVE",
+        "the lapse reaches the customer service",
+    )
+    .await;
+    assert_error(
+        admin
+            .accept_reseller_relationship(accept(&token_of(&second)))
+            .await,
+        Code::FailedPrecondition,
+        "PARTNER_MPA_NOT_ACTIVE",
+    );
+    set_mpa(&h, true).await;
+    h.remove_partnership(PROVIDER, RESELLER).await;
+    review_refused(
+        &h,
+        "RESELLER_NOT_PARTNER",
+        "the removal reaches the customer service",
+    )
+    .await;
+    assert_error(
+        admin
+            .accept_reseller_relationship(accept(&token_of(&second)))
+            .await,
+        Code::FailedPrecondition,
+        "RESELLER_NOT_PARTNER",
+    );
+    let still = provider
+        .get_reseller_relationship_request(pb::GetResellerRelationshipRequestRequest {
+            name: second.reseller_relationship_request.unwrap().name,
+        })
+        .await
+        .expect("read the second")
+        .into_inner();
+    assert_eq!(
+        still.state,
+        pb::ResellerRelationshipRequestState::Pending as i32
+    );
+}

@@ -73,6 +73,58 @@ async fn accepting_a_partnership_emails_the_provider_across_three_services() {
     );
 }
 
+/// A provider user whose token carries no email, of a provider with no
+/// listing: nobody's address is known, so the acceptance's email cannot go
+/// out, yet it is on record, failed with the reason, never tried (R21).
+#[tokio::test]
+async fn an_email_to_a_provider_with_no_known_address_is_recorded_as_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    let sink = SmtpSink::start(dir.path()).await;
+    let h = start(sink.port()).await;
+    h.onboard("en").await;
+    let no_email = twotier_testkit::minter()
+        .mint(
+            "alice",
+            PROVIDER,
+            &[twotier_platform::auth::Role::GlobalAdmin],
+            None,
+            std::time::Duration::from_secs(600),
+        )
+        .expect("mint");
+    let invitation = h
+        .system
+        .partnerships(&no_email)
+        .request_partnership(ppb::RequestPartnershipRequest {
+            parent: format!("providers/{PROVIDER}"),
+            reseller_email: "admin@fabrikam.example".into(),
+            language_code: "en".into(),
+            request_id: String::new(),
+        })
+        .await
+        .expect("invite")
+        .into_inner();
+    h.accept(&invitation).await;
+
+    twotier_testkit::wait_until("the acceptance is on record", DEADLINE, || async {
+        !h.all_notifications().await.is_empty()
+    })
+    .await;
+    let notifications = h.all_notifications().await;
+    assert_eq!(notifications.len(), 1, "{notifications:?}");
+    let recorded = &notifications[0];
+    assert_eq!(recorded.template, "partnership_accepted");
+    assert_eq!(recorded.recipient, "");
+    assert_eq!(recorded.status, pb::NotificationStatus::Failed as i32);
+    assert_eq!(recorded.attempts, 0);
+    assert!(recorded.next_attempt_time.is_none());
+    assert!(
+        recorded.last_error.contains("no recipient address"),
+        "{}",
+        recorded.last_error
+    );
+    assert!(sink.messages().is_empty(), "nothing was sent");
+}
+
 #[tokio::test]
 async fn emails_follow_the_recipients_language() {
     let dir = tempfile::tempdir().unwrap();

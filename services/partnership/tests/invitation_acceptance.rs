@@ -374,3 +374,58 @@ async fn r24_a_partnered_reseller_whose_mpa_lapsed_cannot_accept_again() {
         .into_inner();
     assert_eq!(still.state, pb::InvitationState::Pending as i32);
 }
+
+#[tokio::test]
+async fn a_partnered_reseller_cannot_accept_another_resellers_used_invitation() {
+    let h = start().await;
+    h.onboard(RESELLER_PARTNER_ID, RESELLER_TENANT, "Fabrikam")
+        .await;
+    h.onboard("7654321", "tailspin", "Tailspin").await;
+    h.partner(PROVIDER, RESELLER_TENANT).await;
+    let tailspins = h.invite(PROVIDER, "b@tailspin.example").await;
+    let token = token_of(&tailspins.invitation_link);
+    h.partnerships(&reseller_admin("tailspin"))
+        .accept_invitation(accept(&token))
+        .await
+        .expect("tailspin accepts");
+    assert_error(
+        h.partnerships(&reseller_admin(RESELLER_TENANT))
+            .accept_invitation(accept(&token))
+            .await,
+        Code::FailedPrecondition,
+        "INVITATION_ALREADY_USED",
+    );
+}
+
+#[tokio::test]
+async fn r24_accepting_its_own_used_invitation_again_after_the_mpa_lapsed_is_refused() {
+    let h = start().await;
+    h.onboard(RESELLER_PARTNER_ID, RESELLER_TENANT, "Fabrikam")
+        .await;
+    let invitation = h.invite(PROVIDER, "admin@fabrikam.example").await;
+    let token = token_of(&invitation.invitation_link);
+    let mut fabrikam = h.partnerships(&reseller_admin(RESELLER_TENANT));
+    let first = fabrikam
+        .accept_invitation(accept(&token))
+        .await
+        .expect("accept")
+        .into_inner();
+    let again = fabrikam
+        .accept_invitation(accept(&token))
+        .await
+        .expect("accepting again answers the partnership")
+        .into_inner();
+    assert_eq!(again.name, first.name);
+    twotier_testkit::flows::update_reseller(
+        h.server.channel(),
+        RESELLER_PARTNER_ID,
+        "mpa_active",
+        |reseller| reseller.mpa_active = false,
+    )
+    .await;
+    assert_error(
+        fabrikam.accept_invitation(accept(&token)).await,
+        Code::FailedPrecondition,
+        "PARTNER_MPA_NOT_ACTIVE",
+    );
+}

@@ -215,3 +215,63 @@ async fn attesting_an_attested_cart_again_keeps_its_etag() {
         .into_inner();
     assert_eq!(again, cart, "the etag, and who attested when, stay");
 }
+
+/// R25 before R24: naming the reseller of record a subscription already
+/// has changes nothing, so it succeeds even once that reseller no longer
+/// passes R3 (the subscription keeps it, as R7 keeps it after a removal);
+/// a stale etag is refused before the reseller is judged.
+#[tokio::test]
+async fn the_reseller_a_subscription_has_is_no_change_even_after_it_lapsed() {
+    let h = start().await;
+    let (_, bought) = h.bought_with_reseller().await;
+    twotier_testkit::flows::update_reseller(
+        h.channel("partnership"),
+        RESELLER,
+        "mpa_active",
+        |reseller| reseller.mpa_active = false,
+    )
+    .await;
+    let mut client = h.subscriptions(&provider_admin(PROVIDER));
+    let same = client
+        .change_reseller_of_record(pb::ChangeResellerOfRecordRequest {
+            name: bought.name.clone(),
+            reseller_partner_id: RESELLER.into(),
+            etag: bought.etag.clone(),
+        })
+        .await
+        .expect("the reseller it has is no change")
+        .into_inner();
+    assert_eq!(same, bought);
+    assert_error(
+        client
+            .change_reseller_of_record(pb::ChangeResellerOfRecordRequest {
+                name: bought.name.clone(),
+                reseller_partner_id: RESELLER.into(),
+                etag: "W/\"999\"".into(),
+            })
+            .await,
+        Code::Aborted,
+        "ETAG_MISMATCH",
+    );
+    // Naming it anew is choosing it: R3 decides (R24).
+    let cleared = client
+        .change_reseller_of_record(pb::ChangeResellerOfRecordRequest {
+            name: bought.name.clone(),
+            reseller_partner_id: String::new(),
+            etag: bought.etag.clone(),
+        })
+        .await
+        .expect("cleared")
+        .into_inner();
+    assert_error(
+        client
+            .change_reseller_of_record(pb::ChangeResellerOfRecordRequest {
+                name: bought.name.clone(),
+                reseller_partner_id: RESELLER.into(),
+                etag: cleared.etag.clone(),
+            })
+            .await,
+        Code::FailedPrecondition,
+        "PARTNER_MPA_NOT_ACTIVE",
+    );
+}

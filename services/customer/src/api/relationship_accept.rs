@@ -106,9 +106,10 @@ impl Api {
     /// R22: the answer to accepting `found` while its customer is delegated
     /// to its reseller already (as R5 answers the partnership): `existing`,
     /// with a pending link used up by it; a revoked or expired link fails
-    /// as such. A unit of work of its own either way, so the acceptance is
-    /// in the audit trail (R29, under the request) even when it changes
-    /// nothing.
+    /// as such, and a reseller no longer a partner or no longer passing R3
+    /// is refused as at a first acceptance (R24). A unit of work of its
+    /// own either way, so the acceptance is in the audit trail (R29, under
+    /// the request) even when it changes nothing.
     async fn answer_delegated(
         &self,
         caller: &Caller,
@@ -116,6 +117,8 @@ impl Api {
         existing: pb::DelegatedAdminRelationship,
     ) -> Result<pb::DelegatedAdminRelationship, Error> {
         let used = found.accept_as_delegated(Utc::now(), &caller.subject)?;
+        self.chosen_reseller(&found.provider_id, &found.partner_id)
+            .await??;
         self.outbox
             .command("", None, async |tx| {
                 if let Some(used) = &used {

@@ -133,6 +133,27 @@ pub struct NewNotification {
     pub about: String,
 }
 
+/// The error an email recorded without an address carries.
+pub const NO_RECIPIENT: &str = "no recipient address known: the provider has no listing contact and the token of the user who caused it carried no email";
+
+impl NewNotification {
+    /// How it is recorded at `now`: pending, due at once; or, with no
+    /// address to send to (a provider without a listing contact whose user
+    /// had no `email` claim), failed for good without an attempt, so the
+    /// email that could not go out is still on record (R21) with why.
+    pub fn delivery(&self, now: DateTime<Utc>) -> (Delivery, &'static str) {
+        let pending = Delivery::new(now);
+        if self.recipient.is_empty() {
+            let failed = Delivery {
+                status: Status::Failed,
+                ..pending
+            };
+            return (failed, NO_RECIPIENT);
+        }
+        (pending, "")
+    }
+}
+
 /// A recorded email as the dispatcher sends it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outgoing {
@@ -181,6 +202,37 @@ mod tests {
             next_attempt_at: DateTime::UNIX_EPOCH,
             delivery_attempts: Vec::new(),
         }
+    }
+
+    fn new_notification(recipient: &str) -> NewNotification {
+        NewNotification {
+            recipient: recipient.into(),
+            template: Template::PartnershipAccepted,
+            language: Language::English,
+            subject: "s".into(),
+            body: "b".into(),
+            sealed_link: None,
+            about: String::new(),
+        }
+    }
+
+    #[test]
+    fn an_email_is_recorded_pending_and_due_at_once() {
+        let now = DateTime::UNIX_EPOCH;
+        let (delivery, error) = new_notification("a@example.com").delivery(now);
+        assert_eq!(delivery, Delivery::new(now));
+        assert!(delivery.is_due(now));
+        assert_eq!(error, "");
+    }
+
+    #[test]
+    fn an_email_without_an_address_is_recorded_failed_without_an_attempt() {
+        let now = DateTime::UNIX_EPOCH;
+        let (delivery, error) = new_notification("").delivery(now);
+        assert_eq!(delivery.status, Status::Failed);
+        assert_eq!(delivery.attempts, 0);
+        assert!(!delivery.is_due(now));
+        assert_eq!(error, NO_RECIPIENT);
     }
 
     #[test]

@@ -92,8 +92,7 @@ impl Emails {
         let mut rendered = Vec::with_capacity(emails.len());
         for email in emails {
             if email.recipient.is_empty() {
-                tracing::warn!(template = email.template.name(), event_id = %event.event_id, "no recipient address known; email skipped");
-                continue;
+                tracing::warn!(template = email.template.name(), event_id = %event.event_id, "no recipient address known; email recorded as failed");
             }
             let email = self
                 .templates

@@ -31,7 +31,7 @@ pub struct Origin {
     pub at: DateTime<Utc>,
 }
 
-/// Records `emails` as pending. The unique key (event, recipient, template,
+/// Records `emails`, each as [`NewNotification::delivery`] says. The unique key (event, recipient, template,
 /// what it is about) makes recording idempotent: an event handled twice
 /// still yields one email each (R21).
 pub async fn record(
@@ -39,8 +39,8 @@ pub async fn record(
     origin: &Origin,
     emails: Vec<NewNotification>,
 ) -> Result<(), DbErr> {
-    let pending = Delivery::new(origin.at);
     for email in emails {
+        let (delivery, last_error) = email.delivery(origin.at);
         let row = notification::ActiveModel {
             id: Set(uuid::Uuid::now_v7().to_string()),
             tenant_id: Set(origin.tenant_id.clone()),
@@ -49,11 +49,11 @@ pub async fn record(
             language: Set(email.language.code().to_owned()),
             subject: Set(email.subject),
             body: Set(email.body),
-            status: Set(status_key(pending.status).to_owned()),
-            attempts: Set(pending.attempts),
-            next_attempt_at: Set(pending.next_attempt_at),
-            lease_until: Set(pending.lease_until),
-            last_error: Set(String::new()),
+            status: Set(status_key(delivery.status).to_owned()),
+            attempts: Set(delivery.attempts),
+            next_attempt_at: Set(delivery.next_attempt_at),
+            lease_until: Set(delivery.lease_until),
+            last_error: Set(last_error.to_owned()),
             source_upstream: Set(origin.source.upstream.clone()),
             source_event_id: Set(origin.source.event_id.clone()),
             source_event_type: Set(origin.source.event_type.clone()),

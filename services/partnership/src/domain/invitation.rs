@@ -125,9 +125,12 @@ impl Invitation {
     /// `now`: accepting again answers with `existing`, and a pending
     /// invitation is used up by it (`Some`, to save), so it cannot bring
     /// the partnership back after a removal (R7: that takes a new
-    /// invitation). A revoked or expired invitation still fails as such,
-    /// and a reseller that no longer passes R3 is refused as at a first
-    /// acceptance (R24), leaving the invitation pending.
+    /// invitation). Only the acceptance that used an invitation may
+    /// accept it again: one used for another partnership (another
+    /// reseller's, or one since removed) is `AlreadyUsed`. A revoked or
+    /// expired invitation still fails as such, and a reseller that no
+    /// longer passes R3 is refused as at a first acceptance (R24), leaving
+    /// a pending invitation pending.
     pub fn accept_into(
         &self,
         now: DateTime<Utc>,
@@ -145,8 +148,13 @@ impl Invitation {
                     ..self.clone()
                 }))
             }
-            Err(LinkRefusal::AlreadyUsed) => Ok(None),
-            Err(dead) => Err(dead.into()),
+            Err(LinkRefusal::AlreadyUsed)
+                if self.partnership_id() == Some(existing.id.as_str()) =>
+            {
+                reseller.eligibility()?;
+                Ok(None)
+            }
+            Err(refused) => Err(refused.into()),
         }
     }
 

@@ -108,6 +108,16 @@ impl Api {
         Ok(self.upstream.customer(caller, customer).await?.company_name)
     }
 
+    /// One subscription of `customer` as it is now: for a read, or before
+    /// a command asks anyone else whether it would change at all (R25).
+    async fn current(&self, customer: &str, subscription_id: &str) -> Result<Subscription, Error> {
+        Ok(
+            store::subscription::find(self.db(), customer, subscription_id)
+                .await?
+                .ok_or(SubscriptionError::NotFound)?,
+        )
+    }
+
     /// One subscription of `customer`, for a command to decide on in its
     /// unit of work `db`: locked until it ends (see
     /// [`store::subscription::find_for_update`]).
@@ -161,9 +171,7 @@ impl Api {
         let caller = caller(&request)?;
         let (customer, subscription_id) = customer_and_id(&request.get_ref().name)?;
         self.authorize_customer(&caller, &customer).await?;
-        let found = store::subscription::find(self.db(), &customer, &subscription_id)
-            .await?
-            .ok_or(SubscriptionError::NotFound)?;
+        let found = self.current(&customer, &subscription_id).await?;
         described_one(self.db(), found).await
     }
 
@@ -228,8 +236,13 @@ impl Api {
         let (customer, subscription_id) = customer_and_id(&request.name)?;
         let partner_id = optional_partner_id(&request.reseller_partner_id, "reseller_partner_id")?;
         require_own_customer(&caller, &customer)?;
+        let expected = convert::expected_version(&request.etag);
         self.outbox
             .audited(&request.name, "", async {
+                let current = self.current(&customer, &subscription_id).await?;
+                if current.has_reseller_of_record(partner_id.as_deref(), expected)? {
+                    return described_one(self.db(), current).await;
+                }
                 let customer_company_name = self.customer_company_name(&caller, &customer).await?;
                 let reseller = match &partner_id {
                     Some(partner_id) => {
@@ -240,7 +253,6 @@ impl Api {
                     }
                     None => None,
                 };
-                let expected = convert::expected_version(&request.etag);
                 self.name_reseller(
                     &request.name,
                     (&customer, &subscription_id),
@@ -274,8 +286,13 @@ impl Api {
             .map(|[provider, _]| provider.to_owned())
             .unwrap_or_default();
         require_own_customer(&caller, &customer)?;
+        let expected = convert::expected_version(&request.etag);
         self.outbox
             .audited(&request.name, "", async {
+                let current = self.current(&customer, &subscription_id).await?;
+                if current.has_support_contact(partner_id.as_deref(), expected)? {
+                    return described_one(self.db(), current).await;
+                }
                 let customer_company_name = self.customer_company_name(&caller, &customer).await?;
                 let (contact, reseller) = match &partner_id {
                     Some(partner_id) => {
@@ -294,7 +311,6 @@ impl Api {
                     }
                     None => (None, None),
                 };
-                let expected = convert::expected_version(&request.etag);
                 self.name_reseller(
                     &request.name,
                     (&customer, &subscription_id),

@@ -138,6 +138,31 @@ impl Subscription {
         Ok(change::replace(&mut self.quantity, quantity))
     }
 
+    /// Whether `partner_id` is the reseller of record already (a stale
+    /// etag refused first): then naming it again changes nothing (R25),
+    /// and the reseller is not judged again, even if it no longer passes
+    /// R3 (R7 and R24 leave a subscription's reseller as it is).
+    pub fn has_reseller_of_record(
+        &self,
+        partner_id: Option<&str>,
+        expected: Option<i64>,
+    ) -> Result<bool, SubscriptionError> {
+        self.ensure_version(expected)?;
+        Ok(self.reseller_of_record.as_deref() == partner_id)
+    }
+
+    /// Whether `partner_id` is the support contact already (a stale etag
+    /// refused first): then designating it again changes nothing (R25),
+    /// even after its partnership ended (R7 keeps it).
+    pub fn has_support_contact(
+        &self,
+        partner_id: Option<&str>,
+        expected: Option<i64>,
+    ) -> Result<bool, SubscriptionError> {
+        self.ensure_version(expected)?;
+        Ok(self.support_contact.as_deref() == partner_id)
+    }
+
     /// R18: names (or clears) the reseller of record, a PartnerID that
     /// passed R3; the previous one. Not while suspended or cancelled (R26).
     pub fn change_reseller_of_record(

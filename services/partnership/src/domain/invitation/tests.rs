@@ -328,6 +328,36 @@ fn accepting_while_partnered_still_needs_a_reseller_that_passes_r3() {
 }
 
 #[test]
+fn an_invitation_used_by_another_partnership_is_used_for_a_partnered_reseller_too() {
+    let first = pending_invitation(at(0))
+        .accept(at(1), &eligible(), "rita")
+        .expect("first acceptance");
+    let others = pending_invitation(at(0))
+        .accept(at(1), &eligible(), "olga")
+        .expect("another reseller's acceptance")
+        .partnership;
+    assert_ne!(first.partnership.id, others.id);
+    assert_eq!(
+        first.invitation.accept_into(at(2), &eligible(), &others),
+        Err(InvitationError::AlreadyUsed)
+    );
+}
+
+#[test]
+fn accepting_a_used_invitation_again_still_needs_a_reseller_that_passes_r3() {
+    let first = pending_invitation(at(0))
+        .accept(at(1), &eligible(), "rita")
+        .expect("first acceptance");
+    let lapsed = reseller(AccountKind::Location, false);
+    assert!(matches!(
+        first
+            .invitation
+            .accept_into(at(2), &lapsed, &first.partnership),
+        Err(InvitationError::Ineligible(_))
+    ));
+}
+
+#[test]
 fn an_invitation_sent_before_a_removal_cannot_bring_the_reseller_back() {
     use crate::domain::partnership::{Attestation, Removal};
     let mut removed = pending_invitation(at(0))

@@ -152,6 +152,40 @@ fn setting_the_current_values_changes_nothing() {
     }
 }
 
+/// R25 before R24: whether a reseller change would change anything is
+/// known before the reseller is judged, a stale etag refused first.
+#[test]
+fn naming_the_reseller_a_subscription_has_is_known_before_the_reseller_is_judged() {
+    let mut current = subscription(10, 3);
+    current.reseller_of_record = Some("4567890".into());
+    current.support_contact = Some("7654321".into());
+    for expected in [None, Some(3)] {
+        assert_eq!(
+            current.has_reseller_of_record(Some("4567890"), expected),
+            Ok(true)
+        );
+        assert_eq!(
+            current.has_support_contact(Some("7654321"), expected),
+            Ok(true)
+        );
+        assert_eq!(
+            current.has_reseller_of_record(Some("7654321"), expected),
+            Ok(false)
+        );
+        assert_eq!(current.has_support_contact(None, expected), Ok(false));
+    }
+    assert_eq!(
+        current.has_reseller_of_record(Some("4567890"), Some(2)),
+        Err(SubscriptionError::Stale)
+    );
+    assert_eq!(
+        current.has_support_contact(Some("7654321"), Some(2)),
+        Err(SubscriptionError::Stale)
+    );
+    current.reseller_of_record = None;
+    assert_eq!(current.has_reseller_of_record(None, None), Ok(true));
+}
+
 #[derive(Debug, Clone)]
 enum Edit {
     Quantity(i32),
