@@ -244,3 +244,41 @@ async fn every_rpc_has_a_rule_and_every_role_and_tenant_gets_what_the_rule_says(
     }
     println!("{checked} calls checked against the authorization rules");
 }
+
+/// A method a server does not serve (another service's, as a client
+/// pointed at the wrong port would call it): `UNIMPLEMENTED` for a known
+/// caller, as gRPC answers an unknown method, never a role refusal; a
+/// stranger hears only that it is not authenticated.
+#[tokio::test]
+async fn a_method_the_server_does_not_serve_is_unimplemented_for_a_known_caller() {
+    let system = System::all(&[]).await;
+    let elsewhere = methods()
+        .into_iter()
+        .find(|method| {
+            method.full_name() == "twotier.subscription.v1.SubscriptionService.GetSubscription"
+        })
+        .expect("GetSubscription");
+    let partnership = system.channel("partnership");
+    let message = || DynamicMessage::new(elsewhere.input());
+    for role in [Role::GlobalAdmin, Role::PlatformOperator] {
+        let tenant = if role == Role::PlatformOperator {
+            twotier_testkit::PLATFORM_TENANT
+        } else {
+            OWN
+        };
+        let status = call(
+            &partnership,
+            &elsewhere,
+            message(),
+            &[("authorization", bearer(role, tenant))],
+        )
+        .await
+        .expect_err("not served here");
+        assert_eq!(status.code(), Code::Unimplemented, "{role:?}: {status:?}");
+        assert_eq!(reason_of(&status).as_deref(), Some("UNKNOWN_METHOD"));
+    }
+    let anonymous = call(&partnership, &elsewhere, message(), &[])
+        .await
+        .expect_err("no token");
+    assert_eq!(anonymous.code(), Code::Unauthenticated);
+}

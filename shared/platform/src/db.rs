@@ -247,17 +247,26 @@ pub fn is_connection_error(error: &DbErr) -> bool {
     }
 }
 
-/// Whether a database error code means "try again": PostgreSQL's
-/// connection exceptions (class 08), a server shutting down or starting
-/// (57P01-57P03), too many connections (53300), and the retryable
-/// transaction outcomes (serialization failure 40001, deadlock 40P01);
-/// SQLite's busy and locked database (5, 6).
+/// Whether a database error code means "try again". PostgreSQL (a
+/// five-character SQLSTATE): its connection exceptions (class 08), a
+/// server shutting down or starting (57P01-57P03), a statement or lock
+/// wait cut off by a timeout (57014, 55P03), a read-only transaction (25006:
+/// a connection still on a former primary after a failover), insufficient
+/// resources (class 53, too many connections among them), and the
+/// retryable transaction outcomes (serialization failure 40001, deadlock
+/// 40P01). SQLite reports extended result codes, whose low byte is the
+/// primary one: busy (5) and locked (6) in all their variants.
 fn is_transient_code(code: &str) -> bool {
-    code.starts_with("08")
-        || matches!(
-            code,
-            "57P01" | "57P02" | "57P03" | "53300" | "40001" | "40P01" | "5" | "6"
-        )
+    if code.len() == 5 {
+        return code.starts_with("08")
+            || code.starts_with("53")
+            || matches!(
+                code,
+                "57P01" | "57P02" | "57P03" | "57014" | "55P03" | "25006" | "40001" | "40P01"
+            );
+    }
+    code.parse::<i32>()
+        .is_ok_and(|code| matches!(code & 0xff, 5 | 6))
 }
 
 /// Whether `error` is PostgreSQL refusing text it cannot hold in UTF-8: a
@@ -345,11 +354,13 @@ mod tests {
     #[test]
     fn connection_losses_shutdowns_and_retryable_conflicts_are_transient() {
         for code in [
-            "08006", "08003", "57P01", "57P03", "53300", "40001", "40P01", "5",
+            "08006", "08003", "57P01", "57P03", "57014", "55P03", "25006", "53300", "53200",
+            "40001", "40P01", "5", "6", "517", "261", "773", "262",
         ] {
             assert!(is_transient_code(code), "{code}");
         }
-        for code in ["23505", "42P01", "22001", "19"] {
+        // 22021 is 0x5605: a SQLSTATE is never read as a SQLite code.
+        for code in ["23505", "42P01", "22001", "22021", "19", "2067", "1555"] {
             assert!(!is_transient_code(code), "{code}");
         }
     }

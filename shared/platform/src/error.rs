@@ -106,6 +106,13 @@ pub enum Error {
         reason: &'static str,
         message: String,
     },
+    /// No such method here (a client newer than this server, or a
+    /// mistyped path).
+    #[error("{message}")]
+    Unimplemented {
+        reason: &'static str,
+        message: String,
+    },
     /// A dependency (database, another service) is down; retry later.
     #[error("{message}")]
     Unavailable {
@@ -148,6 +155,7 @@ impl Error {
             | Self::ResourceExhausted { reason, .. }
             | Self::RateLimited { reason, .. }
             | Self::DeadlineExceeded { reason, .. }
+            | Self::Unimplemented { reason, .. }
             | Self::Unavailable { reason, .. } => reason,
             Self::Internal(_) => "INTERNAL",
         }
@@ -165,6 +173,7 @@ impl Error {
             Self::Aborted { .. } => Code::Aborted,
             Self::ResourceExhausted { .. } | Self::RateLimited { .. } => Code::ResourceExhausted,
             Self::DeadlineExceeded { .. } => Code::DeadlineExceeded,
+            Self::Unimplemented { .. } => Code::Unimplemented,
             Self::Unavailable { .. } => Code::Unavailable,
             Self::Internal(_) => Code::Internal,
         }

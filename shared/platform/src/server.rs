@@ -78,6 +78,11 @@ impl From<&Settings> for ServerLimits {
     }
 }
 
+/// Largest request message the services served without a token (health,
+/// reflection) accept: their requests are a few names long, and a stranger
+/// must not make the process buffer megabytes per stream.
+const PUBLIC_MESSAGE_LIMIT: usize = 16 * 1024;
+
 /// Collects a process's gRPC services, then serves them.
 pub struct GrpcServer {
     limits: ServerLimits,
@@ -99,7 +104,8 @@ impl GrpcServer {
         let health = HealthReporter::new();
         let health_service = tonic_health::pb::health_server::HealthServer::new(
             tonic_health::server::HealthService::from_health_reporter(health.clone()),
-        );
+        )
+        .max_decoding_message_size(PUBLIC_MESSAGE_LIMIT);
         Self {
             limits,
             verifier,
@@ -216,6 +222,8 @@ impl GrpcServer {
         else {
             panic!("the compiled-in descriptor sets are valid");
         };
+        let reflection_v1 = reflection_v1.max_decoding_message_size(PUBLIC_MESSAGE_LIMIT);
+        let reflection_v1alpha = reflection_v1alpha.max_decoding_message_size(PUBLIC_MESSAGE_LIMIT);
 
         let initially = if self.schema.is_ready() {
             ServingStatus::Serving

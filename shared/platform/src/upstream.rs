@@ -88,9 +88,10 @@ impl Upstream {
     /// The error for a failed call: the upstream being unreachable, slow or
     /// overloaded is UNAVAILABLE here; so is a token it refused (the
     /// caller's expiring during the call, or this service's while its
-    /// secret is rotated) and a concurrent change it lost: a retry gets
-    /// the true answer, from this service's own door if the caller's token
-    /// is what expired. Anything else is unexpected.
+    /// secret is rotated), a concurrent change it lost, and a method it
+    /// does not know yet (an older version, during a rolling upgrade): a
+    /// retry gets the true answer, from this service's own door if the
+    /// caller's token is what expired. Anything else is unexpected.
     pub fn failure(&self, status: &Status) -> Error {
         match status.code() {
             Code::Unavailable
@@ -99,6 +100,7 @@ impl Upstream {
             | Code::ResourceExhausted
             | Code::Unauthenticated
             | Code::Aborted
+            | Code::Unimplemented
             | Code::Unknown => {
                 tracing::warn!(upstream = self.name, code = ?status.code(), message = status.message(), "upstream unavailable");
                 Error::Unavailable {

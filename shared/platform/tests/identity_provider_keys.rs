@@ -71,10 +71,18 @@ fn key_set(keys: &[&ProviderKey]) -> String {
 }
 
 fn jwks_verifier(url: String, refresh_interval: Duration) -> TokenVerifier {
+    jwks_verifier_refetching(url, refresh_interval, Duration::ZERO)
+}
+
+fn jwks_verifier_refetching(
+    url: String,
+    refresh_interval: Duration,
+    min_refetch_interval: Duration,
+) -> TokenVerifier {
     let jwks = Jwks::new(JwksSettings {
         url,
         refresh_interval,
-        min_refetch_interval: Duration::ZERO,
+        min_refetch_interval,
         timeout: Duration::from_secs(2),
     })
     .unwrap();
@@ -142,6 +150,41 @@ async fn a_key_the_provider_retired_stops_verifying_and_an_unreachable_provider_
     verifier.verify(&b.token("bob", true)).await.unwrap();
     let down = verifier.verify(&a.token("carol", true)).await.unwrap_err();
     assert_eq!(tonic::Status::from(down).code(), Code::Unavailable);
+}
+
+/// A pod started while its identity provider is down: every valid token is
+/// answered as transient until a fetch succeeds, not only the one call
+/// that tried, and never as a bad token.
+#[tokio::test]
+async fn while_the_provider_has_never_been_reached_every_call_is_transient() {
+    let a = ProviderKey::new("a", "rs256-test-private.pem");
+    let provider = JwksServer::start(&key_set(&[&a])).await;
+    provider.set_down(true);
+    let verifier = jwks_verifier_refetching(
+        provider.url(),
+        Duration::from_secs(3600),
+        Duration::from_secs(3600),
+    );
+    for subject in ["alice", "bob", "carol"] {
+        let down = verifier.verify(&a.token(subject, true)).await.unwrap_err();
+        assert_eq!(
+            tonic::Status::from(down).code(),
+            Code::Unavailable,
+            "{subject}"
+        );
+    }
+}
+
+/// A key set larger than any real one is not read into memory: the fetch
+/// fails (transient), and nothing is installed.
+#[tokio::test]
+async fn an_oversized_key_set_is_refused_as_a_failed_fetch() {
+    let a = ProviderKey::new("a", "rs256-test-private.pem");
+    let padding = "x".repeat(300 * 1024);
+    let provider = JwksServer::start(&format!("{{\"keys\":[],\"padding\":\"{padding}\"}}")).await;
+    let verifier = jwks_verifier(provider.url(), Duration::from_secs(3600));
+    let refused = verifier.verify(&a.token("alice", true)).await.unwrap_err();
+    assert_eq!(tonic::Status::from(refused).code(), Code::Unavailable);
 }
 
 #[tokio::test]

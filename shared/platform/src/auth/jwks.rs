@@ -46,6 +46,23 @@ struct Cached {
     keys: Vec<Key>,
     fetched_at: Option<Instant>,
     attempted_at: Option<Instant>,
+    /// Why the last fetch failed; none once one succeeded.
+    failure: Option<String>,
+}
+
+/// Largest key set accepted: a few keys take a few kilobytes, and the
+/// body is read into memory before it is parsed.
+const MAX_KEY_SET_BYTES: usize = 256 * 1024;
+
+/// Why the key set could not be fetched.
+#[derive(Debug, thiserror::Error)]
+enum FetchError {
+    #[error(transparent)]
+    Http(#[from] reqwest::Error),
+    #[error("the key set is larger than {MAX_KEY_SET_BYTES} bytes")]
+    TooLarge,
+    #[error("the key set is not a JWKS: {0}")]
+    NotAKeySet(#[from] serde_json::Error),
 }
 
 /// A cached JWKS.
@@ -60,8 +77,11 @@ pub struct Jwks {
 impl Jwks {
     /// A key set fetched from `settings.url` on first use.
     pub fn new(settings: JwksSettings) -> Result<Self, reqwest::Error> {
+        // A redirect could lead a fetch anywhere, plaintext included: the
+        // configured URL is the one trusted.
         let client = reqwest::Client::builder()
             .timeout(settings.timeout)
+            .redirect(reqwest::redirect::Policy::none())
             .build()?;
         Ok(Self {
             settings,
@@ -94,7 +114,13 @@ impl Jwks {
             return Ok(found);
         }
         if !lookup.may_fetch {
-            return lookup.found.ok_or(KeyError::UnknownKey);
+            // While the provider cannot be reached, a key not in the cache
+            // may be one it has published since: the token is not at
+            // fault, and hears so.
+            return lookup.found.ok_or_else(|| match lookup.failure {
+                Some(failure) => KeyError::Unavailable(failure),
+                None => KeyError::UnknownKey,
+            });
         }
         match self.fetch().await {
             Ok(keys) => {
@@ -102,7 +128,10 @@ impl Jwks {
                 self.lookup(kid, alg).found.ok_or(KeyError::UnknownKey)
             }
             Err(error) => {
-                self.write().attempted_at = Some(Instant::now());
+                let mut cached = self.write();
+                cached.attempted_at = Some(Instant::now());
+                cached.failure = Some(error.to_string());
+                drop(cached);
                 tracing::warn!(url = %self.settings.url, %error, "cannot fetch the identity provider's keys");
                 lookup
                     .found
@@ -136,6 +165,7 @@ impl Jwks {
             found: found.map(|key| (key.key.clone(), key.algorithm)),
             fresh,
             may_fetch,
+            failure: cached.failure.clone(),
         }
     }
 
@@ -145,6 +175,7 @@ impl Jwks {
         cached.keys = keys;
         cached.fetched_at = Some(now);
         cached.attempted_at = Some(now);
+        cached.failure = None;
         self.generation.fetch_add(1, Ordering::AcqRel);
     }
 
@@ -154,15 +185,27 @@ impl Jwks {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    async fn fetch(&self) -> Result<Vec<Key>, reqwest::Error> {
-        let set: JwkSet = self
+    async fn fetch(&self) -> Result<Vec<Key>, FetchError> {
+        let mut response = self
             .client
             .get(&self.settings.url)
             .send()
             .await?
-            .error_for_status()?
-            .json()
-            .await?;
+            .error_for_status()?;
+        if response
+            .content_length()
+            .is_some_and(|length| length > MAX_KEY_SET_BYTES as u64)
+        {
+            return Err(FetchError::TooLarge);
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await? {
+            if body.len() + chunk.len() > MAX_KEY_SET_BYTES {
+                return Err(FetchError::TooLarge);
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let set: JwkSet = serde_json::from_slice(&body)?;
         let keys: Vec<Key> = set.keys.iter().filter_map(signing_key).collect();
         tracing::info!(url = %self.settings.url, keys = keys.len(), "fetched the identity provider's keys");
         Ok(keys)
@@ -173,6 +216,7 @@ struct Lookup {
     found: Option<(DecodingKey, Algorithm)>,
     fresh: bool,
     may_fetch: bool,
+    failure: Option<String>,
 }
 
 impl Lookup {

@@ -151,12 +151,10 @@ async fn authenticate(
         reason: "MISSING_CREDENTIALS",
         message: "send 'authorization: Bearer <token>'".into(),
     };
-    let value = headers
-        .get(http::header::AUTHORIZATION)
-        .ok_or_else(missing)?;
+    let value = single(headers, http::header::AUTHORIZATION.as_str())?.ok_or_else(missing)?;
     let value = value.to_str().map_err(|_| missing())?;
     let token = bearer_token(value).ok_or_else(missing)?;
-    let on_behalf_of = match headers.get(super::ON_BEHALF_OF_HEADER) {
+    let on_behalf_of = match single(headers, super::ON_BEHALF_OF_HEADER)? {
         None => None,
         Some(value) => Some(value.to_str().ok().and_then(bearer_token).ok_or_else(|| {
             Error::Unauthenticated {
@@ -171,9 +169,53 @@ async fn authenticate(
     verifier.authenticate(token, on_behalf_of).await
 }
 
+/// The one value of header `name`, if sent. Sent twice it is refused: a
+/// proxy in front may have judged the other one.
+fn single<'a>(
+    headers: &'a http::HeaderMap,
+    name: &str,
+) -> Result<Option<&'a http::HeaderValue>, Error> {
+    let mut values = headers.get_all(name).iter();
+    let first = values.next();
+    if values.next().is_some() {
+        return Err(Error::Unauthenticated {
+            reason: "INVALID_TOKEN",
+            message: format!("send '{name}' once"),
+        });
+    }
+    Ok(first)
+}
+
+/// The token of an `authorization` value: the scheme `Bearer` in any case
+/// (RFC 7235), then the token after any whitespace.
 fn bearer_token(value: &str) -> Option<&str> {
-    value
-        .strip_prefix("Bearer ")
-        .or_else(|| value.strip_prefix("bearer "))
-        .map(str::trim)
+    let (scheme, token) = value.split_once([' ', '\t'])?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bearer_scheme_is_matched_in_any_case_and_the_token_trimmed() {
+        for value in ["Bearer abc", "bearer abc", "BEARER abc", "Bearer\tabc", "Bearer   abc  "] {
+            assert_eq!(bearer_token(value), Some("abc"), "{value:?}");
+        }
+        for value in ["Basic abc", "Bearer", "Bearer   ", "Bearerabc", "abc"] {
+            assert_eq!(bearer_token(value), None, "{value:?}");
+        }
+    }
+
+    #[test]
+    fn a_header_sent_twice_is_refused() {
+        let mut headers = http::HeaderMap::new();
+        assert!(matches!(single(&headers, "authorization"), Ok(None)));
+        headers.append("authorization", http::HeaderValue::from_static("Bearer a"));
+        assert!(matches!(single(&headers, "authorization"), Ok(Some(_))));
+        headers.append("authorization", http::HeaderValue::from_static("Bearer b"));
+        let refused = single(&headers, "authorization").unwrap_err();
+        assert_eq!(refused.reason(), "INVALID_TOKEN");
+    }
 }

@@ -79,7 +79,9 @@ impl Policy {
     }
 
     /// Refuses `caller` unless the rule of `path` admits it. A path without
-    /// a rule is refused too: what nobody decided, nobody may call.
+    /// a rule is no method of this server's (a server refuses to start
+    /// with a served method that has none): `UNIMPLEMENTED`, as gRPC
+    /// answers an unknown method, once the caller is known.
     pub fn authorize(&self, path: &str, caller: &Caller) -> Result<(), Error> {
         match self.access(path) {
             Some(access) if access.admits(&caller.roles) => Ok(()),
@@ -90,9 +92,10 @@ impl Policy {
                     names.join(", ")
                 )))
             }
-            _ => Err(Error::permission_denied(format!(
-                "{path} has no authorization rule"
-            ))),
+            _ => Err(Error::Unimplemented {
+                reason: "UNKNOWN_METHOD",
+                message: format!("{path} is not a method of this server"),
+            }),
         }
     }
 }
@@ -128,10 +131,9 @@ mod tests {
             .unwrap_err();
         assert_eq!(refused.reason(), "ROLE_NOT_ALLOWED");
         assert!(policy.authorize("/p.S/Anyone", &caller(&[])).is_ok());
-        assert!(
-            policy
-                .authorize("/p.S/Unruled", &caller(&Role::ALL))
-                .is_err()
-        );
+        let unknown = policy
+            .authorize("/p.S/Unruled", &caller(&Role::ALL))
+            .unwrap_err();
+        assert_eq!(unknown.code(), tonic::Code::Unimplemented);
     }
 }
