@@ -154,10 +154,22 @@ impl EventLogService for EventLog {
             Some(tenant) => Some(self.open_feeds.open(tenant)?),
             None => None,
         };
-        let oldest = oldest_position(self.outbox.reads())
+        let LogBounds { head, oldest, .. } = LogBounds::read(self.outbox.reads())
             .await
             .map_err(Error::from)?;
-        if oldest > after + 1 && after > 0 {
+        // Every position a reader was given is at most the head: one beyond
+        // it comes from another log (a restored or replaced database), and
+        // waiting there would silently skip what comes before it.
+        if after > head {
+            return Err(Error::OutOfRange {
+                reason: "POSITION_AHEAD_OF_LOG",
+                message: format!(
+                    "after_position {after} is beyond the log's head {head}; this log has never given it"
+                ),
+            }
+            .into());
+        }
+        if oldest > after.saturating_add(1) && after > 0 {
             return Err(pruned(
                 format!(
                     "events after position {after} were pruned; the oldest retained is {oldest}"

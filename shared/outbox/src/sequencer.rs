@@ -28,8 +28,17 @@ const BATCH: i64 = 500;
 /// PostgreSQL channel on which a sequencer announces new heads to the log
 /// readers of other replicas.
 pub(crate) const HEAD_CHANNEL: &str = "twotier_outbox_head";
-/// How often old events are pruned.
+/// The longest wait between two prunes of old events.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+/// The shortest: a prune is a query.
+const PRUNE_EVERY_AT_MOST_ONCE: Duration = Duration::from_secs(1);
+
+/// How often events kept for `retention` are pruned: every tenth of it
+/// within those bounds, so an event outlives its retention by at most a
+/// tenth (or a second), however short the retention configured.
+fn prune_interval(retention: Duration) -> Duration {
+    (retention / 10).clamp(PRUNE_EVERY_AT_MOST_ONCE, PRUNE_EVERY)
+}
 
 /// How long to wait after `failures` failed numbering attempts in a row:
 /// at most 400 ms, so events are numbered (and consumers see them) soon
@@ -126,7 +135,7 @@ impl Sequencer {
                 }
             }
             if tokio::time::Instant::now() >= next_prune {
-                next_prune += PRUNE_EVERY;
+                next_prune += prune_interval(self.retention);
                 self.prune().await;
             }
             let pause = if failures == 0 {
@@ -338,5 +347,14 @@ mod tests {
         let pauses: Vec<_> = (1..100).map(pause_after).collect();
         assert_eq!(pauses[0], Duration::from_millis(200));
         assert!(pauses.iter().all(|p| *p <= Duration::from_millis(400)));
+    }
+
+    #[test]
+    fn events_outlive_their_retention_by_a_tenth_at_most() {
+        let day = Duration::from_secs(86_400);
+        assert_eq!(prune_interval(day * 7), PRUNE_EVERY);
+        assert_eq!(prune_interval(Duration::from_secs(600)), Duration::from_secs(60));
+        assert_eq!(prune_interval(Duration::from_secs(2)), PRUNE_EVERY_AT_MOST_ONCE);
+        assert_eq!(prune_interval(Duration::ZERO), PRUNE_EVERY_AT_MOST_ONCE);
     }
 }

@@ -134,6 +134,49 @@ async fn events_pruned_while_a_subscriber_lagged_end_its_stream_with_events_prun
     assert_error(outcome, tonic::Code::FailedPrecondition, "EVENTS_PRUNED");
 }
 
+/// A retention of seconds is kept to within a second or so, not until the
+/// next hourly prune: a subscriber asking for what has expired since hears
+/// `EVENTS_PRUNED`, with the oldest position still retained.
+#[tokio::test]
+async fn events_past_a_short_retention_are_pruned_within_moments() {
+    let (_guard, db) = database("producer").await;
+    let producer = start_producer_keeping(
+        &db,
+        None,
+        Duration::from_millis(200),
+        Duration::from_secs(2),
+    )
+    .await;
+    write_events(&producer.outbox, 3, "a").await;
+    let token = twotier_testkit::service_token("reader");
+    let client =
+        EventLogServiceClient::with_interceptor(producer.server.channel(), Bearer::new(&token));
+    twotier_testkit::wait_until("the first events are pruned", DEADLINE, || {
+        let mut client = client.clone();
+        async move {
+            client
+                .get_log_head(twotier_proto::events::GetLogHeadRequest {})
+                .await
+                .is_ok_and(|head| head.into_inner().oldest_retained_position == 3)
+        }
+    })
+    .await;
+    let mut client = client;
+    let outcome = match client
+        .subscribe(SubscribeRequest {
+            after_position: 1,
+            event_types: vec![],
+        })
+        .await
+    {
+        Ok(stream) => tokio::time::timeout(DEADLINE, stream.into_inner().message())
+            .await
+            .expect("answer in time"),
+        Err(status) => Err(status),
+    };
+    assert_error(outcome, tonic::Code::FailedPrecondition, "EVENTS_PRUNED");
+}
+
 /// An event type the filtered subscribers below do not ask for.
 #[derive(Clone, PartialEq, prost::Message)]
 struct Other {
@@ -301,4 +344,56 @@ async fn on_postgresql_the_head_covers_an_event_committed_but_not_yet_numbered()
     .expect("unnumbered row");
     assert_eq!(head().await, 3, "the waiting row is numbered and covered");
     assert_eq!(head().await, 3);
+}
+
+/// A cursor beyond the head was never given by this log: waiting there
+/// would skip everything before it, so the subscription is refused; the
+/// largest position a request can carry is refused the same way, without
+/// overflowing.
+#[tokio::test]
+async fn a_position_beyond_the_head_is_out_of_range() {
+    let (_guard, db) = database("producer").await;
+    let producer = start_producer(&db, None).await;
+    write_events(&producer.outbox, 3, "a").await;
+    let token = twotier_testkit::service_token("reader");
+    let mut client =
+        EventLogServiceClient::with_interceptor(producer.server.channel(), Bearer::new(&token));
+    twotier_testkit::wait_until("all three sequenced", DEADLINE, || {
+        let mut client = client.clone();
+        async move {
+            client
+                .get_log_head(twotier_proto::events::GetLogHeadRequest {})
+                .await
+                .is_ok_and(|head| head.into_inner().head_position == 3)
+        }
+    })
+    .await;
+    for after_position in [4, i64::MAX as u64] {
+        assert_error(
+            client
+                .subscribe(SubscribeRequest {
+                    after_position,
+                    event_types: vec![],
+                })
+                .await,
+            tonic::Code::OutOfRange,
+            "POSITION_AHEAD_OF_LOG",
+        );
+    }
+    // At the head, it waits for what comes next.
+    let mut stream = client
+        .subscribe(SubscribeRequest {
+            after_position: 3,
+            event_types: vec![],
+        })
+        .await
+        .expect("subscribe at the head")
+        .into_inner();
+    write_events(&producer.outbox, 1, "b").await;
+    let next = tokio::time::timeout(DEADLINE, stream.message())
+        .await
+        .expect("in time")
+        .expect("an event")
+        .expect("open");
+    assert_eq!(next.position, 4);
 }

@@ -106,6 +106,13 @@ pub enum Error {
         reason: &'static str,
         message: String,
     },
+    /// Past the valid range, which the system's state may move (a log
+    /// position beyond its head).
+    #[error("{message}")]
+    OutOfRange {
+        reason: &'static str,
+        message: String,
+    },
     /// No such method here (a client newer than this server, or a
     /// mistyped path).
     #[error("{message}")]
@@ -155,6 +162,7 @@ impl Error {
             | Self::ResourceExhausted { reason, .. }
             | Self::RateLimited { reason, .. }
             | Self::DeadlineExceeded { reason, .. }
+            | Self::OutOfRange { reason, .. }
             | Self::Unimplemented { reason, .. }
             | Self::Unavailable { reason, .. } => reason,
             Self::Internal(_) => "INTERNAL",
@@ -173,6 +181,7 @@ impl Error {
             Self::Aborted { .. } => Code::Aborted,
             Self::ResourceExhausted { .. } | Self::RateLimited { .. } => Code::ResourceExhausted,
             Self::DeadlineExceeded { .. } => Code::DeadlineExceeded,
+            Self::OutOfRange { .. } => Code::OutOfRange,
             Self::Unimplemented { .. } => Code::Unimplemented,
             Self::Unavailable { .. } => Code::Unavailable,
             Self::Internal(_) => Code::Internal,

@@ -97,11 +97,19 @@ pub async fn start_producer_polling(
     addr: Option<std::net::SocketAddr>,
     poll: Duration,
 ) -> Producer {
+    start_producer_keeping(db, addr, poll, Duration::from_secs(3600)).await
+}
+
+/// The same, keeping events for `retention`.
+pub async fn start_producer_keeping(
+    db: &DatabaseConnection,
+    addr: Option<std::net::SocketAddr>,
+    poll: Duration,
+    retention: Duration,
+) -> Producer {
     let outbox = Outbox::new(db.clone());
     let shutdown = CancellationToken::new();
-    tokio::spawn(
-        Sequencer::new(outbox.clone(), poll, Duration::from_secs(3600)).run(shutdown.clone()),
-    );
+    tokio::spawn(Sequencer::new(outbox.clone(), poll, retention).run(shutdown.clone()));
     let mut grpc = GrpcServer::new(limits(), twotier_testkit::verifier());
     grpc.add_service(
         EventLog::new(outbox.clone(), poll, shutdown.clone()).into_service(),
