@@ -283,7 +283,7 @@ impl GrpcServer {
         // asks whether others are waiting) and on their connection before
         // anything can refuse them; the token is checked before anything is
         // read or reserved for the caller (a command refused for its role
-        // is recorded beside the answer, within a budget of its own); the
+        // is recorded before the answer, within a budget of its own); the
         // request is received before it competes for a permit, so neither
         // an anonymous flood nor a caller that never finishes sending can
         // hold one.

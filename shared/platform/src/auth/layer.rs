@@ -9,6 +9,11 @@ use tracing::Instrument;
 use super::{DoorRefusals, Policy, TokenVerifier, is_command};
 use crate::error::Error;
 
+/// Longest a refusal waits for its audit record before it is answered: a
+/// commit takes milliseconds, and only the trail's few concurrent
+/// recordings (`DoorTrail`) ever wait, so an outage slows few refusals.
+const REFUSAL_RECORD_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Paths reachable without a token: probes and tooling must work before a
 /// caller has credentials.
 const PUBLIC_PREFIXES: [&str; 3] = [
@@ -111,15 +116,18 @@ where
                                 caller,
                                 rpc: path.clone(),
                             };
-                            // Written beside the answer, not before it (a
-                            // refusal is as quick with the database slow or
-                            // down as without), in the call's span (so it
-                            // carries the call's trace id).
-                            tokio::spawn(
+                            // Answered once recorded, so the trail read
+                            // right after the refusal shows it; yet never
+                            // later than `REFUSAL_RECORD_WAIT`: with the
+                            // database slow or down the refusal is as quick
+                            // as ever, and its record follows. In the call's
+                            // span, so it carries the call's trace id.
+                            let recording = tokio::spawn(
                                 refusals
                                     .record(call, &refused)
                                     .instrument(tracing::Span::current()),
                             );
+                            let _ = tokio::time::timeout(REFUSAL_RECORD_WAIT, recording).await;
                         }
                         Err(refused)
                     }
