@@ -353,8 +353,14 @@ mod tests {
     fn events_outlive_their_retention_by_a_tenth_at_most() {
         let day = Duration::from_secs(86_400);
         assert_eq!(prune_interval(day * 7), PRUNE_EVERY);
-        assert_eq!(prune_interval(Duration::from_secs(600)), Duration::from_secs(60));
-        assert_eq!(prune_interval(Duration::from_secs(2)), PRUNE_EVERY_AT_MOST_ONCE);
+        assert_eq!(
+            prune_interval(Duration::from_secs(600)),
+            Duration::from_secs(60)
+        );
+        assert_eq!(
+            prune_interval(Duration::from_secs(2)),
+            PRUNE_EVERY_AT_MOST_ONCE
+        );
         assert_eq!(prune_interval(Duration::ZERO), PRUNE_EVERY_AT_MOST_ONCE);
     }
 }

@@ -15,6 +15,7 @@ pub mod channel;
 pub mod config;
 pub mod connections;
 pub mod db;
+mod deadline;
 pub mod email_draft;
 pub mod error;
 pub mod files;

@@ -23,6 +23,7 @@ use prost::Message;
 use crate::auth::{AuthLayer, DoorRefusals, Policy, Rule, TokenVerifier};
 use crate::config::Settings;
 use crate::connections::{ActiveStreamsLayer, ConnectionLimits, Connections};
+use crate::deadline::DeadlineLayer;
 use crate::readiness::{self, LIVENESS, ReadyLayer, Schema};
 use crate::receive::ReceiveLayer;
 use crate::tls::{ServerTlsFiles, TlsError};
@@ -271,7 +272,6 @@ impl GrpcServer {
         let connections = Connections::new(connection_limits, reaper);
         let incoming = crate::connections::incoming(listener, connections);
         let mut builder = Server::builder()
-            .timeout(self.limits.request_timeout)
             .max_concurrent_streams(connection_limits.max_concurrent_streams)
             .http2_keepalive_interval(Some(connection_limits.http2_keepalive_interval))
             .http2_keepalive_timeout(Some(connection_limits.http2_keepalive_timeout))
@@ -286,7 +286,8 @@ impl GrpcServer {
         // is recorded before the answer, within a budget of its own); the
         // request is received before it competes for a permit, so neither
         // an anonymous flood nor a caller that never finishes sending can
-        // hold one.
+        // hold one. A call cut off by its deadline is answered inside the
+        // metrics, so it is counted.
         let admission = AdmissionLayer::new(
             self.limits.concurrency_limit,
             self.limits.tenant_concurrency_limit,
@@ -296,6 +297,7 @@ impl GrpcServer {
             .layer(admission.arrivals())
             .layer(ActiveStreamsLayer)
             .layer(crate::metrics::RequestMetricsLayer::new(policy.clone()))
+            .layer(DeadlineLayer::new(self.limits.request_timeout))
             .layer(ReadyLayer::new(self.schema.clone()))
             .layer(AuthLayer::new(self.verifier, policy, self.door_refusals))
             .layer(ReceiveLayer::new(self.limits.request_receive_timeout))

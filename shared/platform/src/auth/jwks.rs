@@ -117,7 +117,7 @@ impl Jwks {
             // While the provider cannot be reached, a key not in the cache
             // may be one it has published since: the token is not at
             // fault, and hears so.
-            return lookup.found.ok_or_else(|| match lookup.failure {
+            return lookup.found.ok_or(match lookup.failure {
                 Some(failure) => KeyError::Unavailable(failure),
                 None => KeyError::UnknownKey,
             });

@@ -208,7 +208,13 @@ mod tests {
 
     #[test]
     fn the_bearer_scheme_is_matched_in_any_case_and_the_token_trimmed() {
-        for value in ["Bearer abc", "bearer abc", "BEARER abc", "Bearer\tabc", "Bearer   abc  "] {
+        for value in [
+            "Bearer abc",
+            "bearer abc",
+            "BEARER abc",
+            "Bearer\tabc",
+            "Bearer   abc  ",
+        ] {
             assert_eq!(bearer_token(value), Some("abc"), "{value:?}");
         }
         for value in ["Basic abc", "Bearer", "Bearer   ", "Bearerabc", "abc"] {
