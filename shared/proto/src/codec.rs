@@ -79,12 +79,45 @@ pub fn decode_error<U: Name>(error: prost::DecodeError) -> Status {
             U::full_name()
         ));
     }
-    let details = ErrorDetails::with_error_info(MALFORMED_REQUEST, ERROR_DOMAIN, HashMap::new());
+    let mut details =
+        ErrorDetails::with_error_info(MALFORMED_REQUEST, ERROR_DOMAIN, HashMap::new());
+    if let Some((field, description)) = offending_field(&error) {
+        details.add_bad_request_violation(field, description);
+    }
     Status::with_error_details(
         Code::InvalidArgument,
         format!("the request is not a valid {}: {error}", U::full_name()),
         details,
     )
+}
+
+/// The field path (`address.city`) and description of a decode error,
+/// when it names a field: prost reports the fields it was in, innermost
+/// first, as `Message.field: ` before its description.
+fn offending_field(error: &prost::DecodeError) -> Option<(String, String)> {
+    let shown = error.to_string();
+    let rest = shown.strip_prefix("failed to decode Protobuf message: ")?;
+    let mut fields = Vec::new();
+    let mut description = rest;
+    while let Some((frame, after)) = description.split_once(": ") {
+        let Some((_, field)) = frame.rsplit_once('.') else {
+            break;
+        };
+        if field.is_empty()
+            || !field
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        {
+            break;
+        }
+        fields.push(field);
+        description = after;
+    }
+    if fields.is_empty() {
+        return None;
+    }
+    fields.reverse();
+    Some((fields.join("."), description.to_owned()))
 }
 
 #[cfg(test)]
@@ -106,6 +139,48 @@ mod tests {
         assert_eq!(info.reason, MALFORMED_REQUEST);
         assert_eq!(info.domain, ERROR_DOMAIN);
         assert!(status.message().contains("ListCustomersRequest"));
+        let violations = details
+            .bad_request()
+            .expect("BadRequest")
+            .field_violations
+            .clone();
+        assert_eq!(violations.len(), 1);
+        assert_eq!(violations[0].field, "parent");
+        assert!(
+            violations[0].description.contains("UTF-8"),
+            "{violations:?}"
+        );
+    }
+
+    #[test]
+    fn a_field_deep_in_the_request_is_named_by_its_path() {
+        use crate::customer::{Address, CreateCustomerRequest, Customer};
+        let request = CreateCustomerRequest {
+            customer: Some(Customer {
+                address: Some(Address {
+                    city: "x".into(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let mut bytes = request.encode_to_vec();
+        // The city's one byte, the message's last: made invalid UTF-8.
+        let last = bytes.len() - 1;
+        bytes[last] = 0xff;
+        let error = CreateCustomerRequest::decode(bytes.as_slice()).unwrap_err();
+        let (field, _) = offending_field(&error).expect("a field");
+        assert_eq!(field, "customer.address.city");
+    }
+
+    #[test]
+    fn bytes_broken_before_any_field_name_none() {
+        // A key whose varint never ends: no field was reached.
+        let error = ListCustomersRequest::decode([0x80].as_slice()).unwrap_err();
+        assert_eq!(offending_field(&error), None);
+        let status = decode_error::<ListCustomersRequest>(error);
+        assert!(status.get_error_details().bad_request().is_none());
     }
 
     #[test]
