@@ -169,7 +169,14 @@ async fn a_command_refused_for_the_callers_role_is_in_its_tenants_trail() {
         "ROLE_NOT_ALLOWED",
     );
 
-    // Recorded before the refusal is answered: the trail shows it at once.
+    // Recorded before the refusal is answered, unless the database takes
+    // longer than the refusal may wait: a bounded wait covers that.
+    twotier_testkit::wait_until(
+        "the refused command is recorded",
+        std::time::Duration::from_secs(20),
+        || async { !recorded(&h, "", "").await.is_empty() },
+    )
+    .await;
     let records = recorded(&h, "", "").await;
     assert_eq!(records.len(), 1, "{records:#?}");
     let refused = &records[0];

@@ -242,6 +242,16 @@ async fn the_reseller_a_subscription_has_is_no_change_even_after_it_lapsed() {
         .expect("the reseller it has is no change")
         .into_inner();
     assert_eq!(same, bought);
+    // It changed nothing, yet it was a call: the trail has it (R29).
+    let recorded = twotier_testkit::audit_records(
+        h.channel("subscription"),
+        &provider_admin(PROVIDER),
+        &bought.name,
+        "ChangeResellerOfRecord",
+    )
+    .await;
+    assert_eq!(recorded.len(), 1, "{recorded:#?}");
+    assert_eq!(recorded[0].outcome, "OK");
     assert_error(
         client
             .change_reseller_of_record(pb::ChangeResellerOfRecordRequest {

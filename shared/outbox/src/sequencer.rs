@@ -134,8 +134,11 @@ impl Sequencer {
                     tracing::warn!(%error, failures, "sequencing failed; will retry");
                 }
             }
-            if tokio::time::Instant::now() >= next_prune {
-                next_prune += prune_interval(self.retention);
+            let now = tokio::time::Instant::now();
+            if now >= next_prune {
+                // From now, not from when it was due: after a stall (an
+                // outage) one prune catches up, not one per missed turn.
+                next_prune = now + prune_interval(self.retention);
                 self.prune().await;
             }
             let pause = if failures == 0 {

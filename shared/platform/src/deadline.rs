@@ -1,9 +1,12 @@
 //! How long a call may take: the caller's deadline (`grpc-timeout`) or
 //! the server's limit (`TWOTIER_REQUEST_TIMEOUT`), whichever is shorter.
-//! A call cut off is answered with a status of its own, with a reason (and
-//! `RetryInfo` when the server's limit cut it: a command stuck behind a
-//! lock is worth retrying), and inside the request metrics, so it is
-//! counted like any other answer. A stream is bounded until it starts.
+//! A call cut off is answered with a status of its own and a reason, inside
+//! the request metrics, so it is counted like any other answer: a read cut
+//! off by the server's limit as transient (`UNAVAILABLE` with `RetryInfo`),
+//! a command as `DEADLINE_EXCEEDED`, since it may have committed and only a
+//! retry with its request id is safe. A stream is bounded until it starts.
+//! tonic bounds every call by its caller's deadline too, outside every
+//! layer; this one's clock starts first, so its answer comes first.
 
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -65,11 +68,13 @@ where
             .and_then(|value| value.to_str().ok())
             .and_then(grpc_timeout);
         let cut_off = Cutoff::of(callers, self.limit);
+        let at = tokio::time::Instant::now() + cut_off.after();
+        let command = crate::auth::is_command(request.uri().path());
         let answer = self.inner.call(request);
         async move {
-            match tokio::time::timeout(cut_off.after(), answer).await {
+            match tokio::time::timeout_at(at, answer).await {
                 Ok(answered) => answered,
-                Err(_) => Ok(tonic::Status::from(cut_off.error()).into_http()),
+                Err(_) => Ok(tonic::Status::from(cut_off.error(command)).into_http()),
             }
         }
         .boxed()
@@ -99,16 +104,23 @@ impl Cutoff {
         }
     }
 
-    fn error(self) -> Error {
+    /// The answer to a call cut off; `command`: one that may change rows.
+    fn error(self, command: bool) -> Error {
         match self {
             Self::Caller(after) => Error::DeadlineExceeded {
                 reason: "DEADLINE_EXCEEDED",
                 message: format!("the call was not answered within its deadline ({after:?})"),
             },
+            Self::Server(after) if command => Error::DeadlineExceeded {
+                reason: "REQUEST_TIMEOUT",
+                message: format!(
+                    "the command was not answered within the server's limit ({after:?}) and may have taken effect; retry it with the same request id to learn its outcome"
+                ),
+            },
             Self::Server(after) => Error::Unavailable {
                 reason: "REQUEST_TIMEOUT",
                 message: format!(
-                    "the call was not answered within the server's limit ({after:?}); retry later (with the same request id, a command that went through meanwhile answers as it did)"
+                    "the call was not answered within the server's limit ({after:?}); retry later"
                 ),
             },
         }
@@ -166,9 +178,23 @@ mod tests {
             Cutoff::Server(limit)
         );
         assert_eq!(Cutoff::of(None, limit), Cutoff::Server(limit));
-        assert_eq!(Cutoff::Caller(short).error().code(), Code::DeadlineExceeded);
-        // The server's own limit is transient: it comes with RetryInfo.
-        assert_eq!(Cutoff::Server(limit).error().code(), Code::Unavailable);
-        assert_eq!(Cutoff::Server(limit).error().reason(), "REQUEST_TIMEOUT");
+        for command in [false, true] {
+            assert_eq!(
+                Cutoff::Caller(short).error(command).code(),
+                Code::DeadlineExceeded
+            );
+            assert_eq!(
+                Cutoff::Server(limit).error(command).reason(),
+                "REQUEST_TIMEOUT"
+            );
+        }
+        // A read cut off by the server's own limit is transient (it comes
+        // with RetryInfo); a command may have committed, so it is not
+        // answered as one a retry policy would repeat blindly.
+        assert_eq!(Cutoff::Server(limit).error(false).code(), Code::Unavailable);
+        assert_eq!(
+            Cutoff::Server(limit).error(true).code(),
+            Code::DeadlineExceeded
+        );
     }
 }

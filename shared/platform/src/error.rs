@@ -261,7 +261,7 @@ impl Error {
 
 impl From<sea_orm::DbErr> for Error {
     fn from(error: sea_orm::DbErr) -> Self {
-        if crate::db::is_connection_error(&error) {
+        if crate::db::is_retryable(&error) {
             tracing::warn!(error = %error, "database unavailable");
             return Self::Unavailable {
                 reason: "DATABASE_UNAVAILABLE",

@@ -309,10 +309,15 @@ impl Api {
                         {
                             if let Some(used) =
                                 invitation.accept_into(Utc::now(), &reseller, existing)?
+                                && store::invitation::close(db, &used).await?.is_none()
                             {
-                                // A concurrent acceptance may have closed it first:
-                                // either way it is used up.
-                                store::invitation::close(db, &used).await?;
+                                // Closed meanwhile (a revocation, another
+                                // acceptance): judged again as it is now, so
+                                // only this partnership's own use answers.
+                                store::invitation::of_token(db, token)
+                                    .await?
+                                    .ok_or(InvitationError::NotFound)?
+                                    .accept_into(Utc::now(), &reseller, existing)?;
                             }
                             return Ok(Reply::new(convert::partnership(existing)));
                         }

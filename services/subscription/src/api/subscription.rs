@@ -6,7 +6,7 @@
 use chrono::Utc;
 use sea_orm::ConnectionTrait;
 use tonic::Request;
-use twotier_outbox::{Event, Reply};
+use twotier_outbox::{Contested, Event, Reply};
 use twotier_partners::eligibility;
 use twotier_platform::auth::Caller;
 use twotier_platform::by_position::ReadFrom;
@@ -239,9 +239,12 @@ impl Api {
         let expected = convert::expected_version(&request.etag);
         self.outbox
             .audited(&request.name, "", async {
-                let current = self.current(&customer, &subscription_id).await?;
-                if current.has_reseller_of_record(partner_id.as_deref(), expected)? {
-                    return described_one(self.db(), current).await;
+                let has = |current: &Subscription| {
+                    current.has_reseller_of_record(partner_id.as_deref(), expected)
+                };
+                let named = (customer.as_str(), subscription_id.as_str());
+                if let Some(unchanged) = self.answered_unchanged(&request.name, named, has).await? {
+                    return Ok(unchanged);
                 }
                 let customer_company_name = self.customer_company_name(&caller, &customer).await?;
                 let reseller = match &partner_id {
@@ -289,9 +292,12 @@ impl Api {
         let expected = convert::expected_version(&request.etag);
         self.outbox
             .audited(&request.name, "", async {
-                let current = self.current(&customer, &subscription_id).await?;
-                if current.has_support_contact(partner_id.as_deref(), expected)? {
-                    return described_one(self.db(), current).await;
+                let has = |current: &Subscription| {
+                    current.has_support_contact(partner_id.as_deref(), expected)
+                };
+                let named = (customer.as_str(), subscription_id.as_str());
+                if let Some(unchanged) = self.answered_unchanged(&request.name, named, has).await? {
+                    return Ok(unchanged);
                 }
                 let customer_company_name = self.customer_company_name(&caller, &customer).await?;
                 let (contact, reseller) = match &partner_id {
@@ -325,6 +331,40 @@ impl Api {
                 .await
             })
             .await
+    }
+
+    /// R25 before R24: a change naming the reseller a subscription has in
+    /// a role already (`has` tells, refusing a stale etag) is answered as
+    /// it is, without the reseller being judged (it may no longer pass R3,
+    /// or no longer be a partner: R7 and R24 leave it where it is), in a
+    /// unit of work of its own, so the call is in the audit trail (R29).
+    /// `None` when it would change something, now or after a change made
+    /// meanwhile: the caller then judges the reseller.
+    async fn answered_unchanged(
+        &self,
+        name: &str,
+        (customer, subscription_id): (&str, &str),
+        has: impl Fn(&Subscription) -> Result<bool, SubscriptionError>,
+    ) -> Result<Option<pb::Subscription>, Error> {
+        if !has(&self.current(customer, subscription_id).await?)? {
+            return Ok(None);
+        }
+        let answered = self
+            .outbox
+            .command(name, None, async |tx| -> Result<_, Contested<()>> {
+                let db = &**tx;
+                let current = self.subscription(db, customer, subscription_id).await?;
+                if !has(&current)? {
+                    return Err(Contested::Lost(()));
+                }
+                Ok(Reply::new(described_one(db, current).await?))
+            })
+            .await;
+        match answered {
+            Ok(unchanged) => Ok(Some(unchanged)),
+            Err(Contested::Lost(())) => Ok(None),
+            Err(Contested::Failed(error)) => Err(error),
+        }
     }
 
     /// Names (or clears) a reseller in one of a subscription's roles

@@ -10,9 +10,10 @@ use super::{DoorRefusals, Policy, TokenVerifier, is_command};
 use crate::error::Error;
 
 /// Longest a refusal waits for its audit record before it is answered: a
-/// commit takes milliseconds, and only the trail's few concurrent
-/// recordings (`DoorTrail`) ever wait, so an outage slows few refusals.
-const REFUSAL_RECORD_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+/// commit takes milliseconds, only the trail's few concurrent recordings
+/// (`DoorTrail`) ever wait, and a refusal must stay a refusal, not become
+/// a caller's deadline passing.
+const REFUSAL_RECORD_WAIT: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// Paths reachable without a token: probes and tooling must work before a
 /// caller has credentials.
