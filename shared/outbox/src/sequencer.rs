@@ -15,8 +15,8 @@ use std::time::Duration;
 use chrono::Utc;
 use sea_orm::sqlx::{self, PgPool, Row};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, Statement,
-    TransactionTrait,
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QuerySelect,
+    Statement, TransactionTrait,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -173,10 +173,29 @@ impl Sequencer {
                 return;
             }
         };
+        // Only a prefix of the log goes: every event before the oldest one
+        // still within the retention. An event's time is its writer's
+        // clock, not its position's order, so one older than its
+        // predecessor must not leave a hole a reader would pass over.
+        let db = self.outbox.db();
+        let kept_from = outbox_event::Entity::find()
+            .select_only()
+            .column_as(outbox_event::Column::Position.min(), "kept_from")
+            .filter(outbox_event::Column::Position.is_not_null())
+            .filter(outbox_event::Column::OccurredAt.gte(cutoff))
+            .into_tuple::<Option<i64>>()
+            .one(db)
+            .await;
+        let kept_from = match kept_from {
+            Ok(kept_from) => kept_from.flatten().map_or(head, |from| from.min(head)),
+            Err(error) => {
+                tracing::warn!(%error, "pruning outbox events failed");
+                return;
+            }
+        };
         let pruned = outbox_event::Entity::delete_many()
-            .filter(outbox_event::Column::Position.lt(head))
-            .filter(outbox_event::Column::OccurredAt.lt(cutoff))
-            .exec(self.outbox.db())
+            .filter(outbox_event::Column::Position.lt(kept_from))
+            .exec(db)
             .await;
         match pruned {
             Ok(result) if result.rows_affected > 0 => {

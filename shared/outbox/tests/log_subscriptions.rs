@@ -397,3 +397,82 @@ async fn a_position_beyond_the_head_is_out_of_range() {
         .expect("open");
     assert_eq!(next.position, 4);
 }
+
+/// Pruning removes a prefix of the log only: an event whose time (its
+/// writer's clock) is past the retention while an earlier one is not is
+/// kept, so no reader ever meets a hole in the middle of the log.
+#[tokio::test]
+async fn pruning_never_leaves_a_hole_behind_an_event_still_retained() {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+    use twotier_outbox::entity::outbox_event;
+
+    let (_guard, db) = database("producer").await;
+    // Written first, with the clocks set below, then pruned by a producer
+    // keeping two seconds.
+    let writer = start_producer(&db, None).await;
+    write_events(&writer.outbox, 4, "a").await;
+    let token = twotier_testkit::service_token("reader");
+    let head = |producer: &Producer| {
+        let client =
+            EventLogServiceClient::with_interceptor(producer.server.channel(), Bearer::new(&token));
+        async move {
+            let mut client = client;
+            client
+                .get_log_head(twotier_proto::events::GetLogHeadRequest {})
+                .await
+                .map(|head| head.into_inner())
+        }
+    };
+    twotier_testkit::wait_until("all four sequenced", DEADLINE, || async {
+        head(&writer)
+            .await
+            .is_ok_and(|head| head.head_position == 4)
+    })
+    .await;
+    let hour = chrono::TimeDelta::hours(1);
+    for (position, at) in [
+        (1, chrono::Utc::now() - hour),
+        (2, chrono::Utc::now() + hour),
+        (3, chrono::Utc::now() - hour),
+    ] {
+        outbox_event::Entity::update_many()
+            .col_expr(outbox_event::Column::OccurredAt, Expr::value(at))
+            .filter(outbox_event::Column::Position.eq(position))
+            .exec(&db)
+            .await
+            .expect("set the event's time");
+    }
+    let producer = start_producer_keeping(
+        &db,
+        None,
+        Duration::from_millis(200),
+        Duration::from_secs(2),
+    )
+    .await;
+    twotier_testkit::wait_until("the expired prefix is pruned", DEADLINE, || async {
+        head(&producer)
+            .await
+            .is_ok_and(|head| head.oldest_retained_position == 2)
+    })
+    .await;
+    let mut client =
+        EventLogServiceClient::with_interceptor(producer.server.channel(), Bearer::new(&token));
+    let mut stream = client
+        .subscribe(SubscribeRequest {
+            after_position: 1,
+            event_types: vec![],
+        })
+        .await
+        .expect("subscribe")
+        .into_inner();
+    let mut positions = Vec::new();
+    while positions.len() < 3 {
+        let event = tokio::time::timeout(DEADLINE, stream.message())
+            .await
+            .expect("in time")
+            .expect("an event")
+            .expect("open");
+        positions.push(event.position);
+    }
+    assert_eq!(positions, [2, 3, 4], "event 3 is kept behind event 2");
+}

@@ -109,3 +109,55 @@ async fn a_removed_or_missing_partnership_leaves_an_eligible_reseller_not_a_part
         );
     }
 }
+
+/// A dead letter replayed after later events (an acceptance parked, then
+/// the removal applied, then the acceptance replayed) brings back no older
+/// state: the removed partnership stays removed.
+#[tokio::test]
+async fn an_older_event_applied_after_a_newer_one_changes_nothing() {
+    use prost::Name;
+    use sea_orm::TransactionTrait;
+    use twotier_proto::events::EventEnvelope;
+    use twotier_proto::partnership as pb;
+
+    // Removed at position 2.
+    let db = projection(Some(false)).await;
+    let accepted = pb::PartnershipAccepted {
+        partnership: Some(pb::Partnership {
+            name: format!("providers/{PROVIDER}/partnerships/p1"),
+            provider_id: PROVIDER.into(),
+            partner_id: PARTNER.into(),
+            ..Default::default()
+        }),
+        reseller: Some(pb::Reseller {
+            partner_id: PARTNER.into(),
+            tenant_id: "reseller-tenant".into(),
+            company_name: "Reseller (an older name)".into(),
+            contact_email: "old@reseller.example".into(),
+            preferred_language: "en".into(),
+            account_kind: pb::AccountKind::Location.into(),
+            mpa_active: true,
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let envelope = EventEnvelope {
+        event_id: "e1".into(),
+        event_type: pb::PartnershipAccepted::full_name(),
+        position: 1,
+        payload: Some(prost_types::Any::from_msg(&accepted).expect("encode")),
+        ..Default::default()
+    };
+    let txn = db.begin().await.expect("begin");
+    twotier_partners::handlers()
+        .handle(&txn, &envelope)
+        .await
+        .expect("applied");
+    txn.commit().await.expect("commit");
+    let directory = PartnerDirectory::new(db, None);
+    let choice = directory.choose(PROVIDER, PARTNER).await.expect("choose");
+    let Choice::NotPartner(reseller) = choice else {
+        panic!("still removed: {choice:?}");
+    };
+    assert_eq!(reseller.company_name, "Reseller GmbH", "not the older name");
+}

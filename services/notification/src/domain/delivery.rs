@@ -105,6 +105,13 @@ impl Delivery {
         self.lease_until.is_some_and(|until| until >= now)
     }
 
+    /// Whether a handover starting at `now` and taking at most `handover`
+    /// ends while the lease still holds: otherwise another dispatcher
+    /// could claim the email mid-send and send it too.
+    pub fn may_hand_over(&self, now: DateTime<Utc>, handover: Duration) -> bool {
+        self.is_leased(now + delta(handover))
+    }
+
     /// Whether a dispatcher may take it at `now`: pending, its backoff
     /// over, and no live lease.
     pub fn is_due(&self, now: DateTime<Utc>) -> bool {
@@ -179,6 +186,22 @@ mod tests {
 
     fn transient() -> Outcome {
         Outcome::Transient("421 try later".into())
+    }
+
+    #[test]
+    fn a_handover_starts_only_if_the_lease_outlasts_it() {
+        let now = start();
+        let leased = Delivery::new(now).claim(now, LEASE).unwrap();
+        let handover = Duration::from_secs(10);
+        assert!(leased.may_hand_over(now, handover));
+        assert!(leased.may_hand_over(now + TimeDelta::seconds(20), handover));
+        // Still leased, but not for as long as a handover may take.
+        assert!(leased.is_leased(now + TimeDelta::seconds(25)));
+        assert!(!leased.may_hand_over(now + TimeDelta::seconds(25), handover));
+        assert!(
+            !Delivery::new(now).may_hand_over(now, handover),
+            "never claimed"
+        );
     }
 
     #[test]

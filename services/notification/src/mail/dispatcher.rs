@@ -176,12 +176,13 @@ impl Dispatcher {
     }
 
     /// Hands `email`, claimed as `leased`, to the mail system and records
-    /// the outcome; nothing if the lease ran out while the email waited
-    /// for its place (another dispatcher may have claimed it since; it goes
-    /// out after a new claim).
+    /// the outcome; nothing if too little of the lease is left for the
+    /// longest handover after the email waited for its place (another
+    /// dispatcher may claim it before the handover ends; it goes out after
+    /// a new claim).
     async fn deliver(&self, email: &Outgoing, leased: Delivery) -> Result<(), DbErr> {
-        if !leased.is_leased(Utc::now()) {
-            tracing::warn!(notification = %email.id, attempt = leased.attempts, "lease ran out before the handover began; left for a new claim");
+        if !leased.may_hand_over(Utc::now(), handover_bound(self.lease)) {
+            tracing::warn!(notification = %email.id, attempt = leased.attempts, "too little of the lease left for a handover; left for a new claim");
             return Ok(());
         }
         let span = tracing::info_span!(
@@ -261,4 +262,12 @@ impl Dispatcher {
         }
         recorded.map(|_| ())
     }
+}
+
+/// How much of its lease an email must have left to be handed over: the
+/// longest a handover may take, or half the lease if it is configured
+/// shorter than that (then a slow handover may still overlap another
+/// dispatcher's claim, as the setting's documentation warns).
+fn handover_bound(lease: Duration) -> Duration {
+    crate::mail::smtp::SMTP_TIMEOUT.min(lease / 2)
 }

@@ -7,6 +7,7 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use chrono::Utc;
 use sea_orm::DbErr;
 use tokio::sync::oneshot;
 use twotier_outbox::{Event, Outbox};
@@ -15,8 +16,9 @@ use crate::domain::{Delivery, Settled};
 use crate::store::notification as store;
 
 /// Tries at recording a group after the first, while the database
-/// connection fails, and the wait between them: a sent email that cannot
-/// be recorded goes out again once its lease ends.
+/// connection fails (and, beyond them, as long as the group's leases
+/// last), and the wait between them: a sent email that cannot be recorded
+/// goes out again once its lease ends.
 const RETRIES: u32 = 3;
 const RETRY_AFTER: Duration = Duration::from_millis(200);
 
@@ -123,11 +125,22 @@ impl Shared {
         &self,
         group: &[(Settlement, Answer)],
     ) -> Result<Vec<Option<i32>>, DbErr> {
+        // While the leases last no other dispatcher takes these emails: an
+        // outcome recorded by then (a sent email above all) is never sent
+        // again, so a database that is briefly away is waited for.
+        let leased_until = group
+            .iter()
+            .filter_map(|(settlement, _)| settlement.claimed.lease_until)
+            .max();
         let mut retries = RETRIES;
         loop {
             match self.write(group).await {
-                Err(error) if retries > 0 && twotier_platform::db::is_connection_error(&error) => {
-                    retries -= 1;
+                Err(error)
+                    if twotier_platform::db::is_connection_error(&error)
+                        && (retries > 0
+                            || leased_until.is_some_and(|until| Utc::now() < until)) =>
+                {
+                    retries = retries.saturating_sub(1);
                     tokio::time::sleep(RETRY_AFTER).await;
                 }
                 recorded => return recorded,

@@ -162,15 +162,13 @@ impl ClientChannels {
         options: ChannelOptions,
     ) -> Result<Endpoint, super::ChannelError> {
         let uri = format!("{}://{address}", target.scheme);
-        let mut endpoint = Endpoint::from_shared(uri.clone())
-            .map_err(|source| super::ChannelError::Endpoint {
+        let endpoint = super::configured(
+            Endpoint::from_shared(uri.clone()).map_err(|source| super::ChannelError::Endpoint {
                 endpoint: uri.clone(),
                 source,
-            })?
-            .connect_timeout(options.connect_timeout);
-        if let Some(timeout) = options.request_timeout {
-            endpoint = endpoint.timeout(timeout);
-        }
+            })?,
+            options,
+        );
         if target.scheme != "https" {
             return Ok(endpoint);
         }

@@ -17,6 +17,11 @@ use crate::tls::{ClientTls, TlsError};
 
 pub use balanced::{Resolve, dns};
 
+/// How often a client pings a connection to another service.
+const CLIENT_KEEPALIVE_INTERVAL: Duration = Duration::from_secs(30);
+/// How long it waits for the answer before it drops the connection.
+const CLIENT_KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// A client channel that cannot be built.
 #[derive(Debug, thiserror::Error)]
 pub enum ChannelError {
@@ -153,12 +158,10 @@ impl ClientChannels {
             endpoint: endpoint.to_owned(),
             source,
         };
-        let mut built = Endpoint::from_shared(endpoint.to_owned())
-            .map_err(invalid)?
-            .connect_timeout(options.connect_timeout);
-        if let Some(timeout) = options.request_timeout {
-            built = built.timeout(timeout);
-        }
+        let built = configured(
+            Endpoint::from_shared(endpoint.to_owned()).map_err(invalid)?,
+            options,
+        );
         match built.uri().scheme_str() {
             Some("http") => Ok(built),
             Some("https") => {
@@ -170,6 +173,23 @@ impl ClientChannels {
             }
             _ => Err(ChannelError::Scheme(endpoint.to_owned())),
         }
+    }
+}
+
+/// `endpoint` with `options`, and pings on every connection, streams or
+/// not: a peer gone without a reset (a silent partition) is noticed within
+/// the keep-alive, so a consumer's stream ends and it subscribes again
+/// instead of waiting on a dead connection for ever.
+fn configured(endpoint: Endpoint, options: ChannelOptions) -> Endpoint {
+    let endpoint = endpoint
+        .connect_timeout(options.connect_timeout)
+        .tcp_keepalive(Some(CLIENT_KEEPALIVE_INTERVAL))
+        .http2_keep_alive_interval(CLIENT_KEEPALIVE_INTERVAL)
+        .keep_alive_timeout(CLIENT_KEEPALIVE_TIMEOUT)
+        .keep_alive_while_idle(true);
+    match options.request_timeout {
+        Some(timeout) => endpoint.timeout(timeout),
+        None => endpoint,
     }
 }
 

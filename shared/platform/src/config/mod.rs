@@ -50,9 +50,12 @@ pub fn load<T: DeserializeOwned>(env: &EnvMap, service: &str) -> Result<T, Confi
             effective.insert(format!("{prefix}{rest}"), value.clone());
         }
     }
+    // Values stay the text they were given: numbers and flags are parsed
+    // by the field that wants one, and a secret that happens to look like
+    // a number (`0123`, `12e45`) is never turned into one and back.
     let source = config::Environment::with_prefix("TWOTIER")
         .prefix_separator("_")
-        .try_parsing(true)
+        .try_parsing(false)
         .source(Some(effective.clone()));
     let loaded = config::Config::builder().add_source(source).build()?;
     let mut ignored = Vec::new();
@@ -173,6 +176,26 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+
+    #[test]
+    fn a_secret_that_looks_like_a_number_is_kept_as_typed_and_numbers_still_parse() {
+        #[derive(serde::Deserialize)]
+        struct Typed {
+            secret: String,
+            limit: u32,
+            flag: bool,
+        }
+        for secret in ["000123", "12e45", "98765432109876543210987654321", "true"] {
+            let env = EnvMap::from([
+                ("TWOTIER_SECRET".into(), secret.into()),
+                ("TWOTIER_LIMIT".into(), "512".into()),
+                ("TWOTIER_FLAG".into(), "true".into()),
+            ]);
+            let typed: Typed = load(&env, "partnership").unwrap();
+            assert_eq!(typed.secret, secret);
+            assert_eq!((typed.limit, typed.flag), (512, true));
+        }
+    }
 
     #[test]
     fn defaults_apply_without_variables() {
