@@ -126,7 +126,7 @@ impl DeadLetters {
         let envelope: EventEnvelope = prost::Message::decode(row.envelope.as_slice())
             .map_err(|e| Error::Internal(format!("stored envelope does not decode: {e}")))?;
         if let Err(error) = handler.handle(&txn, &envelope).await {
-            if error.is_transient() {
+            if error.is_worth_retrying() {
                 return Err(Error::Unavailable {
                     reason: "DATABASE_UNAVAILABLE",
                     message: "the database is unavailable; retry later".into(),

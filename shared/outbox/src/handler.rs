@@ -21,6 +21,13 @@ impl HandleError {
     pub fn is_transient(&self) -> bool {
         matches!(self, HandleError::Database(error) if twotier_platform::db::is_connection_error(error))
     }
+
+    /// Whether trying again later may succeed: an outage, or a statement
+    /// the database cut off (a timeout). Only an outage leaves the
+    /// attempts uncounted.
+    pub fn is_worth_retrying(&self) -> bool {
+        matches!(self, HandleError::Database(error) if twotier_platform::db::is_retryable(error))
+    }
 }
 
 /// Applies the effects of upstream events.

@@ -28,6 +28,10 @@ const BATCH: i64 = 500;
 /// PostgreSQL channel on which a sequencer announces new heads to the log
 /// readers of other replicas.
 pub(crate) const HEAD_CHANNEL: &str = "twotier_outbox_head";
+/// How far ahead of this process's clock an event's time may be and still
+/// count as within the retention when pruning.
+const FUTURE_TOLERANCE: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+
 /// The longest wait between two prunes of old events.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 /// The shortest: a prune is a query.
@@ -183,6 +187,9 @@ impl Sequencer {
             .column_as(outbox_event::Column::Position.min(), "kept_from")
             .filter(outbox_event::Column::Position.is_not_null())
             .filter(outbox_event::Column::OccurredAt.gte(cutoff))
+            // A writer whose clock ran far ahead must not hold back every
+            // prune until its time comes.
+            .filter(outbox_event::Column::OccurredAt.lte(Utc::now() + FUTURE_TOLERANCE))
             .into_tuple::<Option<i64>>()
             .one(db)
             .await;

@@ -250,29 +250,30 @@ pub fn is_connection_error(error: &DbErr) -> bool {
 /// Whether a database error code means the database cannot serve now,
 /// whatever the statement. PostgreSQL (a five-character SQLSTATE): its
 /// connection exceptions (class 08), a server shutting down or starting
-/// (57P01-57P03), too many connections (53300), a read-only transaction
-/// (25006: a connection still on a former primary after a failover), and
-/// the retryable transaction outcomes (serialization failure 40001,
-/// deadlock 40P01). SQLite reports extended result codes, whose low byte
-/// is the primary one: busy (5) and locked (6) in all their variants.
+/// (57P01-57P03), insufficient resources (class 53: too many connections,
+/// a full disk, memory), a read-only transaction (25006: a connection
+/// still on a former primary after a failover), and the retryable
+/// transaction outcomes (serialization failure 40001, deadlock 40P01).
+/// SQLite reports extended result codes, whose low byte is the primary
+/// one: busy (5) and locked (6) in all their variants.
 fn is_transient_code(code: &str) -> bool {
     if code.len() == 5 {
         return code.starts_with("08")
+            || code.starts_with("53")
             || matches!(
                 code,
-                "57P01" | "57P02" | "57P03" | "53300" | "25006" | "40001" | "40P01"
+                "57P01" | "57P02" | "57P03" | "25006" | "40001" | "40P01"
             );
     }
     code.parse::<i32>()
         .is_ok_and(|code| matches!(code & 0xff, 5 | 6))
 }
 
-/// Whether `error`, though no outage, is worth the caller's retry: a
-/// statement or lock wait cut off by a timeout (57014, 55P03), or the
-/// server short of resources (class 53: disk, memory, a configured limit).
-/// A call answers it as transient; an event handler counts it as a failed
-/// attempt, so one event that always hits it is set aside in the end
-/// instead of holding its consumer forever.
+/// Whether `error`, an outage or not, is worth the caller's retry: besides
+/// an outage, a statement or lock wait cut off by a timeout (57014,
+/// 55P03). A call answers it as transient; an event handler counts it as a
+/// failed attempt, so one event that always hits it is set aside in the
+/// end instead of holding its consumer forever.
 pub fn is_retryable(error: &DbErr) -> bool {
     if is_connection_error(error) {
         return true;
@@ -290,7 +291,7 @@ pub fn is_retryable(error: &DbErr) -> bool {
 }
 
 fn is_retryable_code(code: &str) -> bool {
-    code.len() == 5 && (code.starts_with("53") || matches!(code, "57014" | "55P03"))
+    matches!(code, "57014" | "55P03")
 }
 
 /// Whether `error` is PostgreSQL refusing text it cannot hold in UTF-8: a
@@ -378,26 +379,26 @@ mod tests {
     #[test]
     fn connection_losses_shutdowns_and_retryable_conflicts_are_transient() {
         for code in [
-            "08006", "08003", "57P01", "57P03", "25006", "53300", "40001", "40P01", "5", "6",
-            "517", "261", "773", "262",
+            "08006", "08003", "57P01", "57P03", "25006", "53300", "53100", "53200", "40001",
+            "40P01", "5", "6", "517", "261", "773", "262",
         ] {
             assert!(is_transient_code(code), "{code}");
         }
         // 22021 is 0x5605: a SQLSTATE is never read as a SQLite code. A
-        // timeout or a full disk is no outage (`is_retryable`).
+        // timeout is no outage (`is_retryable`).
         for code in [
-            "23505", "42P01", "22001", "22021", "19", "2067", "1555", "57014", "53100",
+            "23505", "42P01", "22001", "22021", "19", "2067", "1555", "57014", "55P03",
         ] {
             assert!(!is_transient_code(code), "{code}");
         }
     }
 
     #[test]
-    fn timeouts_and_a_server_short_of_resources_are_worth_a_retry() {
-        for code in ["57014", "55P03", "53000", "53100", "53200", "53400"] {
+    fn statement_and_lock_timeouts_are_worth_a_retry() {
+        for code in ["57014", "55P03"] {
             assert!(is_retryable_code(code), "{code}");
         }
-        for code in ["23505", "57P01", "08006", "5", "530"] {
+        for code in ["23505", "22021", "5", "570"] {
             assert!(!is_retryable_code(code), "{code}");
         }
     }

@@ -114,7 +114,7 @@ impl Cutoff {
             Self::Server(after) if command => Error::DeadlineExceeded {
                 reason: "REQUEST_TIMEOUT",
                 message: format!(
-                    "the command was not answered within the server's limit ({after:?}) and may have taken effect; retry it with the same request id to learn its outcome"
+                    "the command was not answered within the server's limit ({after:?}) and may have taken effect; read what it changes (or retry with the same request id, where it takes one) before trying again"
                 ),
             },
             Self::Server(after) => Error::Unavailable {

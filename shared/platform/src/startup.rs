@@ -350,7 +350,7 @@ pub async fn open_database<M: sea_orm_migration::MigratorTrait + 'static>(
     let db = crate::db::connect(&url, pooled(ctx.settings.database_max_connections)).await?;
     match crate::db::migrate::<M>(&db, name).await {
         Ok(()) => ctx.schema.mark_ready(),
-        Err(error) if crate::db::is_connection_error(&error) => {
+        Err(error) if crate::db::is_retryable(&error) => {
             tracing::warn!(%error, service = name, "database unreachable at start; retrying in the background");
             ctx.spawn(migrate_when_reachable::<M>(
                 db.clone(),
@@ -421,7 +421,7 @@ async fn migrate_when_reachable<M: sea_orm_migration::MigratorTrait + 'static>(
                 schema.mark_ready();
                 return;
             }
-            Err(error) if crate::db::is_connection_error(&error) => {
+            Err(error) if crate::db::is_retryable(&error) => {
                 tracing::warn!(%error, service = %name, "database still unreachable");
             }
             Err(error) => {

@@ -107,7 +107,7 @@ impl Shared {
         let recorded = self.write_retrying(&group).await;
         match recorded {
             Ok(numbers) => answer(group, numbers),
-            Err(error) if group.len() > 1 && !twotier_platform::db::is_connection_error(&error) => {
+            Err(error) if group.len() > 1 && !twotier_platform::db::is_retryable(&error) => {
                 tracing::warn!(%error, emails = group.len(), "recording a group of outcomes failed; recording them one by one");
                 for settlement in group {
                     let recorded = self.write_retrying(std::slice::from_ref(&settlement)).await;
@@ -136,7 +136,7 @@ impl Shared {
         loop {
             match self.write(group).await {
                 Err(error)
-                    if twotier_platform::db::is_connection_error(&error)
+                    if twotier_platform::db::is_retryable(&error)
                         && (retries > 0
                             || leased_until.is_some_and(|until| Utc::now() < until)) =>
                 {
