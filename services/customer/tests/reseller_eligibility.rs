@@ -33,6 +33,30 @@ async fn review_refused(h: &Harness, reason: &str, what: &str) {
     .await;
 }
 
+/// The operator lets Fabrikam's MPA lapse, and the customer service knows.
+async fn lapse(h: &Harness) {
+    set_mpa(h, false).await;
+    review_refused(
+        h,
+        "PARTNER_MPA_NOT_ACTIVE",
+        "the lapse reaches the customer service",
+    )
+    .await;
+}
+
+/// Fabrikam's MPA restored, but its partnership removed, and the customer
+/// service knows.
+async fn restore_and_remove(h: &Harness) {
+    set_mpa(h, true).await;
+    h.remove_partnership(PROVIDER, RESELLER).await;
+    review_refused(
+        h,
+        "RESELLER_NOT_PARTNER",
+        "the removal reaches the customer service",
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn r22_r24_a_reseller_no_longer_partnered_or_eligible_cannot_be_accepted() {
     let h = start().await;
@@ -51,13 +75,7 @@ async fn r22_r24_a_reseller_no_longer_partnered_or_eligible_cannot_be_accepted()
         .into_inner();
 
     // The operator lets Fabrikam's MPA lapse: R3 fails at acceptance.
-    set_mpa(&h, false).await;
-    review_refused(
-        &h,
-        "PARTNER_MPA_NOT_ACTIVE",
-        "the lapse reaches the customer service",
-    )
-    .await;
+    lapse(&h).await;
     let mut admin = h.customers(&customer_admin("contosocust.onmicrosoft.com"));
     assert_error(
         admin
@@ -68,14 +86,7 @@ async fn r22_r24_a_reseller_no_longer_partnered_or_eligible_cannot_be_accepted()
     );
 
     // Restored, but the partnership removed: not a partner any more.
-    set_mpa(&h, true).await;
-    h.remove_partnership(PROVIDER, RESELLER).await;
-    review_refused(
-        &h,
-        "RESELLER_NOT_PARTNER",
-        "the removal reaches the customer service",
-    )
-    .await;
+    restore_and_remove(&h).await;
     assert_error(
         h.customers(&customer_admin(DOMAIN))
             .accept_reseller_relationship(accept(&token_of(&removed)))
@@ -283,13 +294,7 @@ async fn r22_r24_a_second_link_to_the_delegated_reseller_is_refused_once_it_laps
         .await
         .expect("the first delegates the customer");
 
-    set_mpa(&h, false).await;
-    review_refused(
-        &h,
-        "PARTNER_MPA_NOT_ACTIVE",
-        "the lapse reaches the customer service",
-    )
-    .await;
+    lapse(&h).await;
     assert_error(
         admin
             .accept_reseller_relationship(accept(&token_of(&second)))
@@ -297,14 +302,7 @@ async fn r22_r24_a_second_link_to_the_delegated_reseller_is_refused_once_it_laps
         Code::FailedPrecondition,
         "PARTNER_MPA_NOT_ACTIVE",
     );
-    set_mpa(&h, true).await;
-    h.remove_partnership(PROVIDER, RESELLER).await;
-    review_refused(
-        &h,
-        "RESELLER_NOT_PARTNER",
-        "the removal reaches the customer service",
-    )
-    .await;
+    restore_and_remove(&h).await;
     assert_error(
         admin
             .accept_reseller_relationship(accept(&token_of(&second)))

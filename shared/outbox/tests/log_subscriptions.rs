@@ -102,17 +102,9 @@ async fn events_pruned_while_a_subscriber_lagged_end_its_stream_with_events_prun
     let (_guard, db) = database("producer").await;
     let producer = start_producer(&db, None).await;
     write_events(&producer.outbox, 10, "a").await;
-    let token = twotier_testkit::service_token("reader");
-    let mut client =
-        EventLogServiceClient::with_interceptor(producer.server.channel(), Bearer::new(&token));
-    twotier_testkit::wait_until("all ten sequenced", DEADLINE, || {
-        let mut client = client.clone();
-        async move {
-            client
-                .get_log_head(twotier_proto::events::GetLogHeadRequest {})
-                .await
-                .is_ok_and(|head| head.into_inner().head_position == 10)
-        }
+    let mut client = log_reader(&producer);
+    wait_for_head(&client, "all ten sequenced", |head| {
+        head.head_position == 10
     })
     .await;
     // Fault: rows after the subscriber's position disappear (as pruning
@@ -148,20 +140,11 @@ async fn events_past_a_short_retention_are_pruned_within_moments() {
     )
     .await;
     write_events(&producer.outbox, 3, "a").await;
-    let token = twotier_testkit::service_token("reader");
-    let client =
-        EventLogServiceClient::with_interceptor(producer.server.channel(), Bearer::new(&token));
-    twotier_testkit::wait_until("the first events are pruned", DEADLINE, || {
-        let mut client = client.clone();
-        async move {
-            client
-                .get_log_head(twotier_proto::events::GetLogHeadRequest {})
-                .await
-                .is_ok_and(|head| head.into_inner().oldest_retained_position == 3)
-        }
+    let mut client = log_reader(&producer);
+    wait_for_head(&client, "the first events are pruned", |head| {
+        head.oldest_retained_position == 3
     })
     .await;
-    let mut client = client;
     let outcome = match client
         .subscribe(SubscribeRequest {
             after_position: 1,
@@ -355,17 +338,9 @@ async fn a_position_beyond_the_head_is_out_of_range() {
     let (_guard, db) = database("producer").await;
     let producer = start_producer(&db, None).await;
     write_events(&producer.outbox, 3, "a").await;
-    let token = twotier_testkit::service_token("reader");
-    let mut client =
-        EventLogServiceClient::with_interceptor(producer.server.channel(), Bearer::new(&token));
-    twotier_testkit::wait_until("all three sequenced", DEADLINE, || {
-        let mut client = client.clone();
-        async move {
-            client
-                .get_log_head(twotier_proto::events::GetLogHeadRequest {})
-                .await
-                .is_ok_and(|head| head.into_inner().head_position == 3)
-        }
+    let mut client = log_reader(&producer);
+    wait_for_head(&client, "all three sequenced", |head| {
+        head.head_position == 3
     })
     .await;
     for after_position in [4, i64::MAX as u64] {
@@ -411,22 +386,8 @@ async fn pruning_never_leaves_a_hole_behind_an_event_still_retained() {
     // keeping two seconds.
     let writer = start_producer(&db, None).await;
     write_events(&writer.outbox, 4, "a").await;
-    let token = twotier_testkit::service_token("reader");
-    let head = |producer: &Producer| {
-        let client =
-            EventLogServiceClient::with_interceptor(producer.server.channel(), Bearer::new(&token));
-        async move {
-            let mut client = client;
-            client
-                .get_log_head(twotier_proto::events::GetLogHeadRequest {})
-                .await
-                .map(|head| head.into_inner())
-        }
-    };
-    twotier_testkit::wait_until("all four sequenced", DEADLINE, || async {
-        head(&writer)
-            .await
-            .is_ok_and(|head| head.head_position == 4)
+    wait_for_head(&log_reader(&writer), "all four sequenced", |head| {
+        head.head_position == 4
     })
     .await;
     let hour = chrono::TimeDelta::hours(1);
@@ -449,14 +410,11 @@ async fn pruning_never_leaves_a_hole_behind_an_event_still_retained() {
         Duration::from_secs(2),
     )
     .await;
-    twotier_testkit::wait_until("the expired prefix is pruned", DEADLINE, || async {
-        head(&producer)
-            .await
-            .is_ok_and(|head| head.oldest_retained_position == 2)
+    let mut client = log_reader(&producer);
+    wait_for_head(&client, "the expired prefix is pruned", |head| {
+        head.oldest_retained_position == 2
     })
     .await;
-    let mut client =
-        EventLogServiceClient::with_interceptor(producer.server.channel(), Bearer::new(&token));
     let mut stream = client
         .subscribe(SubscribeRequest {
             after_position: 1,

@@ -122,6 +122,42 @@ pub async fn start_producer_keeping(
     Producer { outbox, server }
 }
 
+/// A client of `producer`'s log, signed as another service.
+pub type LogReader = twotier_proto::events::event_log_service_client::EventLogServiceClient<
+    tonic::service::interceptor::InterceptedService<
+        tonic::transport::Channel,
+        twotier_testkit::Bearer,
+    >,
+>;
+
+/// A reader of `producer`'s log, as another service follows it.
+pub fn log_reader(producer: &Producer) -> LogReader {
+    let token = twotier_testkit::service_token("reader");
+    twotier_proto::events::event_log_service_client::EventLogServiceClient::with_interceptor(
+        producer.server.channel(),
+        twotier_testkit::Bearer::new(&token),
+    )
+}
+
+/// Waits until the log `reader` reads has a head that `holds`.
+pub async fn wait_for_head(
+    reader: &LogReader,
+    what: &str,
+    holds: impl Fn(&twotier_proto::events::LogHead) -> bool,
+) {
+    let holds = &holds;
+    twotier_testkit::wait_until(what, DEADLINE, || {
+        let mut reader = reader.clone();
+        async move {
+            reader
+                .get_log_head(twotier_proto::events::GetLogHeadRequest {})
+                .await
+                .is_ok_and(|head| holds(&head.into_inner()))
+        }
+    })
+    .await;
+}
+
 pub async fn write_events(outbox: &Outbox, count: usize, tag: &str) {
     for i in 0..count {
         let tx = outbox.begin().await.expect("begin");
