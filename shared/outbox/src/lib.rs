@@ -29,6 +29,7 @@ mod handlers;
 mod log_server;
 pub mod migration;
 mod open_feeds;
+pub mod projection;
 mod sequencer;
 mod statistics;
 mod writer;

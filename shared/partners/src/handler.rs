@@ -5,8 +5,9 @@
 use std::sync::Arc;
 
 use chrono::Utc;
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict};
+use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveValue::Set, DatabaseTransaction, EntityTrait};
+use twotier_outbox::projection::{position, taken_from_older};
 use twotier_outbox::{EventHandler, HandleError, Handlers, Handles};
 use twotier_proto::events::EventEnvelope;
 use twotier_proto::partnership as pb;
@@ -78,10 +79,6 @@ impl Handles<pb::PartnershipRemoved> for PartnerEvents {
     }
 }
 
-fn position(event: &EventEnvelope) -> i64 {
-    i64::try_from(event.position).unwrap_or(i64::MAX)
-}
-
 async fn upsert_reseller(
     txn: &DatabaseTransaction,
     reseller: Option<pb::Reseller>,
@@ -112,7 +109,7 @@ async fn upsert_reseller(
                     partner_reseller::Column::LocationAccount,
                     partner_reseller::Column::MpaActive,
                 ])
-                .action_and_where(newer(partner_reseller::Entity, position))
+                .action_and_where(taken_from_older(partner_reseller::Entity, position))
                 .to_owned(),
         )
         .exec_without_returning(txn)
@@ -148,20 +145,12 @@ async fn upsert_partnership(
                 partner_partnership::Column::StateChangedAt,
                 partner_partnership::Column::Position,
             ])
-            .action_and_where(newer(partner_partnership::Entity, position))
+            .action_and_where(taken_from_older(partner_partnership::Entity, position))
             .to_owned(),
         )
         .exec_without_returning(txn)
         .await?;
     Ok(())
-}
-
-/// The condition under which an event at `position` replaces the row of
-/// `table` it conflicts with: it is newer. An event applied out of order (a
-/// dead letter replayed after later events) never brings back an older
-/// state, such as a removed partnership or a former address.
-fn newer<T: sea_orm::EntityName>(table: T, position: i64) -> Expr {
-    Expr::col((table, Alias::new("position"))).lt(position)
 }
 
 #[cfg(test)]

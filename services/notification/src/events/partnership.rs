@@ -3,7 +3,7 @@
 //! emails.
 
 use sea_orm::DatabaseTransaction;
-use twotier_outbox::{HandleError, Handles};
+use twotier_outbox::{HandleError, Handles, projection};
 use twotier_proto::events::EventEnvelope;
 use twotier_proto::partnership as pb;
 
@@ -27,7 +27,7 @@ impl Handles<pb::ProviderListingChanged> for PartnershipEvents {
     async fn handle(
         &self,
         txn: &DatabaseTransaction,
-        _event: &EventEnvelope,
+        event: &EventEnvelope,
         payload: pb::ProviderListingChanged,
     ) -> Result<(), HandleError> {
         let listing = payload.provider_listing.unwrap_or_default();
@@ -37,7 +37,7 @@ impl Handles<pb::ProviderListingChanged> for PartnershipEvents {
             contact_email: listing.contact_email,
             language: listing.preferred_language,
         };
-        provider_profile::save(txn, provider_id, profile).await?;
+        provider_profile::save(txn, provider_id, profile, projection::position(event)).await?;
         Ok(())
     }
 }

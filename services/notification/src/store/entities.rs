@@ -109,6 +109,8 @@ pub mod provider_profile {
         pub contact_email: String,
         /// `en` or `de`.
         pub language: String,
+        /// Log position of the listing event the profile was taken from.
+        pub position: i64,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

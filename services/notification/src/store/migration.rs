@@ -17,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(twotier_outbox::migration::CreateOutbox),
             Box::new(twotier_outbox::migration::IndexOutboxTenant),
             Box::new(AddNotificationAbout),
+            Box::new(AddProviderProfilePosition),
         ]
     }
 }
@@ -291,6 +292,42 @@ impl MigrationTrait for AddNotificationAbout {
                     .if_exists()
                     .name("uq_notification_source")
                     .table(NotificationAbout::Table)
+                    .to_owned(),
+            )
+            .await
+    }
+}
+
+#[derive(DeriveIden)]
+enum ProviderProfilePosition {
+    #[sea_orm(iden = "provider_profile")]
+    Table,
+    Position,
+}
+
+/// The log position of the listing a provider profile was taken from, so
+/// that a listing event applied out of order (a dead letter replayed after
+/// later ones) never brings back a former name, address or language.
+/// Profiles stored before it count as position 0: any listing replaces them.
+pub struct AddProviderProfilePosition;
+
+impl MigrationName for AddProviderProfilePosition {
+    fn name(&self) -> &str {
+        "m20261208_000404_provider_profile_position"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for AddProviderProfilePosition {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        if manager.has_column("provider_profile", "position").await? {
+            return Ok(());
+        }
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(ProviderProfilePosition::Table)
+                    .add_column(big_integer(ProviderProfilePosition::Position).default(0))
                     .to_owned(),
             )
             .await
