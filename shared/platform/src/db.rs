@@ -252,21 +252,23 @@ pub fn is_connection_error(error: &DbErr) -> bool {
 /// connection exceptions (class 08), a server shutting down or starting
 /// (57P01-57P03), insufficient resources (class 53: too many connections,
 /// a full disk, memory), a read-only transaction (25006: a connection
-/// still on a former primary after a failover), and the retryable
-/// transaction outcomes (serialization failure 40001, deadlock 40P01).
-/// SQLite reports extended result codes, whose low byte is the primary
-/// one: busy (5) and locked (6) in all their variants.
+/// still on a former primary after a failover), the server's own I/O
+/// failing (58030), and the retryable transaction outcomes (serialization
+/// failure 40001, deadlock 40P01). SQLite reports extended result codes,
+/// whose low byte is the primary one: busy (5), locked (6), a disk I/O
+/// error (10) and a full disk (13) in all their variants; a full disk is
+/// an outage on either database, never the request's fault.
 fn is_transient_code(code: &str) -> bool {
     if code.len() == 5 {
         return code.starts_with("08")
             || code.starts_with("53")
             || matches!(
                 code,
-                "57P01" | "57P02" | "57P03" | "25006" | "40001" | "40P01"
+                "57P01" | "57P02" | "57P03" | "25006" | "58030" | "40001" | "40P01"
             );
     }
     code.parse::<i32>()
-        .is_ok_and(|code| matches!(code & 0xff, 5 | 6))
+        .is_ok_and(|code| matches!(code & 0xff, 5 | 6 | 10 | 13))
 }
 
 /// Whether `error`, an outage or not, is worth the caller's retry: besides
@@ -380,7 +382,8 @@ mod tests {
     fn connection_losses_shutdowns_and_retryable_conflicts_are_transient() {
         for code in [
             "08006", "08003", "57P01", "57P03", "25006", "53300", "53100", "53200", "40001",
-            "40P01", "5", "6", "517", "261", "773", "262",
+            "40P01", "58030", "5", "6", "517", "261", "773", "262", "10", "266", "778", "1034",
+            "13",
         ] {
             assert!(is_transient_code(code), "{code}");
         }

@@ -66,14 +66,25 @@ impl<U: Message + Default + Name> Decoder for RequestAwareDecoder<U> {
     }
 }
 
+/// Messages returned by an RPC whose names end in `Request` all the same:
+/// resources that are themselves a request of the domain's (a reseller's
+/// request to a customer).
+const RESPONSES_NAMED_REQUEST: &[&str] = &["twotier.customer.v1.ResellerRelationshipRequest"];
+
+/// Whether `U` is what a server decodes: every request message is named
+/// `<Method>Request` (buf's RPC_REQUEST_STANDARD_NAME holds `proto/` to it),
+/// and no response is so named but those in [`RESPONSES_NAMED_REQUEST`].
+fn is_request<U: Name>() -> bool {
+    U::NAME.ends_with("Request") && !RESPONSES_NAMED_REQUEST.contains(&U::full_name().as_str())
+}
+
 /// The status of a message of type `U` that does not decode. Servers decode
 /// requests and clients decode responses through the same codec; only the
-/// server side is the caller's fault. Every request message is named
-/// `<Method>Request` (buf's RPC_REQUEST_STANDARD_NAME holds `proto/` to it),
-/// so the type tells the two apart. A response that does not decode stays
-/// `INTERNAL`: the client cannot fix it.
+/// server side is the caller's fault, and the type tells the two apart
+/// ([`is_request`]). A response that does not decode stays `INTERNAL`:
+/// the client cannot fix it.
 pub fn decode_error<U: Name>(error: prost::DecodeError) -> Status {
-    if !U::NAME.ends_with("Request") {
+    if !is_request::<U>() {
         return Status::internal(format!(
             "the response is not a valid {}: {error}",
             U::full_name()
@@ -187,5 +198,43 @@ mod tests {
     fn a_response_that_does_not_decode_stays_internal() {
         let error = Customer::decode(invalid_utf8_in_field_1().as_slice()).unwrap_err();
         assert_eq!(decode_error::<Customer>(error).code(), Code::Internal);
+        use crate::customer::ResellerRelationshipRequest;
+        let error =
+            ResellerRelationshipRequest::decode(invalid_utf8_in_field_1().as_slice()).unwrap_err();
+        assert_eq!(
+            decode_error::<ResellerRelationshipRequest>(error).code(),
+            Code::Internal,
+            "a response, though named for the domain's request"
+        );
+    }
+
+    /// The names tell requests from responses for every RPC of every
+    /// service: each input is `<Method>Request`, and the outputs named
+    /// `...Request` are exactly the listed ones.
+    #[test]
+    fn every_rpcs_input_is_a_request_and_every_output_a_response() {
+        use prost_types::FileDescriptorSet;
+        let set = FileDescriptorSet::decode(crate::FILE_DESCRIPTOR_SET).expect("descriptor set");
+        let mut responses_named_request = Vec::new();
+        for file in &set.file {
+            for service in &file.service {
+                for method in &service.method {
+                    let input = method.input_type().trim_start_matches('.');
+                    let output = method.output_type().trim_start_matches('.');
+                    assert_eq!(
+                        input.rsplit('.').next(),
+                        Some(format!("{}Request", method.name()).as_str()),
+                        "{input}"
+                    );
+                    assert!(!RESPONSES_NAMED_REQUEST.contains(&input), "{input}");
+                    if output.ends_with("Request") {
+                        responses_named_request.push(output.to_owned());
+                    }
+                }
+            }
+        }
+        responses_named_request.sort();
+        responses_named_request.dedup();
+        assert_eq!(responses_named_request, RESPONSES_NAMED_REQUEST);
     }
 }
