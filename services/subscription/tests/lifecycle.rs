@@ -87,6 +87,19 @@ async fn a_suspended_subscription_keeps_quantity_and_reseller_until_reactivated(
         Code::FailedPrecondition,
         "SUBSCRIPTION_SUSPENDED",
     );
+    // The suspension is the answer whoever is named: no PartnerID is
+    // judged for a change the subscription cannot take (R26 before R24).
+    assert_error(
+        client
+            .change_reseller_of_record(pb::ChangeResellerOfRecordRequest {
+                name: suspended.name.clone(),
+                reseller_partner_id: "9999999".into(),
+                etag: String::new(),
+            })
+            .await,
+        Code::FailedPrecondition,
+        "SUBSCRIPTION_SUSPENDED",
+    );
     // Etag rules: a stale one is aborted, none at all is accepted.
     assert_error(
         client
@@ -179,6 +192,24 @@ async fn a_subscription_is_cancelled_within_its_window_and_then_changes_no_more(
                 name: cancelled.name.clone(),
                 auto_renew: true,
                 etag: cancelled.etag.clone(),
+            })
+            .await
+            .map(|_| ()),
+        // No PartnerID is judged for a change a cancelled subscription
+        // cannot take: an unknown one hears of the cancellation too.
+        client
+            .change_reseller_of_record(pb::ChangeResellerOfRecordRequest {
+                name: cancelled.name.clone(),
+                reseller_partner_id: "9999999".into(),
+                etag: String::new(),
+            })
+            .await
+            .map(|_| ()),
+        client
+            .set_support_contact(pb::SetSupportContactRequest {
+                name: cancelled.name.clone(),
+                support_contact_partner_id: "9999999".into(),
+                etag: String::new(),
             })
             .await
             .map(|_| ()),

@@ -141,26 +141,39 @@ impl Subscription {
     /// Whether `partner_id` is the reseller of record already (a stale
     /// etag refused first): then naming it again changes nothing (R25),
     /// and the reseller is not judged again, even if it no longer passes
-    /// R3 (R7 and R24 leave a subscription's reseller as it is).
+    /// R3 (R7 and R24 leave a subscription's reseller as it is). A change
+    /// the subscription's state forbids (R26) is refused here too, before
+    /// the reseller is judged: a suspended subscription says so whoever
+    /// is named.
     pub fn has_reseller_of_record(
         &self,
         partner_id: Option<&str>,
         expected: Option<i64>,
     ) -> Result<bool, SubscriptionError> {
         self.ensure_version(expected)?;
-        Ok(self.reseller_of_record.as_deref() == partner_id)
+        if self.reseller_of_record.as_deref() == partner_id {
+            return Ok(true);
+        }
+        self.ensure_changeable("reseller of record")?;
+        Ok(false)
     }
 
     /// Whether `partner_id` is the support contact already (a stale etag
     /// refused first): then designating it again changes nothing (R25),
-    /// even after its partnership ended (R7 keeps it).
+    /// even after its partnership ended (R7 keeps it). A cancelled
+    /// subscription's change is refused here, before the reseller is
+    /// judged.
     pub fn has_support_contact(
         &self,
         partner_id: Option<&str>,
         expected: Option<i64>,
     ) -> Result<bool, SubscriptionError> {
         self.ensure_version(expected)?;
-        Ok(self.support_contact.as_deref() == partner_id)
+        if self.support_contact.as_deref() == partner_id {
+            return Ok(true);
+        }
+        self.ensure_not_cancelled()?;
+        Ok(false)
     }
 
     /// R18: names (or clears) the reseller of record, a PartnerID that

@@ -186,6 +186,33 @@ fn naming_the_reseller_a_subscription_has_is_known_before_the_reseller_is_judged
     assert_eq!(current.has_reseller_of_record(None, None), Ok(true));
 }
 
+/// R26 before R24: a change the subscription's state forbids is refused
+/// before the reseller is judged; naming the one it has stays a no-op.
+#[test]
+fn a_reseller_change_a_suspended_or_cancelled_subscription_forbids_is_refused_first() {
+    let mut current = subscription(10, 3);
+    current.reseller_of_record = Some("4567890".into());
+    current.support_contact = Some("7654321".into());
+    current.state = SubscriptionState::Suspended;
+    assert!(matches!(
+        current.has_reseller_of_record(Some("9999999"), None),
+        Err(SubscriptionError::Suspended { .. })
+    ));
+    assert_eq!(
+        current.has_reseller_of_record(Some("4567890"), None),
+        Ok(true)
+    );
+    assert_eq!(
+        current.has_support_contact(Some("9999999"), None),
+        Ok(false),
+        "a suspended subscription keeps being supported"
+    );
+    current.state = SubscriptionState::Cancelled;
+    assert!(current.has_support_contact(Some("9999999"), None).is_err());
+    assert!(current.has_reseller_of_record(None, None).is_err());
+    assert_eq!(current.has_support_contact(Some("7654321"), None), Ok(true));
+}
+
 #[derive(Debug, Clone)]
 enum Edit {
     Quantity(i32),
