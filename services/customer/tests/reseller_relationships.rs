@@ -470,3 +470,70 @@ async fn r22_two_links_accepted_at_once_answer_one_relationship_and_are_both_use
             .expect("ended");
     }
 }
+
+/// R22 as R4: the draft names the provider as its listing does, and by its
+/// tenant id only while it has none. A listing created a moment before the
+/// request is found (the customer service catches up with the partnership
+/// log when the provider is unknown to it), and a subject left empty when
+/// sending is the draft's, with the same name.
+#[tokio::test]
+async fn r22_the_draft_names_the_provider_as_its_listing_does() {
+    use twotier_proto::partnership as ppb;
+    use twotier_proto::partnership::provider_listing_service_client::ProviderListingServiceClient;
+
+    let h = start().await;
+    let adatum = partnered_with_customer(&h).await;
+    let mut provider = h.customers(&provider_admin(PROVIDER));
+    let unlisted = provider
+        .request_reseller_relationship(relationship(&adatum.name, RESELLER))
+        .await
+        .expect("request")
+        .into_inner();
+    let subject = unlisted.email_draft.unwrap().subject;
+    assert!(subject.starts_with("contoso "), "{subject}");
+
+    ProviderListingServiceClient::with_interceptor(
+        h.channel("partnership"),
+        twotier_testkit::Bearer::new(&twotier_testkit::operator()),
+    )
+    .create_provider_listing(ppb::CreateProviderListingRequest {
+        provider_id: PROVIDER.into(),
+        provider_listing: Some(ppb::ProviderListing {
+            display_name: "Contoso Distribution".into(),
+            markets: vec!["DE".into()],
+            contact_email: "partners@contoso.example".into(),
+            preferred_language: "de".into(),
+            ..Default::default()
+        }),
+        request_id: String::new(),
+    })
+    .await
+    .expect("listing");
+    let listed = provider
+        .request_reseller_relationship(relationship(&adatum.name, RESELLER))
+        .await
+        .expect("request")
+        .into_inner();
+    let draft = listed.email_draft.clone().unwrap();
+    assert!(
+        draft.subject.starts_with("Contoso Distribution "),
+        "{}",
+        draft.subject
+    );
+    assert!(
+        draft.body.trim_end().ends_with("Contoso Distribution"),
+        "signed by the listed name: {}",
+        draft.body
+    );
+    let sent = provider
+        .send_reseller_relationship_email(pb::SendResellerRelationshipEmailRequest {
+            reseller_relationship_request: listed.reseller_relationship_request.unwrap().name,
+            subject: String::new(),
+            body: listed.relationship_link.clone(),
+            request_id: String::new(),
+        })
+        .await
+        .expect("send")
+        .into_inner();
+    assert_eq!(sent.subject, draft.subject);
+}

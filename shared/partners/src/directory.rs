@@ -8,7 +8,7 @@ use twotier_platform::Error;
 use twotier_platform::upstream::DEPENDENCY_UNAVAILABLE;
 
 use crate::eligibility::Ineligible;
-use crate::entity::{partner_partnership, partner_reseller};
+use crate::entity::{partner_partnership, partner_provider, partner_reseller};
 
 /// How long a command waits for the projection to catch up with the
 /// partnership service before it answers UNAVAILABLE.
@@ -154,6 +154,30 @@ impl PartnerDirectory {
         } else {
             Choice::NotPartner(reseller)
         })
+    }
+
+    /// What emails and drafts call `provider_id`: its listing's display
+    /// name, else its tenant id. A provider not known here is looked for
+    /// again once the projection has caught up (a listing created a moment
+    /// ago); when the partnership service cannot be asked, the tenant id
+    /// stands in, as a name in a draft is no reason to refuse a command.
+    pub async fn provider_display_name(&self, provider_id: &str) -> Result<String, DbErr> {
+        if let Some(name) = self.listed_name(provider_id).await? {
+            return Ok(name);
+        }
+        if self.catch_up().await.is_ok()
+            && let Some(name) = self.listed_name(provider_id).await?
+        {
+            return Ok(name);
+        }
+        Ok(provider_id.to_owned())
+    }
+
+    async fn listed_name(&self, provider_id: &str) -> Result<Option<String>, DbErr> {
+        Ok(partner_provider::Entity::find_by_id(provider_id.to_owned())
+            .one(&self.db)
+            .await?
+            .map(|provider| provider.display_name))
     }
 
     async fn partnership_active(&self, provider_id: &str, partner_id: &str) -> Result<bool, DbErr> {

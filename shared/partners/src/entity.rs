@@ -75,3 +75,26 @@ pub mod partner_partnership {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+/// `partner_provider`: listed providers as their listings last named them.
+pub mod partner_provider {
+    use sea_orm::entity::prelude::*;
+
+    /// One listed provider.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "partner_provider")]
+    pub struct Model {
+        /// The provider's tenant id.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub provider_id: String,
+        /// The listing's display name.
+        pub display_name: String,
+        /// Upstream position of the last change applied.
+        pub position: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -12,7 +12,7 @@ use twotier_outbox::{EventHandler, HandleError, Handlers, Handles};
 use twotier_proto::events::EventEnvelope;
 use twotier_proto::partnership as pb;
 
-use crate::entity::{partner_partnership, partner_reseller};
+use crate::entity::{partner_partnership, partner_provider, partner_reseller};
 
 /// The projection's handler of partnership events.
 pub struct PartnerEvents;
@@ -25,7 +25,8 @@ pub fn handlers() -> Arc<dyn EventHandler> {
             .on::<pb::ResellerOnboarded>()
             .on::<pb::ResellerUpdated>()
             .on::<pb::PartnershipAccepted>()
-            .on::<pb::PartnershipRemoved>(),
+            .on::<pb::PartnershipRemoved>()
+            .on::<pb::ProviderListingChanged>(),
     )
 }
 
@@ -76,6 +77,43 @@ impl Handles<pb::PartnershipRemoved> for PartnerEvents {
         payload: pb::PartnershipRemoved,
     ) -> Result<(), HandleError> {
         upsert_partnership(txn, payload.partnership, false, position(event)).await
+    }
+}
+
+#[async_trait::async_trait]
+impl Handles<pb::ProviderListingChanged> for PartnerEvents {
+    async fn handle(
+        &self,
+        txn: &DatabaseTransaction,
+        event: &EventEnvelope,
+        payload: pb::ProviderListingChanged,
+    ) -> Result<(), HandleError> {
+        let listing = payload
+            .provider_listing
+            .ok_or_else(|| HandleError::Rejected("event carries no listing".into()))?;
+        let provider_id = listing
+            .name
+            .strip_prefix("providerListings/")
+            .ok_or_else(|| HandleError::Rejected(format!("not a listing: {}", listing.name)))?;
+        let position = position(event);
+        let row = partner_provider::ActiveModel {
+            provider_id: Set(provider_id.to_owned()),
+            display_name: Set(listing.display_name),
+            position: Set(position),
+        };
+        partner_provider::Entity::insert(row)
+            .on_conflict(
+                OnConflict::column(partner_provider::Column::ProviderId)
+                    .update_columns([
+                        partner_provider::Column::DisplayName,
+                        partner_provider::Column::Position,
+                    ])
+                    .action_and_where(taken_from_older(partner_provider::Entity, position))
+                    .to_owned(),
+            )
+            .exec_without_returning(txn)
+            .await?;
+        Ok(())
     }
 }
 
@@ -166,6 +204,7 @@ mod tests {
         let mut expected = vec![
             pb::PartnershipAccepted::full_name(),
             pb::PartnershipRemoved::full_name(),
+            pb::ProviderListingChanged::full_name(),
             pb::ResellerOnboarded::full_name(),
             pb::ResellerUpdated::full_name(),
         ];

@@ -1,6 +1,6 @@
 //! The partner directory: a consuming service's own projection of the
 //! partnership service's events (`ResellerOnboarded`, `ResellerUpdated`,
-//! `PartnershipAccepted`, `PartnershipRemoved`).
+//! `PartnershipAccepted`, `PartnershipRemoved`, `ProviderListingChanged`).
 //!
 //! The customer and subscription services ask it whether a reseller is an
 //! active partner of a provider (R9, R19) and which reseller a

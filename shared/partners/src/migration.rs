@@ -123,3 +123,41 @@ impl MigrationTrait for AddResellerEligibility {
         Ok(())
     }
 }
+
+#[derive(DeriveIden)]
+enum PartnerProvider {
+    Table,
+    ProviderId,
+    DisplayName,
+    Position,
+}
+
+/// Creates `partner_provider`: each listed provider's display name, what
+/// emails and drafts call the provider (R22 as R4). A provider listed
+/// before this migration, whose listing event the consumer has passed
+/// already, stays unknown until its listing changes: it is called by its
+/// tenant id meanwhile, as an unlisted one is.
+pub struct CreatePartnerProviders;
+
+impl MigrationName for CreatePartnerProviders {
+    fn name(&self) -> &str {
+        "m20261208_000303_partner_provider"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreatePartnerProviders {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(PartnerProvider::Table)
+                    .if_not_exists()
+                    .col(string_len(PartnerProvider::ProviderId, 63).primary_key())
+                    .col(string_len(PartnerProvider::DisplayName, 200))
+                    .col(big_integer(PartnerProvider::Position))
+                    .to_owned(),
+            )
+            .await
+    }
+}

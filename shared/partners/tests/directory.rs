@@ -7,7 +7,9 @@ use chrono::Utc;
 use sea_orm::{ActiveValue::Set, ConnectOptions, Database, DatabaseConnection, EntityTrait};
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
 use twotier_partners::entity::{partner_partnership, partner_reseller};
-use twotier_partners::migration::{AddResellerEligibility, CreatePartnerDirectory};
+use twotier_partners::migration::{
+    AddResellerEligibility, CreatePartnerDirectory, CreatePartnerProviders,
+};
 use twotier_partners::{Choice, PartnerDirectory};
 
 struct Migrator;
@@ -17,6 +19,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(CreatePartnerDirectory),
             Box::new(AddResellerEligibility),
+            Box::new(CreatePartnerProviders),
         ]
     }
 }
@@ -160,4 +163,60 @@ async fn an_older_event_applied_after_a_newer_one_changes_nothing() {
         panic!("still removed: {choice:?}");
     };
     assert_eq!(reseller.company_name, "Reseller GmbH", "not the older name");
+}
+
+/// Drafts and emails call a provider by its listing's display name, the
+/// latest listing's even when an older one is replayed after it, and by
+/// its tenant id while it has none.
+#[tokio::test]
+async fn a_provider_is_called_by_its_latest_listings_name_else_its_tenant_id() {
+    use prost::Name;
+    use sea_orm::TransactionTrait;
+    use twotier_proto::events::EventEnvelope;
+    use twotier_proto::partnership as pb;
+
+    let db = projection(None).await;
+    let listed = |display_name: &str, position: u64| {
+        let changed = pb::ProviderListingChanged {
+            provider_listing: Some(pb::ProviderListing {
+                name: format!("providerListings/{PROVIDER}"),
+                display_name: display_name.into(),
+                ..Default::default()
+            }),
+        };
+        EventEnvelope {
+            event_id: format!("listing-{position}"),
+            event_type: pb::ProviderListingChanged::full_name(),
+            position,
+            payload: Some(prost_types::Any::from_msg(&changed).expect("encode")),
+            ..Default::default()
+        }
+    };
+    let directory = PartnerDirectory::new(db.clone(), None);
+    assert_eq!(
+        directory
+            .provider_display_name(PROVIDER)
+            .await
+            .expect("name"),
+        PROVIDER,
+        "unlisted"
+    );
+    for event in [
+        listed("Contoso Distribution", 5),
+        listed("Contoso (older)", 3),
+    ] {
+        let txn = db.begin().await.expect("begin");
+        twotier_partners::handlers()
+            .handle(&txn, &event)
+            .await
+            .expect("applied");
+        txn.commit().await.expect("commit");
+    }
+    assert_eq!(
+        directory
+            .provider_display_name(PROVIDER)
+            .await
+            .expect("name"),
+        "Contoso Distribution"
+    );
 }

@@ -93,6 +93,7 @@ impl Api {
                 let reseller = self
                     .chosen_reseller(provider_id, &request.partner_id)
                     .await??;
+                let provider_name = self.directory.provider_display_name(provider_id).await?;
                 let ttl = TimeDelta::from_std(self.settings.relationship_ttl)
                     .map_err(|e| Error::Internal(format!("relationship ttl: {e}")))?;
                 let asked = NewRelationshipRequest {
@@ -113,7 +114,7 @@ impl Api {
                         let link = self.relationship_link(&token);
                         let draft = self
                             .drafts
-                            .draft(&created, &customer, provider_id, &link)
+                            .draft(&created, &customer, &provider_name, &link)
                             .map_err(draft_failed)?;
                         let resource = convert::request(&created, now);
                         audit_as(&resource.name);
@@ -162,6 +163,13 @@ impl Api {
             &request.request_id,
             &request,
         );
+        // Only a subject left empty needs the draft's, which names the
+        // provider; asked before the unit of work, as the lookup may wait.
+        let provider_name = if request.subject.is_empty() {
+            self.directory.provider_display_name(provider_id).await?
+        } else {
+            String::new()
+        };
         self.outbox
             .command(name, key.as_ref(), async |tx| {
                 let db = &**tx;
@@ -184,7 +192,7 @@ impl Api {
                 self.relationship_emails.check(provider_id)?;
                 let subject = if request.subject.is_empty() {
                     let customer = self.own_customer(db, provider_id, customer_id).await?;
-                    let draft = self.drafts.draft(&found, &customer, provider_id, "");
+                    let draft = self.drafts.draft(&found, &customer, &provider_name, "");
                     draft.map_err(draft_failed)?.subject
                 } else {
                     request.subject.clone()

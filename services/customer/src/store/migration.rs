@@ -18,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(twotier_outbox::migration::CreateAuditTable),
             Box::new(twotier_partners::migration::AddResellerEligibility),
             Box::new(CreateRelationshipRequests),
+            Box::new(twotier_partners::migration::CreatePartnerProviders),
         ]
     }
 }

@@ -26,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(twotier_outbox::migration::CreateAuditTable),
             Box::new(twotier_partners::migration::AddResellerEligibility),
             Box::new(AddSubscriptionLifecycle),
+            Box::new(twotier_partners::migration::CreatePartnerProviders),
         ]
     }
 }
