@@ -473,9 +473,9 @@ async fn r22_two_links_accepted_at_once_answer_one_relationship_and_are_both_use
 
 /// R22 as R4: the draft names the provider as its listing does, and by its
 /// tenant id only while it has none. A listing created a moment before the
-/// request is found (the customer service catches up with the partnership
-/// log when the provider is unknown to it), and a subject left empty when
-/// sending is the draft's, with the same name.
+/// request is found (the request catches up with the partnership log to
+/// choose its reseller), and a subject left empty when sending is the
+/// draft's, with the same name.
 #[tokio::test]
 async fn r22_the_draft_names_the_provider_as_its_listing_does() {
     use twotier_proto::partnership as ppb;

@@ -157,27 +157,20 @@ impl PartnerDirectory {
     }
 
     /// What emails and drafts call `provider_id`: its listing's display
-    /// name, else its tenant id. A provider not known here is looked for
-    /// again once the projection has caught up (a listing created a moment
-    /// ago); when the partnership service cannot be asked, the tenant id
-    /// stands in, as a name in a draft is no reason to refuse a command.
-    pub async fn provider_display_name(&self, provider_id: &str) -> Result<String, DbErr> {
-        if let Some(name) = self.listed_name(provider_id).await? {
-            return Ok(name);
-        }
-        if self.catch_up().await.is_ok()
-            && let Some(name) = self.listed_name(provider_id).await?
-        {
-            return Ok(name);
-        }
-        Ok(provider_id.to_owned())
-    }
-
-    async fn listed_name(&self, provider_id: &str) -> Result<Option<String>, DbErr> {
+    /// name, else its tenant id, as the projection in `conn` has it. It
+    /// does not wait for the projection (so it may be read inside a unit of
+    /// work): a name in a draft is no reason to hold or refuse a command,
+    /// and the request that drafts it has just caught up to choose its
+    /// reseller ([`PartnerDirectory::choose`]).
+    pub async fn provider_display_name(
+        &self,
+        conn: &impl ConnectionTrait,
+        provider_id: &str,
+    ) -> Result<String, DbErr> {
         Ok(partner_provider::Entity::find_by_id(provider_id.to_owned())
-            .one(&self.db)
+            .one(conn)
             .await?
-            .map(|provider| provider.display_name))
+            .map_or_else(|| provider_id.to_owned(), |provider| provider.display_name))
     }
 
     async fn partnership_active(&self, provider_id: &str, partner_id: &str) -> Result<bool, DbErr> {

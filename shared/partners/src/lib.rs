@@ -4,7 +4,8 @@
 //!
 //! The customer and subscription services ask it whether a reseller is an
 //! active partner of a provider (R9, R19) and which reseller a
-//! `ResellerAdmin` token belongs to. A removed partnership only changes the
+//! `ResellerAdmin` token belongs to; the customer service also what a
+//! provider's listing calls it (R22's draft). A removed partnership only changes the
 //! projection's state (R7); nothing else is touched.
 
 mod directory;

@@ -193,30 +193,24 @@ async fn a_provider_is_called_by_its_latest_listings_name_else_its_tenant_id() {
         }
     };
     let directory = PartnerDirectory::new(db.clone(), None);
-    assert_eq!(
+    let name = async || {
         directory
-            .provider_display_name(PROVIDER)
+            .provider_display_name(&db, PROVIDER)
             .await
-            .expect("name"),
-        PROVIDER,
-        "unlisted"
-    );
-    for event in [
-        listed("Contoso Distribution", 5),
-        listed("Contoso (older)", 3),
-    ] {
+            .expect("name")
+    };
+    assert_eq!(name().await, PROVIDER, "unlisted");
+    let apply = async |event: EventEnvelope| {
         let txn = db.begin().await.expect("begin");
         twotier_partners::handlers()
             .handle(&txn, &event)
             .await
             .expect("applied");
         txn.commit().await.expect("commit");
-    }
-    assert_eq!(
-        directory
-            .provider_display_name(PROVIDER)
-            .await
-            .expect("name"),
-        "Contoso Distribution"
-    );
+    };
+    apply(listed("Contoso Distribution", 5)).await;
+    apply(listed("Contoso (older)", 3)).await;
+    assert_eq!(name().await, "Contoso Distribution", "not the older name");
+    apply(listed("Contoso Cloud", 7)).await;
+    assert_eq!(name().await, "Contoso Cloud", "a later listing renames it");
 }

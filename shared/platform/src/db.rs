@@ -256,8 +256,10 @@ pub fn is_connection_error(error: &DbErr) -> bool {
 /// failing (58030), and the retryable transaction outcomes (serialization
 /// failure 40001, deadlock 40P01). SQLite reports extended result codes,
 /// whose low byte is the primary one: busy (5), locked (6), a disk I/O
-/// error (10) and a full disk (13) in all their variants; a full disk is
-/// an outage on either database, never the request's fault.
+/// error (10) and a full disk (13) in all their variants, but the two I/O
+/// errors that report corruption (`SQLITE_IOERR_DATA` 8202,
+/// `SQLITE_IOERR_CORRUPTFS` 8458), which waiting does not mend; a full
+/// disk is an outage on either database, never the request's fault.
 fn is_transient_code(code: &str) -> bool {
     if code.len() == 5 {
         return code.starts_with("08")
@@ -268,7 +270,7 @@ fn is_transient_code(code: &str) -> bool {
             );
     }
     code.parse::<i32>()
-        .is_ok_and(|code| matches!(code & 0xff, 5 | 6 | 10 | 13))
+        .is_ok_and(|code| matches!(code & 0xff, 5 | 6 | 10 | 13) && !matches!(code, 8202 | 8458))
 }
 
 /// Whether `error`, an outage or not, is worth the caller's retry: besides
@@ -390,7 +392,8 @@ mod tests {
         // 22021 is 0x5605: a SQLSTATE is never read as a SQLite code. A
         // timeout is no outage (`is_retryable`).
         for code in [
-            "23505", "42P01", "22001", "22021", "19", "2067", "1555", "57014", "55P03",
+            "23505", "42P01", "22001", "22021", "19", "2067", "1555", "57014", "55P03", "8202",
+            "8458",
         ] {
             assert!(!is_transient_code(code), "{code}");
         }

@@ -93,7 +93,6 @@ impl Api {
                 let reseller = self
                     .chosen_reseller(provider_id, &request.partner_id)
                     .await??;
-                let provider_name = self.directory.provider_display_name(provider_id).await?;
                 let ttl = TimeDelta::from_std(self.settings.relationship_ttl)
                     .map_err(|e| Error::Internal(format!("relationship ttl: {e}")))?;
                 let asked = NewRelationshipRequest {
@@ -112,6 +111,10 @@ impl Api {
                         let created =
                             store::relationship_request::insert(&**tx, &new, &token).await?;
                         let link = self.relationship_link(&token);
+                        let provider_name = self
+                            .directory
+                            .provider_display_name(&**tx, provider_id)
+                            .await?;
                         let draft = self
                             .drafts
                             .draft(&created, &customer, &provider_name, &link)
@@ -163,13 +166,6 @@ impl Api {
             &request.request_id,
             &request,
         );
-        // Only a subject left empty needs the draft's, which names the
-        // provider; asked before the unit of work, as the lookup may wait.
-        let provider_name = if request.subject.is_empty() {
-            self.directory.provider_display_name(provider_id).await?
-        } else {
-            String::new()
-        };
         self.outbox
             .command(name, key.as_ref(), async |tx| {
                 let db = &**tx;
@@ -192,6 +188,10 @@ impl Api {
                 self.relationship_emails.check(provider_id)?;
                 let subject = if request.subject.is_empty() {
                     let customer = self.own_customer(db, provider_id, customer_id).await?;
+                    let provider_name = self
+                        .directory
+                        .provider_display_name(db, provider_id)
+                        .await?;
                     let draft = self.drafts.draft(&found, &customer, &provider_name, "");
                     draft.map_err(draft_failed)?.subject
                 } else {

@@ -334,12 +334,13 @@ impl Api {
     }
 
     /// R25 before R24: a change naming the reseller a subscription has in
-    /// a role already (`has` tells, refusing a stale etag) is answered as
-    /// it is, without the reseller being judged (it may no longer pass R3,
-    /// or no longer be a partner: R7 and R24 leave it where it is), in a
-    /// unit of work of its own, so the call is in the audit trail (R29).
-    /// `None` when it would change something, now or after a change made
-    /// meanwhile: the caller then judges the reseller.
+    /// a role already (`has` tells, refusing a stale etag, and a change the
+    /// subscription's state forbids, R26) is answered as it is, without the
+    /// reseller being judged (it may no longer pass R3, or no longer be a
+    /// partner: R7 and R24 leave it where it is), in a unit of work of its
+    /// own, so the call is in the audit trail (R29). `None` when it would
+    /// change something, now or after a change made meanwhile: the caller
+    /// then judges the reseller.
     async fn answered_unchanged(
         &self,
         name: &str,

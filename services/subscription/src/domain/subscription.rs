@@ -183,11 +183,9 @@ impl Subscription {
         partner_id: Option<String>,
         expected: Option<i64>,
     ) -> Result<Change<Option<String>>, SubscriptionError> {
-        self.ensure_version(expected)?;
-        if partner_id == self.reseller_of_record {
+        if self.has_reseller_of_record(partner_id.as_deref(), expected)? {
             return Ok(Change::Unchanged);
         }
-        self.ensure_changeable("reseller of record")?;
         Ok(change::replace(&mut self.reseller_of_record, partner_id))
     }
 
@@ -199,12 +197,10 @@ impl Subscription {
         contact: Option<SupportContact>,
         expected: Option<i64>,
     ) -> Result<Change<Option<String>>, SubscriptionError> {
-        self.ensure_version(expected)?;
         let partner_id = contact.map(|contact| contact.0);
-        if partner_id == self.support_contact {
+        if self.has_support_contact(partner_id.as_deref(), expected)? {
             return Ok(Change::Unchanged);
         }
-        self.ensure_not_cancelled()?;
         Ok(change::replace(&mut self.support_contact, partner_id))
     }
 }
