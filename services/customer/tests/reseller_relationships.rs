@@ -478,9 +478,6 @@ async fn r22_two_links_accepted_at_once_answer_one_relationship_and_are_both_use
 /// draft's, with the same name.
 #[tokio::test]
 async fn r22_the_draft_names_the_provider_as_its_listing_does() {
-    use twotier_proto::partnership as ppb;
-    use twotier_proto::partnership::provider_listing_service_client::ProviderListingServiceClient;
-
     let h = start().await;
     let adatum = partnered_with_customer(&h).await;
     let mut provider = h.customers(&provider_admin(PROVIDER));
@@ -492,23 +489,13 @@ async fn r22_the_draft_names_the_provider_as_its_listing_does() {
     let subject = unlisted.email_draft.unwrap().subject;
     assert!(subject.starts_with("contoso "), "{subject}");
 
-    ProviderListingServiceClient::with_interceptor(
+    twotier_testkit::flows::list_provider(
         h.channel("partnership"),
-        twotier_testkit::Bearer::new(&twotier_testkit::operator()),
+        PROVIDER,
+        "Contoso Distribution",
+        "de",
     )
-    .create_provider_listing(ppb::CreateProviderListingRequest {
-        provider_id: PROVIDER.into(),
-        provider_listing: Some(ppb::ProviderListing {
-            display_name: "Contoso Distribution".into(),
-            markets: vec!["DE".into()],
-            contact_email: "partners@contoso.example".into(),
-            preferred_language: "de".into(),
-            ..Default::default()
-        }),
-        request_id: String::new(),
-    })
-    .await
-    .expect("listing");
+    .await;
     let listed = provider
         .request_reseller_relationship(relationship(&adatum.name, RESELLER))
         .await

@@ -9,6 +9,7 @@ use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveValue::Set, DatabaseTransaction, EntityTrait};
 use twotier_outbox::projection::{position, taken_from_older};
 use twotier_outbox::{EventHandler, HandleError, Handlers, Handles};
+use twotier_platform::names;
 use twotier_proto::events::EventEnvelope;
 use twotier_proto::partnership as pb;
 
@@ -91,9 +92,7 @@ impl Handles<pb::ProviderListingChanged> for PartnerEvents {
         let listing = payload
             .provider_listing
             .ok_or_else(|| HandleError::Rejected("event carries no listing".into()))?;
-        let provider_id = listing
-            .name
-            .strip_prefix("providerListings/")
+        let [provider_id] = names::parse(&listing.name, &names::PROVIDER_LISTING)
             .ok_or_else(|| HandleError::Rejected(format!("not a listing: {}", listing.name)))?;
         let position = position(event);
         let row = partner_provider::ActiveModel {

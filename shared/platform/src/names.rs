@@ -6,6 +6,11 @@ use crate::error::Error;
 /// are far shorter; the bound keeps a hostile name out of queries and logs.
 pub const MAX_ID_CHARS: usize = 128;
 
+/// A provider's listing, `providerListings/{provider_id}`: named by the
+/// partnership service, read back by the services that follow its
+/// listing events.
+pub const PROVIDER_LISTING: [&str; 2] = ["providerListings", "*"];
+
 /// Splits `name` against a pattern like `["providers", "*", "invitations",
 /// "*"]` and returns the values of the `*` segments, or `None` when the name
 /// has another shape. Values must be single lines (no control characters)

@@ -8,11 +8,37 @@ use twotier_proto::customer as cpb;
 use twotier_proto::customer::customer_service_client::CustomerServiceClient;
 use twotier_proto::partnership as pb;
 use twotier_proto::partnership::partnership_service_client::PartnershipServiceClient;
+use twotier_proto::partnership::provider_listing_service_client::ProviderListingServiceClient;
 use twotier_proto::partnership::reseller_service_client::ResellerServiceClient;
 use twotier_proto::subscription as spb;
 use twotier_proto::subscription::subscription_service_client::SubscriptionServiceClient;
 
 use crate::{operator, provider_admin, reseller_admin};
+
+/// Lists `provider` as `display_name` (market `DE`), reachable at
+/// `partners@<provider>.example` and preferring `language`.
+pub async fn list_provider(
+    partnership: Channel,
+    provider: &str,
+    display_name: &str,
+    language: &str,
+) -> pb::ProviderListing {
+    ProviderListingServiceClient::with_interceptor(partnership, Bearer::new(&operator()))
+        .create_provider_listing(pb::CreateProviderListingRequest {
+            provider_id: provider.into(),
+            provider_listing: Some(pb::ProviderListing {
+                display_name: display_name.into(),
+                markets: vec!["DE".into()],
+                contact_email: format!("partners@{provider}.example"),
+                preferred_language: language.into(),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .expect("listing")
+        .into_inner()
+}
 
 /// Onboards a location reseller reachable at `admin@<tenant>.example`.
 pub async fn onboard(

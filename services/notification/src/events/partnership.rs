@@ -4,6 +4,7 @@
 
 use sea_orm::DatabaseTransaction;
 use twotier_outbox::{HandleError, Handles, projection};
+use twotier_platform::names;
 use twotier_proto::events::EventEnvelope;
 use twotier_proto::partnership as pb;
 
@@ -31,7 +32,8 @@ impl Handles<pb::ProviderListingChanged> for PartnershipEvents {
         payload: pb::ProviderListingChanged,
     ) -> Result<(), HandleError> {
         let listing = payload.provider_listing.unwrap_or_default();
-        let provider_id = listing.name.trim_start_matches("providerListings/");
+        let [provider_id] = names::parse(&listing.name, &names::PROVIDER_LISTING)
+            .ok_or_else(|| HandleError::Rejected(format!("not a listing: {}", listing.name)))?;
         let profile = ProviderProfile {
             display_name: listing.display_name,
             contact_email: listing.contact_email,

@@ -96,23 +96,13 @@ impl Harness {
 
     /// Lists Contoso with `language`.
     pub async fn list_provider(&self, language: &str) {
-        ProviderListingServiceClient::with_interceptor(
+        flows::list_provider(
             self.channel("partnership"),
-            Bearer::new(&operator()),
+            PROVIDER,
+            "Contoso Distribution",
+            language,
         )
-        .create_provider_listing(ppb::CreateProviderListingRequest {
-            provider_id: PROVIDER.into(),
-            provider_listing: Some(ppb::ProviderListing {
-                display_name: "Contoso Distribution".into(),
-                markets: vec!["DE".into()],
-                contact_email: "partners@contoso.example".into(),
-                preferred_language: language.into(),
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .expect("listing");
+        .await;
     }
 
     /// Onboards Fabrikam, preferring `language`.

@@ -19,7 +19,6 @@ use super::{Api, access, convert, reply};
 use crate::domain::{Listing, ListingError, ListingPatch};
 use crate::store;
 
-const NAME: [&str; 2] = ["providerListings", "*"];
 const UPDATABLE: [&str; 7] = [
     "display_name",
     "markets",
@@ -150,7 +149,7 @@ impl Api {
         &self,
         request: &GetProviderListingRequest,
     ) -> Result<ProviderListing, Error> {
-        let [provider_id] = names::require(&request.name, &NAME, "name")?;
+        let [provider_id] = names::require(&request.name, &names::PROVIDER_LISTING, "name")?;
         let listing = store::listing::get(self.db(), provider_id)
             .await?
             .ok_or_else(|| ListingError::NotFound(provider_id.to_owned()))?;
@@ -206,7 +205,11 @@ impl Api {
         access::may_change_listings(Caller::of(&request)?)?;
         let request = request.into_inner();
         let listing = request.provider_listing.unwrap_or_default();
-        let [provider_id] = names::require(&listing.name, &NAME, "provider_listing.name")?;
+        let [provider_id] = names::require(
+            &listing.name,
+            &names::PROVIDER_LISTING,
+            "provider_listing.name",
+        )?;
         let paths = mask_paths(
             request.update_mask.as_ref(),
             &UPDATABLE,
